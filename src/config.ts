@@ -1,0 +1,127 @@
+import { z } from "zod";
+
+/**
+ * The env contract (DESIGN.md). `parseConfig` is pure: it takes an env record and returns the
+ * typed config or one line naming the variable that is wrong. Only the composition root calls
+ * it, with process.env; nothing else reads the environment.
+ */
+
+const int = (min: number, max: number) => z.coerce.number({ error: "must be a number" }).int("must be an integer").min(min, `must be >= ${min}`).max(max, `must be <= ${max}`);
+
+const nodeList = (scheme: RegExp, what: string) =>
+  z
+    .string({ error: "is missing" })
+    .transform((raw) => raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0))
+    .superRefine((urls, ctx) => {
+      if (urls.length === 0) ctx.addIssue({ code: "custom", message: "is empty" });
+      urls.forEach((url, i) => {
+        if (!scheme.test(url) || !URL.canParse(url)) {
+          ctx.addIssue({ code: "custom", message: `entry ${i + 1} (${redact(url)}) is not a valid ${what} URL` });
+        }
+      });
+    });
+
+const ipList = z
+  .string()
+  .transform((raw) => raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0));
+
+const envSchema = z.object({
+  DATABASE_NODES: nodeList(/^postgres(ql)?:\/\//, "postgres://"),
+  REDIS_NODES: nodeList(/^rediss?:\/\//, "redis://"),
+  HOST: z.string().min(1, "is empty").default("127.0.0.1"),
+  PORT: int(0, 65535).default(8080),
+  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+  INSTANCE_ID: int(0, 63).default(0),
+  ID_WORKERS: int(1, 16).default(2),
+  ID_BLOCK_SIZE: int(16, 100_000).default(2048),
+  ID_LOW_WATER: int(1, 1_000_000).default(1024),
+  REDIS_TIMEOUT_MS: int(1, 60_000).default(100),
+  DB_TIMEOUT_MS: int(1, 60_000).default(1000),
+  DB_POOL_SIZE: int(1, 100).default(8),
+  BREAKER_COOLDOWN_MS: int(10, 600_000).default(2000),
+  CACHE_TTL_SECONDS: int(0, 31_536_000).default(86_400),
+  REDIRECT_STATUS: z.enum(["301", "302", "307", "308"], { error: "must be one of 301, 302, 307, 308" }).default("302").transform(Number),
+  MAX_URL_LENGTH: int(16, 65_536).default(2048),
+  MAX_BODY_BYTES: int(64, 1_048_576).default(8192),
+  TRUSTED_PROXIES: ipList.default([]),
+  RATE_LIMIT_CREATE_PER_MIN: int(1, 1_000_000).default(60),
+  RATE_LIMIT_REDIRECT_PER_MIN: int(1, 10_000_000).default(6000),
+  RATE_LIMIT_NOT_FOUND_COST: int(1, 1000).default(20),
+  RATE_LIMIT_WHEN_REDIS_DOWN: z.enum(["memory", "allow", "deny"], { error: "must be memory, allow or deny" }).default("memory"),
+  RATE_LIMIT_ENABLED: z.enum(["true", "false"], { error: "must be true or false" }).default("true").transform((v) => v === "true"),
+  EVENT_FLUSH_MS: int(5, 10_000).default(50),
+  METRICS_PUSH_MS: int(100, 60_000).default(1000),
+  WS_MAX_BUFFERED_BYTES: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
+  SHUTDOWN_GRACE_MS: int(0, 120_000).default(10_000),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], { error: "must be debug, info, warn or error" }).default("info"),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+export interface ShardNodes {
+  index: number;
+  redis: string;
+  primary: string;
+  replica: string;
+}
+
+export type Config = Omit<Env, "DATABASE_NODES" | "REDIS_NODES" | "PUBLIC_BASE_URL"> & {
+  shards: ShardNodes[];
+  PUBLIC_BASE_URL: string;
+};
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; message: string };
+
+export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
+  const input = { ...nonEmpty(env), DATABASE_NODES: nonEmptyValue(env.DATABASE_NODES) ?? nonEmptyValue(env.DB_NODES) };
+  const dbVar = nonEmptyValue(env.DATABASE_NODES) !== undefined || nonEmptyValue(env.DB_NODES) === undefined ? "DATABASE_NODES" : "DB_NODES";
+  const parsed = envSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? "env");
+    const shown = name === "DATABASE_NODES" ? (issue.message === "is missing" ? "DATABASE_NODES (or DB_NODES)" : dbVar) : name;
+    return { ok: false, message: `config: ${shown} ${issue.message}` };
+  }
+  const env2 = parsed.data;
+  const db = env2.DATABASE_NODES;
+  if (db.length % 2 !== 0) {
+    return { ok: false, message: `config: ${dbVar} has ${db.length} URLs; it needs an even count (primary,replica per shard)` };
+  }
+  const shardCount = db.length / 2;
+  if (env2.REDIS_NODES.length !== shardCount) {
+    return {
+      ok: false,
+      message: `config: REDIS_NODES has ${env2.REDIS_NODES.length} URLs but ${dbVar} describes ${shardCount} shards (${db.length} URLs); they must match`,
+    };
+  }
+  if (env2.ID_LOW_WATER >= env2.ID_BLOCK_SIZE * 8) {
+    return { ok: false, message: `config: ID_LOW_WATER must be below 8 x ID_BLOCK_SIZE (${env2.ID_BLOCK_SIZE * 8})` };
+  }
+  const shards = env2.REDIS_NODES.map((redis, index) => ({ index, redis, primary: db[2 * index]!, replica: db[2 * index + 1]! }));
+  const { DATABASE_NODES: _db, REDIS_NODES: _redis, ...rest } = env2;
+  const publicBase = (env2.PUBLIC_BASE_URL ?? `http://${hostForUrl(env2.HOST)}:${env2.PORT}`).replace(/\/+$/, "");
+  return { ok: true, config: { ...rest, shards, PUBLIC_BASE_URL: publicBase } };
+}
+
+function nonEmptyValue(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value;
+}
+
+function nonEmpty(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    const v = nonEmptyValue(value);
+    if (v !== undefined) out[key] = v.trim();
+  }
+  return out;
+}
+
+function hostForUrl(host: string): string {
+  if (host === "0.0.0.0" || host === "::") return "127.0.0.1";
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+/** Never echo a password from a connection URL into a log line. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
+}

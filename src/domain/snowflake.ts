@@ -1,0 +1,87 @@
+/**
+ * Snowflake ids: 41 bits of milliseconds since EPOCH_MS, 10 bits of worker id, 12 bits of
+ * sequence. A generator never repeats an id: within one millisecond it counts the sequence, and
+ * when the sequence is spent it waits for the next millisecond.
+ *
+ * @example
+ *   const gen = new Snowflake({ workerId: 3, now: Date.now });
+ *   const id = gen.next(); // bigint
+ */
+export const EPOCH_MS = 1_767_225_600_000; // 2026-01-01T00:00:00Z: keeps codes short for decades
+export const WORKER_ID_BITS = 10;
+export const SEQUENCE_BITS = 12;
+export const MAX_WORKER_ID = (1 << WORKER_ID_BITS) - 1;
+const MAX_SEQUENCE = (1 << SEQUENCE_BITS) - 1;
+const MAX_TIMESTAMP = 2 ** 41 - 1;
+
+export class ClockMovedBackwardsError extends Error {
+  override readonly name = "ClockMovedBackwardsError";
+  constructor(readonly driftMs: number) {
+    super(`clock moved backwards by ${driftMs} ms; refusing to generate ids until it catches up`);
+  }
+}
+
+export interface SnowflakeOptions {
+  workerId: number;
+  now: () => number;
+  /** Backwards drift (ms) we wait out; a larger jump throws so a bad clock is loud. */
+  maxBackwardsWaitMs?: number;
+}
+
+export interface SnowflakeParts {
+  timestampMs: number;
+  workerId: number;
+  sequence: number;
+}
+
+export class Snowflake {
+  private readonly workerBits: bigint;
+  private readonly now: () => number;
+  private readonly maxBackwardsWaitMs: number;
+  private lastMs = -1;
+  private sequence = 0;
+
+  constructor(options: SnowflakeOptions) {
+    const { workerId } = options;
+    if (!Number.isInteger(workerId) || workerId < 0 || workerId > MAX_WORKER_ID) {
+      throw new RangeError(`snowflake: worker id ${workerId} is outside 0..${MAX_WORKER_ID}`);
+    }
+    this.workerBits = BigInt(workerId) << BigInt(SEQUENCE_BITS);
+    this.now = options.now;
+    this.maxBackwardsWaitMs = options.maxBackwardsWaitMs ?? 5;
+  }
+
+  next(): bigint {
+    let ms = this.now() - EPOCH_MS;
+    if (ms < this.lastMs) ms = this.waitForClock(ms);
+    if (ms === this.lastMs) {
+      this.sequence = (this.sequence + 1) & MAX_SEQUENCE;
+      if (this.sequence === 0) ms = this.spinUntilAfter(this.lastMs);
+    } else {
+      this.sequence = 0;
+    }
+    if (ms > MAX_TIMESTAMP || ms < 0) throw new RangeError(`snowflake: timestamp ${ms} out of range`);
+    this.lastMs = ms;
+    return (BigInt(ms) << BigInt(WORKER_ID_BITS + SEQUENCE_BITS)) | this.workerBits | BigInt(this.sequence);
+  }
+
+  private waitForClock(ms: number): number {
+    const drift = this.lastMs - ms;
+    if (drift > this.maxBackwardsWaitMs) throw new ClockMovedBackwardsError(drift);
+    return this.spinUntilAfter(this.lastMs - 1);
+  }
+
+  private spinUntilAfter(ms: number): number {
+    let current = this.now() - EPOCH_MS;
+    while (current <= ms) current = this.now() - EPOCH_MS;
+    return current;
+  }
+}
+
+export function parseSnowflake(id: bigint): SnowflakeParts {
+  return {
+    timestampMs: Number(id >> BigInt(WORKER_ID_BITS + SEQUENCE_BITS)) + EPOCH_MS,
+    workerId: Number((id >> BigInt(SEQUENCE_BITS)) & BigInt(MAX_WORKER_ID)),
+    sequence: Number(id & BigInt(MAX_SEQUENCE)),
+  };
+}

@@ -1,0 +1,27 @@
+import { Elysia } from "elysia";
+import { errorResponse } from "./http/error-handler";
+import type { Logger } from "./observability/logger";
+import { healthRoutes, type HealthDeps } from "./modules/health/routes";
+import { linkRoutes, type LinkRoutesDeps } from "./modules/links/routes";
+
+export interface AppDeps {
+  logger: Logger;
+  health: HealthDeps;
+  links: LinkRoutesDeps;
+  /** Routes that must win over /:code (dashboard, event stream, metrics), added by the caller. */
+  plugins?: Elysia<any, any, any, any, any, any, any>[];
+}
+
+/**
+ * The HTTP surface, built from ready-made services so tests can drive it in-process with
+ * `app.handle(new Request(...))` against the real cluster.
+ */
+export function buildApp(deps: AppDeps) {
+  let app = new Elysia()
+    .onError(({ error, code }) => errorResponse(error, code, deps.logger))
+    .use(healthRoutes(deps.health));
+  for (const plugin of deps.plugins ?? []) app = app.use(plugin);
+  return app.use(linkRoutes(deps.links));
+}
+
+export type App = ReturnType<typeof buildApp>;

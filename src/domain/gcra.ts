@@ -1,0 +1,54 @@
+/**
+ * GCRA (generic cell rate algorithm): a token bucket kept as one number, the theoretical
+ * arrival time (TAT). Smoother than a fixed window (no double burst at a window edge) and one
+ * key per client. The same arithmetic runs in Redis (infra/rate-limit/gcra.lua.ts) and in
+ * memory when Redis is down.
+ *
+ * @example
+ *   const params = gcraParams({ perMinute: 60 });       // 1 token/s, burst 60
+ *   const r = gcraStep(undefined, Date.now(), params, 1);
+ *   r.allowed; r.tat // store r.tat for the next call
+ */
+export interface GcraParams {
+  /** Milliseconds per token. */
+  emissionMs: number;
+  /** Tokens that may be spent at once. */
+  burst: number;
+}
+
+export interface GcraResult {
+  allowed: boolean;
+  /** The new TAT to store (unchanged when refused). */
+  tat: number;
+  retryAfterMs: number;
+  remaining: number;
+  /** Milliseconds until the bucket is full again. */
+  resetMs: number;
+}
+
+export function gcraParams(options: { perMinute: number; burst?: number }): GcraParams {
+  return { emissionMs: 60_000 / options.perMinute, burst: options.burst ?? options.perMinute };
+}
+
+export function gcraStep(storedTat: number | undefined, now: number, params: GcraParams, cost: number): GcraResult {
+  const { emissionMs, burst } = params;
+  const tat = Math.max(storedTat ?? now, now);
+  const newTat = tat + emissionMs * cost;
+  const allowAt = newTat - burst * emissionMs;
+  if (now < allowAt) {
+    return {
+      allowed: false,
+      tat,
+      retryAfterMs: Math.ceil(allowAt - now),
+      remaining: Math.max(0, Math.floor((now - (tat - burst * emissionMs)) / emissionMs)),
+      resetMs: Math.ceil(tat - now),
+    };
+  }
+  return {
+    allowed: true,
+    tat: newTat,
+    retryAfterMs: 0,
+    remaining: Math.max(0, Math.floor((now - allowAt) / emissionMs)),
+    resetMs: Math.ceil(newTat - now),
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * The closed set of error codes a client can see, each with its HTTP status. Codes are stable
+ * strings (clients match on them); messages are for people. Only the HTTP error handler turns
+ * an AppError into a response.
+ */
+export const ERROR_STATUS = {
+  "invalid-json": 400,
+  "invalid-body": 400,
+  "invalid-url": 400,
+  "short-url-not-found": 404,
+  "payload-too-large": 413,
+  "unsupported-media-type": 415,
+  "rate-limited": 429,
+  "route-not-found": 404,
+  "storage-unavailable": 503,
+  "not-ready": 503,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class AppError extends Error {
+  override readonly name = "AppError";
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly options: { retryable?: boolean; retryAfterSeconds?: number; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.status = ERROR_STATUS[code];
+  }
+
+  get retryable(): boolean {
+    return this.options.retryable ?? this.status >= 500;
+  }
+}
+
+/**
+ * A failure of Redis or PostgreSQL. `transient` tells the retry policy whether trying again
+ * can help (a timeout or a dropped connection can; a constraint violation cannot).
+ */
+export class InfraError extends Error {
+  override readonly name = "InfraError";
+  constructor(
+    readonly node: string,
+    message: string,
+    readonly transient: boolean,
+    cause?: unknown,
+  ) {
+    super(`${node}: ${message}`, { cause });
+  }
+}

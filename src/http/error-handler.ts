@@ -1,0 +1,37 @@
+import { AppError } from "../errors";
+import type { Logger } from "../observability/logger";
+
+/**
+ * The one place errors become HTTP: `{error: {code, message}}` with the status from the code
+ * table. Framework errors (bad route, unparsable body) are mapped onto our codes; anything
+ * unknown is a 500 that is logged and never leaks its message.
+ */
+export function errorResponse(error: unknown, frameworkCode: string | number | undefined, logger: Logger): Response {
+  const appError = toAppError(error, frameworkCode);
+  if (appError.status >= 500 && appError.code !== "storage-unavailable" && appError.code !== "not-ready") {
+    logger.error("request failed", { error: describe(error) });
+  }
+  const headers: Record<string, string> = { "content-type": "application/json", ...appError.options.headers };
+  if (appError.options.retryAfterSeconds !== undefined) headers["retry-after"] = String(appError.options.retryAfterSeconds);
+  return new Response(JSON.stringify({ error: { code: appError.code, message: appError.message } }), { status: appError.status, headers });
+}
+
+function toAppError(error: unknown, frameworkCode: string | number | undefined): AppError {
+  if (error instanceof AppError) return error;
+  switch (frameworkCode) {
+    case "NOT_FOUND":
+      return new AppError("route-not-found", "no such route");
+    case "PARSE":
+      return new AppError("invalid-json", "body could not be parsed");
+    case "VALIDATION":
+      return new AppError("invalid-body", "request does not match the schema");
+    default:
+      return new AppError("internal", "internal error", { cause: error });
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof AppError && error.cause) return describe(error.cause);
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+

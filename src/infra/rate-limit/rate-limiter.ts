@@ -1,0 +1,74 @@
+import type Redis from "ioredis";
+import { gcraStep, type GcraParams, type GcraResult } from "../../domain/gcra";
+import type { ShardSet } from "../../storage/shard-set";
+import { redisCall } from "../../storage/nodes";
+import { GCRA_LUA } from "./gcra-script";
+
+export type RateBucket = "create" | "redirect";
+export type WhenRedisDown = "memory" | "allow" | "deny";
+
+export interface RateDecision extends GcraResult {
+  limit: number;
+  windowSeconds: number;
+  /** Where the decision was made: the shared Redis bucket or this instance's fallback. */
+  store: "redis" | "memory" | "none";
+}
+
+type GcraRedis = Redis & { shortenGcra(key: string, emission: number, burst: number, cost: number): Promise<[number, number, number, number]> };
+
+/**
+ * Per-client rate limits in Redis, keyed by client IP and routed on the ring like any other key.
+ * When the client's Redis node is down, `whenRedisDown` decides: `memory` keeps a per-instance
+ * GCRA (limits still hold, per instance), `allow` lets everything through, `deny` refuses.
+ *
+ * @example
+ *   const limiter = new RateLimiter(shards, { create: gcraParams({ perMinute: 60 }), ... }, "memory");
+ *   const d = await limiter.consume("create", "203.0.113.7", 1);
+ */
+export class RateLimiter {
+  private readonly memory = new Map<string, number>();
+  private sweepAt = 0;
+
+  constructor(
+    private readonly shards: ShardSet,
+    private readonly buckets: Record<RateBucket, GcraParams>,
+    private readonly whenRedisDown: WhenRedisDown,
+    private readonly now: () => number = Date.now,
+  ) {
+    for (const shard of shards.shards) {
+      const client = shard.redis.client as GcraRedis;
+      if (typeof client.shortenGcra !== "function") client.defineCommand("shortenGcra", { numberOfKeys: 1, lua: GCRA_LUA });
+    }
+  }
+
+  async consume(bucket: RateBucket, clientKey: string, cost: number): Promise<RateDecision> {
+    const params = this.buckets[bucket];
+    const key = `rl:${bucket}:${clientKey}`;
+    const node = this.shards.forKey(clientKey).redis;
+    const base = { limit: params.burst, windowSeconds: Math.round((params.burst * params.emissionMs) / 1000) };
+    try {
+      // Not idempotent: a retried consume would charge twice.
+      const [allowed, retryAfterMs, remaining, resetMs] = await redisCall(node, (r) => (r as GcraRedis).shortenGcra(key, params.emissionMs, params.burst, cost), { idempotent: false });
+      return { ...base, allowed: allowed === 1, tat: 0, retryAfterMs, remaining, resetMs, store: "redis" };
+    } catch {
+      return { ...base, ...this.fallback(key, params, cost) };
+    }
+  }
+
+  private fallback(key: string, params: GcraParams, cost: number): GcraResult & { store: RateDecision["store"] } {
+    if (this.whenRedisDown === "allow") return { allowed: true, tat: 0, retryAfterMs: 0, remaining: params.burst, resetMs: 0, store: "none" };
+    if (this.whenRedisDown === "deny") return { allowed: false, tat: 0, retryAfterMs: 1000, remaining: 0, resetMs: 1000, store: "none" };
+    const now = this.now();
+    this.sweep(now);
+    const result = gcraStep(this.memory.get(key), now, params, cost);
+    if (result.allowed) this.memory.set(key, result.tat);
+    return { ...result, store: "memory" };
+  }
+
+  /** Drops buckets that are full again, so the fallback map stays bounded by active clients. */
+  private sweep(now: number): void {
+    if (now < this.sweepAt) return;
+    this.sweepAt = now + 10_000;
+    for (const [key, tat] of this.memory) if (tat <= now) this.memory.delete(key);
+  }
+}

@@ -1,0 +1,47 @@
+import type { ShardSet } from "../../storage/shard-set";
+import { pgCall, redisCall, type StorageNode } from "../../storage/nodes";
+
+export interface NodeReport {
+  name: string;
+  role: "redis" | "primary" | "replica";
+  up: boolean;
+  breaker: "closed" | "open" | "half-open";
+  latency_ms: number | null;
+  error?: string;
+}
+
+export interface ShardReport {
+  shard: number;
+  nodes: NodeReport[];
+}
+
+/**
+ * Pings every node through its own policy, so a health check is also the breaker's probe and a
+ * node the breaker has skipped reports as down without waiting on it.
+ */
+export async function checkShards(shards: ShardSet): Promise<ShardReport[]> {
+  return Promise.all(
+    shards.shards.map(async (shard) => ({
+      shard: shard.index,
+      nodes: await Promise.all([
+        probe(shard.redis, () => redisCall(shard.redis, (r) => r.ping(), { idempotent: false })),
+        probe(shard.primary, () => pgCall(shard.primary, (sql) => sql`select 1`, { idempotent: false })),
+        probe(shard.replica, () => pgCall(shard.replica, (sql) => sql`select 1`, { idempotent: false })),
+      ]),
+    })),
+  );
+}
+
+async function probe(node: StorageNode<unknown>, call: () => Promise<unknown>): Promise<NodeReport> {
+  const started = performance.now();
+  try {
+    await call();
+    return { name: node.name, role: node.role, up: true, breaker: node.policy.state, latency_ms: round(performance.now() - started) };
+  } catch (error) {
+    return { name: node.name, role: node.role, up: false, breaker: node.policy.state, latency_ms: null, error: (error as Error).message };
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

@@ -1,0 +1,196 @@
+import { createHash } from "node:crypto";
+import { AppError, InfraError } from "../../errors";
+import { checkLongUrl, type LongUrlRules } from "../../domain/long-url";
+import { isReservedCode, isShortCodeShape } from "../../domain/short-code";
+import type { ShardSet } from "../../storage/shard-set";
+import { cacheCodeForUrl, cacheLongUrl, getCachedCodeForUrl, getCachedLongUrl } from "../../storage/link-cache";
+import { claimUrl, deleteLink, findCodeForUrl, findLongUrl, insertLink } from "../../storage/link-rows";
+import type { ClaimRepairQueue } from "./claim-repair";
+import type { ReadOutcome, WriteOutcome, LinkObserver } from "./outcomes";
+
+export interface IdTicket {
+  id: bigint;
+  code: string;
+  shard: number;
+}
+
+/** The slice of the ID source the write path needs: synchronous in the common case. */
+export interface TicketSource {
+  takeFor(preferredShards: readonly number[]): IdTicket | undefined;
+  takeAsync(shard: number): Promise<IdTicket>;
+}
+
+export interface LinkServiceDeps {
+  shards: ShardSet;
+  tickets: TicketSource;
+  observer: LinkObserver;
+  repairs: ClaimRepairQueue;
+  urlRules: LongUrlRules;
+  cacheTtlSeconds: number;
+  now?: () => number;
+}
+
+export interface CreatedLink {
+  code: string;
+  longUrl: string;
+  created: boolean;
+  shard: number;
+}
+
+export interface ResolvedLink {
+  longUrl: string;
+  outcome: ReadOutcome;
+}
+
+/**
+ * Create and resolve short links on the sharded storage. Plain values in and out: no HTTP here.
+ *
+ * Write order for a new URL: the link row on the code's primary first, then the URL's index row
+ * on the URL's primary. A code is returned only after its row exists; a crash between the two
+ * leaves an unreferenced link row, which is harmless, and the next create of the URL claims the
+ * index afresh.
+ */
+export class LinkService {
+  private nextShard = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: LinkServiceDeps) {
+    this.now = deps.now ?? performance.now.bind(performance);
+  }
+
+  async create(rawUrl: string): Promise<CreatedLink> {
+    const started = this.now();
+    const checked = checkLongUrl(rawUrl, this.deps.urlRules);
+    if (!checked.ok) throw new AppError("invalid-url", checked.reason);
+    const longUrl = checked.href;
+    const urlHash = createHash("sha256").update(longUrl).digest();
+    const indexShard = this.deps.shards.forKey(longUrl);
+    try {
+      const existing = await this.findExisting(indexShard.index, urlHash);
+      if (existing) {
+        this.observeWrite(started, existing, "OK", this.deps.shards.ring.shardFor(existing), false);
+        return { code: existing, longUrl, created: false, shard: this.deps.shards.ring.shardFor(existing) };
+      }
+      const ticket = await this.insertOnWritableShard(longUrl);
+      const winner = await this.claim(indexShard.index, urlHash, longUrl, ticket);
+      const created = winner === ticket.code;
+      if (!created) void deleteLink(this.deps.shards.at(ticket.shard).primary, ticket.code).catch(() => {});
+      const winnerShard = created ? ticket.shard : this.deps.shards.ring.shardFor(winner);
+      void this.warmCache(winner, winnerShard, longUrl, indexShard.index, urlHash);
+      this.observeWrite(started, winner, "OK", winnerShard, created);
+      return { code: winner, longUrl, created, shard: winnerShard };
+    } catch (error) {
+      this.observeWrite(started, null, "ERROR", null, false);
+      throw asServiceError(error);
+    }
+  }
+
+  async resolve(code: string): Promise<ResolvedLink> {
+    const started = this.now();
+    if (!isShortCodeShape(code)) {
+      this.observeRead(started, code, null, "none", "NOT_FOUND");
+      throw new AppError("short-url-not-found", `no short URL ${JSON.stringify(code.slice(0, 32))}`);
+    }
+    const shard = this.deps.shards.forKey(code);
+    const cached = await getCachedLongUrl(shard.redis, code).catch(() => null);
+    if (cached !== null) return { longUrl: cached, outcome: this.observeRead(started, code, shard.index, "redis", "OK") };
+
+    // A replica miss or failure is not an answer: it may lag or be down, so the primary decides.
+    const fromReplica = await findLongUrl(shard.replica, code).catch(() => null);
+    if (fromReplica !== null) return this.found(started, code, shard.index, "replica", fromReplica);
+    try {
+      const fromPrimary = await findLongUrl(shard.primary, code);
+      if (fromPrimary !== null) return this.found(started, code, shard.index, "primary", fromPrimary);
+    } catch (error) {
+      this.observeRead(started, code, shard.index, "error", "ERROR");
+      throw asServiceError(error);
+    }
+    this.observeRead(started, code, shard.index, "none", "NOT_FOUND");
+    throw new AppError("short-url-not-found", `no short URL ${JSON.stringify(code)}`);
+  }
+
+  private found(started: number, code: string, shard: number, source: "replica" | "primary", longUrl: string): ResolvedLink {
+    void cacheLongUrl(this.deps.shards.at(shard).redis, code, longUrl, this.deps.cacheTtlSeconds).catch(() => {});
+    return { longUrl, outcome: this.observeRead(started, code, shard, source, "OK") };
+  }
+
+  private async findExisting(indexShard: number, urlHash: Buffer): Promise<string | null> {
+    const shard = this.deps.shards.at(indexShard);
+    const cached = await getCachedCodeForUrl(shard.redis, urlHash.toString("hex")).catch(() => null);
+    if (cached !== null) return cached;
+    // The primary decides: a replica miss could be lag, and a duplicate code is what we avoid.
+    return findCodeForUrl(shard.primary, urlHash).catch((error) => {
+      if (isUnavailable(error)) return null;
+      throw error;
+    });
+  }
+
+  /** The code is ours to choose, so a write goes to any shard whose primary is up. */
+  private async insertOnWritableShard(longUrl: string): Promise<IdTicket> {
+    const { shards, tickets } = this.deps;
+    let lastError: unknown = new AppError("storage-unavailable", "no shard primary accepts writes");
+    const start = this.nextShard++ % shards.count;
+    const order = shards.writableFrom(start);
+    for (let attempt = 0; attempt < order.length; attempt++) {
+      const candidates = order.slice(attempt);
+      const ticket = this.takeTicket(candidates) ?? (await tickets.takeAsync(candidates[0]!));
+      try {
+        await insertLink(shards.at(ticket.shard).primary, { id: ticket.id, code: ticket.code, longUrl });
+        return ticket;
+      } catch (error) {
+        lastError = error;
+        if (!isUnavailable(error)) throw error;
+      }
+    }
+    throw lastError;
+  }
+
+  private takeTicket(candidates: readonly number[]): IdTicket | undefined {
+    for (;;) {
+      const ticket = this.deps.tickets.takeFor(candidates);
+      if (ticket === undefined || !isReservedCode(ticket.code)) return ticket;
+    }
+  }
+
+  private async claim(indexShard: number, urlHash: Buffer, longUrl: string, ticket: IdTicket): Promise<string> {
+    try {
+      return await claimUrl(this.deps.shards.at(indexShard).primary, { urlHash, longUrl, code: ticket.code });
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
+      // The URL's index shard is down: the link exists and is returned; the index row is
+      // written when that primary is back (first claim wins), so dedupe is deferred, not lost.
+      this.deps.repairs.enqueue({ indexShard, urlHash, longUrl, code: ticket.code });
+      return ticket.code;
+    }
+  }
+
+  private async warmCache(code: string, codeShard: number, longUrl: string, indexShard: number, urlHash: Buffer): Promise<void> {
+    const { shards, cacheTtlSeconds } = this.deps;
+    await Promise.allSettled([
+      cacheLongUrl(shards.at(codeShard).redis, code, longUrl, cacheTtlSeconds),
+      cacheCodeForUrl(shards.at(indexShard).redis, urlHash.toString("hex"), code, cacheTtlSeconds),
+    ]);
+  }
+
+  private observeRead(started: number, code: string, shard: number | null, source: ReadOutcome["source"], status: ReadOutcome["status"]): ReadOutcome {
+    const outcome: ReadOutcome = { code, shard, source, status, cache: source === "redis" ? "HIT" : "MISS", latencyMs: this.now() - started };
+    this.deps.observer.onRead(outcome);
+    return outcome;
+  }
+
+  private observeWrite(started: number, code: string | null, status: WriteOutcome["status"], shard: number | null, created: boolean): void {
+    this.deps.observer.onWrite({ code, shard, status, created, latencyMs: this.now() - started });
+  }
+}
+
+function isUnavailable(error: unknown): boolean {
+  return error instanceof InfraError && error.transient;
+}
+
+function asServiceError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof InfraError) {
+    return new AppError("storage-unavailable", "storage is temporarily unavailable; try again", { retryable: true, retryAfterSeconds: 1, cause: error });
+  }
+  return new AppError("internal", "internal error", { cause: error });
+}

@@ -1,0 +1,56 @@
+import type { PgNode } from "./nodes";
+import { pgCall } from "./nodes";
+
+/**
+ * SQL for the two tables (migrations/001_links.sql). Every write here is idempotent by key
+ * (ON CONFLICT DO NOTHING), so the policy may retry it after a timeout without doubling anything.
+ */
+
+export async function findLongUrl(node: PgNode, code: string): Promise<string | null> {
+  const rows = await pgCall(node, (sql) => sql<{ long_url: string }[]>`select long_url from links where code = ${code}`, { idempotent: true });
+  return rows[0]?.long_url ?? null;
+}
+
+export async function insertLink(node: PgNode, link: { id: bigint; code: string; longUrl: string }): Promise<void> {
+  await pgCall(
+    node,
+    (sql) => sql`insert into links (code, id, long_url) values (${link.code}, ${link.id.toString()}, ${link.longUrl}) on conflict (code) do nothing`,
+    { idempotent: true },
+  );
+}
+
+export async function deleteLink(node: PgNode, code: string): Promise<void> {
+  await pgCall(node, (sql) => sql`delete from links where code = ${code}`, { idempotent: true });
+}
+
+export async function findCodeForUrl(node: PgNode, urlHash: Buffer): Promise<string | null> {
+  const rows = await pgCall(node, (sql) => sql<{ code: string }[]>`select code from url_index where url_hash = ${urlHash}`, { idempotent: true });
+  return rows[0]?.code ?? null;
+}
+
+/**
+ * Claims the long URL for `code`; returns the code that owns the URL afterwards (ours, or the
+ * one a racing create claimed first). One statement, so a retry sees the same winner.
+ */
+export async function claimUrl(node: PgNode, claim: { urlHash: Buffer; longUrl: string; code: string }): Promise<string> {
+  const rows = await pgCall(
+    node,
+    (sql) => sql<{ code: string }[]>`
+      with inserted as (
+        insert into url_index (url_hash, long_url, code) values (${claim.urlHash}, ${claim.longUrl}, ${claim.code})
+        on conflict (url_hash) do nothing
+        returning code
+      )
+      select code from inserted
+      union all
+      select code from url_index where url_hash = ${claim.urlHash}
+      limit 1`,
+    { idempotent: true },
+  );
+  const winner = rows[0]?.code;
+  if (winner !== undefined) return winner;
+  // A racing create committed after this statement's snapshot: its row is visible to a new one.
+  const existing = await findCodeForUrl(node, claim.urlHash);
+  if (existing === null) throw new Error("url_index claim found no owner after a conflict");
+  return existing;
+}

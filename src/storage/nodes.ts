@@ -1,0 +1,83 @@
+import Redis from "ioredis";
+import postgres from "postgres";
+import { redact } from "../config";
+import { NodePolicy, type NodePolicyOptions } from "../infra/resilience";
+
+/**
+ * A storage node: a client and the resilience policy every call to it goes through.
+ * `role` and `url` are for health reports and events; the URL is shown without its password.
+ */
+export interface StorageNode<C> {
+  readonly name: string;
+  readonly role: "redis" | "primary" | "replica";
+  readonly url: string;
+  readonly client: C;
+  readonly policy: NodePolicy;
+}
+
+export type RedisNode = StorageNode<Redis>;
+export type PgNode = StorageNode<postgres.Sql>;
+
+export interface NodeTuning {
+  redisPolicy: NodePolicyOptions;
+  dbPolicy: NodePolicyOptions;
+  dbPoolSize: number;
+}
+
+export function createRedisNode(name: string, url: string, policy: NodePolicyOptions): RedisNode {
+  const client = new Redis(url, {
+    // A down node must fail fast, not queue commands until it returns: the breaker decides.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: policy.timeoutMs * 4,
+    connectTimeout: 1000,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    lazyConnect: false,
+  });
+  // Connection errors surface through calls and the breaker; the default handler would spam stderr.
+  client.on("error", () => {});
+  return { name, role: "redis", url: redact(url), client, policy: new NodePolicy(name, policy) };
+}
+
+export function createPgNode(name: string, role: "primary" | "replica", url: string, policy: NodePolicyOptions, poolSize: number): PgNode {
+  const client = postgres(url, {
+    max: poolSize,
+    connect_timeout: Math.max(1, Math.ceil((policy.timeoutMs * 2) / 1000)),
+    idle_timeout: 60,
+    max_lifetime: 60 * 30,
+    onnotice: () => {},
+    connection: { application_name: `shorten-${role}` },
+  });
+  return { name, role, url: redact(url), client, policy: new NodePolicy(name, policy) };
+}
+
+/**
+ * Runs a postgres.js query under the node's policy and cancels it on the server when the
+ * policy gives up, so a slow query does not keep a pooled connection busy.
+ *
+ * @example const rows = await pgCall(node, (sql) => sql`select 1`, { idempotent: true });
+ */
+export function pgCall<R extends readonly postgres.MaybeRow[]>(node: PgNode, query: (sql: postgres.Sql) => postgres.PendingQuery<R>, opts: { idempotent: boolean }): Promise<postgres.RowList<R>> {
+  return node.policy.run((signal) => {
+    const pending = query(node.client);
+    signal.addEventListener("abort", () => void pending.cancel(), { once: true });
+    return pending;
+  }, opts);
+}
+
+/** Redis commands cannot be cancelled; the policy's timeout abandons them and ioredis' own timeout reaps them. */
+export function redisCall<T>(node: RedisNode, command: (redis: Redis) => Promise<T>, opts: { idempotent: boolean }): Promise<T> {
+  return node.policy.run(() => command(node.client), opts);
+}
+
+export async function closeRedisNode(node: RedisNode): Promise<void> {
+  try {
+    await node.client.quit();
+  } catch {
+    node.client.disconnect();
+  }
+}
+
+export async function closePgNode(node: PgNode): Promise<void> {
+  await node.client.end({ timeout: 2 });
+}

@@ -1,0 +1,48 @@
+import { describe, expect, test } from "bun:test";
+import { checkLongUrl } from "../../src/domain/long-url";
+
+const rules = { maxLength: 200, ownHosts: ["sho.rt", "127.0.0.1:8080"] };
+const reason = (raw: string) => {
+  const r = checkLongUrl(raw, rules);
+  return r.ok ? null : r.reason;
+};
+
+describe("checkLongUrl", () => {
+  test("accepts http and https and returns the normalised href", () => {
+    expect(checkLongUrl("https://Example.COM/a?b=1#c", rules)).toEqual({ ok: true, href: "https://example.com/a?b=1#c" });
+    expect(checkLongUrl("http://example.com", rules)).toEqual({ ok: true, href: "http://example.com/" });
+  });
+
+  test.each([
+    ["javascript:alert(1)", "url scheme javascript is not allowed; use http or https"],
+    ["java\tscript:alert(1)", "url contains whitespace or control characters"],
+    ["data:text/html,<b>x</b>", "url scheme data is not allowed; use http or https"],
+    ["ftp://example.com/f", "url scheme ftp is not allowed; use http or https"],
+    ["file:///etc/passwd", "url scheme file is not allowed; use http or https"],
+    ["//example.com/x", "url is not an absolute URL"],
+    ["example.com", "url is not an absolute URL"],
+    ["", "url is empty"],
+    ["https://user:pass@example.com/", "url must not contain credentials (user:pass@host)"],
+    ["https://example.com@evil.test/", "url must not contain credentials (user:pass@host)"],
+    ["https://sho.rt/abc", "url points back at this service"],
+    ["https://SHO.RT/abc", "url points back at this service"],
+    ["http://127.0.0.1:8080/x", "url points back at this service"],
+    ["http://0x7f.0.0.1:8080/x", "url points back at this service"],
+    ["https://exa mple.com/", "url contains whitespace or control characters"],
+    ["https://example.com/\u0000", "url contains whitespace or control characters"],
+    ["https://example.com/\u2028", "url contains whitespace or control characters"],
+    [" https://example.com/", "url contains whitespace or control characters"],
+  ])("rejects %p", (raw, expected) => {
+    expect(reason(raw)).toBe(expected);
+  });
+
+  test("length is checked on the input and on the normalised form", () => {
+    expect(reason(`https://example.com/${"a".repeat(200)}`)).toBe("url is longer than 200 characters");
+    // Each non-ASCII character grows to %XX%XX when serialised.
+    expect(reason(`https://example.com/${"é".repeat(80)}`)).toBe("url is longer than 200 characters once normalised");
+  });
+
+  test("another port on our host is not us", () => {
+    expect(checkLongUrl("http://127.0.0.1:9090/x", rules).ok).toBe(true);
+  });
+});

@@ -1,15 +1,19 @@
 import { Elysia } from "elysia";
 import { errorResponse } from "./http/error-handler";
 import type { Logger } from "./observability/logger";
+import type { PrometheusMetrics } from "./observability/prometheus";
 import { healthRoutes, type HealthDeps } from "./modules/health/routes";
 import { linkRoutes, type LinkRoutesDeps } from "./modules/links/routes";
 
+type AnyElysia = Elysia<any, any, any, any, any, any, any>;
+
 export interface AppDeps {
   logger: Logger;
+  prometheus: PrometheusMetrics;
   health: HealthDeps;
   links: LinkRoutesDeps;
-  /** Routes that must win over /:code (dashboard, event stream, metrics), added by the caller. */
-  plugins?: Elysia<any, any, any, any, any, any, any>[];
+  /** Routes that must win over /:code (dashboard, event stream, metrics). */
+  plugins: AnyElysia[];
 }
 
 /**
@@ -17,10 +21,20 @@ export interface AppDeps {
  * `app.handle(new Request(...))` against the real cluster.
  */
 export function buildApp(deps: AppDeps) {
+  const started = new WeakMap<Request, number>();
   let app = new Elysia()
+    .onRequest(({ request }) => {
+      started.set(request, performance.now());
+    })
+    .onAfterResponse(({ request, route, set }) => {
+      const t0 = started.get(request);
+      if (t0 === undefined) return;
+      const status = typeof set.status === "number" ? set.status : 200;
+      deps.prometheus.observe(route || "unmatched", request.method, status, (performance.now() - t0) / 1000);
+    })
     .onError(({ error, code }) => errorResponse(error, code, deps.logger))
     .use(healthRoutes(deps.health));
-  for (const plugin of deps.plugins ?? []) app = app.use(plugin);
+  for (const plugin of deps.plugins) app = app.use(plugin);
   return app.use(linkRoutes(deps.links));
 }
 

@@ -1,4 +1,7 @@
 import { fileURLToPath } from "node:url";
+import { staticPlugin } from "@elysiajs/static";
+import { Elysia } from "elysia";
+import Redis from "ioredis";
 import { buildApp } from "./app";
 import type { Config } from "./config";
 import { gcraParams } from "./domain/gcra";
@@ -9,12 +12,19 @@ import { ClaimRepairQueue } from "./modules/links/claim-repair";
 import { LinkService } from "./modules/links/link-service";
 import type { LinkObserver } from "./modules/links/outcomes";
 import { CacheMetrics } from "./observability/cache-metrics";
+import { PrometheusMetrics } from "./observability/prometheus";
+import { observabilityRoutes } from "./modules/observability/routes";
+import { EventBus } from "./events/event-bus";
+import { EventFactory } from "./events/event-factory";
+import { ClusterMetrics } from "./events/cluster-metrics";
+import { WsHub } from "./events/ws-hub";
 import type { Logger } from "./observability/logger";
 import { applyMigrations } from "./storage/migrate";
 import { ShardSet } from "./storage/shard-set";
 
 const WORKER_FILE = fileURLToPath(new URL("../workers/id-block.worker.ts", import.meta.url));
 const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
+const PUBLIC_DIR = fileURLToPath(new URL("../public", import.meta.url));
 
 /**
  * The composition root: the only place that turns config into objects and wires them. main.ts
@@ -34,12 +44,55 @@ export function compose(config: Config, logger: Logger, options: { peerAddress?:
     lowWater: config.ID_LOW_WATER,
     workerFile: WORKER_FILE,
   });
+  const node = `instance-${config.INSTANCE_ID}`;
   const cacheMetrics = new CacheMetrics(shards.count);
-  const observers: LinkObserver[] = [{ onRead: (o) => cacheMetrics.recordRead(o.shard, o.source, o.status === "OK"), onWrite: (o) => cacheMetrics.recordWrite(o.shard, o.status === "OK") }];
+  const hub = new WsHub(config.WS_MAX_BUFFERED_BYTES);
+  const busUrl = config.EVENT_BUS_REDIS ?? config.shards[0]!.redis;
+  // Dedicated connections: a subscribed connection can do nothing else, and the publisher must
+  // fail fast (no offline queue) so a down bus never holds events in memory.
+  const busPublisher = new Redis(busUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1000, retryStrategy: (n) => Math.min(n * 100, 1000) });
+  const busSubscriber = new Redis(busUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 100, 1000) });
+  busPublisher.on("error", () => {});
+  busSubscriber.on("error", () => {});
+  const bus = new EventBus({
+    node,
+    channel: "shorten:events",
+    flushMs: config.EVENT_FLUSH_MS,
+    maxPending: 50_000,
+    publisher: busPublisher,
+    subscriber: busSubscriber,
+    local: hub,
+    onDrop: () => {},
+  });
+  const events = new EventFactory(node);
   const observer: LinkObserver = {
-    onRead: (o) => observers.forEach((x) => x.onRead(o)),
-    onWrite: (o) => observers.forEach((x) => x.onWrite(o)),
+    onRead: (o) => {
+      cacheMetrics.recordRead(o.shard, o.source, o.status === "OK");
+      bus.emit(events.read(o, cacheMetrics.snapshot()));
+    },
+    onWrite: (o) => {
+      cacheMetrics.recordWrite(o.shard, o.status === "OK");
+      bus.emit(events.write(o));
+    },
   };
+  const nodeStates = () => shards.shards.flatMap((s) => [s.redis, s.primary, s.replica].map((n) => ({ name: n.name, breaker: n.policy.state })));
+  const clusterMetrics = new ClusterMetrics({
+    node,
+    redis: busPublisher,
+    key: "shorten:metrics:instances",
+    intervalMs: config.METRICS_PUSH_MS,
+    staleMs: Math.max(5000, config.METRICS_PUSH_MS * 5),
+    cache: cacheMetrics,
+    nodes: nodeStates,
+    push: (payload) => hub.deliverMetrics(payload),
+  });
+  const prometheus = new PrometheusMetrics({
+    cache: cacheMetrics,
+    breakers: () => nodeStates().map((n) => ({ node: n.name, state: n.breaker })),
+    bufferLevels: () => ids.levels(),
+    eventDrops: () => hub.drops,
+    wsClients: () => hub.clientCount,
+  });
   const repairs = new ClaimRepairQueue(shards, { intervalMs: 2000, maxPending: 100_000 });
   const publicHost = new URL(config.PUBLIC_BASE_URL).host.toLowerCase();
   const links = new LinkService({
@@ -54,11 +107,16 @@ export function compose(config: Config, logger: Logger, options: { peerAddress?:
     ? new RateLimiter(shards, { create: gcraParams({ perMinute: config.RATE_LIMIT_CREATE_PER_MIN }), redirect: gcraParams({ perMinute: config.RATE_LIMIT_REDIRECT_PER_MIN }) }, config.RATE_LIMIT_WHEN_REDIS_DOWN)
     : null;
   let accepting = false;
-  let server: { requestIP(request: Request): { address: string } | null } | null = null;
+  let server: { requestIP(request: Request): { address: string } | null; publish(topic: string, data: string): number } | null = null;
   const peerAddress = options.peerAddress ?? ((request: Request) => server?.requestIP(request)?.address);
 
+  const dashboard = new Elysia({ name: "dashboard" })
+    .get("/", ({ redirect }) => redirect("/dashboard/", 302))
+    .use(staticPlugin({ assets: PUBLIC_DIR, prefix: "/dashboard", alwaysStatic: true, indexHTML: true, maxAge: 60 }));
   const app = buildApp({
     logger,
+    prometheus,
+    plugins: [hub.plugin(), observabilityRoutes({ prometheus, latest: () => clusterMetrics.snapshot }), dashboard],
     health: { shards, instanceId: config.INSTANCE_ID, isAccepting: () => accepting },
     links: {
       links,
@@ -79,7 +137,9 @@ export function compose(config: Config, logger: Logger, options: { peerAddress?:
     links,
     cacheMetrics,
     repairs,
-    observers,
+    hub,
+    bus,
+    clusterMetrics,
     /** Migrates reachable primaries, fills the id buffers, then starts taking traffic. */
     async start(): Promise<void> {
       await Promise.all(
@@ -89,16 +149,24 @@ export function compose(config: Config, logger: Logger, options: { peerAddress?:
       );
       await ids.start();
       repairs.start();
+      bus.start();
+      clusterMetrics.start();
       accepting = true;
     },
-    attachServer(s: typeof server): void {
+    attachServer(s: NonNullable<typeof server>): void {
       server = s;
+      hub.attach(s);
     },
     stopAccepting(): void {
       accepting = false;
     },
     async close(): Promise<void> {
       accepting = false;
+      clusterMetrics.stop();
+      await bus.stop();
+      hub.closeAll();
+      busSubscriber.disconnect();
+      await busPublisher.quit().catch(() => busPublisher.disconnect());
       repairs.stop();
       await ids.close();
       await shards.close();

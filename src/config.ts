@@ -50,8 +50,10 @@ const envSchema = z.object({
   RATE_LIMIT_WHEN_REDIS_DOWN: z.enum(["memory", "allow", "deny"], { error: "must be memory, allow or deny" }).default("memory"),
   RATE_LIMIT_ENABLED: z.enum(["true", "false"], { error: "must be true or false" }).default("true").transform((v) => v === "true"),
   EVENT_FLUSH_MS: int(5, 10_000).default(50),
+  EVENT_BUS_REDIS: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").optional(),
   METRICS_PUSH_MS: int(100, 60_000).default(1000),
   WS_MAX_BUFFERED_BYTES: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
+  SHUTDOWN_DRAIN_MS: int(0, 60_000).default(1000),
   SHUTDOWN_GRACE_MS: int(0, 120_000).default(10_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], { error: "must be debug, info, warn or error" }).default("info"),
 });

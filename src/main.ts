@@ -1,5 +1,6 @@
 import { parseConfig } from "./config";
 import { compose } from "./compose";
+import { installShutdown } from "./lifecycle/shutdown";
 import { createLogger } from "./observability/logger";
 
 const parsed = parseConfig(process.env);
@@ -11,15 +12,22 @@ const config = parsed.config;
 const logger = createLogger(config.LOG_LEVEL, { instance: config.INSTANCE_ID });
 const system = compose(config, logger);
 
-let server: ReturnType<typeof system.app.listen>["server"];
 try {
   system.app.listen({ hostname: config.HOST, port: config.PORT });
-  server = system.app.server;
 } catch (error) {
   const code = (error as { code?: string }).code;
   console.error(code === "EADDRINUSE" ? `config: PORT ${config.PORT} is already in use on ${config.HOST}` : `startup: ${(error as Error).message}`);
   process.exit(1);
 }
+const server = system.app.server!;
 system.attachServer(server);
+installShutdown(
+  {
+    stopAccepting: () => system.stopAccepting(),
+    stopServer: () => server.stop(false),
+    closeResources: () => system.close(),
+  },
+  { drainMs: config.SHUTDOWN_DRAIN_MS, graceMs: config.SHUTDOWN_GRACE_MS, logger, exit: (code) => process.exit(code) },
+);
 await system.start();
 logger.info("listening", { url: config.PUBLIC_BASE_URL, shards: config.shards.length });

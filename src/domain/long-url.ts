@@ -28,7 +28,8 @@ export function checkLongUrl(raw: string, rules: LongUrlRules): LongUrlCheck {
   if (url.protocol !== "http:" && url.protocol !== "https:") return { ok: false, reason: `url scheme ${url.protocol.slice(0, -1)} is not allowed; use http or https` };
   if (url.hostname === "") return { ok: false, reason: "url has no host" };
   if (url.username !== "" || url.password !== "") return { ok: false, reason: "url must not contain credentials (user:pass@host)" };
-  if (rules.ownHosts.includes(url.host.toLowerCase())) return { ok: false, reason: "url points back at this service" };
+  // "sho.rt." is the same host as "sho.rt" to DNS, so compare without the root dot.
+  if (rules.ownHosts.includes(url.host.toLowerCase().replace(/\.(?=:|$)/, ""))) return { ok: false, reason: "url points back at this service" };
   if (url.href.length > rules.maxLength) return { ok: false, reason: `url is longer than ${rules.maxLength} characters once normalised` };
   return { ok: true, href: url.href };
 }

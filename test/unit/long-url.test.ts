@@ -26,6 +26,7 @@ describe("checkLongUrl", () => {
     ["https://example.com@evil.test/", "url must not contain credentials (user:pass@host)"],
     ["https://sho.rt/abc", "url points back at this service"],
     ["https://SHO.RT/abc", "url points back at this service"],
+    ["https://sho.rt./abc", "url points back at this service"],
     ["http://127.0.0.1:8080/x", "url points back at this service"],
     ["http://0x7f.0.0.1:8080/x", "url points back at this service"],
     ["https://exa mple.com/", "url contains whitespace or control characters"],

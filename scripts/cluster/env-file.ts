@@ -1,0 +1,27 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ClusterState } from "./state";
+
+/**
+ * The env contract (DESIGN.md) for this cluster: DATABASE_NODES in primary,replica pairs per
+ * shard, REDIS_NODES one per shard, both in shard order.
+ */
+export function clusterEnvVars(state: Pick<ClusterState, "nodes" | "shards">): { DATABASE_NODES: string; REDIS_NODES: string } {
+  const url = (shard: number, role: string) => state.nodes.find((n) => n.shard === shard && n.role === role)!.url;
+  const shards = Array.from({ length: state.shards }, (_, i) => i);
+  return {
+    DATABASE_NODES: shards.flatMap((i) => [url(i, "primary"), url(i, "replica")]).join(","),
+    REDIS_NODES: shards.map((i) => url(i, "redis")).join(","),
+  };
+}
+
+export function envLines(state: Pick<ClusterState, "nodes" | "shards">): string[] {
+  return Object.entries(clusterEnvVars(state)).map(([k, v]) => `${k}=${v}`);
+}
+
+/** Writes `<dir>/env` (dotenv format) so `bun --env-file .cluster/dev/env src/main.ts` works. */
+export function writeEnvFile(state: ClusterState): string {
+  const file = join(state.dir, "env");
+  writeFileSync(file, `${envLines(state).join("\n")}\n`);
+  return file;
+}

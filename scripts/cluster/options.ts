@@ -1,0 +1,43 @@
+import { join, resolve } from "node:path";
+
+/** Options shared by `up`, `down`, `status` and `env`. Unset fields fall back to the saved state, then DEFAULTS. */
+export interface ClusterOptions {
+  name?: string;
+  shards?: number;
+  basePort?: number;
+  /** fsync/synchronous_commit/full_page_writes off: for throwaway test clusters. */
+  fast?: boolean;
+  /** `down` only: delete the data as well. */
+  wipe?: boolean;
+  /** Folder that holds `.cluster/` and `migrations/`; the repository root by default. */
+  root?: string;
+  /** Progress lines; silent when omitted. */
+  log?: (line: string) => void;
+}
+
+export const DEFAULTS = { name: "dev", shards: 3, basePort: 7000 } as const;
+
+export const REPO_ROOT = resolve(import.meta.dir, "../..");
+
+export type Role = "redis" | "primary" | "replica";
+export const ROLES: readonly Role[] = ["redis", "primary", "replica"];
+
+const ROLE_OFFSET: Record<Role, number> = { redis: 0, primary: 1, replica: 2 };
+
+/** Port layout: shard i uses basePort+10*i (+0 redis, +1 primary, +2 replica). */
+export function nodePort(basePort: number, shard: number, role: Role): number {
+  return basePort + 10 * shard + ROLE_OFFSET[role];
+}
+
+/** `.cluster/<name>` under root. The name is checked because `--wipe` deletes this folder. */
+export function clusterDir(root: string, name: string): string {
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(name)) throw new Error(`cluster name "${name}" must be 1-40 of [A-Za-z0-9_-]`);
+  return join(root, ".cluster", name);
+}
+
+export function checkLayout(shards: number, basePort: number): void {
+  if (!Number.isInteger(shards) || shards < 1 || shards > 64) throw new Error(`--shards must be an integer 1..64, got ${shards}`);
+  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + 10 * shards > 65535) {
+    throw new Error(`--base-port must leave room for ${shards} shards below 65535 and be >= 1024, got ${basePort}`);
+  }
+}

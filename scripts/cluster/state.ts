@@ -1,0 +1,62 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Binaries } from "./binaries";
+import type { Role } from "./options";
+
+/** One server process of the cluster, as recorded in state.json. */
+export interface NodeState {
+  shard: number;
+  role: Role;
+  port: number;
+  /** PID of the server (postmaster / redis-server) we started; null when we stopped it. */
+  pid: number | null;
+  /** The node's own folder: logs, pid file, unix socket. */
+  dir: string;
+  /** PostgreSQL data directory (PGDATA) or the Redis working dir. */
+  dataDir: string;
+  logFile: string;
+  url: string;
+  /** How to start it again with the same port and data: argv, run as `runAs` when set. */
+  start: { argv: string[]; runAs: string | null } | null;
+}
+
+export interface ClusterState {
+  name: string;
+  dir: string;
+  shards: number;
+  basePort: number;
+  fast: boolean;
+  binaries: Binaries;
+  nodes: NodeState[];
+  updatedAt: string;
+}
+
+export const stateFile = (dir: string) => join(dir, "state.json");
+
+export function hasState(dir: string): boolean {
+  return existsSync(stateFile(dir));
+}
+
+/**
+ * The saved state of the cluster in `dir` (e.g. process.env.SHORTEN_CLUSTER_DIR).
+ *
+ * @example const state = readState(".cluster/dev"); state.nodes.filter((n) => n.role === "primary")
+ */
+export function readState(dir: string): ClusterState {
+  if (!hasState(dir)) throw new Error(`no cluster state at ${stateFile(dir)} (run \`bun run cluster up\` first)`);
+  return JSON.parse(readFileSync(stateFile(dir), "utf8")) as ClusterState;
+}
+
+/** Atomic write (temp file + rename), so a reader never sees half a file. */
+export function writeState(state: ClusterState): void {
+  state.updatedAt = new Date().toISOString();
+  const tmp = `${stateFile(state.dir)}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(tmp, stateFile(state.dir));
+}
+
+export function findNode(state: ClusterState, shard: number, role: Role): NodeState {
+  const node = state.nodes.find((n) => n.shard === shard && n.role === role);
+  if (!node) throw new Error(`cluster ${state.name} has no ${role} for shard ${shard} (shards: ${state.shards})`);
+  return node;
+}

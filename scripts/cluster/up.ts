@@ -1,0 +1,96 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import postgres from "postgres";
+import { applyMigrations } from "../../src/storage/migrate";
+import { findBinaries } from "./binaries";
+import { writeEnvFile } from "./env-file";
+import { livePid, startNodeRecord, startSpec } from "./node-control";
+import { checkLayout, clusterDir, DEFAULTS, REPO_ROOT, type ClusterOptions } from "./options";
+import { planState } from "./plan";
+import { cloneReplica, ensureDatabase, initPrimary, isInitialised } from "./postgres-node";
+import { portFree } from "./proc";
+import { findNode, hasState, readState, writeState, type ClusterState, type NodeState } from "./state";
+
+/**
+ * Brings the cluster to "every node running", shards in parallel. Idempotent: running nodes
+ * are left alone, stopped ones restarted on their data, missing ones created (replicas from
+ * their primary with pg_basebackup). Migrations are applied on every primary each time (a
+ * no-op when current). State is saved after every node, so `down` can clean up a failed `up`.
+ *
+ * @example const state = await clusterUp({ name: "test-1", basePort: 17000, fast: true });
+ */
+export async function clusterUp(opts: ClusterOptions = {}): Promise<ClusterState> {
+  const root = opts.root ?? REPO_ROOT;
+  const name = opts.name ?? DEFAULTS.name;
+  const dir = clusterDir(root, name);
+  const log = opts.log ?? (() => {});
+  const saved = hasState(dir) ? readState(dir) : null;
+  const shards = opts.shards ?? saved?.shards ?? DEFAULTS.shards;
+  const basePort = opts.basePort ?? saved?.basePort ?? DEFAULTS.basePort;
+  checkLayout(shards, basePort);
+  if (saved && (saved.shards !== shards || saved.basePort !== basePort)) {
+    throw new Error(`cluster "${name}" exists with ${saved.shards} shards at base port ${saved.basePort}; run \`down --wipe --name ${name}\` to change its layout`);
+  }
+  if (saved && opts.fast !== undefined && opts.fast !== saved.fast) log(`note: keeping fast=${saved.fast} of the existing nodes`);
+
+  mkdirSync(dir, { recursive: true });
+  const binaries = findBinaries();
+  const state = saved ?? planState({ name, dir, shards, basePort, fast: opts.fast ?? false, binaries });
+  state.binaries = binaries;
+  writeState(state);
+
+  const results = await Promise.allSettled(Array.from({ length: shards }, (_, i) => upShard(state, i, join(root, "migrations"), log)));
+  writeState(state);
+  const failed = results.flatMap((r, i) => (r.status === "rejected" ? [`shard ${i}: ${(r.reason as Error)?.message ?? r.reason}`] : []));
+  if (failed.length > 0) throw new Error(`cluster up failed:\n${failed.join("\n")}`);
+  writeEnvFile(state);
+  return state;
+}
+
+async function upShard(state: ClusterState, shard: number, migrationsDir: string, log: (l: string) => void): Promise<void> {
+  const redis = findNode(state, shard, "redis");
+  const primary = findNode(state, shard, "primary");
+  const replica = findNode(state, shard, "replica");
+  const results = await Promise.allSettled([
+    ensureRunning(state, redis, log),
+    (async () => {
+      await ensureRunning(state, primary, log, () => initPrimary(state.binaries.pgBin, primary, state.fast));
+      await ensureDatabase(primary.port, "shorten");
+      const applied = await migrate(primary.url, migrationsDir);
+      if (applied.length > 0) log(`shard ${shard} primary: applied ${applied.join(", ")}`);
+      // Cloned after the schema exists, so the replica starts with it.
+      await ensureRunning(state, replica, log, () => cloneReplica(state.binaries.pgBin, primary, replica, state.fast));
+    })(),
+  ]);
+  // allSettled: a failing branch must not leave the other still starting servers after we return.
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
+}
+
+async function ensureRunning(state: ClusterState, node: NodeState, log: (l: string) => void, create?: () => Promise<void>): Promise<void> {
+  const label = `shard ${node.shard} ${node.role} :${node.port}`;
+  node.start ??= startSpec(state, node);
+  const pid = livePid(node);
+  if (pid !== null) {
+    node.pid = pid;
+    log(`${label} already running (pid ${pid})`);
+    return;
+  }
+  if (!(await portFree(node.port))) throw new Error(`${label}: port ${node.port} is in use by a process this cluster did not start`);
+  if (create && !isInitialised(node)) {
+    await create();
+    log(`${label} created`);
+  }
+  await startNodeRecord(state, node);
+  writeState(state);
+  log(`${label} started (pid ${node.pid})`);
+}
+
+async function migrate(url: string, dir: string): Promise<string[]> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    return await applyMigrations(sql, dir);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}

@@ -1,0 +1,124 @@
+import type Redis from "ioredis";
+import { cacheFigures, emptyShardCounters, type CacheMetrics, type ShardCounters } from "../observability/cache-metrics";
+
+export interface InstanceFigures {
+  node: string;
+  at: number;
+  hits: number;
+  misses: number;
+  reads_per_s: number;
+  writes_per_s: number;
+  shards: ShardCounters[];
+}
+
+export interface NodeState {
+  name: string;
+  breaker: "closed" | "open" | "half-open";
+}
+
+/**
+ * Every `intervalMs` this instance writes its counters to one Redis hash (a field per instance),
+ * reads every instance's back, sums them, and pushes instance and cluster figures on the metrics
+ * topic. The sums are made here, in the backend, so every dashboard shows the same numbers.
+ * Instances that stopped reporting drop out after `staleMs`.
+ */
+export class ClusterMetrics {
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private last = { at: Date.now(), reads: 0, writes: 0 };
+  private latest: object | null = null;
+
+  constructor(
+    private readonly options: {
+      node: string;
+      redis: Redis;
+      key: string;
+      intervalMs: number;
+      staleMs: number;
+      cache: CacheMetrics;
+      nodes: () => NodeState[];
+      push: (payload: object) => void;
+    },
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.options.intervalMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** The last payload pushed, for clients that just connected. */
+  get snapshot(): object | null {
+    return this.latest;
+  }
+
+  async tick(): Promise<void> {
+    const mine = this.instanceFigures();
+    let all: InstanceFigures[] = [mine];
+    let clusterSource: "redis" | "local" = "local";
+    try {
+      const { redis, key, node } = this.options;
+      const [, fields] = (await redis.multi().hset(key, node, JSON.stringify(mine)).hgetall(key).exec()) ?? [];
+      const raw = (fields?.[1] ?? {}) as Record<string, string>;
+      const now = Date.now();
+      all = Object.values(raw)
+        .map((v) => JSON.parse(v) as InstanceFigures)
+        .filter((f) => now - f.at <= this.options.staleMs);
+      clusterSource = "redis";
+    } catch {
+      // Redis unreachable: the cluster figure degrades to this instance's own, and says so.
+    }
+    const payload = {
+      at: mine.at,
+      instance: { node: mine.node, ...cacheFigures(mine.hits, mine.misses), reads_per_s: mine.reads_per_s, writes_per_s: mine.writes_per_s, shards: mine.shards },
+      cluster: { ...sumInstances(all), source: clusterSource },
+      nodes: this.options.nodes(),
+    };
+    this.latest = payload;
+    this.options.push(payload);
+  }
+
+  private instanceFigures(): InstanceFigures {
+    const { cache, node } = this.options;
+    const snap = cache.snapshot();
+    const writes = cache.shards.reduce((n, s) => n + s.writes + s.write_errors, 0);
+    const now = Date.now();
+    const seconds = Math.max(0.001, (now - this.last.at) / 1000);
+    const figures: InstanceFigures = {
+      node,
+      at: now,
+      hits: snap.cache_hit_count,
+      misses: snap.cache_miss_count,
+      reads_per_s: round2((snap.cache_total - this.last.reads) / seconds),
+      writes_per_s: round2((writes - this.last.writes) / seconds),
+      shards: cache.shards.map((s) => ({ ...s })),
+    };
+    this.last = { at: now, reads: snap.cache_total, writes };
+    return figures;
+  }
+}
+
+export function sumInstances(all: readonly InstanceFigures[]) {
+  const shardCount = Math.max(0, ...all.map((f) => f.shards.length));
+  const shards = Array.from({ length: shardCount }, emptyShardCounters);
+  for (const f of all) {
+    f.shards.forEach((counters, i) => {
+      for (const k of Object.keys(counters) as (keyof ShardCounters)[]) shards[i]![k] += counters[k];
+    });
+  }
+  const hits = all.reduce((n, f) => n + f.hits, 0);
+  const misses = all.reduce((n, f) => n + f.misses, 0);
+  return {
+    instances: all.map((f) => f.node).sort(),
+    ...cacheFigures(hits, misses),
+    reads_per_s: round2(all.reduce((n, f) => n + f.reads_per_s, 0)),
+    writes_per_s: round2(all.reduce((n, f) => n + f.writes_per_s, 0)),
+    shards,
+  };
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}

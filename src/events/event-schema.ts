@@ -1,0 +1,40 @@
+import { z } from "zod";
+
+/**
+ * The event contract of DESIGN.md. Every read and write becomes one of these; the dashboard and
+ * load tools read them, so the tests validate every event against this schema.
+ */
+export const cacheMetricsSchema = z.object({
+  cache_hit_count: z.number().int().nonnegative(),
+  cache_miss_count: z.number().int().nonnegative(),
+  cache_total: z.number().int().nonnegative(),
+  cache_hit_rate: z.number().min(0).max(1),
+  cache_miss_rate: z.number().min(0).max(1),
+});
+
+const common = {
+  event_id: z.string().min(1),
+  status: z.enum(["OK", "ERROR", "NOT_FOUND"]),
+  node: z.string().min(1),
+  redis: z.string().nullable(),
+  db: z.string().nullable(),
+  short_code: z.string().nullable(),
+  latency_ms: z.number().nonnegative(),
+};
+
+export const writeEventSchema = z.strictObject({ ...common, type: z.literal("write") });
+
+export const readEventSchema = z.strictObject({
+  ...common,
+  type: z.literal("read"),
+  cache: z.enum(["HIT", "MISS"]),
+  source: z.enum(["redis", "replica", "primary", "none", "error"]),
+  ...cacheMetricsSchema.shape,
+  cache_metrics: cacheMetricsSchema,
+});
+
+export const linkEventSchema = z.discriminatedUnion("type", [writeEventSchema, readEventSchema]);
+
+export type WriteEvent = z.infer<typeof writeEventSchema>;
+export type ReadEvent = z.infer<typeof readEventSchema>;
+export type LinkEvent = z.infer<typeof linkEventSchema>;

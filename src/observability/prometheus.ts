@@ -1,0 +1,115 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { CacheMetrics } from "./cache-metrics";
+
+export interface PrometheusSources {
+  cache: CacheMetrics;
+  breakers: () => Array<{ node: string; state: "closed" | "open" | "half-open" }>;
+  bufferLevels: () => number[];
+  eventDrops: () => { batches: number; events: number };
+  wsClients: () => number;
+}
+
+const BREAKER_VALUE = { closed: 0, "half-open": 1, open: 2 } as const;
+
+/**
+ * GET /metrics in Prometheus text format. Request counters and latency histograms are updated
+ * per request; everything else is read from its owner at scrape time, so there is one source of
+ * truth per figure.
+ */
+export class PrometheusMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<"route" | "method" | "status">;
+  private readonly latency: Histogram<"route" | "method">;
+
+  constructor(sources: PrometheusSources) {
+    const registers = [this.registry];
+    this.requests = new Counter({ name: "shorten_http_requests_total", help: "HTTP requests by route, method and status", labelNames: ["route", "method", "status"], registers });
+    this.latency = new Histogram({
+      name: "shorten_http_request_duration_seconds",
+      help: "HTTP request latency by route",
+      labelNames: ["route", "method"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    new Gauge({
+      name: "shorten_cache_requests",
+      help: "Reads by cache result on this instance (HIT = served from Redis)",
+      labelNames: ["result"],
+      registers,
+      collect() {
+        const s = sources.cache.snapshot();
+        this.set({ result: "hit" }, s.cache_hit_count);
+        this.set({ result: "miss" }, s.cache_miss_count);
+      },
+    });
+    new Gauge({
+      name: "shorten_cache_hit_ratio",
+      help: "Cache hit ratio on this instance",
+      registers,
+      collect() {
+        this.set(sources.cache.snapshot().cache_hit_rate);
+      },
+    });
+    new Gauge({
+      name: "shorten_shard_reads",
+      help: "Reads per shard by outcome (hits, misses, replica/primary fallbacks, not found, errors) and writes",
+      labelNames: ["shard", "kind"],
+      registers,
+      collect() {
+        sources.cache.shards.forEach((counters, shard) => {
+          for (const [kind, value] of Object.entries(counters)) this.set({ shard: String(shard), kind }, value);
+        });
+      },
+    });
+    new Gauge({
+      name: "shorten_breaker_state",
+      help: "Circuit breaker per node: 0 closed, 1 half-open, 2 open",
+      labelNames: ["node"],
+      registers,
+      collect() {
+        for (const b of sources.breakers()) this.set({ node: b.node }, BREAKER_VALUE[b.state]);
+      },
+    });
+    new Gauge({
+      name: "shorten_id_buffer_level",
+      help: "Pre-generated short codes buffered per shard",
+      labelNames: ["shard"],
+      registers,
+      collect() {
+        sources.bufferLevels().forEach((level, shard) => this.set({ shard: String(shard) }, level));
+      },
+    });
+    new Gauge({
+      name: "shorten_event_drops",
+      help: "Events not delivered to a WebSocket client because it was too slow",
+      labelNames: ["unit"],
+      registers,
+      collect() {
+        const d = sources.eventDrops();
+        this.set({ unit: "batches" }, d.batches);
+        this.set({ unit: "events" }, d.events);
+      },
+    });
+    new Gauge({
+      name: "shorten_ws_clients",
+      help: "Connected WebSocket clients on this instance",
+      registers,
+      collect() {
+        this.set(sources.wsClients());
+      },
+    });
+  }
+
+  observe(route: string, method: string, status: number, seconds: number): void {
+    this.requests.inc({ route, method, status: String(status) });
+    this.latency.observe({ route, method }, seconds);
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

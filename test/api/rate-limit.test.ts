@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startSystem, uniqueUrl, type TestSystem } from "../support/system";
+
+let sys: TestSystem;
+const ip = () => `198.51.100.${Math.floor(Math.random() * 250) + 1}-${crypto.randomUUID().slice(0, 8)}`;
+
+beforeAll(async () => {
+  sys = await startSystem({
+    RATE_LIMIT_CREATE_PER_MIN: "5",
+    RATE_LIMIT_REDIRECT_PER_MIN: "30",
+    RATE_LIMIT_NOT_FOUND_COST: "10",
+    TRUSTED_PROXIES: "10.9.9.9",
+  });
+});
+afterAll(() => sys.close());
+
+describe("rate limiting (GCRA in Redis)", () => {
+  test("creates: the burst passes with RateLimit headers, then 429 with Retry-After", async () => {
+    const peer = ip();
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 6; i++) {
+      last = await sys.request("POST", "/create", { url: uniqueUrl("rl") }, { peer });
+      statuses.push(last.status);
+      if (i === 0) {
+        expect(last.headers.get("ratelimit-limit")).toBe("5");
+        expect(last.headers.get("ratelimit-remaining")).toBe("4");
+        expect(last.headers.get("ratelimit-policy")).toBe("5;w=60");
+      }
+    }
+    expect(statuses).toEqual([201, 201, 201, 201, 201, 429]);
+    expect(Number(last!.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(Number(last!.headers.get("retry-after"))).toBeLessThanOrEqual(12);
+    expect(((await last!.json()) as { error: { code: string } }).error.code).toBe("rate-limited");
+  });
+
+  test("each client has its own budget", async () => {
+    const a = ip();
+    for (let i = 0; i < 5; i++) await sys.request("POST", "/create", { url: uniqueUrl("rl-a") }, { peer: a });
+    expect((await sys.request("POST", "/create", { url: uniqueUrl("rl-a") }, { peer: a })).status).toBe(429);
+    expect((await sys.request("POST", "/create", { url: uniqueUrl("rl-b") }, { peer: ip() })).status).toBe(201);
+  });
+
+  test("404s cost more than hits: probing for codes runs out fast", async () => {
+    const prober = ip();
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await sys.request("GET", `/zz${i}zzzzzz`, undefined, { peer: prober })).status);
+    // 30 tokens, 10 per 404: three probes, then refused.
+    expect(statuses.slice(0, 3)).toEqual([404, 404, 404]);
+    expect(statuses.slice(3)).toEqual([429, 429]);
+  });
+
+  test("the creates and redirects budgets are separate", async () => {
+    const peer = ip();
+    for (let i = 0; i < 5; i++) await sys.request("POST", "/create", { url: uniqueUrl("sep") }, { peer });
+    const res = await sys.request("GET", "/zzzzzzzzzz", undefined, { peer });
+    expect(res.status).toBe(404);
+  });
+
+  test("X-Forwarded-For is believed only from a trusted proxy", async () => {
+    const client = ip();
+    // Through the trusted proxy, two different forwarded clients have separate budgets.
+    for (let i = 0; i < 5; i++) await sys.request("POST", "/create", { url: uniqueUrl("xff") }, { peer: "10.9.9.9", headers: { "x-forwarded-for": client } });
+    expect((await sys.request("POST", "/create", { url: uniqueUrl("xff") }, { peer: "10.9.9.9", headers: { "x-forwarded-for": client } })).status).toBe(429);
+    expect((await sys.request("POST", "/create", { url: uniqueUrl("xff") }, { peer: "10.9.9.9", headers: { "x-forwarded-for": ip() } })).status).toBe(201);
+    // From an untrusted peer the header is ignored: rotating it does not buy a new budget.
+    const direct = ip();
+    for (let i = 0; i < 5; i++) await sys.request("POST", "/create", { url: uniqueUrl("xff") }, { peer: direct, headers: { "x-forwarded-for": ip() } });
+    expect((await sys.request("POST", "/create", { url: uniqueUrl("xff") }, { peer: direct, headers: { "x-forwarded-for": ip() } })).status).toBe(429);
+  });
+
+  test("the bucket lives in Redis, on the shard the ring picks for the client", async () => {
+    const peer = ip();
+    await sys.request("POST", "/create", { url: uniqueUrl("where") }, { peer });
+    const node = sys.composed.shards.forKey(peer).redis.client;
+    expect(Number(await node.pttl(`rl:create:${peer}`))).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,59 @@
+import { describe, expect, test } from "bun:test";
+import { sumInstances } from "../../src/events/cluster-metrics";
+import { EventFactory } from "../../src/events/event-factory";
+import { linkEventSchema } from "../../src/events/event-schema";
+import { CacheMetrics, emptyShardCounters } from "../../src/observability/cache-metrics";
+
+describe("cache metrics", () => {
+  test("a HIT is a Redis read; every other outcome is a MISS; rates come from the counts", () => {
+    const m = new CacheMetrics(2);
+    m.recordRead(0, "redis", true);
+    m.recordRead(0, "redis", true);
+    m.recordRead(1, "replica", true);
+    m.recordRead(1, "primary", true);
+    m.recordRead(1, "none", false);
+    m.recordRead(null, "none", false);
+    m.recordRead(0, "error", false);
+    expect(m.snapshot()).toEqual({ cache_hit_count: 2, cache_miss_count: 5, cache_total: 7, cache_hit_rate: 0.2857, cache_miss_rate: 0.7143 });
+    expect(m.shards[1]).toMatchObject({ misses: 3, replica_fallbacks: 1, primary_fallbacks: 1, not_found: 1 });
+    expect(m.shards[0]).toMatchObject({ hits: 2, misses: 1, errors: 1, not_found: 0 });
+  });
+
+  test("no reads: rates are 0, not NaN", () => {
+    expect(new CacheMetrics(1).snapshot().cache_hit_rate).toBe(0);
+  });
+});
+
+describe("events", () => {
+  const factory = new EventFactory("instance-3");
+  const metrics = new CacheMetrics(3).snapshot();
+
+  test("read and write events match the schema, with node names from the shard", () => {
+    const read = factory.read({ code: "abc", shard: 2, status: "OK", cache: "MISS", source: "replica", latencyMs: 1.23456 }, metrics);
+    expect(linkEventSchema.parse(read)).toEqual(read);
+    expect(read).toMatchObject({ redis: "redis-2", db: "replica-2", latency_ms: 1.235, cache_metrics: metrics });
+    const hit = factory.read({ code: "abc", shard: 1, status: "OK", cache: "HIT", source: "redis", latencyMs: 0.1 }, metrics);
+    expect(hit.db).toBeNull();
+    const write = factory.write({ code: "xyz", shard: 0, status: "OK", created: true, latencyMs: 2 });
+    expect(linkEventSchema.parse(write)).toEqual(write);
+    expect(write.db).toBe("primary-0");
+    expect(read.event_id).not.toBe(write.event_id);
+  });
+
+  test("the schema refuses extra or missing fields", () => {
+    const write = factory.write({ code: "xyz", shard: 0, status: "OK", created: true, latencyMs: 2 });
+    expect(linkEventSchema.safeParse({ ...write, extra: 1 }).success).toBe(false);
+    const { latency_ms: _, ...missing } = write;
+    expect(linkEventSchema.safeParse(missing).success).toBe(false);
+  });
+});
+
+test("cluster figures are the sums over instances, with rates recomputed from the sums", () => {
+  const shard = (hits: number) => ({ ...emptyShardCounters(), hits });
+  const sum = sumInstances([
+    { node: "instance-1", at: 0, hits: 3, misses: 1, reads_per_s: 10, writes_per_s: 1, shards: [shard(3)] },
+    { node: "instance-0", at: 0, hits: 1, misses: 5, reads_per_s: 5, writes_per_s: 2, shards: [shard(1)] },
+  ]);
+  expect(sum).toMatchObject({ instances: ["instance-0", "instance-1"], cache_hit_count: 4, cache_miss_count: 6, cache_total: 10, cache_hit_rate: 0.4, reads_per_s: 15, writes_per_s: 3 });
+  expect(sum.shards[0]!.hits).toBe(4);
+});

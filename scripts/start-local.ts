@@ -13,5 +13,8 @@ const port = env.PORT ?? "8080";
 const host = env.HOST ?? "127.0.0.1";
 console.log(`server: starting on http://${host}:${port} — dashboard at http://${host}:${port}/dashboard/`);
 const server = spawn({ cmd: [process.execPath, "src/main.ts"], cwd: `${import.meta.dir}/..`, env, stdio: ["inherit", "inherit", "inherit"] });
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => server.kill(signal));
+// Ctrl-C already reaches the server (same process group); a second SIGINT would force it to quit
+// without draining, so only SIGTERM, which is sent to us alone, is passed on.
+process.on("SIGINT", () => {});
+process.on("SIGTERM", () => server.kill("SIGTERM"));
 process.exit(await server.exited);

@@ -17,7 +17,8 @@ import { observabilityRoutes } from "./modules/observability/routes";
 import { EventBus } from "./events/event-bus";
 import { EventFactory } from "./events/event-factory";
 import { ClusterMetrics } from "./events/cluster-metrics";
-import { WsHub } from "./events/ws-hub";
+import { WsHub, type HubSocketData } from "./events/ws-hub";
+import type { Server } from "bun";
 import type { Logger } from "./observability/logger";
 import { applyMigrations } from "./storage/migrate";
 import { ShardSet } from "./storage/shard-set";
@@ -107,7 +108,7 @@ export function compose(config: Config, logger: Logger, options: { peerAddress?:
     ? new RateLimiter(shards, { create: gcraParams({ perMinute: config.RATE_LIMIT_CREATE_PER_MIN }), redirect: gcraParams({ perMinute: config.RATE_LIMIT_REDIRECT_PER_MIN }) }, config.RATE_LIMIT_WHEN_REDIS_DOWN)
     : null;
   let accepting = false;
-  let server: { requestIP(request: Request): { address: string } | null; publish(topic: string, data: string): number } | null = null;
+  let server: Server<HubSocketData> | null = null;
   const peerAddress = options.peerAddress ?? ((request: Request) => server?.requestIP(request)?.address);
 
   const dashboard = new Elysia({ name: "dashboard" })
@@ -116,7 +117,7 @@ export function compose(config: Config, logger: Logger, options: { peerAddress?:
   const app = buildApp({
     logger,
     prometheus,
-    plugins: [hub.plugin(), observabilityRoutes({ prometheus, latest: () => clusterMetrics.snapshot }), dashboard],
+    plugins: [observabilityRoutes({ prometheus, latest: () => clusterMetrics.snapshot }), dashboard],
     health: { shards, instanceId: config.INSTANCE_ID, isAccepting: () => accepting },
     links: {
       links,
@@ -153,9 +154,16 @@ export function compose(config: Config, logger: Logger, options: { peerAddress?:
       clusterMetrics.start();
       accepting = true;
     },
-    attachServer(s: NonNullable<typeof server>): void {
-      server = s;
-      hub.attach(s);
+    /** Starts Bun's server: /ws upgrades go to the hub, every other request to the Elysia app. */
+    listen(hostname: string, port: number): Server<HubSocketData> {
+      server = Bun.serve<HubSocketData>({
+        hostname,
+        port,
+        fetch: (request, srv) => (hub.upgrade(request, srv) ? undefined : app.fetch(request)),
+        websocket: hub.handlers,
+      });
+      hub.attach(server);
+      return server;
     },
     stopAccepting(): void {
       accepting = false;

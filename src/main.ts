@@ -12,15 +12,14 @@ const config = parsed.config;
 const logger = createLogger(config.LOG_LEVEL, { instance: config.INSTANCE_ID });
 const system = compose(config, logger);
 
+let server: ReturnType<typeof system.listen>;
 try {
-  system.app.listen({ hostname: config.HOST, port: config.PORT });
+  server = system.listen(config.HOST, config.PORT);
 } catch (error) {
   const code = (error as { code?: string }).code;
   console.error(code === "EADDRINUSE" ? `config: PORT ${config.PORT} is already in use on ${config.HOST}` : `startup: ${(error as Error).message}`);
   process.exit(1);
 }
-const server = system.app.server!;
-system.attachServer(server);
 installShutdown(
   {
     stopAccepting: () => system.stopAccepting(),

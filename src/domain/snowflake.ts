@@ -26,6 +26,14 @@ export interface SnowflakeOptions {
   now: () => number;
   /** Backwards drift (ms) we wait out; a larger jump throws so a bad clock is loud. */
   maxBackwardsWaitMs?: number;
+  /** Resume after `state()` of an earlier generator with the same worker id. */
+  resumeFrom?: SnowflakeState;
+}
+
+/** Where a generator stands: enough to continue elsewhere without repeating an id. */
+export interface SnowflakeState {
+  lastMs: number;
+  sequence: number;
 }
 
 export interface SnowflakeParts {
@@ -49,6 +57,14 @@ export class Snowflake {
     this.workerBits = BigInt(workerId) << BigInt(SEQUENCE_BITS);
     this.now = options.now;
     this.maxBackwardsWaitMs = options.maxBackwardsWaitMs ?? 5;
+    if (options.resumeFrom) {
+      this.lastMs = options.resumeFrom.lastMs;
+      this.sequence = options.resumeFrom.sequence;
+    }
+  }
+
+  state(): SnowflakeState {
+    return { lastMs: this.lastMs, sequence: this.sequence };
   }
 
   next(): bigint {

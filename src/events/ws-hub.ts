@@ -1,10 +1,15 @@
-import { Elysia } from "elysia";
+import type { Server, WebSocketHandler } from "bun";
 import type { EventTopic, LocalDelivery } from "./event-bus";
 import type { LinkEvent } from "./event-schema";
 
 export type Topic = EventTopic | "metrics";
 export const TOPICS: readonly Topic[] = ["events", "reads", "writes", "metrics"];
 const DEFAULT_TOPICS: readonly Topic[] = ["events", "metrics"];
+
+export interface HubSocketData {
+  id: string;
+  topics: Set<Topic>;
+}
 
 export interface HubClient {
   topics: Set<Topic>;
@@ -32,7 +37,12 @@ export class WsHub implements LocalDelivery {
   private droppedBatches = 0;
   private droppedEvents = 0;
 
-  constructor(private readonly maxBufferedBytes: number) {}
+  /** Bun's websocket handlers for the server that calls upgrade(). */
+  readonly handlers: WebSocketHandler<HubSocketData>;
+
+  constructor(private readonly maxBufferedBytes: number) {
+    this.handlers = this.createHandlers();
+  }
 
   attach(publisher: Publisher): void {
     this.publisher = publisher;
@@ -75,42 +85,56 @@ export class WsHub implements LocalDelivery {
     this.publisher.publish(topic, data);
   }
 
-  plugin() {
-    return new Elysia({ name: "ws", websocket: { backpressureLimit: this.maxBufferedBytes, closeOnBackpressureLimit: false, idleTimeout: 120, sendPings: true } }).ws("/ws", {
+  /**
+   * Upgrades GET /ws requests; returns true when the request was taken. Served by Bun directly
+   * rather than Elysia's .ws(): in Elysia 1.4 a `/:code` GET route shadows a static WS route.
+   */
+  upgrade(request: Request, server: Server<HubSocketData>): boolean {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return false;
+    const url = new URL(request.url);
+    if (url.pathname !== "/ws") return false;
+    const topics = parseTopics(url.searchParams.get("topics")) ?? new Set(DEFAULT_TOPICS);
+    return server.upgrade(request, { data: { id: crypto.randomUUID(), topics } });
+  }
+
+  private createHandlers(): WebSocketHandler<HubSocketData> {
+    return {
+      backpressureLimit: this.maxBufferedBytes,
+      closeOnBackpressureLimit: false,
+      idleTimeout: 120,
+      sendPings: true,
       open: (ws) => {
-        const topics = parseTopics(new URL(ws.data.request.url).searchParams.get("topics")) ?? new Set(DEFAULT_TOPICS);
-        this.register(ws.id, {
-          topics,
-          bufferedAmount: () => (ws.raw as unknown as { getBufferedAmount(): number }).getBufferedAmount(),
-          close: (code, reason) => ws.close(code, reason),
-        });
-        for (const topic of topics) ws.subscribe(topic);
-        ws.send(JSON.stringify({ kind: "subscribed", topics: [...topics] }));
+        this.register(ws.data.id, { topics: ws.data.topics, bufferedAmount: () => ws.getBufferedAmount(), close: (code, reason) => ws.close(code, reason) });
+        for (const topic of ws.data.topics) ws.subscribe(topic);
+        ws.send(JSON.stringify({ kind: "subscribed", topics: [...ws.data.topics] }));
       },
       message: (ws, message) => {
-        const client = this.clients.get(ws.id);
-        if (!client) return;
-        const request = typeof message === "string" ? safeJson(message) : message;
+        const request = safeJson(typeof message === "string" ? message : message.toString());
         const subscribe = topicList((request as { subscribe?: unknown } | null)?.subscribe);
         const unsubscribe = topicList((request as { unsubscribe?: unknown } | null)?.unsubscribe);
         if (subscribe === null && unsubscribe === null) {
-          ws.send(JSON.stringify({ kind: "error", error: { code: "invalid-message", message: `send {"subscribe":[...]} or {"unsubscribe":[...]} with topics from ${TOPICS.join(", ")}` } }));
+          ws.send(
+            JSON.stringify({
+              kind: "error",
+              error: { code: "invalid-message", message: `send {"subscribe":[...]} or {"unsubscribe":[...]} with topics from ${TOPICS.join(", ")}` },
+            }),
+          );
           return;
         }
         for (const topic of subscribe ?? []) {
-          client.topics.add(topic);
+          ws.data.topics.add(topic);
           ws.subscribe(topic);
         }
         for (const topic of unsubscribe ?? []) {
-          client.topics.delete(topic);
+          ws.data.topics.delete(topic);
           ws.unsubscribe(topic);
         }
-        ws.send(JSON.stringify({ kind: "subscribed", topics: [...client.topics] }));
+        ws.send(JSON.stringify({ kind: "subscribed", topics: [...ws.data.topics] }));
       },
       close: (ws) => {
-        this.clients.delete(ws.id);
+        this.clients.delete(ws.data.id);
       },
-    });
+    };
   }
 }
 

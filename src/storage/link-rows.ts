@@ -11,12 +11,28 @@ export async function findLongUrl(node: PgNode, code: string): Promise<string | 
   return rows[0]?.long_url ?? null;
 }
 
-export async function insertLink(node: PgNode, link: { id: bigint; code: string; longUrl: string }): Promise<void> {
-  await pgCall(
+/**
+ * Inserts the link; false when the code already belongs to another id (two instances sharing an
+ * INSTANCE_ID would do that), so the caller takes another code instead of handing out one that
+ * points elsewhere. A retry that finds its own earlier insert counts as inserted.
+ */
+export async function insertLink(node: PgNode, link: { id: bigint; code: string; longUrl: string }): Promise<boolean> {
+  const id = link.id.toString();
+  const rows = await pgCall(
     node,
-    (sql) => sql`insert into links (code, id, long_url) values (${link.code}, ${link.id.toString()}, ${link.longUrl}) on conflict (code) do nothing`,
+    (sql) => sql<{ id: string }[]>`
+      with inserted as (
+        insert into links (code, id, long_url) values (${link.code}, ${id}, ${link.longUrl})
+        on conflict (code) do nothing
+        returning id
+      )
+      select id::text from inserted
+      union all
+      select id::text from links where code = ${link.code}
+      limit 1`,
     { idempotent: true },
   );
+  return rows[0]?.id === id;
 }
 
 export async function deleteLink(node: PgNode, code: string): Promise<void> {

@@ -5,14 +5,9 @@ import { isReservedCode, isShortCodeShape } from "../../domain/short-code";
 import type { ShardSet } from "../../storage/shard-set";
 import { cacheCodeForUrl, cacheLongUrl, getCachedCodeForUrl, getCachedLongUrl } from "../../storage/link-cache";
 import { claimUrl, deleteLink, findCodeForUrl, findLongUrl, insertLink } from "../../storage/link-rows";
+import type { IdTicket } from "../../ids/id-source";
 import type { ClaimRepairQueue } from "./claim-repair";
 import type { ReadOutcome, WriteOutcome, LinkObserver } from "./outcomes";
-
-export interface IdTicket {
-  id: bigint;
-  code: string;
-  shard: number;
-}
 
 /** The slice of the ID source the write path needs: synchronous in the common case. */
 export interface TicketSource {
@@ -135,8 +130,8 @@ export class LinkService {
       const candidates = order.slice(attempt);
       const ticket = this.takeTicket(candidates) ?? (await tickets.takeAsync(candidates[0]!));
       try {
-        await insertLink(shards.at(ticket.shard).primary, { id: ticket.id, code: ticket.code, longUrl });
-        return ticket;
+        if (await insertLink(shards.at(ticket.shard).primary, { id: ticket.id, code: ticket.code, longUrl })) return ticket;
+        lastError = new AppError("internal", `short code ${ticket.code} is taken by another id; is INSTANCE_ID shared by two instances?`);
       } catch (error) {
         lastError = error;
         if (!isUnavailable(error)) throw error;

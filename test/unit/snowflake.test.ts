@@ -1,0 +1,77 @@
+import { describe, expect, test } from "bun:test";
+import { ClockMovedBackwardsError, EPOCH_MS, MAX_WORKER_ID, Snowflake, parseSnowflake } from "../../src/domain/snowflake";
+
+function fakeClock(start: number) {
+  let t = start;
+  return { now: () => t, set: (v: number) => (t = v), tick: (d = 1) => (t += d) };
+}
+
+describe("Snowflake", () => {
+  test("200k ids in a tight loop are strictly increasing and unique", () => {
+    const gen = new Snowflake({ workerId: 7, now: Date.now });
+    let last = -1n;
+    const seen = new Set<bigint>();
+    for (let i = 0; i < 200_000; i++) {
+      const id = gen.next();
+      expect(id > last).toBe(true);
+      last = id;
+      seen.add(id);
+    }
+    expect(seen.size).toBe(200_000);
+  });
+
+  test("the parts come back out: time, worker id, sequence", () => {
+    const clock = fakeClock(EPOCH_MS + 123_456);
+    const gen = new Snowflake({ workerId: 513, now: clock.now });
+    gen.next();
+    expect(parseSnowflake(gen.next())).toEqual({ timestampMs: EPOCH_MS + 123_456, workerId: 513, sequence: 1 });
+  });
+
+  test("when the sequence of a millisecond is spent it waits for the next millisecond", () => {
+    let calls = 0;
+    const base = EPOCH_MS + 1000;
+    // The clock advances only after many reads, like a real clock under a tight loop.
+    const gen = new Snowflake({ workerId: 1, now: () => base + Math.floor(calls++ / 10_000) });
+    const ids = Array.from({ length: 4097 }, () => gen.next());
+    const parts = ids.map(parseSnowflake);
+    expect(parts[4095]!.sequence).toBe(4095);
+    expect(parts[4096]!.timestampMs).toBeGreaterThan(parts[4095]!.timestampMs);
+    expect(parts[4096]!.sequence).toBe(0);
+    expect(new Set(ids).size).toBe(4097);
+  });
+
+  test("a small backwards step is waited out", () => {
+    const clock = fakeClock(EPOCH_MS + 10_000);
+    let reads = 0;
+    const gen = new Snowflake({ workerId: 1, now: () => (reads++ > 3 ? EPOCH_MS + 10_001 : clock.now()) });
+    const a = gen.next();
+    clock.set(EPOCH_MS + 9_998);
+    const b = gen.next();
+    expect(b > a).toBe(true);
+  });
+
+  test("a large backwards jump throws a clear error", () => {
+    const clock = fakeClock(EPOCH_MS + 10_000);
+    const gen = new Snowflake({ workerId: 1, now: clock.now });
+    gen.next();
+    clock.set(EPOCH_MS + 9_000);
+    expect(() => gen.next()).toThrow(ClockMovedBackwardsError);
+    expect(() => gen.next()).toThrow("clock moved backwards by 1000 ms");
+  });
+
+  test("worker ids outside 0..1023 are refused", () => {
+    expect(() => new Snowflake({ workerId: -1, now: Date.now })).toThrow(RangeError);
+    expect(() => new Snowflake({ workerId: MAX_WORKER_ID + 1, now: Date.now })).toThrow(RangeError);
+    expect(() => new Snowflake({ workerId: 1.5, now: Date.now })).toThrow(RangeError);
+  });
+
+  test("resuming from state() never repeats an id, even within the same millisecond", () => {
+    const clock = fakeClock(EPOCH_MS + 5_000);
+    const first = new Snowflake({ workerId: 2, now: clock.now });
+    const before = [first.next(), first.next(), first.next()];
+    const second = new Snowflake({ workerId: 2, now: clock.now, resumeFrom: first.state() });
+    const after = [second.next(), second.next()];
+    expect(new Set([...before, ...after]).size).toBe(5);
+    expect(after[0]! > before[2]!).toBe(true);
+  });
+});

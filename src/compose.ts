@@ -69,7 +69,7 @@ export function compose(config: Config, logger: Logger, options: { peerAddress?:
   const observer: LinkObserver = {
     onRead: (o) => {
       cacheMetrics.recordRead(o.shard, o.source, o.status === "OK");
-      bus.emit(events.read(o, cacheMetrics.snapshot()));
+      bus.emit(events.read(o, cacheMetrics.hitCount, cacheMetrics.missCount));
     },
     onWrite: (o) => {
       cacheMetrics.recordWrite(o.shard, o.status === "OK");
@@ -167,6 +167,11 @@ export function compose(config: Config, logger: Logger, options: { peerAddress?:
     },
     stopAccepting(): void {
       accepting = false;
+    },
+    /** Flushes buffered events to clients, then closes every WebSocket with 1001. */
+    closeStreams(): void {
+      bus.flush();
+      hub.closeAll();
     },
     async close(): Promise<void> {
       accepting = false;

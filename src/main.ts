@@ -23,7 +23,12 @@ try {
 installShutdown(
   {
     stopAccepting: () => system.stopAccepting(),
-    stopServer: () => server.stop(false),
+    // Bun's graceful stop waits for open WebSockets, so they are closed once it stops accepting.
+    stopServer: () => {
+      const stopped = server.stop(false);
+      system.closeStreams();
+      return stopped;
+    },
     closeResources: () => system.close(),
   },
   { drainMs: config.SHUTDOWN_DRAIN_MS, graceMs: config.SHUTDOWN_GRACE_MS, logger, exit: (code) => process.exit(code) },

@@ -1,11 +1,20 @@
 import type Redis from "ioredis";
-import type { LinkEvent } from "./event-schema";
+import type { SerializedEvent } from "./event-factory";
 
 export type EventTopic = "events" | "reads" | "writes";
 
+/** A batch as JSON array texts: all events, then the reads and the writes among them. */
+export interface EventBatch {
+  events: string;
+  reads: string;
+  writes: string;
+  readCount: number;
+  writeCount: number;
+}
+
 /** Where a batch of events is delivered on this instance (the WebSocket hub). */
 export interface LocalDelivery {
-  deliver(topic: EventTopic, events: readonly LinkEvent[]): void;
+  deliver(topic: EventTopic, eventsJson: string, count: number): void;
 }
 
 export interface EventBusOptions {
@@ -26,13 +35,18 @@ export interface EventBusOptions {
  * locally at flush time; remote batches are delivered as they arrive, so every client sees every
  * instance's events and no request ever waits on the stream.
  *
+ * Wire format on Redis: `origin \n readsJson \n writesJson`. JSON text holds no raw newline, so
+ * a receiver splits without parsing, skips its own batches, and forwards the text as is.
+ * Within a batch, the `events` topic lists the reads before the writes.
+ *
  * @example
  *   const bus = new EventBus({ node: "instance-0", channel: "shorten:events", flushMs: 50, ... });
- *   await bus.start();
- *   bus.emit(event);
+ *   bus.start();
+ *   bus.emit(factory.read(outcome, hits, misses));
  */
 export class EventBus {
-  private pending: LinkEvent[] = [];
+  private reads: string[] = [];
+  private writes: string[] = [];
   private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly options: EventBusOptions) {}
@@ -48,21 +62,25 @@ export class EventBus {
     this.timer = setInterval(() => this.flush(), this.options.flushMs);
   }
 
-  emit(event: LinkEvent): void {
-    if (this.pending.length >= this.options.maxPending) {
+  emit(event: SerializedEvent): void {
+    if (this.reads.length + this.writes.length >= this.options.maxPending) {
       this.options.onDrop(1);
       return;
     }
-    this.pending.push(event);
+    (event.type === "read" ? this.reads : this.writes).push(event.json);
   }
 
   flush(): void {
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
-    this.deliverLocally(batch);
-    const message = JSON.stringify({ origin: this.options.node, events: batch });
-    this.options.publisher.publish(this.options.channel, message).catch(() => this.options.onDrop(batch.length));
+    const count = this.reads.length + this.writes.length;
+    if (count === 0) return;
+    const reads = `[${this.reads.join(",")}]`;
+    const writes = `[${this.writes.join(",")}]`;
+    const readCount = this.reads.length;
+    const writeCount = this.writes.length;
+    this.reads = [];
+    this.writes = [];
+    this.deliverLocally(batchOf(reads, writes, readCount, writeCount));
+    this.options.publisher.publish(this.options.channel, `${this.options.node}\n${reads}\n${writes}`).catch(() => this.options.onDrop(count));
   }
 
   async stop(): Promise<void> {
@@ -72,21 +90,27 @@ export class EventBus {
   }
 
   private receive(message: string): void {
-    let parsed: { origin?: unknown; events?: unknown };
-    try {
-      parsed = JSON.parse(message);
-    } catch {
-      return;
-    }
-    if (parsed.origin === this.options.node || !Array.isArray(parsed.events)) return;
-    this.deliverLocally(parsed.events as LinkEvent[]);
+    const [origin, reads, writes] = message.split("\n");
+    if (origin === this.options.node || reads === undefined || writes === undefined) return;
+    this.deliverLocally(batchOf(reads, writes, countItems(reads), countItems(writes)));
   }
 
-  private deliverLocally(events: readonly LinkEvent[]): void {
+  private deliverLocally(batch: EventBatch): void {
     const { local } = this.options;
-    local.deliver("events", events);
-    const reads = events.filter((e) => e.type === "read");
-    if (reads.length > 0) local.deliver("reads", reads);
-    if (reads.length < events.length) local.deliver("writes", events.filter((e) => e.type === "write"));
+    local.deliver("events", batch.events, batch.readCount + batch.writeCount);
+    if (batch.readCount > 0) local.deliver("reads", batch.reads, batch.readCount);
+    if (batch.writeCount > 0) local.deliver("writes", batch.writes, batch.writeCount);
   }
+}
+
+function batchOf(reads: string, writes: string, readCount: number, writeCount: number): EventBatch {
+  const events = readCount === 0 ? writes : writeCount === 0 ? reads : `${reads.slice(0, -1)},${writes.slice(1)}`;
+  return { events, reads, writes, readCount, writeCount };
+}
+
+/** Counts the events in a JSON array of event objects by their unique leading key. */
+function countItems(json: string): number {
+  let count = 0;
+  for (let i = json.indexOf('{"event_id"'); i >= 0; i = json.indexOf('{"event_id"', i + 1)) count++;
+  return count;
 }

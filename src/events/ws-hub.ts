@@ -1,6 +1,5 @@
 import type { Server, WebSocketHandler } from "bun";
 import type { EventTopic, LocalDelivery } from "./event-bus";
-import type { LinkEvent } from "./event-schema";
 
 export type Topic = EventTopic | "metrics";
 export const TOPICS: readonly Topic[] = ["events", "reads", "writes", "metrics"];
@@ -66,8 +65,9 @@ export class WsHub implements LocalDelivery {
     this.clients.clear();
   }
 
-  deliver(topic: EventTopic, events: readonly LinkEvent[]): void {
-    this.send(topic, JSON.stringify({ kind: "events", topic, events }), events.length);
+  deliver(topic: EventTopic, eventsJson: string, count: number): void {
+    if (this.clients.size === 0) return;
+    this.send(topic, `{"kind":"events","topic":"${topic}","events":${eventsJson}}`, count);
   }
 
   deliverMetrics(payload: object): void {
@@ -90,9 +90,12 @@ export class WsHub implements LocalDelivery {
    * rather than Elysia's .ws(): in Elysia 1.4 a `/:code` GET route shadows a static WS route.
    */
   upgrade(request: Request, server: Server<HubSocketData>): boolean {
+    // Runs before every request: compare the path as a string before touching headers or URL.
+    const raw = request.url;
+    const pathStart = raw.indexOf("/", raw.indexOf("//") + 2);
+    if (raw.slice(pathStart, pathStart + 3) !== "/ws" || (raw.length > pathStart + 3 && raw[pathStart + 3] !== "?")) return false;
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return false;
-    const url = new URL(request.url);
-    if (url.pathname !== "/ws") return false;
+    const url = new URL(raw);
     const topics = parseTopics(url.searchParams.get("topics")) ?? new Set(DEFAULT_TOPICS);
     return server.upgrade(request, { data: { id: crypto.randomUUID(), topics } });
   }

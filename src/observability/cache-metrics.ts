@@ -73,6 +73,14 @@ export class CacheMetrics {
     else counters.write_errors++;
   }
 
+  get hitCount(): number {
+    return this.hits;
+  }
+
+  get missCount(): number {
+    return this.misses;
+  }
+
   snapshot(): CacheMetricsSnapshot {
     return cacheFigures(this.hits, this.misses);
   }

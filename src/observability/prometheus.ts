@@ -20,6 +20,7 @@ export class PrometheusMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<"route" | "method" | "status">;
   private readonly latency: Histogram<"route" | "method">;
+  private readonly series = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
 
   constructor(sources: PrometheusSources) {
     const registers = [this.registry];
@@ -100,9 +101,16 @@ export class PrometheusMetrics {
     });
   }
 
+  /** Per request, so label children are cached: prom-client hashes a labels object on every call. */
   observe(route: string, method: string, status: number, seconds: number): void {
-    this.requests.inc({ route, method, status: String(status) });
-    this.latency.observe({ route, method }, seconds);
+    const key = `${method} ${status} ${route}`;
+    let series = this.series.get(key);
+    if (!series) {
+      series = { count: this.requests.labels({ route, method, status: String(status) }), latency: this.latency.labels({ route, method }) };
+      this.series.set(key, series);
+    }
+    series.count.inc();
+    series.latency.observe(seconds);
   }
 
   text(): Promise<string> {

@@ -29,7 +29,6 @@ export function createRedisNode(name: string, url: string, policy: NodePolicyOpt
     // A down node must fail fast, not queue commands until it returns: the breaker decides.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    commandTimeout: policy.timeoutMs * 4,
     connectTimeout: 1000,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     lazyConnect: false,
@@ -58,14 +57,14 @@ export function createPgNode(name: string, role: "primary" | "replica", url: str
  * @example const rows = await pgCall(node, (sql) => sql`select 1`, { idempotent: true });
  */
 export function pgCall<R extends readonly postgres.MaybeRow[]>(node: PgNode, query: (sql: postgres.Sql) => postgres.PendingQuery<R>, opts: { idempotent: boolean }): Promise<postgres.RowList<R>> {
-  return node.policy.run((signal) => {
+  return node.policy.run((onTimeout) => {
     const pending = query(node.client);
-    signal.addEventListener("abort", () => void pending.cancel(), { once: true });
+    onTimeout(() => void pending.cancel());
     return pending;
   }, opts);
 }
 
-/** Redis commands cannot be cancelled; the policy's timeout abandons them and ioredis' own timeout reaps them. */
+/** Redis commands cannot be cancelled: a timed-out one is abandoned, and the breaker stops new ones piling up. */
 export function redisCall<T>(node: RedisNode, command: (redis: Redis) => Promise<T>, opts: { idempotent: boolean }): Promise<T> {
   return node.policy.run(() => command(node.client), opts);
 }

@@ -24,9 +24,8 @@ export function linkRoutes(deps: LinkRoutesDeps) {
     .post(
       "/create",
       async ({ request, set }) => {
-        const client = deps.clientKey(request);
         if (limiter) {
-          const decision = await limiter.consume("create", client, 1);
+          const decision = await limiter.consume("create", deps.clientKey(request), 1);
           if (!decision.allowed) throw rateLimitedError(decision);
           Object.assign(set.headers, rateLimitHeaders(decision));
         }
@@ -40,7 +39,7 @@ export function linkRoutes(deps: LinkRoutesDeps) {
       { parse: "none" },
     )
     .get("/:code", async ({ params, request, set }) => {
-      const client = deps.clientKey(request);
+      const client = limiter ? deps.clientKey(request) : "";
       if (limiter) {
         const decision = await limiter.consume("redirect", client, 1);
         if (!decision.allowed) throw rateLimitedError(decision);

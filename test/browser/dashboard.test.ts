@@ -122,7 +122,7 @@ describe("dashboard", () => {
     expect(res.status).toBe(302);
     expect(res.headers.get("location")).toBe(longUrl);
     expect(["HIT", "MISS"]).toContain(res.headers.get("x-cache")!);
-    await eventually(async () => ((await page.locator(row("read", "OK", code)).count()) >= 2 ? true : undefined), 10_000, "a second read row");
+    await eventually(async () => ((await page.locator(row("read", "OK", code)).count()) >= 2 ? true : undefined), "a second read row", 10_000);
     expect(problems.errors()).toEqual([]);
   }, 30_000);
 
@@ -135,10 +135,7 @@ describe("dashboard", () => {
         if (!api.at || api.instance.cache_total! < 3) return undefined;
         const onPage = await shown();
         return onPage.at === api.at ? { api, page: onPage } : undefined;
-      },
-      15_000,
-      "the page to show the push /api/metrics returns",
-    );
+      }, "the page to show the push /api/metrics returns", 15_000);
     expect(api.cluster.cache_hit_count).toBeGreaterThan(0);
     expect(onPage.clusterRate).toBe(String(api.cluster.cache_hit_rate));
     expect(onPage.clusterRateText).toBe(`${(api.cluster.cache_hit_rate! * 100).toFixed(1)}%`);
@@ -183,10 +180,7 @@ describe("dashboard", () => {
         const api = await apiMetrics();
         const onPage = await shown();
         return api.instance.cache_total! >= 303 && onPage.at === api.at ? true : undefined;
-      },
-      15_000,
-      "a push covering the load",
-    );
+      }, "a push covering the load", 15_000);
     await page.waitForSelector("#shards .shard", { timeout: 5000 });
     await page.waitForSelector("#node-health .node", { timeout: 5000 });
     mkdirSync(dirname(SCREENSHOT), { recursive: true });

@@ -65,7 +65,7 @@ test("a stalled WebSocket client loses batches (counted) and nobody waits for it
     // The healthy client saw the latest events despite the stalled one.
     const marker = await fetch(`${server.url}/zzzzzzzzzz`);
     expect(marker.status).toBe(404);
-    await eventually(() => healthy.events().find((e) => e.short_code === "zzzzzzzzzz"), 10_000, "healthy client still receives");
+    await eventually(() => healthy.events().find((e) => e.short_code === "zzzzzzzzzz"), "healthy client still receives", 10_000);
   } finally {
     healthy.close();
   }

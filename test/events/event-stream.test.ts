@@ -37,7 +37,7 @@ describe("event stream", () => {
       const events = await eventually(() => {
         const evs = client.events();
         return evs.filter((e) => e.short_code === code).length >= 3 && evs.some((e) => e.short_code === "zzzzzzzzzz") && evs.some((e) => e.short_code === "bad-shape!") ? evs : undefined;
-      }, 10_000, "events from both instances");
+      }, "events from both instances", 10_000);
       for (const e of events) expect(linkEventSchema.safeParse(e).error).toBeUndefined();
       const mine = events.filter((e) => e.short_code === code);
       const write = mine.find((e) => e.type === "write")!;
@@ -68,13 +68,13 @@ describe("event stream", () => {
     try {
       const code = await create(a);
       await get(a, code);
-      await eventually(() => client.events().find((e) => e.short_code === code && e.type === "write"), 10_000, "write event");
+      await eventually(() => client.events().find((e) => e.short_code === code && e.type === "write"), "write event", 10_000);
       await Bun.sleep(200);
       expect(client.events().every((e) => e.type === "write")).toBe(true);
       client.ws.send(JSON.stringify({ subscribe: ["reads"] }));
-      await eventually(() => client.messages.find((m) => m.kind === "subscribed" && (m.topics as string[]).includes("reads")), 5000, "subscribe ack");
+      await eventually(() => client.messages.find((m) => m.kind === "subscribed" && (m.topics as string[]).includes("reads")), "subscribe ack", 5000);
       await get(a, code);
-      await eventually(() => client.events().find((e) => e.short_code === code && e.type === "read"), 10_000, "read event after subscribing");
+      await eventually(() => client.events().find((e) => e.short_code === code && e.type === "read"), "read event after subscribing", 10_000);
     } finally {
       client.close();
     }
@@ -88,9 +88,9 @@ describe("event stream", () => {
       const errors = await eventually(() => {
         const errs = client.messages.filter((m) => m.kind === "error");
         return errs.length >= 2 ? errs : undefined;
-      }, 5000, "two error replies");
+      }, "two error replies", 5000);
       expect((errors[0]!.error as { code: string }).code).toBe("invalid-message");
-      await eventually(() => client.messages.find((m) => m.kind === "metrics"), 5000, "metrics still flowing");
+      await eventually(() => client.messages.find((m) => m.kind === "metrics"), "metrics still flowing", 5000);
     } finally {
       client.close();
     }
@@ -105,7 +105,7 @@ describe("event stream", () => {
       const m = await eventually(() => {
         const last = client.messages.filter((x) => x.kind === "metrics").at(-1) as { cluster: { instances: string[] } } | undefined;
         return last && last.cluster.instances.includes("instance-11") && last.cluster.instances.includes("instance-12") ? (last as Record<string, any>) : undefined;
-      }, 10_000, "cluster metrics from both instances");
+      }, "cluster metrics from both instances", 10_000);
       expect(m.instance.node).toBe("instance-11");
       expect(m.cluster.cache_total).toBe(m.cluster.cache_hit_count + m.cluster.cache_miss_count);
       expect(m.cluster.cache_hit_count).toBeGreaterThanOrEqual(m.instance.cache_hit_count);

@@ -36,7 +36,7 @@ beforeAll(async () => {
   }
   // Let the replica catch up so reads of these codes can be served by it.
   const replica = sys.composed.shards.at(FAULT_SHARD).replica.client;
-  await eventually(async () => ((await replica`select count(*)::int as n from links where code = any(${shardCodes})`)[0]!.n === shardCodes.length ? true : undefined), 10_000, "replica catch-up");
+  await eventually(async () => ((await replica`select count(*)::int as n from links where code = any(${shardCodes})`)[0]!.n === shardCodes.length ? true : undefined), "replica catch-up", 10_000);
 });
 
 afterAll(async () => {
@@ -64,7 +64,7 @@ describe("Redis node down", () => {
     const healed = await eventually(async () => {
       const r = await read(shardCodes[0]!);
       return r.source === "redis" ? r : undefined;
-    }, 15_000, "Redis hits after restart");
+    }, "Redis hits after restart", 15_000);
     expect(healed.status).toBe(302);
   });
 
@@ -87,7 +87,7 @@ describe("Redis node down", () => {
     } finally {
       await resumeNode(state, FAULT_SHARD, "redis");
     }
-    await eventually(async () => ((await read(shardCodes[1]!)).source === "redis" ? true : undefined), 15_000, "breaker closes after SIGCONT");
+    await eventually(async () => ((await read(shardCodes[1]!)).source === "redis" ? true : undefined), "breaker closes after SIGCONT", 15_000);
     expect(redisNode.policy.state).toBe("closed");
   });
 });
@@ -110,7 +110,7 @@ describe("replica down", () => {
     await eventually(async () => {
       await redis.del(`l:${shardCodes[2]}`);
       return (await read(shardCodes[2]!)).source === "replica" ? true : undefined;
-    }, 20_000, "replica serves again");
+    }, "replica serves again", 20_000);
   });
 });
 
@@ -137,7 +137,7 @@ describe("primary down", () => {
       await startNode(state, FAULT_SHARD, "primary");
     }
     // Heals: writes land on shard 0 again once its breaker closes.
-    await eventually(async () => ((await create()).shard === FAULT_SHARD ? true : undefined), 20_000, "writes return to the healed primary");
+    await eventually(async () => ((await create()).shard === FAULT_SHARD ? true : undefined), "writes return to the healed primary", 20_000);
   });
 });
 
@@ -147,7 +147,7 @@ test("every code acknowledged during the faults resolves afterwards", async () =
     const r = await eventually(async () => {
       const x = await read(code);
       return x.status === 302 ? x : undefined;
-    }, 10_000, `code ${code}`);
+    }, `code ${code}`, 10_000);
     expect(r.location).toBe(url);
   }
 });

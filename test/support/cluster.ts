@@ -11,6 +11,7 @@
  */
 import { readState, type ClusterState } from "../../scripts/cluster/index";
 
+export { eventually } from "./eventually";
 export { stopNode, startNode, pauseNode, resumeNode, nodeAlive, livePid, findNode, type StopMode, type Role, type ClusterState, type NodeState } from "../../scripts/cluster/index";
 
 export interface ClusterEnv {
@@ -48,20 +49,4 @@ export function freshId(): bigint {
 
 export function freshCode(prefix = "t"): string {
   return `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 14)}`;
-}
-
-/** Polls until check() resolves truthy or the deadline passes (then throws with `what`). */
-export async function eventually<T>(check: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ""}`);
-    await Bun.sleep(50);
-  }
 }

@@ -1,6 +1,8 @@
 import { spawn, type Subprocess } from "bun";
 import { createServer } from "node:net";
 
+export { eventually } from "./eventually";
+
 const ROOT = new URL("../../", import.meta.url).pathname;
 const BUN = process.execPath;
 
@@ -73,20 +75,4 @@ export async function waitReady(server: ServerProcess, timeoutMs = 20_000): Prom
     await Bun.sleep(100);
   }
   throw new Error(`server on ${server.port} not ready after ${timeoutMs} ms: ${server.output()}`);
-}
-
-/** Polls `check` until it returns a value other than undefined, or throws after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, what = "condition"): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    await Bun.sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`);
 }

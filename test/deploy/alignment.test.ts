@@ -1,0 +1,234 @@
+/**
+ * docker-compose.yml, haproxy.cfg, the Dockerfile and the app's env contract must agree: a
+ * renamed service, a moved port or a missing replica breaks the deployment without breaking any
+ * unit test, so this file checks the files against each other (YAML parsed with the `yaml`
+ * package, haproxy.cfg validated by the real haproxy binary).
+ */
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { parseConfig } from "../../src/config";
+import { COMPOSE_CHECK, COMPOSE_TOPOLOGY, COMMITTED_CFG, composeHaproxyConfig } from "../../scripts/deploy/haproxy-config";
+import { checkHaproxyConfig } from "../../scripts/deploy/haproxy-runtime";
+
+const ROOT = join(import.meta.dir, "../..");
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  command?: string | string[];
+  entrypoint?: string | string[];
+  environment?: Record<string, string | number> | string[];
+  healthcheck?: { test?: string | string[] };
+  depends_on?: Record<string, { condition: string }> | string[];
+  networks?: Record<string, { ipv4_address?: string } | null> | string[];
+  ports?: string[];
+  volumes?: string[];
+}
+interface ComposeFile {
+  services: Record<string, Service>;
+  networks: Record<string, { ipam?: { config?: Array<{ subnet?: string; ip_range?: string }> } }>;
+  volumes: Record<string, unknown>;
+}
+
+/** Compose's own interpolation for what this file uses: ${VAR:-default} takes the default, $$ is a literal $. */
+function interpolate(text: string): string {
+  return text.replace(/\$\$|\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}/g, (match, _name, fallback) => (match === "$$" ? "$" : (fallback ?? "")));
+}
+
+const composeText = readFileSync(join(ROOT, "docker-compose.yml"), "utf8");
+const compose = parse(interpolate(composeText), { merge: true }) as ComposeFile;
+const services = compose.services;
+const haproxyCfg = readFileSync(COMMITTED_CFG, "utf8");
+
+const envOf = (s: Service): Record<string, string> => {
+  if (Array.isArray(s.environment)) return Object.fromEntries(s.environment.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+  return Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, String(v)]));
+};
+const script = (s: Service): string => [s.entrypoint, s.command].flat().filter((x) => x !== undefined).join(" ");
+const appServices = Object.entries(services).filter(([, s]) => s.build !== undefined);
+const hostPort = (url: string) => {
+  const u = new URL(url);
+  return { host: u.hostname, port: Number(u.port) };
+};
+
+/** `server NAME HOST:PORT ...` lines of the app backend. */
+function backendServers(cfg: string): Array<{ name: string; host: string; port: number }> {
+  const section = cfg.split(/^backend app$/m)[1]?.split(/^\S/m)[0] ?? "";
+  return [...section.matchAll(/^\s+server (\S+) ([^:\s]+):(\d+)/gm)].map((m) => ({ name: m[1]!, host: m[2]!, port: Number(m[3]) }));
+}
+
+describe("haproxy.cfg", () => {
+  test("is exactly the template's render for the compose topology", () => {
+    expect(haproxyCfg).toBe(composeHaproxyConfig());
+  });
+
+  test("is accepted by the real haproxy (names resolve only inside compose)", () => {
+    const output = checkHaproxyConfig(COMMITTED_CFG);
+    expect(output).toContain("Configuration file is valid");
+    const warnings = output.split("\n").filter((l) => l.includes("[WARNING]"));
+    for (const w of warnings) expect(w).toMatch(/could not resolve address 'app\d'/);
+  });
+
+  test("has the health checks, retries, WebSocket tunnel timeout, forwardfor and a loopback-only stats page", () => {
+    expect(haproxyCfg).toMatch(/http-check send meth GET uri \/health\/ready /);
+    expect(haproxyCfg).toMatch(/default-server check inter 1000ms .* fall 2 rise 2/);
+    expect(haproxyCfg).toMatch(/^\s+timeout tunnel \S+/m);
+    expect(haproxyCfg).toMatch(/^\s+retries [1-9]/m);
+    expect(haproxyCfg).toMatch(/^\s+option redispatch/m);
+    expect(haproxyCfg).toMatch(/^\s+retry-on conn-failure empty-response response-timeout$/m);
+    expect(haproxyCfg).toMatch(/^\s+option forwardfor$/m);
+    const statsSection = haproxyCfg.split(/^listen stats$/m)[1]!;
+    expect(statsSection).toMatch(/^\s+bind 127\.0\.0\.1:\d+$/m);
+    expect(statsSection).toContain("stats enable");
+    // Only the stats listener binds loopback; only the frontend binds publicly.
+    expect([...haproxyCfg.matchAll(/^\s+bind (\S+)/gm)].map((m) => m[1])).toEqual([COMPOSE_TOPOLOGY.httpBind, COMPOSE_TOPOLOGY.statsBind]);
+  });
+});
+
+describe("docker-compose.yml against haproxy.cfg and the app env", () => {
+  test("every haproxy backend server is an app service on its PORT, and every app service is a server", () => {
+    const servers = backendServers(haproxyCfg);
+    expect(servers.length).toBe(COMPOSE_TOPOLOGY.appServices.length);
+    for (const s of servers) {
+      const svc = services[s.host];
+      expect(svc, `haproxy server ${s.name} -> ${s.host} is not a compose service`).toBeDefined();
+      expect(svc!.build, `${s.host} is not an app service`).toBeDefined();
+      expect(envOf(svc!).PORT).toBe(String(s.port));
+    }
+    expect(servers.map((s) => s.host).sort()).toEqual(appServices.map(([name]) => name).sort());
+  });
+
+  test("each app env parses with the app's own config schema and names only compose services", () => {
+    expect(appServices.length).toBe(3);
+    for (const [name, svc] of appServices) {
+      const env = envOf(svc);
+      const parsed = parseConfig(env);
+      expect(parsed.ok ? "ok" : parsed.message, name).toBe("ok");
+      const db = env.DATABASE_NODES!.split(",");
+      const redis = env.REDIS_NODES!.split(",");
+      expect(db.length, `${name}: DB nodes = 2 x Redis nodes`).toBe(2 * redis.length);
+      for (const url of redis) {
+        const { host, port } = hostPort(url);
+        expect(services[host], `${name}: redis host ${host}`).toBeDefined();
+        expect(services[host]!.image).toMatch(/^redis:/);
+        expect(port).toBe(6379);
+      }
+      for (const url of db) {
+        const { host, port } = hostPort(url);
+        expect(services[host], `${name}: db host ${host}`).toBeDefined();
+        expect(services[host]!.image).toBe("postgres:15");
+        expect(port).toBe(5432);
+      }
+    }
+  });
+
+  test("each shard's replica is a streaming replica cloned with pg_basebackup -R from that shard's primary", () => {
+    const db = envOf(appServices[0]![1]).DATABASE_NODES!.split(",").map((u) => hostPort(u).host);
+    for (let i = 0; i < db.length; i += 2) {
+      const primary = db[i]!;
+      const replica = db[i + 1]!;
+      expect(replica).not.toBe(primary);
+      const text = script(services[replica]!);
+      expect(text, `${replica} must clone ${primary}`).toMatch(new RegExp(`pg_basebackup -h ${primary} -p 5432 .*-R`));
+      expect(text).toContain("hot_standby=on");
+      expect(script(services[primary]!)).not.toContain("pg_basebackup");
+      const dependsOn = services[replica]!.depends_on as Record<string, { condition: string }>;
+      expect(dependsOn[primary]?.condition).toBe("service_healthy");
+      // The primary prepares the role, slot and pg_hba rule the replica's clone uses.
+      expect(services[primary]!.volumes!.some((v) => v.startsWith("./deploy/postgres/primary-init.sh:/docker-entrypoint-initdb.d/"))).toBe(true);
+    }
+    // Every postgres service is one of the app's nodes: no stray, unreplicated database.
+    const postgresServices = Object.entries(services).filter(([, s]) => s.image?.startsWith("postgres")).map(([n]) => n);
+    expect(postgresServices.sort()).toEqual([...db].sort());
+  });
+
+  test("the replication init script matches the replica's clone (role, slot)", () => {
+    const init = readFileSync(join(ROOT, "deploy/postgres/primary-init.sh"), "utf8");
+    expect(init).toContain("pg_create_physical_replication_slot('replica')");
+    expect(init).toContain("WITH REPLICATION LOGIN");
+    expect(init).toMatch(/host replication \$\{REPLICATION_USER\} all scram-sha-256/);
+    for (const [name, svc] of Object.entries(services)) if (name.endsWith("-replica")) expect(script(svc)).toMatch(/-U replicator .*-S replica/);
+  });
+
+  test("INSTANCE_IDs are distinct and valid; TRUSTED_PROXIES is exactly haproxy's fixed address", () => {
+    const ids = appServices.map(([, s]) => Number(envOf(s).INSTANCE_ID));
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(Number.isInteger(id) && id >= 0 && id <= 63).toBe(true);
+
+    const haproxy = services.haproxy!;
+    const networks = haproxy.networks as Record<string, { ipv4_address?: string }>;
+    const [netName, net] = Object.entries(networks)[0]!;
+    expect(net.ipv4_address).toBe(COMPOSE_TOPOLOGY.haproxyIp);
+    for (const [, s] of appServices) expect(envOf(s).TRUSTED_PROXIES).toBe(COMPOSE_TOPOLOGY.haproxyIp);
+
+    const ipam = compose.networks[netName]!.ipam!.config![0]!;
+    expect(ipam.subnet).toBe(COMPOSE_TOPOLOGY.subnet);
+    expect(inCidr(COMPOSE_TOPOLOGY.haproxyIp, ipam.subnet!)).toBe(true);
+    // Dynamic addresses come from ip_range; haproxy's must lie outside it or another container may take it first.
+    expect(inCidr(COMPOSE_TOPOLOGY.haproxyIp, ipam.ip_range!)).toBe(false);
+  });
+
+  test("haproxy runs the official image with the committed config and publishes its frontend", () => {
+    const haproxy = services.haproxy!;
+    expect(haproxy.image).toMatch(/^haproxy:\d/);
+    expect(haproxy.volumes).toContain("./haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro");
+    const frontPort = COMPOSE_TOPOLOGY.httpBind.split(":").pop();
+    expect(haproxy.ports!.some((p) => p.endsWith(`:${frontPort}`))).toBe(true);
+    // Nothing else is reachable from the host.
+    for (const [name, s] of Object.entries(services)) if (name !== "haproxy") expect(s.ports, name).toBeUndefined();
+  });
+
+  test("draining outlasts HAProxy's detection, so a SIGTERMed instance leaves the rotation before it closes", () => {
+    const detectMs = COMPOSE_CHECK.interMs + (COMPOSE_CHECK.fall - 1) * COMPOSE_CHECK.fastinterMs;
+    for (const [, s] of appServices) expect(Number(envOf(s).SHUTDOWN_DRAIN_MS)).toBeGreaterThan(detectMs);
+  });
+
+  test("every service has a healthcheck of the right kind; every volume is a declared named volume", () => {
+    for (const [name, s] of Object.entries(services)) {
+      const check = [s.healthcheck?.test].flat().join(" ");
+      expect(check.length, `${name} has no healthcheck`).toBeGreaterThan(0);
+      if (s.image?.startsWith("postgres")) expect(check).toContain("pg_isready");
+      if (s.image?.startsWith("redis")) expect(check).toContain("redis-cli ping");
+      if (s.build !== undefined) expect(check).toContain("/health/ready");
+      for (const v of s.volumes ?? []) {
+        const source = v.split(":")[0]!;
+        if (!source.startsWith(".") && !source.startsWith("/")) expect(compose.volumes, `${name}: volume ${source}`).toHaveProperty(source);
+      }
+    }
+    expect(composeText).toContain("applies migrations/ to every\n# reachable primary when it boots");
+  });
+});
+
+describe("Dockerfile", () => {
+  const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { devDependencies: Record<string, string> };
+
+  test("runs on the pinned official Bun image as a non-root user, with production dependencies only", () => {
+    const runtime = dockerfile.split(/^FROM /m).pop()!;
+    expect(runtime).toStartWith(`oven/bun:${pkg.devDependencies.bun}`);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    const user = [...runtime.matchAll(/^USER (\S+)/gm)].pop()?.[1];
+    expect(user).toBeDefined();
+    expect(["root", "0"]).not.toContain(user!);
+    expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*\/health\/ready/m);
+    expect(dockerfile).toMatch(/^CMD \["bun", "src\/main.ts"\]$/m);
+  });
+
+  test("copies every folder the app reads at run time, and .dockerignore lets them in", () => {
+    const ignore = readFileSync(join(ROOT, ".dockerignore"), "utf8");
+    for (const dir of ["src", "workers", "migrations", "public"]) {
+      expect(dockerfile).toContain(`COPY ${dir} ./${dir}`);
+      expect(ignore).toContain(`!${dir}/`);
+    }
+    expect(ignore).toContain("!package-lock.json");
+  });
+});
+
+function inCidr(ip: string, cidr: string): boolean {
+  const [base, bits] = cidr.split("/");
+  const toInt = (a: string) => a.split(".").reduce((n, o) => (n << 8) + Number(o), 0) >>> 0;
+  const mask = Number(bits) === 0 ? 0 : (~0 << (32 - Number(bits))) >>> 0;
+  return ((toInt(ip) & mask) >>> 0) === ((toInt(base!) & mask) >>> 0);
+}

@@ -1,0 +1,231 @@
+/**
+ * The real HAProxy (same template as haproxy.cfg, fast checks) in front of real server
+ * processes on the test cluster: balancing, WebSockets through the proxy, Snowflake uniqueness
+ * across instances, an instance crash (SIGKILL) and its return, and rate limiting keyed on the
+ * client address HAProxy saw. All traffic stays on 127.0.0.0/8; every loop is bounded.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { request as httpRequest } from "node:http";
+import { decodeBase62 } from "../../src/domain/base62";
+import { parseSnowflake } from "../../src/domain/snowflake";
+import { LANES_PER_INSTANCE } from "../../src/ids/id-source";
+import { backendStats } from "../../scripts/deploy/haproxy-runtime";
+import { connect } from "../events/ws-client";
+import { startHaproxy, startLoad, TEST_CHECK, type HaproxyProcess } from "../support/haproxy";
+import { eventually, startServer, type ServerProcess } from "../support/server-process";
+import { clusterNodesEnv, uniqueUrl } from "../support/system";
+
+// Storage budgets well above the defaults: these tests are about HAProxy, and a starved 2-core CI
+// machine must not turn a slow Redis/PostgreSQL call into a 503 that looks like a proxy failure.
+const BASE_ENV = { TRUSTED_PROXIES: "127.0.0.1", ID_BLOCK_SIZE: "512", ID_LOW_WATER: "256", LOG_LEVEL: "warn", SHUTDOWN_DRAIN_MS: "1000", REDIS_TIMEOUT_MS: "1000", DB_TIMEOUT_MS: "5000" };
+
+async function create(baseUrl: string, url = uniqueUrl("lb")): Promise<{ status: number; code: string }> {
+  const res = await fetch(`${baseUrl}/create`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url }), signal: AbortSignal.timeout(15_000) });
+  const body = (await res.json()) as { short_code?: string };
+  return { status: res.status, code: body.short_code ?? "" };
+}
+
+describe("HAProxy in front of 3 instances", () => {
+  const IDS = [1, 2, 3];
+  const envFor = (id: number) => ({ ...BASE_ENV, INSTANCE_ID: String(id), RATE_LIMIT_ENABLED: "false" });
+  let instances: ServerProcess[] = [];
+  let lb: HaproxyProcess;
+
+  beforeAll(async () => {
+    clusterNodesEnv(); // fails with "run the suite with npm test" when there is no cluster
+    instances = await Promise.all(IDS.map((id) => startServer(envFor(id))));
+    lb = await startHaproxy(instances.map((s) => s.port));
+  }, 60_000);
+
+  afterAll(async () => {
+    await lb?.stop();
+    await Promise.all(instances.map((s) => s.stop()));
+  });
+
+  test("round robin reaches every instance (x-instance on the redirect)", async () => {
+    const { status, code } = await create(lb.url);
+    expect(status).toBe(201);
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 30; i++) {
+      const res = await fetch(`${lb.url}/${code}`, { redirect: "manual" });
+      await res.arrayBuffer();
+      expect(res.status).toBe(302);
+      const instance = res.headers.get("x-instance") ?? "?";
+      seen.set(instance, (seen.get(instance) ?? 0) + 1);
+    }
+    console.log(`30 redirects through HAProxy by instance: ${JSON.stringify(Object.fromEntries(seen))}`);
+    expect([...seen.keys()].sort()).toEqual(["1", "2", "3"]);
+    for (const n of seen.values()) expect(n).toBeGreaterThanOrEqual(5);
+  });
+
+  test("a WebSocket through HAProxy (/ws?topics=events) receives the events of every instance", async () => {
+    const ws = await connect(`ws://127.0.0.1:${lb.port}/ws?topics=events`);
+    try {
+      await eventually(() => (ws.messages.some((m) => m.kind === "subscribed") ? true : undefined), "subscribed", 5000);
+      // One create straight to each instance: whichever instance holds the socket, it must
+      // relay the others' events (Redis pub/sub) through the HAProxy tunnel.
+      const codes = await Promise.all(instances.map(async (s) => (await create(s.url)).code));
+      const nodes = await eventually(
+        () => {
+          const writes = ws.events().filter((e) => e.type === "write" && codes.includes(String(e.short_code)));
+          const byNode = new Set(writes.map((e) => String(e.node)));
+          return byNode.size === 3 ? byNode : undefined;
+        }, "write events from all 3 instances", 10_000);
+      expect([...nodes].sort()).toEqual(IDS.map((id) => `instance-${id}`));
+    } finally {
+      ws.close();
+    }
+  });
+
+  test("Snowflake ids stay unique across 3 instances: 3000 creates through HAProxy", async () => {
+    const TOTAL = 3000;
+    const CONCURRENCY = 8;
+    const codes: string[] = [];
+    const failures: string[] = [];
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < TOTAL) {
+          next++;
+          const r = await create(lb.url).catch((e: Error) => ({ status: 0, code: e.message }));
+          if (r.status === 201) codes.push(r.code);
+          else failures.push(`${r.status} ${r.code}`);
+        }
+      }),
+    );
+    const prefixes = new Map<number, number>();
+    const undecodable: string[] = [];
+    for (const code of codes) {
+      const id = decodeBase62(code);
+      if (id === null) {
+        undecodable.push(code);
+        continue;
+      }
+      const instance = Math.floor(parseSnowflake(id).workerId / LANES_PER_INSTANCE);
+      prefixes.set(instance, (prefixes.get(instance) ?? 0) + 1);
+    }
+    console.log(
+      `${TOTAL} creates through HAProxy in ${Math.round(performance.now() - t0)} ms: ${codes.length} ok, ${new Set(codes).size} distinct, by instance prefix ${JSON.stringify(Object.fromEntries(prefixes))}` +
+        (failures.length ? `; ${failures.length} failed, e.g. ${failures.slice(0, 5).join(" | ")}; instance exit codes ${instances.map((s) => s.proc.exitCode).join(",")}` : ""),
+    );
+    expect(undecodable).toEqual([]);
+    expect(failures).toEqual([]);
+    expect(codes.length).toBe(TOTAL);
+    expect(new Set(codes).size).toBe(TOTAL);
+    expect([...prefixes.keys()].sort()).toEqual(IDS);
+  }, 120_000);
+
+  test("SIGKILL of an instance under load: HAProxy drops it within the check interval, failures stay bounded, it rejoins", async () => {
+    const { code } = await create(lb.url);
+    const victimIndex = 1;
+    const victim = instances[victimIndex]!;
+    const victimId = String(IDS[victimIndex]);
+    const statsBefore = await backendStats(lb.statsPort);
+
+    const load = startLoad(`${lb.url}/${code}`, { concurrency: 8, maxRequests: 20_000, durationMs: 25_000, pauseMs: 2 });
+    const t0 = performance.now();
+    let stage = "warm-up";
+    let detectMs = -1;
+    let rejoinMs = -1;
+    let result = load.snapshot();
+    try {
+      await Bun.sleep(1500);
+      stage = "kill";
+      const killAt = performance.now();
+      await victim.stop("SIGKILL");
+      stage = "wait for DOWN";
+      await lb.waitStatus(victim.port, "DOWN", 5000);
+      detectMs = Math.round(performance.now() - killAt);
+      await Bun.sleep(1500);
+
+      stage = "restart";
+      const restartAt = performance.now();
+      const revived = await startServer(envFor(IDS[victimIndex]!), { port: victim.port });
+      instances[victimIndex] = revived;
+      stage = "wait for UP";
+      await lb.waitStatus(revived.port, "UP", 10_000);
+      const upAt = performance.now();
+      rejoinMs = Math.round(upAt - restartAt);
+      stage = "wait for traffic to the revived instance";
+      await eventually(() => (load.snapshot().timeline.some((r) => r.instance === victimId && r.t > upAt - t0) ? true : undefined), `responses from instance ${victimId} after it rejoined`, 5000);
+      await Bun.sleep(500);
+      stage = "done";
+    } finally {
+      result = await load.stop();
+      const statsAfter = await backendStats(lb.statsPort).catch(() => statsBefore);
+      const counter = (rows: Array<Record<string, string>>, col: string) => rows.filter((r) => r.svname !== "BACKEND").reduce((n, r) => n + Number(r[col] || 0), 0);
+      console.log(
+        `SIGKILL (${stage}): ${result.sent} requests, ${result.ok} ok, ${result.failed} failed (${((100 * result.failed) / Math.max(1, result.sent)).toFixed(3)}%); ` +
+          `marked DOWN ${detectMs} ms after the kill (check inter ${TEST_CHECK.interMs} ms, fastinter ${TEST_CHECK.fastinterMs} ms, fall ${TEST_CHECK.fall}); ` +
+          `UP again ${rejoinMs} ms after restart; HAProxy retries ${counter(statsAfter, "wretr") - counter(statsBefore, "wretr")}, ` +
+          `redispatches ${counter(statsAfter, "wredis") - counter(statsBefore, "wredis")}; by instance ${JSON.stringify(Object.fromEntries(result.byInstance))}` +
+          (result.failures.length ? `; failures: ${result.failures.join(" | ")}` : ""),
+      );
+    }
+    expect(result.sent).toBeGreaterThan(1000);
+    // Worst case by the check timing is inter + (fall-1) * fastinter (450 ms); the slack is for a loaded machine.
+    expect(detectMs).toBeGreaterThan(0);
+    expect(detectMs).toBeLessThan(TEST_CHECK.interMs + TEST_CHECK.fall * TEST_CHECK.fastinterMs + 1500);
+    expect(result.failed).toBeLessThan(Math.max(5, result.sent * 0.01));
+    expect(result.byInstance.get(victimId) ?? 0).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+/** POST /create from a chosen loopback source address, through a fresh connection. */
+function createFrom(localAddress: string, port: number, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ url: uniqueUrl("rl") });
+    const req = httpRequest(
+      { host: "127.0.0.1", port, path: "/create", method: "POST", localAddress, agent: false, timeout: 5000, headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...headers } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+describe("rate limiting behind HAProxy keys on the client HAProxy saw", () => {
+  const LIMIT = 3;
+  let instances: ServerProcess[] = [];
+  let lb: HaproxyProcess;
+
+  beforeAll(async () => {
+    clusterNodesEnv();
+    instances = await Promise.all([11, 12].map((id) => startServer({ ...BASE_ENV, INSTANCE_ID: String(id), RATE_LIMIT_CREATE_PER_MIN: String(LIMIT) })));
+    lb = await startHaproxy(instances.map((s) => s.port));
+  }, 60_000);
+
+  afterAll(async () => {
+    await lb?.stop();
+    await Promise.all(instances.map((s) => s.stop()));
+  });
+
+  test("one client's exhausted budget neither blocks another client nor is escaped by a forged X-Forwarded-For", async () => {
+    // Fresh loopback addresses per run: budgets live in Redis, shared by both instances.
+    const octet = () => 2 + Math.floor(Math.random() * 250);
+    const a = `127.${octet()}.${octet()}.${octet()}`;
+    let b = `127.${octet()}.${octet()}.${octet()}`;
+    while (b === a) b = `127.${octet()}.${octet()}.${octet()}`;
+
+    const first: number[] = [];
+    for (let i = 0; i < LIMIT; i++) first.push(await createFrom(a, lb.port));
+    const overLimit = await createFrom(a, lb.port);
+    // A forged hop left of the real one changes nothing: the app takes the right-most untrusted
+    // address, which is the one HAProxy appended.
+    const forged = await createFrom(a, lb.port, { "x-forwarded-for": `198.51.100.${octet()}` });
+    const other = await createFrom(b, lb.port);
+    const otherForgingA = await createFrom(b, lb.port, { "x-forwarded-for": a });
+    console.log(`rate limit ${LIMIT}/min: client ${a}: ${first.join(",")} then ${overLimit}, forged XFF ${forged}; client ${b}: ${other}, claiming to be ${a}: ${otherForgingA}`);
+
+    expect(first).toEqual(Array(LIMIT).fill(201));
+    expect(overLimit).toBe(429);
+    expect(forged).toBe(429);
+    expect(other).toBe(201); // not HAProxy's 127.0.0.1: that key would be exhausted too
+    expect(otherForgingA).toBe(201);
+  });
+});

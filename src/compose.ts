@@ -44,6 +44,7 @@ export function compose(config: Config, logger: Logger, options: { peerAddress?:
     blockSize: config.ID_BLOCK_SIZE,
     lowWater: config.ID_LOW_WATER,
     workerFile: WORKER_FILE,
+    onError: (error) => logger.warn("id block failed; the lane retries", { error: error.message }),
   });
   const node = `instance-${config.INSTANCE_ID}`;
   const cacheMetrics = new CacheMetrics(shards.count);

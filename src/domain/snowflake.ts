@@ -58,11 +58,17 @@ export class Snowflake {
     this.now = options.now;
     this.maxBackwardsWaitMs = options.maxBackwardsWaitMs ?? 5;
     if (options.resumeFrom) {
-      this.lastMs = options.resumeFrom.lastMs;
-      this.sequence = options.resumeFrom.sequence;
+      // State crosses thread boundaries (see src/ids/id-source.ts); a mangled one must not
+      // silently reset the sequence and repeat ids.
+      const { lastMs, sequence } = options.resumeFrom;
+      if (!Number.isInteger(lastMs) || lastMs < -1 || lastMs > MAX_TIMESTAMP) throw new RangeError(`snowflake: resume state lastMs ${lastMs} is outside -1..${MAX_TIMESTAMP}`);
+      if (!Number.isInteger(sequence) || sequence < 0 || sequence > MAX_SEQUENCE) throw new RangeError(`snowflake: resume state sequence ${sequence} is outside 0..${MAX_SEQUENCE}`);
+      this.lastMs = lastMs;
+      this.sequence = sequence;
     }
   }
 
+  /** Milliseconds since EPOCH_MS of the last id (-1 before the first) and its sequence. */
   state(): SnowflakeState {
     return { lastMs: this.lastMs, sequence: this.sequence };
   }
@@ -70,15 +76,16 @@ export class Snowflake {
   next(): bigint {
     let ms = this.now() - EPOCH_MS;
     if (ms < this.lastMs) ms = this.waitForClock(ms);
+    let sequence = 0;
     if (ms === this.lastMs) {
-      this.sequence = (this.sequence + 1) & MAX_SEQUENCE;
-      if (this.sequence === 0) ms = this.spinUntilAfter(this.lastMs);
-    } else {
-      this.sequence = 0;
+      sequence = (this.sequence + 1) & MAX_SEQUENCE;
+      if (sequence === 0) ms = this.spinUntilAfter(this.lastMs);
     }
+    // Checked before the state changes, so a refused call cannot make a later call repeat an id.
     if (ms > MAX_TIMESTAMP || ms < 0) throw new RangeError(`snowflake: timestamp ${ms} out of range`);
     this.lastMs = ms;
-    return (BigInt(ms) << BigInt(WORKER_ID_BITS + SEQUENCE_BITS)) | this.workerBits | BigInt(this.sequence);
+    this.sequence = sequence;
+    return (BigInt(ms) << BigInt(WORKER_ID_BITS + SEQUENCE_BITS)) | this.workerBits | BigInt(sequence);
   }
 
   private waitForClock(ms: number): number {

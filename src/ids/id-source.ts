@@ -1,6 +1,7 @@
 import { Piscina } from "piscina";
-import type { SnowflakeState } from "../domain/snowflake";
-import type { Block } from "./id-block";
+import { MAX_WORKER_ID, type SnowflakeState } from "../domain/snowflake";
+import { AppError } from "../errors";
+import { blockCodes, MAX_BLOCK_SIZE, MAX_SHARDS, type Block, type BlockFault, type IdWorkerTask, type MovePlan, type MovesRequest } from "./id-block";
 
 export interface IdTicket {
   id: bigint;
@@ -9,70 +10,113 @@ export interface IdTicket {
 }
 
 export interface IdSourceOptions {
+  /** 0..63; with the lane it makes the Snowflake worker id, so two live instances must differ. */
   instanceId: number;
-  /** Worker threads; each is one lane with its own Snowflake worker id. */
+  /** Worker threads, 1..16; each is one lane with its own Snowflake worker id. */
   threads: number;
   shardCount: number;
+  /** Ids per task; a block's codes spread over all shards. */
   blockSize: number;
   /** A shard's buffer below this triggers a refill. */
   lowWater: number;
   workerFile: string;
+  /** Must match the read path's ring (default: the ring's DEFAULT_VNODES). */
+  vnodes?: number;
+  /** A block slower than this is presumed hung: its thread is replaced. Also takeAsync's wait. */
+  blockTimeoutMs?: number;
+  /** Failed blocks and pool errors, for logs; the source retries on its own. */
+  onError?: (error: Error) => void;
 }
 
-/** Worker ids are instanceId * 16 + lane: unique across lanes and instances (INSTANCE_ID < 64). */
+/** Worker id = instanceId * 16 + lane: unique across lanes, and across instances. */
 export const LANES_PER_INSTANCE = 16;
+export const MAX_INSTANCE_ID = Math.floor(MAX_WORKER_ID / LANES_PER_INSTANCE);
+const PLAN_CHUNK = 65_536;
+const MAX_RETRY_DELAY_MS = 2_000;
 
 interface Lane {
   workerId: number;
+  /** Snowflake state after the last block that reached this thread; only success moves it. */
   state: SnowflakeState | null;
   busy: boolean;
+  failures: number;
+  retryAt: number;
+  fault?: BlockFault;
 }
 
 /**
  * Pre-generated (id, code, shard) tickets, one buffer per shard, refilled in bulk by a piscina
- * pool so a create never waits on a thread hop. Each lane has at most one block in flight and
- * carries its Snowflake state between blocks, so ids never repeat even if a thread dies.
- * Buffers are capped at 8 blocks' worth: a shard that takes no writes (its primary is down)
- * sheds surplus codes instead of growing without bound.
+ * pool so a create never waits on a thread hop. The main thread owns one lane per thread: each
+ * has its own worker id, at most one block in flight, and carries its Snowflake state from block
+ * to block, so ids never repeat even when piscina replaces a crashed or hung thread.
+ * A buffer is capped (`capacity`): a shard that takes no writes (its primary is down) sheds
+ * surplus codes instead of growing without bound.
  *
  * @example
  *   const ids = new IdSource({ instanceId: 0, threads: 2, shardCount: 3, blockSize: 2048, lowWater: 1024, workerFile });
- *   await ids.start();
- *   const ticket = ids.takeFor([1, 2]); // synchronous
+ *   await ids.start();                                  // every shard at or above lowWater
+ *   const t = ids.takeFor([1, 2]) ?? (await ids.takeAsync(1)); // { id, code, shard }
+ *   await ids.close();
  */
 export class IdSource {
+  /** Per-shard buffer cap. */
+  readonly capacity: number;
   private readonly buffers: IdTicket[][];
   private readonly lanes: Lane[];
   private readonly pool: Piscina;
-  private readonly highWater: number;
-  private waiters: Array<() => void> = [];
+  private readonly blockTimeoutMs: number;
+  private waiters = new Set<() => void>();
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryAt = 0;
+  private blocks = 0;
   private failures = 0;
+  private consecutiveFailures = 0;
+  private lastError: Error | undefined;
   private closed = false;
 
   constructor(private readonly options: IdSourceOptions) {
-    if (options.threads > LANES_PER_INSTANCE) throw new RangeError(`id source: at most ${LANES_PER_INSTANCE} threads`);
-    this.buffers = Array.from({ length: options.shardCount }, () => []);
-    this.lanes = Array.from({ length: options.threads }, (_, lane) => ({ workerId: options.instanceId * LANES_PER_INSTANCE + lane, state: null, busy: false }));
-    this.pool = new Piscina({ filename: options.workerFile, minThreads: options.threads, maxThreads: options.threads });
-    this.highWater = Math.max(options.lowWater * 2, Math.ceil((options.blockSize * 8) / options.shardCount));
+    const { instanceId, threads, shardCount, blockSize, lowWater } = options;
+    checkInt("instanceId", instanceId, 0, MAX_INSTANCE_ID);
+    checkInt("threads", threads, 1, LANES_PER_INSTANCE);
+    checkInt("shardCount", shardCount, 1, MAX_SHARDS);
+    checkInt("blockSize", blockSize, 1, MAX_BLOCK_SIZE);
+    checkInt("lowWater", lowWater, 1, Number.MAX_SAFE_INTEGER);
+    this.blockTimeoutMs = options.blockTimeoutMs ?? 10_000;
+    // Room for a refill round on top of lowWater, so a refill is rarely shed.
+    this.capacity = Math.max(lowWater * 2, Math.ceil((blockSize * 8) / shardCount));
+    this.buffers = Array.from({ length: shardCount }, () => []);
+    this.lanes = Array.from({ length: threads }, (_, lane) => ({ workerId: instanceId * LANES_PER_INSTANCE + lane, state: null, busy: false, failures: 0, retryAt: 0 }));
+    this.pool = new Piscina({ filename: options.workerFile, minThreads: threads, maxThreads: threads });
+    // piscina emits 'error' for a thread that fails with no task on it (e.g. at load); unheard,
+    // that event would throw on the main thread.
+    this.pool.on("error", (error: unknown) => this.recordFailure(error));
   }
 
-  /** Resolves once every shard's buffer is at or above the low-water mark. */
+  /** Resolves once every shard's buffer is at or above lowWater; rejects if the pool cannot make blocks. */
   async start(): Promise<void> {
-    while (!this.closed && this.buffers.some((b) => b.length < this.options.lowWater)) {
-      if (this.failures > this.lanes.length * 3) throw new Error(`id source: ${this.failures} blocks failed in the worker pool (${this.options.workerFile})`);
+    for (;;) {
+      if (this.closed) throw new Error("id source: closed before it started");
+      if (!this.needsRefill()) return;
+      // Before any block has worked, a failure is a broken deployment (bad worker file, bad
+      // config), not bad luck: say so at boot rather than wait.
+      if (this.lastError && (this.blocks === 0 || this.consecutiveFailures >= 3 * this.lanes.length)) {
+        throw new Error(`id source: the worker pool (${this.options.workerFile}) failed ${this.failures} time(s) and made ${this.blocks} block(s): ${this.lastError.message}`, { cause: this.lastError });
+      }
       this.refill();
-      await this.nextBlock();
+      await this.nextChange(this.blockTimeoutMs);
     }
   }
 
+  /** Pops a ticket for `shard`, or undefined when its buffer is empty. Never waits. */
   take(shard: number): IdTicket | undefined {
-    const ticket = this.buffers[shard]?.pop();
-    if ((this.buffers[shard]?.length ?? 0) < this.options.lowWater) this.refill();
+    const buffer = this.buffers[shard];
+    if (buffer === undefined) throw new RangeError(`id source: shard ${shard} is outside 0..${this.buffers.length - 1}`);
+    const ticket = buffer.pop();
+    if (buffer.length < this.options.lowWater) this.refill();
     return ticket;
   }
 
-  /** A ticket from the first of `shards` that has one. */
+  /** A ticket from the first of `shards` that has one (callers list the shards that are up). */
   takeFor(shards: readonly number[]): IdTicket | undefined {
     for (const shard of shards) {
       const ticket = this.take(shard);
@@ -81,75 +125,170 @@ export class IdSource {
     return undefined;
   }
 
-  /** The rare path: waits for refills until `shard` has a ticket. */
-  async takeAsync(shard: number): Promise<IdTicket> {
+  /** The rare path: waits for refills until `shard` has a ticket; a 503 AppError after `timeoutMs`. */
+  async takeAsync(shard: number, timeoutMs = this.blockTimeoutMs): Promise<IdTicket> {
+    const deadline = performance.now() + timeoutMs;
     for (;;) {
       const ticket = this.take(shard);
       if (ticket) return ticket;
-      if (this.closed) throw new Error("id source closed");
-      await this.nextBlock();
+      const left = deadline - performance.now();
+      if (this.closed || left <= 0) {
+        const why = this.closed ? "the id source is closed" : `none within ${timeoutMs} ms${this.lastError ? ` (last pool error: ${this.lastError.message})` : ""}`;
+        throw new AppError("not-ready", `no short code available for shard ${shard}: ${why}`, { retryable: true, retryAfterSeconds: 1, cause: this.lastError });
+      }
+      await this.nextChange(left);
     }
   }
 
+  /** Buffer level per shard, for metrics. */
   levels(): number[] {
     return this.buffers.map((b) => b.length);
   }
 
-  /** Blocks that failed in a worker (the lane retries from its last good state). */
+  /** Blocks that failed in the pool, plus pool errors; each lane retries from its last good state. */
   get failedBlocks(): number {
     return this.failures;
   }
 
-  /** Bulk ring work off the request thread: which codes move when the shard count changes. */
-  planMoves(codes: string[], fromShards: number, toShards: number): Promise<Array<{ code: string; from: number; to: number }>> {
-    return this.pool.run({ kind: "plan-moves", codes, fromShards, toShards });
+  /** Fault tests only: lane `lane`'s next block makes its thread throw or exit after generating. */
+  injectFault(fault: BlockFault, lane = 0): void {
+    this.lanes[lane]!.fault = fault;
   }
 
+  /**
+   * Bulk ring work for re-sharding: which codes move when the shard count changes. Chunked so
+   * refills interleave with a large plan instead of queueing behind it.
+   *
+   * @example
+   *   const plan = await ids.planMoves({ codes, fromShards: 3, toShards: 4 });
+   *   plan.index.forEach((i, k) => console.log(codes[i], plan.from[k], "->", plan.to[k]));
+   */
+  async planMoves(request: MovesRequest): Promise<MovePlan> {
+    const chunks: Promise<MovePlan>[] = [];
+    for (let start = 0; start < request.codes.length; start += PLAN_CHUNK) {
+      const task: IdWorkerTask = { ...request, kind: "plan-moves", codes: request.codes.slice(start, start + PLAN_CHUNK), vnodes: request.vnodes ?? this.options.vnodes };
+      chunks.push(this.pool.run(task));
+    }
+    return mergePlans(await Promise.all(chunks), PLAN_CHUNK);
+  }
+
+  /** Stops refilling and destroys the pool's threads (so a test runner or server can exit). */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.retryTimer);
     this.wake();
     await this.pool.destroy();
   }
 
+  private needsRefill(): boolean {
+    return this.buffers.some((b) => b.length < this.options.lowWater);
+  }
+
   private refill(): void {
-    if (this.closed || !this.buffers.some((b) => b.length < this.options.lowWater)) return;
-    for (const lane of this.lanes) if (!lane.busy) this.dispatch(lane);
+    if (this.closed || !this.needsRefill()) return;
+    const now = performance.now();
+    for (const lane of this.lanes) {
+      if (lane.busy) continue;
+      if (lane.retryAt <= now) this.dispatch(lane);
+      else this.scheduleRetry(lane.retryAt - now);
+    }
   }
 
   private dispatch(lane: Lane): void {
     lane.busy = true;
-    const request = { kind: "block", workerId: lane.workerId, resumeFrom: lane.state, count: this.options.blockSize, shardCount: this.options.shardCount };
+    const { blockSize, shardCount, vnodes } = this.options;
+    const task: IdWorkerTask = { kind: "block", workerId: lane.workerId, resumeFrom: lane.state, count: blockSize, shardCount, vnodes, fault: lane.fault };
+    lane.fault = undefined;
+    // Aborting a running task makes piscina terminate that thread: a hung block cannot stall its lane.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), this.blockTimeoutMs);
     this.pool
-      .run(request)
-      .then((block: Block) => {
-        lane.state = block.state;
-        this.append(block);
-      })
-      .catch(() => {
-        // The lane keeps its last good state, so a retried block cannot repeat an id.
-        this.failures++;
+      .run(task, { signal: abort.signal })
+      .then((block: Block) => this.accept(lane, block))
+      .catch((error: unknown) => {
+        // The lane keeps its last delivered state: a retry regenerates only ids nobody received.
+        if (this.closed) return;
+        lane.failures++;
+        lane.retryAt = performance.now() + Math.min(MAX_RETRY_DELAY_MS, 25 * 2 ** (lane.failures - 1));
+        this.recordFailure(error);
       })
       .finally(() => {
+        clearTimeout(timer);
         lane.busy = false;
         this.wake();
-        if (!this.closed) this.refill();
+        this.refill();
       });
   }
 
-  private append(block: Block): void {
-    for (let i = 0; i < block.codes.length; i++) {
-      const buffer = this.buffers[block.shards[i]!]!;
-      if (buffer.length < this.highWater) buffer.push({ id: block.ids[i]!, code: block.codes[i]!, shard: block.shards[i]! });
+  private accept(lane: Lane, block: Block): void {
+    const codes = blockCodes(block);
+    if (codes.length !== block.ids.length || codes.length !== block.shards.length) {
+      throw new Error(`id source: malformed block (${block.ids.length} ids, ${codes.length} codes); is ${this.options.workerFile} from another version?`);
+    }
+    lane.state = block.state;
+    lane.failures = 0;
+    this.consecutiveFailures = 0;
+    this.blocks++;
+    const { ids, shards } = block;
+    for (let i = 0; i < codes.length; i++) {
+      const shard = shards[i]!;
+      const buffer = this.buffers[shard]!;
+      if (buffer.length < this.capacity) buffer.push({ id: ids[i]!, code: codes[i]!, shard });
     }
   }
 
-  private nextBlock(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
+  private recordFailure(error: unknown): void {
+    this.failures++;
+    this.consecutiveFailures++;
+    this.lastError = error instanceof Error ? error : new Error(String(error));
+    this.options.onError?.(this.lastError);
+    this.wake();
+  }
+
+  private scheduleRetry(delayMs: number): void {
+    const at = performance.now() + delayMs;
+    if (this.retryTimer !== undefined && this.retryAt <= at) return;
+    clearTimeout(this.retryTimer);
+    this.retryAt = at;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.refill();
+    }, delayMs);
+    this.retryTimer.unref?.();
+  }
+
+  /** Resolves at the next block, failure or close, or after `timeoutMs`. */
+  private nextChange(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.waiters.add(done);
+    });
   }
 
   private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
+    for (const done of [...this.waiters]) done();
   }
+}
+
+function checkInt(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`id source: ${name} ${value} is outside ${min}..${max}`);
+}
+
+function mergePlans(plans: MovePlan[], chunk: number): MovePlan {
+  const total = plans.reduce((n, p) => n + p.index.length, 0);
+  const merged: MovePlan = { index: new Uint32Array(total), from: new Uint16Array(total), to: new Uint16Array(total) };
+  let at = 0;
+  plans.forEach((plan, k) => {
+    merged.index.set(plan.index.map((i) => i + k * chunk), at);
+    merged.from.set(plan.from, at);
+    merged.to.set(plan.to, at);
+    at += plan.index.length;
+  });
+  return merged;
 }

@@ -1,15 +1,19 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { fileURLToPath } from "node:url";
-import { decodeBase62 } from "../../src/domain/base62";
+import { decodeBase62, encodeBase62 } from "../../src/domain/base62";
 import { HashRing } from "../../src/domain/ring";
 import { parseSnowflake } from "../../src/domain/snowflake";
-import { generateBlock, planMoves } from "../../src/ids/id-block";
-import { IdSource } from "../../src/ids/id-source";
+import { AppError } from "../../src/errors";
+import { blockCodes, generateBlock, planMoves } from "../../src/ids/id-block";
+import { IdSource, type IdSourceOptions, type IdTicket } from "../../src/ids/id-source";
 
 const workerFile = fileURLToPath(new URL("../../workers/id-block.worker.ts", import.meta.url));
+const INSTANCE = 5;
+const LANE0 = INSTANCE * 16;
+
 const sources: IdSource[] = [];
-function source(options: Partial<ConstructorParameters<typeof IdSource>[0]> = {}): IdSource {
-  const s = new IdSource({ instanceId: 5, threads: 2, shardCount: 3, blockSize: 4096, lowWater: 2048, workerFile, ...options });
+function source(options: Partial<IdSourceOptions> = {}): IdSource {
+  const s = new IdSource({ instanceId: INSTANCE, threads: 2, shardCount: 3, blockSize: 4096, lowWater: 2048, workerFile, ...options });
   sources.push(s);
   return s;
 }
@@ -17,66 +21,100 @@ afterAll(async () => {
   await Promise.all(sources.map((s) => s.close()));
 });
 
+/** Takes `n` tickets round-robin over the shards, waiting only when a buffer is empty. */
+async function drain(ids: IdSource, n: number, shardCount: number, onTicket: (t: IdTicket) => void): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const shard = i % shardCount;
+    onTicket(ids.take(shard) ?? (await ids.takeAsync(shard)));
+  }
+}
+
 describe("id blocks (pure)", () => {
   test("a block's codes are the Base62 of its ids and sit on the ring's shard", () => {
     const block = generateBlock({ workerId: 9, resumeFrom: null, count: 2000, shardCount: 4 });
     const ring = new HashRing(4);
-    block.codes.forEach((code, i) => {
-      expect(decodeBase62(code)).toBe(BigInt(block.ids[i]!));
+    const codes = blockCodes(block);
+    expect(codes.length).toBe(2000);
+    codes.forEach((code, i) => {
+      expect(decodeBase62(code)).toBe(block.ids[i]!);
       expect(block.shards[i]).toBe(ring.shardFor(code));
+      expect(parseSnowflake(block.ids[i]!).workerId).toBe(9);
     });
   });
 
-  test("a block resumed from the previous block's state continues without repeats", () => {
-    const a = generateBlock({ workerId: 9, resumeFrom: null, count: 5000, shardCount: 3 });
-    const b = generateBlock({ workerId: 9, resumeFrom: a.state, count: 5000, shardCount: 3 });
-    expect(new Set([...a.codes, ...b.codes]).size).toBe(10_000);
+  test("the ring is per (shardCount, vnodes)", () => {
+    const block = generateBlock({ workerId: 9, resumeFrom: null, count: 2000, shardCount: 4, vnodes: 16 });
+    const ring = new HashRing(4, 16);
+    const fallback = new HashRing(4);
+    const codes = blockCodes(block);
+    codes.forEach((code, i) => expect(block.shards[i]).toBe(ring.shardFor(code)));
+    expect(codes.some((code) => ring.shardFor(code) !== fallback.shardFor(code))).toBe(true);
   });
 
-  test("planMoves lists exactly the codes whose shard changes", () => {
-    const codes = generateBlock({ workerId: 1, resumeFrom: null, count: 3000, shardCount: 3 }).codes;
-    const moves = planMoves({ codes, fromShards: 3, toShards: 4 });
+  test("a block resumed from the previous block's state continues after it", () => {
+    const a = generateBlock({ workerId: 9, resumeFrom: null, count: 5000, shardCount: 3 });
+    const b = generateBlock({ workerId: 9, resumeFrom: a.state, count: 5000, shardCount: 3 });
+    expect(b.ids[0]! > a.ids[4999]!).toBe(true);
+    expect(new Set([...blockCodes(a), ...blockCodes(b)]).size).toBe(10_000);
+  });
+
+  test("a block refuses a count it cannot make", () => {
+    expect(() => generateBlock({ workerId: 1, resumeFrom: null, count: 0, shardCount: 3 })).toThrow(RangeError);
+    expect(() => generateBlock({ workerId: 1, resumeFrom: { lastMs: 5, sequence: 9999 }, count: 1, shardCount: 3 })).toThrow(RangeError);
+  });
+
+  test("planMoves lists exactly the codes whose shard changes, from and to", () => {
+    const codes = blockCodes(generateBlock({ workerId: 1, resumeFrom: null, count: 3000, shardCount: 3 }));
+    const plan = planMoves({ codes, fromShards: 3, toShards: 4 });
     const three = new HashRing(3);
     const four = new HashRing(4);
-    expect(moves.length).toBe(codes.filter((c) => three.shardFor(c) !== four.shardFor(c)).length);
-    for (const m of moves) expect(m.to).toBe(3);
+    const expected = codes.flatMap((c, i) => (three.shardFor(c) !== four.shardFor(c) ? [i] : []));
+    expect([...plan.index]).toEqual(expected);
+    plan.index.forEach((i, k) => {
+      expect(plan.from[k]).toBe(three.shardFor(codes[i]!));
+      expect(plan.to[k]).toBe(3);
+    });
   });
 });
 
 describe("IdSource over piscina", () => {
-  test("1M codes from 2 threads: all unique, each on the ring's shard, ids from this instance's lanes", async () => {
+  test("options outside their ranges are refused before any thread starts", () => {
+    const base = { instanceId: 0, threads: 1, shardCount: 3, blockSize: 64, lowWater: 16, workerFile };
+    expect(() => new IdSource({ ...base, instanceId: 64 })).toThrow("instanceId 64 is outside 0..63");
+    expect(() => new IdSource({ ...base, threads: 17 })).toThrow(RangeError);
+    expect(() => new IdSource({ ...base, shardCount: 0 })).toThrow(RangeError);
+    expect(() => new IdSource({ ...base, lowWater: 0 })).toThrow(RangeError);
+  });
+
+  test("1M codes from 2 threads: all unique, each on the ring's shard, ids from this instance's two lanes", async () => {
     const ids = source({ blockSize: 8192, lowWater: 4096 });
     await ids.start();
     const ring = new HashRing(3);
     const seen = new Set<string>();
     const workerIds = new Set<number>();
-    let misses = 0;
-    while (seen.size < 1_000_000) {
-      for (let shard = 0; shard < 3; shard++) {
-        const ticket = ids.take(shard);
-        if (!ticket) {
-          misses++;
-          continue;
-        }
-        expect(seen.has(ticket.code)).toBe(false);
-        seen.add(ticket.code);
-        if (seen.size % 997 === 0) {
-          expect(ticket.shard).toBe(ring.shardFor(ticket.code));
-          workerIds.add(parseSnowflake(ticket.id).workerId);
-        }
-      }
-      if (misses > 0) await ids.takeAsync(0).then((t) => seen.add(t.code));
-      misses = 0;
-    }
-    expect(seen.size).toBeGreaterThanOrEqual(1_000_000);
-    expect([...workerIds].sort()).toEqual([5 * 16, 5 * 16 + 1]);
+    let duplicates = 0;
+    let wrongShard = 0;
+    let wrongId = 0;
+    let n = 0;
+    await drain(ids, 1_000_000, 3, (t) => {
+      if (seen.has(t.code)) duplicates++;
+      seen.add(t.code);
+      if (t.shard !== ring.shardFor(t.code)) wrongShard++;
+      // Decoding costs ~1 µs; a sample is enough to prove id and code belong together.
+      if (n++ % 101 === 0 && decodeBase62(t.code) !== t.id) wrongId++;
+      workerIds.add(Number((t.id >> 12n) & 1023n));
+    });
+    expect({ unique: seen.size, duplicates, wrongShard, wrongId }).toEqual({ unique: 1_000_000, duplicates: 0, wrongShard: 0, wrongId: 0 });
+    expect([...workerIds].sort((a, b) => a - b)).toEqual([LANE0, LANE0 + 1]);
+    expect(ids.failedBlocks).toBe(0);
   }, 120_000);
 
-  test("at a realistic pace the buffer never makes a caller wait", async () => {
+  test("start() fills every shard to lowWater; at a realistic pace take() never misses", async () => {
     const ids = source();
     await ids.start();
+    for (const level of ids.levels()) expect(level).toBeGreaterThanOrEqual(2048);
     let misses = 0;
-    // 20k creates at up to ~40k/s, far above one instance's create rate.
+    // 20k creates at up to ~50k/s, well above one instance's create rate.
     for (let round = 0; round < 400; round++) {
       for (let i = 0; i < 50; i++) if (!ids.takeFor([round % 3, (round + 1) % 3, (round + 2) % 3])) misses++;
       await Bun.sleep(1);
@@ -89,21 +127,82 @@ describe("IdSource over piscina", () => {
     await ids.start();
     // Drained synchronously: the refill it triggers cannot land before takeFor runs.
     while (ids.levels()[0]! > 0) ids.take(0);
+    expect(ids.take(0)).toBeUndefined();
     expect(ids.takeFor([0, 2])?.shard).toBe(2);
+    expect(() => ids.take(3)).toThrow(RangeError);
   });
 
-  test("a shard nobody takes from does not grow without bound", async () => {
+  test("a shard nobody takes from stays within its capacity", async () => {
     const ids = source({ blockSize: 600, lowWater: 100, threads: 1 });
     await ids.start();
-    for (let i = 0; i < 20_000; i++) if (!ids.take(1)) await ids.takeAsync(1);
-    const cap = Math.max(200, Math.ceil((600 * 8) / 3));
-    expect(ids.levels()[0]!).toBeLessThanOrEqual(cap);
+    await drain(ids, 20_000, 1, () => {});
+    expect(ids.capacity).toBe(1600);
+    expect(ids.levels()[1]!).toBeLessThanOrEqual(ids.capacity);
+    expect(ids.levels()[2]!).toBeLessThanOrEqual(ids.capacity);
   });
 
-  test("blocks that keep failing in the worker stop start-up with a clear error", async () => {
-    // Instance 64 gives worker id 1024, which the Snowflake generator in the worker refuses.
-    const broken = source({ instanceId: 64, threads: 1 });
-    await expect(broken.start()).rejects.toThrow("blocks failed in the worker pool");
+  for (const fault of ["exit", "throw"] as const) {
+    test(`a worker thread that dies mid-block (${fault}) is replaced and no id repeats`, async () => {
+      const errors: Error[] = [];
+      const ids = source({ blockSize: 2048, lowWater: 1024, onError: (e) => errors.push(e) });
+      await ids.start();
+      const seen = new Set<string>();
+      const laneAfterCrash = new Set<number>();
+      let duplicates = 0;
+      const record = (t: IdTicket) => {
+        if (seen.has(t.code)) duplicates++;
+        seen.add(t.code);
+      };
+      ids.injectFault(fault, 0);
+      // Drain until the faulted block has failed, then well past it so lane 0 delivers again.
+      while (ids.failedBlocks === 0) await drain(ids, 3000, 3, record);
+      await drain(ids, 60_000, 3, (t) => {
+        record(t);
+        laneAfterCrash.add(parseSnowflake(t.id).workerId);
+      });
+      expect(duplicates).toBe(0);
+      expect(ids.failedBlocks).toBe(1);
+      expect(errors[0]!.message).toContain(fault === "exit" ? "worker exited with code: 70" : "injected fault");
+      expect(laneAfterCrash.has(LANE0)).toBe(true);
+    }, 60_000);
+  }
+
+  test("a hung block times out: takeAsync says 503 meanwhile, then the lane recovers on a new thread", async () => {
+    const ids = source({ blockSize: 256, lowWater: 64, threads: 1, blockTimeoutMs: 500 });
+    await ids.start();
+    ids.injectFault("hang");
+    while (ids.levels()[0]! > 0) ids.take(0);
+    const error = await ids.takeAsync(0, 100).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).status).toBe(503);
+    const ticket = await ids.takeAsync(0, 5_000);
+    expect(ticket.shard).toBe(0);
+    expect(ids.failedBlocks).toBe(1);
+  });
+
+  test("a worker file that cannot load fails start() with the reason", async () => {
+    const broken = source({ threads: 1, workerFile: "/nonexistent/id-block.worker.ts" });
+    await expect(broken.start()).rejects.toThrow("/nonexistent/id-block.worker.ts");
     expect(broken.failedBlocks).toBeGreaterThan(0);
+  });
+
+  test("planMoves through the pool agrees with the pure function across chunks", async () => {
+    const ids = source({ blockSize: 64, lowWater: 16, threads: 1 });
+    const codes = Array.from({ length: 150_000 }, (_, i) => encodeBase62(BigInt(i) * 7_919n + 1_000_000_007n));
+    const viaPool = await ids.planMoves({ codes, fromShards: 3, toShards: 4 });
+    const inline = planMoves({ codes, fromShards: 3, toShards: 4 });
+    expect(viaPool.index.length).toBe(inline.index.length);
+    expect(Buffer.from(viaPool.index.buffer).equals(Buffer.from(inline.index.buffer))).toBe(true);
+    expect(Buffer.from(viaPool.from.buffer).equals(Buffer.from(inline.from.buffer))).toBe(true);
+    expect([...new Set(viaPool.to)]).toEqual([3]);
+  });
+
+  test("after close() nothing waits: takeAsync rejects and close is idempotent", async () => {
+    const ids = source({ blockSize: 64, lowWater: 16, threads: 1 });
+    await ids.start();
+    await ids.close();
+    while (ids.levels()[0]! > 0) ids.take(0);
+    await expect(ids.takeAsync(0)).rejects.toThrow("closed");
+    await ids.close();
   });
 });

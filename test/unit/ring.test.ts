@@ -15,6 +15,13 @@ describe("HashRing", () => {
     for (const code of codes.slice(0, 5000)) expect(a.shardFor(code)).toBe(b.shardFor(code));
   });
 
+  test("stable across versions: pinned placements (a change here re-homes every stored code)", () => {
+    const three = new HashRing(3);
+    const five = new HashRing(5);
+    const pinned: Array<[string, number, number]> = [["0", 1, 1], ["z", 2, 4], ["8sHulm2g6M", 0, 0], ["LygHa16AHYF", 1, 1], ["abc123", 2, 4]];
+    for (const [code, in3, in5] of pinned) expect([code, three.shardFor(code), five.shardFor(code)]).toEqual([code, in3, in5]);
+  });
+
   test("balanced: with 3 shards and 100k codes no shard gets more than 1.1x its fair share", () => {
     const ring = new HashRing(3);
     const counts = [0, 0, 0];
@@ -46,6 +53,9 @@ describe("HashRing", () => {
   test("invalid arguments are refused", () => {
     expect(() => new HashRing(0)).toThrow(RangeError);
     expect(() => new HashRing(2.5)).toThrow(RangeError);
+    expect(() => new HashRing(-1)).toThrow(RangeError);
+    expect(() => new HashRing(Number.NaN)).toThrow(RangeError);
     expect(() => new HashRing(3, 0)).toThrow(RangeError);
+    expect(() => new HashRing(3, 1.5)).toThrow(RangeError);
   });
 });

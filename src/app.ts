@@ -1,7 +1,6 @@
 import { Elysia } from "elysia";
 import { errorResponse } from "./http/error-handler";
 import type { Logger } from "./observability/logger";
-import type { PrometheusMetrics } from "./observability/prometheus";
 import { healthRoutes, type HealthDeps } from "./modules/health/routes";
 import { linkRoutes, type LinkRoutesDeps } from "./modules/links/routes";
 
@@ -9,7 +8,6 @@ type AnyElysia = Elysia<any, any, any, any, any, any, any>;
 
 export interface AppDeps {
   logger: Logger;
-  prometheus: PrometheusMetrics;
   health: HealthDeps;
   links: LinkRoutesDeps;
   /** Routes that must win over /:code (dashboard, event stream, metrics). */
@@ -21,17 +19,7 @@ export interface AppDeps {
  * `app.handle(new Request(...))` against the real cluster.
  */
 export function buildApp(deps: AppDeps) {
-  const started = new WeakMap<Request, number>();
   let app = new Elysia()
-    .onRequest(({ request }) => {
-      started.set(request, performance.now());
-    })
-    .onAfterResponse(({ request, route, set }) => {
-      const t0 = started.get(request);
-      if (t0 === undefined) return;
-      const status = typeof set.status === "number" ? set.status : 200;
-      deps.prometheus.observe(route || "unmatched", request.method, status, (performance.now() - t0) / 1000);
-    })
     .onError(({ error, code }) => errorResponse(error, code, deps.logger))
     .use(healthRoutes(deps.health));
   for (const plugin of deps.plugins) app = app.use(plugin);

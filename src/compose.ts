@@ -6,6 +6,7 @@ import { buildApp } from "./app";
 import type { Config } from "./config";
 import { gcraParams } from "./domain/gcra";
 import { clientIp } from "./http/client-ip";
+import { routeLabel } from "./http/route-label";
 import { IdSource } from "./ids/id-source";
 import { RateLimiter } from "./infra/rate-limit/rate-limiter";
 import { ClaimRepairQueue } from "./modules/links/claim-repair";
@@ -66,15 +67,16 @@ export function compose(config: Config, logger: Logger, options: { peerAddress?:
     local: hub,
     onDrop: () => {},
   });
+  hub.onListening = (listening) => bus.setLocalListening(listening);
   const events = new EventFactory(node);
   const observer: LinkObserver = {
     onRead: (o) => {
       cacheMetrics.recordRead(o.shard, o.source, o.status === "OK");
-      bus.emit(events.read(o, cacheMetrics.hitCount, cacheMetrics.missCount));
+      if (bus.wanted) bus.emit(events.read(o, cacheMetrics.hitCount, cacheMetrics.missCount));
     },
     onWrite: (o) => {
       cacheMetrics.recordWrite(o.shard, o.status === "OK");
-      bus.emit(events.write(o));
+      if (bus.wanted) bus.emit(events.write(o));
     },
   };
   const nodeStates = () => shards.shards.flatMap((s) => [s.redis, s.primary, s.replica].map((n) => ({ name: n.name, breaker: n.policy.state })));
@@ -117,7 +119,6 @@ export function compose(config: Config, logger: Logger, options: { peerAddress?:
     .use(staticPlugin({ assets: PUBLIC_DIR, prefix: "/dashboard", alwaysStatic: true, indexHTML: true, maxAge: 60 }));
   const app = buildApp({
     logger,
-    prometheus,
     plugins: [observabilityRoutes({ prometheus, latest: () => clusterMetrics.snapshot }), dashboard],
     health: { shards, instanceId: config.INSTANCE_ID, isAccepting: () => accepting },
     links: {
@@ -160,7 +161,13 @@ export function compose(config: Config, logger: Logger, options: { peerAddress?:
       server = Bun.serve<HubSocketData>({
         hostname,
         port,
-        fetch: (request, srv) => (hub.upgrade(request, srv) ? undefined : app.fetch(request)),
+        fetch: async (request, srv) => {
+          if (hub.upgrade(request, srv)) return undefined;
+          const started = performance.now();
+          const response = await app.fetch(request);
+          prometheus.observe(routeLabel(request.url), request.method, response.status, (performance.now() - started) / 1000);
+          return response;
+        },
         websocket: hub.handlers,
       });
       hub.attach(server);

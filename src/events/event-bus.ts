@@ -35,6 +35,12 @@ export interface EventBusOptions {
  * locally at flush time; remote batches are delivered as they arrive, so every client sees every
  * instance's events and no request ever waits on the stream.
  *
+ * Only listeners pay: an instance subscribes to the channel while it has WebSocket clients, and
+ * publishes while another instance is subscribed (PUBSUB NUMSUB, checked every second). Without
+ * this, every instance would receive and decode every other instance's full stream for nobody;
+ * measured, that was most of the stream's cost per request. The price: a client that connects
+ * to an instance nobody was watching sees the other instances' events up to a second later.
+ *
  * Wire format on Redis: `origin \n readsJson \n writesJson`. JSON text holds no raw newline, so
  * a receiver splits without parsing, skips its own batches, and forwards the text as is.
  * Within a batch, the `events` topic lists the reads before the writes.
@@ -48,6 +54,9 @@ export class EventBus {
   private reads: string[] = [];
   private writes: string[] = [];
   private timer: ReturnType<typeof setInterval> | undefined;
+  private listenersTimer: ReturnType<typeof setInterval> | undefined;
+  private localListening = false;
+  private remoteListeners = 0;
 
   constructor(private readonly options: EventBusOptions) {}
 
@@ -55,11 +64,56 @@ export class EventBus {
     const { subscriber, channel } = this.options;
     subscriber.on("message", (ch: string, message: string) => {
       if (ch === channel) this.receive(message);
+      else if (ch === this.controlChannel) this.onListenerChange(message);
     });
-    // Not awaited: with Redis down at boot the subscription waits in ioredis' offline queue and
-    // is sent on connect; local delivery works meanwhile.
-    void subscriber.subscribe(channel).catch(() => {});
+    // Every instance hears when another gains its first or loses its last client, so it starts
+    // (or stops) publishing within a round trip rather than at the next NUMSUB check.
+    void subscriber.subscribe(this.controlChannel).catch(() => {});
     this.timer = setInterval(() => this.flush(), this.options.flushMs);
+    this.listenersTimer = setInterval(() => void this.countRemoteListeners(), 1000);
+    void this.countRemoteListeners();
+  }
+
+  /** Whether anyone, here or on another instance, would receive an event now. */
+  get wanted(): boolean {
+    return this.localListening || this.remoteListeners > 0;
+  }
+
+  /**
+   * Called by the hub when its first client connects or its last one leaves. Resolves once the
+   * other instances have been told (or Redis failed: local delivery works regardless).
+   */
+  async setLocalListening(listening: boolean): Promise<void> {
+    if (listening === this.localListening) return;
+    this.localListening = listening;
+    const { subscriber, publisher, channel, node } = this.options;
+    try {
+      // ioredis queues these while disconnected and resubscribes after a reconnect.
+      await (listening ? subscriber.subscribe(channel) : subscriber.unsubscribe(channel));
+      await publisher.publish(this.controlChannel, `${node}\n${listening ? "on" : "off"}`);
+    } catch {
+      // Redis down: other instances find out at their next NUMSUB check.
+    }
+  }
+
+  private get controlChannel(): string {
+    return `${this.options.channel}:listeners`;
+  }
+
+  private onListenerChange(message: string): void {
+    const [origin, state] = message.split("\n");
+    if (origin === this.options.node) return;
+    if (state === "on") this.remoteListeners = Math.max(this.remoteListeners, 1);
+    void this.countRemoteListeners();
+  }
+
+  private async countRemoteListeners(): Promise<void> {
+    try {
+      const reply = (await this.options.publisher.call("PUBSUB", "NUMSUB", this.options.channel)) as [string, number];
+      this.remoteListeners = Math.max(0, Number(reply[1]) - (this.localListening ? 1 : 0));
+    } catch {
+      this.remoteListeners = 0;
+    }
   }
 
   emit(event: SerializedEvent): void {
@@ -80,12 +134,16 @@ export class EventBus {
     this.reads = [];
     this.writes = [];
     this.deliverLocally(batchOf(reads, writes, readCount, writeCount));
-    this.options.publisher.publish(this.options.channel, `${this.options.node}\n${reads}\n${writes}`).catch(() => this.options.onDrop(count));
+    if (this.remoteListeners > 0) {
+      this.options.publisher.publish(this.options.channel, `${this.options.node}\n${reads}\n${writes}`).catch(() => this.options.onDrop(count));
+    }
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.listenersTimer) clearInterval(this.listenersTimer);
     this.timer = undefined;
+    this.listenersTimer = undefined;
     this.flush();
   }
 

@@ -55,14 +55,24 @@ export class WsHub implements LocalDelivery {
     return { batches: this.droppedBatches, events: this.droppedEvents };
   }
 
-  register(id: string, client: HubClient): void {
+  /** Resolves when the client may be told it is subscribed (the first one waits for the bus). */
+  register(id: string, client: HubClient): Promise<void> {
     this.clients.set(id, client);
+    return this.clients.size === 1 && this.onListening ? this.onListening(true) : Promise.resolve();
   }
+
+  private unregister(id: string): void {
+    if (this.clients.delete(id) && this.clients.size === 0) void this.onListening?.(false);
+  }
+
+  /** Told when the first client connects and when the last one leaves. */
+  onListening: ((listening: boolean) => Promise<void>) | undefined;
 
   /** On shutdown: 1001 "going away" tells clients to reconnect (to another instance). */
   closeAll(): void {
     for (const client of this.clients.values()) client.close?.(1001, "server shutting down");
     this.clients.clear();
+    void this.onListening?.(false);
   }
 
   deliver(topic: EventTopic, eventsJson: string, count: number): void {
@@ -107,9 +117,9 @@ export class WsHub implements LocalDelivery {
       idleTimeout: 120,
       sendPings: true,
       open: (ws) => {
-        this.register(ws.data.id, { topics: ws.data.topics, bufferedAmount: () => ws.getBufferedAmount(), close: (code, reason) => ws.close(code, reason) });
         for (const topic of ws.data.topics) ws.subscribe(topic);
-        ws.send(JSON.stringify({ kind: "subscribed", topics: [...ws.data.topics] }));
+        const client = { topics: ws.data.topics, bufferedAmount: () => ws.getBufferedAmount(), close: (code: number, reason: string) => ws.close(code, reason) };
+        void this.register(ws.data.id, client).then(() => ws.send(JSON.stringify({ kind: "subscribed", topics: [...ws.data.topics] })));
       },
       message: (ws, message) => {
         const request = safeJson(typeof message === "string" ? message : message.toString());
@@ -135,7 +145,7 @@ export class WsHub implements LocalDelivery {
         ws.send(JSON.stringify({ kind: "subscribed", topics: [...ws.data.topics] }));
       },
       close: (ws) => {
-        this.clients.delete(ws.data.id);
+        this.unregister(ws.data.id);
       },
     };
   }

@@ -9,9 +9,16 @@ export interface RecordingSocket {
 export async function connect(url: string): Promise<RecordingSocket> {
   const ws = new WebSocket(url);
   const messages: Array<Record<string, unknown>> = [];
-  ws.onmessage = (m) => messages.push(JSON.parse(String(m.data)));
+  // The server says "subscribed" once every instance knows this one has a listener.
   await new Promise<void>((resolve, reject) => {
-    ws.onopen = () => resolve();
+    ws.onmessage = (m) => {
+      const message = JSON.parse(String(m.data));
+      messages.push(message);
+      if (message.kind === "subscribed") {
+        ws.onmessage = (next) => messages.push(JSON.parse(String(next.data)));
+        resolve();
+      }
+    };
     ws.onerror = () => reject(new Error(`could not connect to ${url}`));
   });
   return {

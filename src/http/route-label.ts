@@ -1,0 +1,16 @@
+/**
+ * The metrics label of a request's route, from its URL alone. Request metrics are taken at the
+ * server edge rather than in Elysia hooks (which cost a WeakMap entry and a setImmediate per
+ * request), so the route is worked out here; labels stay few whatever paths clients send.
+ */
+const STATIC_ROUTES = new Set(["/", "/create", "/health/live", "/health/ready", "/metrics", "/api/metrics", "/ws"]);
+
+export function routeLabel(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const query = url.indexOf("?", start);
+  const path = url.slice(start, query < 0 ? undefined : query);
+  if (STATIC_ROUTES.has(path)) return path;
+  if (path === "/dashboard" || path.startsWith("/dashboard/")) return "/dashboard/*";
+  return path.indexOf("/", 1) < 0 ? "/:code" : "unmatched";
+}

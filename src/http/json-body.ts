@@ -10,9 +10,11 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   if (mediaType !== "application/json" && !/^application\/[\w.+-]+\+json$/.test(mediaType)) {
     throw new AppError("unsupported-media-type", `content-type must be application/json, got ${JSON.stringify(mediaType || "none")}`);
   }
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > maxBytes) throw tooLarge(maxBytes);
-  const bytes = await readLimited(request, maxBytes);
+  const length = request.headers.get("content-length");
+  if (length !== null && Number(length) > maxBytes) throw tooLarge(maxBytes);
+  // With a declared length the server already bounds the body; only a chunked one is counted as it streams.
+  const bytes = length !== null ? new Uint8Array(await request.arrayBuffer()) : await readLimited(request, maxBytes);
+  if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);

@@ -35,6 +35,39 @@ export async function insertLink(node: PgNode, link: { id: bigint; code: string;
   return rows[0]?.id === id;
 }
 
+/**
+ * Creates the link and claims its long URL in one statement, on the URL's own shard: either both
+ * rows are written or neither, so there is no window in which a code exists without its index or
+ * the reverse. Returns the code that owns the URL afterwards: ours, or the one claimed first.
+ * A code already taken by another id (a shared INSTANCE_ID) fails the whole statement with a
+ * unique violation. Re-running it after a timeout finds its own claim and returns the same code.
+ */
+export async function createLinkWithIndex(node: PgNode, link: { id: bigint; code: string; longUrl: string; urlHash: Buffer }): Promise<string> {
+  const rows = await pgCall(
+    node,
+    (sql) => sql<{ code: string }[]>`
+      with claim as (
+        insert into url_index (url_hash, long_url, code) values (${link.urlHash}, ${link.longUrl}, ${link.code})
+        on conflict (url_hash) do nothing
+        returning code
+      ), link as (
+        insert into links (code, id, long_url)
+        select ${link.code}, ${link.id.toString()}, ${link.longUrl} from claim
+        returning code
+      )
+      select code from link
+      union all
+      select code from url_index where url_hash = ${link.urlHash} and not exists (select 1 from claim)
+      limit 1`,
+    { idempotent: true },
+  );
+  const winner = rows[0]?.code;
+  if (winner !== undefined) return winner;
+  const existing = await findCodeForUrl(node, link.urlHash);
+  if (existing === null) throw new Error("url_index claim found no owner after a conflict");
+  return existing;
+}
+
 export async function deleteLink(node: PgNode, code: string): Promise<void> {
   await pgCall(node, (sql) => sql`delete from links where code = ${code}`, { idempotent: true });
 }

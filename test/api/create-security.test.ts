@@ -49,6 +49,16 @@ describe("bad bodies", () => {
   ])("wrong shape %p", async (body, message) => {
     await expectError(await sys.request("POST", "/create", body), 400, "invalid-body", message);
   });
+  test("oversized chunked body (no Content-Length) is cut off while streaming", async () => {
+    const chunk = new TextEncoder().encode(`{"url":"https://example.com/${"a".repeat(1000)}`);
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 6; i++) controller.enqueue(chunk);
+        controller.close();
+      },
+    });
+    await expectError(await sys.request("POST", "/create", undefined, { raw: stream, headers: { "content-type": "application/json" } }), 413, "payload-too-large");
+  });
   test("invalid UTF-8", async () => {
     await expectError(await sys.request("POST", "/create", undefined, { raw: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), headers: { "content-type": "application/json" } }), 400, "invalid-json", "UTF-8");
   });

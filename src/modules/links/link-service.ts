@@ -4,7 +4,7 @@ import { checkLongUrl, type LongUrlRules } from "../../domain/long-url";
 import { isReservedCode, isShortCodeShape } from "../../domain/short-code";
 import type { ShardSet } from "../../storage/shard-set";
 import { cacheCodeForUrl, cacheLongUrl, getCachedCodeForUrl, getCachedLongUrl } from "../../storage/link-cache";
-import { claimUrl, deleteLink, findCodeForUrl, findLongUrl, insertLink } from "../../storage/link-rows";
+import { claimUrl, createLinkWithIndex, deleteLink, findLongUrl, insertLink } from "../../storage/link-rows";
 import type { IdTicket } from "../../ids/id-source";
 import type { ClaimRepairQueue } from "./claim-repair";
 import type { ReadOutcome, WriteOutcome, LinkObserver } from "./outcomes";
@@ -40,10 +40,11 @@ export interface ResolvedLink {
 /**
  * Create and resolve short links on the sharded storage. Plain values in and out: no HTTP here.
  *
- * Write order for a new URL: the link row on the code's primary first, then the URL's index row
- * on the URL's primary. A code is returned only after its row exists; a crash between the two
- * leaves an unreferenced link row, which is harmless, and the next create of the URL claims the
- * index afresh.
+ * A new URL's code comes from the URL's own shard (the ring places the URL's index there), so its
+ * link row and index row are written by one statement: a code is returned only after its row
+ * exists, racing creates of one URL get the first claim's code, and a crash leaves both rows or
+ * neither. Only when that shard's primary is down does the link go to another shard first, with
+ * the index row deferred to the repair queue.
  */
 export class LinkService {
   private nextShard = 0;
@@ -61,22 +62,49 @@ export class LinkService {
     const urlHash = createHash("sha256").update(longUrl).digest();
     const indexShard = this.deps.shards.forKey(longUrl);
     try {
-      const existing = await this.findExisting(indexShard.index, urlHash);
-      if (existing) {
-        this.observeWrite(started, existing, "OK", this.deps.shards.ring.shardFor(existing), false);
-        return { code: existing, longUrl, created: false, shard: this.deps.shards.ring.shardFor(existing) };
-      }
-      const ticket = await this.insertOnWritableShard(longUrl);
-      const winner = await this.claim(indexShard.index, urlHash, longUrl, ticket);
-      const created = winner === ticket.code;
-      if (!created) void deleteLink(this.deps.shards.at(ticket.shard).primary, ticket.code).catch(() => {});
-      const winnerShard = created ? ticket.shard : this.deps.shards.ring.shardFor(winner);
-      void this.warmCache(winner, winnerShard, longUrl, indexShard.index, urlHash);
-      this.observeWrite(started, winner, "OK", winnerShard, created);
-      return { code: winner, longUrl, created, shard: winnerShard };
+      const cached = await getCachedCodeForUrl(indexShard.redis, urlHash.toString("hex")).catch(() => null);
+      const result = cached !== null ? { code: cached, created: false } : await this.place(indexShard.index, urlHash, longUrl);
+      const shard = this.deps.shards.ring.shardFor(result.code);
+      if (cached === null) void this.warmCache(result.code, shard, longUrl, indexShard.index, urlHash);
+      this.observeWrite(started, result.code, "OK", shard, result.created);
+      return { code: result.code, longUrl, created: result.created, shard };
     } catch (error) {
       this.observeWrite(started, null, "ERROR", null, false);
       throw asServiceError(error);
+    }
+  }
+
+  /**
+   * Normally the code is taken from the URL's own shard, so link and index are written together
+   * in one statement. When that shard's primary cannot take writes, the link goes to another
+   * shard (the code is ours to choose) and the index row is written later by the repair queue.
+   */
+  private async place(indexShard: number, urlHash: Buffer, longUrl: string): Promise<{ code: string; created: boolean }> {
+    const primary = this.deps.shards.at(indexShard).primary;
+    if (!primary.policy.isOpen) {
+      try {
+        return await this.createColocated(indexShard, urlHash, longUrl);
+      } catch (error) {
+        if (!isUnavailable(error)) throw error;
+      }
+    }
+    const ticket = await this.insertOnWritableShard(longUrl, indexShard);
+    const winner = await this.claim(indexShard, urlHash, longUrl, ticket);
+    if (winner !== ticket.code) void deleteLink(this.deps.shards.at(ticket.shard).primary, ticket.code).catch(() => {});
+    return { code: winner, created: winner === ticket.code };
+  }
+
+  private async createColocated(shard: number, urlHash: Buffer, longUrl: string): Promise<{ code: string; created: boolean }> {
+    const primary = this.deps.shards.at(shard).primary;
+    for (let attempt = 0; ; attempt++) {
+      const ticket = this.takeTicket([shard]) ?? (await this.deps.tickets.takeAsync(shard));
+      try {
+        const winner = await createLinkWithIndex(primary, { id: ticket.id, code: ticket.code, longUrl, urlHash });
+        return { code: winner, created: winner === ticket.code };
+      } catch (error) {
+        // Only a code collision (two instances sharing an INSTANCE_ID) is worth another code.
+        if (!isUniqueViolation(error) || attempt >= 2) throw error;
+      }
     }
   }
 
@@ -109,23 +137,12 @@ export class LinkService {
     return { longUrl, outcome: this.observeRead(started, code, shard, source, "OK") };
   }
 
-  private async findExisting(indexShard: number, urlHash: Buffer): Promise<string | null> {
-    const shard = this.deps.shards.at(indexShard);
-    const cached = await getCachedCodeForUrl(shard.redis, urlHash.toString("hex")).catch(() => null);
-    if (cached !== null) return cached;
-    // The primary decides: a replica miss could be lag, and a duplicate code is what we avoid.
-    return findCodeForUrl(shard.primary, urlHash).catch((error) => {
-      if (isUnavailable(error)) return null;
-      throw error;
-    });
-  }
-
-  /** The code is ours to choose, so a write goes to any shard whose primary is up. */
-  private async insertOnWritableShard(longUrl: string): Promise<IdTicket> {
+  /** Any shard whose primary is up, other than `avoid` (the one that just failed). */
+  private async insertOnWritableShard(longUrl: string, avoid: number): Promise<IdTicket> {
     const { shards, tickets } = this.deps;
     let lastError: unknown = new AppError("storage-unavailable", "no shard primary accepts writes");
     const start = this.nextShard++ % shards.count;
-    const order = shards.writableFrom(start);
+    const order = shards.writableFrom(start).filter((s) => s !== avoid);
     for (let attempt = 0; attempt < order.length; attempt++) {
       const candidates = order.slice(attempt);
       const ticket = this.takeTicket(candidates) ?? (await tickets.takeAsync(candidates[0]!));
@@ -176,6 +193,10 @@ export class LinkService {
   private observeWrite(started: number, code: string | null, status: WriteOutcome["status"], shard: number | null, created: boolean): void {
     this.deps.observer.onWrite({ code, shard, status, created, latencyMs: this.now() - started });
   }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof InfraError && (error.cause as { code?: unknown } | undefined)?.code === "23505";
 }
 
 function isUnavailable(error: unknown): boolean {

@@ -34,7 +34,9 @@ const PUBLIC_DIR = fileURLToPath(new URL("../public", import.meta.url));
  */
 export function compose(config: Config, logger: Logger, options: { peerAddress?: (request: Request) => string | undefined } = {}) {
   const shards = ShardSet.connect(config.shards, {
-    redisPolicy: { timeoutMs: config.REDIS_TIMEOUT_MS, retries: 1, breakAfter: 5, halfOpenAfterMs: config.BREAKER_COOLDOWN_MS },
+    // No retries on Redis: every Redis read falls back to the database and every write is
+    // best-effort, so a retry would only add latency before the fallback.
+    redisPolicy: { timeoutMs: config.REDIS_TIMEOUT_MS, retries: 0, breakAfter: 5, halfOpenAfterMs: config.BREAKER_COOLDOWN_MS },
     dbPolicy: { timeoutMs: config.DB_TIMEOUT_MS, retries: 2, breakAfter: 5, halfOpenAfterMs: config.BREAKER_COOLDOWN_MS },
     dbPoolSize: config.DB_POOL_SIZE,
   });

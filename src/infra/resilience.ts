@@ -59,7 +59,7 @@ export class NodePolicy {
   async run<T>(call: (onTimeout: OnTimeout) => Promise<T>, opts: { idempotent: boolean }): Promise<T> {
     const attempt = () => this.withDeadline(call);
     try {
-      return await (opts.idempotent ? this.withRetry.execute(attempt) : this.breaker.execute(attempt));
+      return await (opts.idempotent && this.options.retries > 0 ? this.withRetry.execute(attempt) : this.breaker.execute(attempt));
     } catch (error) {
       throw this.asInfraError(error);
     }

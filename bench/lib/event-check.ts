@@ -1,0 +1,30 @@
+/**
+ * A fast structural check of one stream event (DESIGN.md "Events"): the fields every event has,
+ * the read-only fields, and their types. Cheap enough to run on every event at full load; the
+ * exact zod contract (src/events/event-schema.ts) is applied to a sample as well. The k6 script
+ * bench/k6/events.ts carries the same rules (k6 cannot import from src/).
+ * Returns null when the event is valid, else the first problem.
+ */
+export function checkEvent(e: unknown): string | null {
+  if (typeof e !== "object" || e === null) return "event is not an object";
+  const ev = e as Record<string, unknown>;
+  const str = (k: string) => typeof ev[k] === "string" && (ev[k] as string).length > 0;
+  const strOrNull = (k: string) => ev[k] === null || typeof ev[k] === "string";
+  const num = (k: string) => typeof ev[k] === "number" && Number.isFinite(ev[k]) && (ev[k] as number) >= 0;
+  if (!str("event_id")) return "event_id must be a non-empty string";
+  if (ev.type !== "read" && ev.type !== "write") return `type must be read|write, got ${JSON.stringify(ev.type)}`;
+  if (ev.status !== "OK" && ev.status !== "ERROR" && ev.status !== "NOT_FOUND") return `status must be OK|ERROR|NOT_FOUND, got ${JSON.stringify(ev.status)}`;
+  if (!str("node")) return "node must be a non-empty string";
+  for (const k of ["redis", "db", "short_code"]) if (!strOrNull(k)) return `${k} must be a string or null`;
+  if (!num("latency_ms")) return "latency_ms must be a number >= 0";
+  if (ev.type === "write") return null;
+  if (ev.cache !== "HIT" && ev.cache !== "MISS") return `cache must be HIT|MISS, got ${JSON.stringify(ev.cache)}`;
+  if (!["redis", "replica", "primary", "none", "error"].includes(ev.source as string)) return `source invalid: ${JSON.stringify(ev.source)}`;
+  for (const k of ["cache_hit_count", "cache_miss_count", "cache_total"]) if (!Number.isInteger(ev[k]) || (ev[k] as number) < 0) return `${k} must be an integer >= 0`;
+  for (const k of ["cache_hit_rate", "cache_miss_rate"]) if (!num(k) || (ev[k] as number) > 1) return `${k} must be a number in 0..1`;
+  const m = ev.cache_metrics as Record<string, unknown> | null;
+  if (typeof m !== "object" || m === null) return "cache_metrics must be an object";
+  for (const k of ["cache_hit_count", "cache_miss_count", "cache_total", "cache_hit_rate", "cache_miss_rate"]) if (m[k] !== ev[k]) return `cache_metrics.${k} must equal ${k}`;
+  if ((ev.cache === "HIT") !== (ev.source === "redis")) return "cache HIT must go with source redis (and only it)";
+  return null;
+}

@@ -1,0 +1,65 @@
+import { withCpu, type CpuUse } from "./cpu";
+
+/** One load run, in the same shape whichever tool produced it (wrk, k6 or the open-loop generator). */
+export interface LoadResult {
+  tool: "wrk" | "k6" | "open-loop";
+  label: string;
+  seconds: number;
+  requests: number;
+  /** Completed requests per second. */
+  rps: number;
+  latencyMs: { p50: number; p95: number; p99: number; max: number; mean: number };
+  /** Requests that did not get the expected answer (non-3xx redirects, non-2xx creates), plus socket errors/timeouts. */
+  failed: number;
+  socketErrors: number;
+  /** Tool-specific counters: s3xx/non3xx/hit/miss for redirects; created/repeat_ok/... for creates. */
+  counts: Record<string, number>;
+  /** Failed answers by HTTP status. */
+  status: Record<string, number>;
+  /** Redirects: "<shard>:<source>" → n (from x-shard and x-source). */
+  sources: Record<string, number>;
+  /** Creates: x-shard of 201 answers → n. */
+  shards: Record<string, number>;
+  /** Open-loop only: requests that could not be sent on schedule (k6 calls these dropped_iterations). */
+  dropped?: number;
+  targetRate?: number;
+  /** CPU the server (and Redis) used during the run (bench/lib/cpu.ts). */
+  cpu?: CpuUse;
+}
+
+export function hitRate(r: Pick<LoadResult, "counts">): number | null {
+  const hit = r.counts.hit ?? 0;
+  const miss = r.counts.miss ?? 0;
+  return hit + miss === 0 ? null : hit / (hit + miss);
+}
+
+/** Sum of "<shard>:<source>" counts matching a predicate. */
+export function sourceCount(r: Pick<LoadResult, "sources">, match: (shard: string, source: string) => boolean): number {
+  let n = 0;
+  for (const [key, v] of Object.entries(r.sources)) {
+    const [shard = "?", source = "?"] = key.split(":");
+    if (match(shard, source)) n += v;
+  }
+  return n;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** The run whose rps is the median (for odd counts; the lower middle otherwise), so its latencies belong to one real run. */
+export function medianRun(runs: readonly LoadResult[]): LoadResult {
+  const s = [...runs].sort((a, b) => a.rps - b.rps);
+  return s[(s.length - 1) >> 1]!;
+}
+
+export const round = (x: number, digits = 2): number => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : x);
+
+/** Runs a load and attaches the CPU the given server (and Redis) processes used meanwhile. */
+export async function cpuRun(server: readonly number[], redis: readonly number[], fn: () => Promise<LoadResult>): Promise<LoadResult> {
+  const { result, cpu } = await withCpu(server, redis, fn, (r) => r.requests);
+  return { ...result, cpu };
+}

@@ -1,0 +1,111 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { measured, type BackendDelta } from "./backend-metrics";
+import { Checks } from "./checks";
+import { instanceUrls, type Ctx, type ScenarioReport } from "./context";
+import { createsMax } from "./load";
+import { cpuRun, median, medianRun, round, type LoadResult } from "./load-result";
+import { BUN, runJsonChild } from "./proc";
+import { createLinks } from "./seed";
+
+export const REPEAT_SHARE = 0.1;
+
+interface RawResult {
+  mode: string;
+  ops: number;
+  errors: number;
+  seconds: number;
+  ops_per_s: number;
+  concurrency: number;
+  latency_ms: { p50: number; p95: number; p99: number; max: number };
+}
+
+/**
+ * Creates through the full server (unique URLs plus 10 % repeats, which must get their first
+ * code back) vs raw postgres.js INSERTs into the same shard primaries at the same concurrency
+ * (bench/baselines/raw-insert.ts), alternating, medians compared. One extra raw run replays the
+ * SQL a create really issues (one CTE: index claim + link insert) to split protocol cost from
+ * HTTP/app cost.
+ */
+export async function createsScenario(ctx: Ctx): Promise<ScenarioReport> {
+  const { args, stack, log } = ctx;
+  const started = performance.now();
+  const c = new Checks("creates");
+  const connections = args.smoke ? 4 : Math.min(args.connections, 32);
+  const repeatCount = args.smoke ? 20 : 100;
+  const tag = `c${process.pid}`;
+  const repeats = await createLinks(stack.oursUrl, Array.from({ length: repeatCount }, (_, i) => `https://bench.example/repeat/${tag}/${i}`));
+  const repeatsFile = join(ctx.workDir, "repeats.txt");
+  writeFileSync(repeatsFile, `${repeats.map((r) => `${r.code} ${r.longUrl}`).join("\n")}\n`);
+  const primaries = stack.shards.map((s) => s.primary).join(",");
+  const raw = (mode: "insert" | "create-sql", durationS: number) =>
+    runJsonChild<RawResult>(`raw-insert ${mode}`, [BUN, "bench/baselines/raw-insert.ts"], { env: { PRIMARIES: primaries, CONCURRENCY: String(connections), DURATION_S: String(durationS), POOL_SIZE: "8", MODE: mode } });
+  const base = { url: stack.oursUrl, repeatsFile, repeatShare: REPEAT_SHARE, connections, durationS: args.duration };
+
+  await createsMax(ctx.load, { ...base, label: "warmup", durationS: 1, runId: `${tag}w` });
+  await raw("insert", 1);
+  const ours: LoadResult[] = [];
+  const baseline: RawResult[] = [];
+  const backend: BackendDelta[] = [];
+  for (let r = 0; r < args.rounds; r++) {
+    for (const who of r % 2 === 0 ? ["raw", "ours"] : ["ours", "raw"]) {
+      if (who === "raw") {
+        const b = await raw("insert", args.duration);
+        baseline.push(b);
+        log(`  raw-insert-${r + 1}: ${b.ops_per_s.toFixed(0)} inserts/s, p99 ${b.latency_ms.p99.toFixed(2)} ms, errors ${b.errors}`);
+      } else {
+        const m = await measured(instanceUrls(ctx), () => cpuRun(stack.oursPids, stack.redisPids(), () => createsMax(ctx.load, { ...base, label: `ours-${r + 1}`, runId: `${tag}r${r}` })));
+        ours.push(m.result);
+        backend.push(m.backend);
+        log(`  ours-${r + 1}: ${m.result.rps.toFixed(0)} creates/s, p99 ${m.result.latencyMs.p99.toFixed(2)} ms, failed ${m.result.failed}, repeats ok ${m.result.counts.repeat_ok ?? 0}, app CPU ${m.result.cpu?.server_us_per_req.toFixed(0)} µs/create (${m.result.cpu?.server_cores.toFixed(2)} cores)`);
+      }
+    }
+  }
+  const sameSql = await raw("create-sql", args.duration);
+  log(`  raw create-sql: ${sameSql.ops_per_s.toFixed(0)} ops/s`);
+
+  const oursRps = median(ours.map((r) => r.rps));
+  const rawRps = median(baseline.map((b) => b.ops_per_s));
+  const sum = (k: string) => ours.reduce((n, r) => n + (r.counts[k] ?? 0), 0);
+  const repeatOk = sum("repeat_ok");
+  const repeatBad = sum("repeat_mismatch");
+  c.eq("repeated URLs answered with another code", repeatBad, 0);
+  c.atLeast("repeated URLs answered with their first code", repeatOk, 1);
+  c.eq("unique URLs wrongly deduplicated", sum("unexpected_dedupe"), 0);
+  c.eq("failed creates (non-2xx + socket errors)", ours.reduce((n, r) => n + r.failed, 0), 0);
+  c.eq("raw baseline errors", baseline.reduce((n, b) => n + b.errors, 0), 0);
+  if (!args.smoke) c.target("creates/s / raw INSERTs/s", oursRps / rawRps, ">=", 0.7);
+  const mid = medianRun(ours);
+
+  return {
+    scenario: "creates",
+    seconds: (performance.now() - started) / 1000,
+    settings: { tool: ctx.load.tool, connections, duration_s: args.duration, rounds: args.rounds, repeat_share: REPEAT_SHARE, repeats: repeatCount, db_pool_size: 8 },
+    summary: {
+      ours_creates_per_s: round(oursRps, 0),
+      raw_inserts_per_s: round(rawRps, 0),
+      ratio_to_raw_insert: round(oursRps / rawRps, 3),
+      round_ratios: ours.map((o, i) => round(o.rps / baseline[i]!.ops_per_s, 3)).join(" "),
+      raw_create_sql_per_s: round(sameSql.ops_per_s, 0),
+      ratio_to_raw_create_sql: round(oursRps / sameSql.ops_per_s, 3),
+      ours_p50_ms: round(mid.latencyMs.p50, 3),
+      ours_p95_ms: round(mid.latencyMs.p95, 3),
+      ours_p99_ms: round(mid.latencyMs.p99, 3),
+      ours_cpu_us_per_create: round(median(ours.map((r) => r.cpu?.server_us_per_req ?? Number.NaN)), 1),
+      ours_server_cores: round(median(ours.map((r) => r.cpu?.server_cores ?? Number.NaN)), 2),
+      raw_p50_ms: round(median(baseline.map((b) => b.latency_ms.p50)), 3),
+      raw_p99_ms: round(median(baseline.map((b) => b.latency_ms.p99)), 3),
+      repeat_same_code_rate: repeatOk + repeatBad === 0 ? null : round(repeatOk / (repeatOk + repeatBad), 4),
+      created: sum("created"),
+      backend_writes: backend.reduce((n, b) => n + b.writes, 0),
+      backend_write_errors: backend.reduce((n, b) => n + b.write_errors, 0),
+    },
+    runs: { ours, baseline, sameSql, backend },
+    checks: c.checks,
+    targets: c.targets,
+    notes: [
+      `raw INSERT baseline: one \`insert into links\` per op, round-robin over the ${stack.shards.length} primaries, postgres.js pool 8 per primary (the app's DB_POOL_SIZE), ${connections} concurrent, no HTTP.`,
+      "raw create-sql: the statement a create of a new URL issues (createLinkWithIndex: url_index claim + link insert in one CTE on one shard), same pools and concurrency; the app also does a Redis GET (dedupe cache) before it and two Redis SETs after.",
+    ],
+  };
+}

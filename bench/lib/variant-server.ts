@@ -1,0 +1,161 @@
+#!/usr/bin/env bun
+/**
+ * Cost attribution for cached redirects: the app's own modules assembled in growing layers, so
+ * the CPU per request of each layer can be measured (bench/lib/attribution.ts drives it).
+ *
+ *   VARIANT=policy|service|events|elysia|elysia-events PORT=9000 DATABASE_NODES=... REDIS_NODES=... bun bench/lib/variant-server.ts
+ *
+ *   policy         Bun.serve + the app's Redis node (NodePolicy: deadline, retry, breaker) GET + 302
+ *   policy-lite    as policy, with LitePolicy below instead of NodePolicy: a sketch of the suggested fix
+ *   service        Bun.serve + LinkService.resolve (shape check, ring, policy GET), observer a no-op
+ *   events         service + the real observer: CacheMetrics, EventFactory, EventBus (Redis PUBLISH per flush)
+ *   elysia         Elysia with one GET /:code route around `service` (headers as routes.ts sets them)
+ *   elysia-events  Elysia around `events` (events are always built: the cost when someone listens)
+ *   elysia-metrics elysia-events + Prometheus request metrics around app.fetch, as compose.ts listen() does
+ * The full app (compose.ts: + Prometheus hooks, health, ws, static, client IP) is measured as is.
+ */
+import { Elysia } from "elysia";
+import Redis from "ioredis";
+import { parseConfig } from "../../src/config";
+import { EventBus } from "../../src/events/event-bus";
+import { EventFactory } from "../../src/events/event-factory";
+import { LinkService } from "../../src/modules/links/link-service";
+import type { ClaimRepairQueue } from "../../src/modules/links/claim-repair";
+import type { LinkObserver } from "../../src/modules/links/outcomes";
+import { CacheMetrics } from "../../src/observability/cache-metrics";
+import { getCachedLongUrl } from "../../src/storage/link-cache";
+import { ShardSet } from "../../src/storage/shard-set";
+import { DeadlineSweeper } from "../../src/infra/deadline";
+import { PrometheusMetrics } from "../../src/observability/prometheus";
+import { routeLabel } from "../../src/http/route-label";
+
+const variant = process.env.VARIANT ?? "service";
+const parsed = parseConfig(process.env);
+if (!parsed.ok) {
+  console.error(parsed.message);
+  process.exit(1);
+}
+const config = parsed.config;
+const shards = ShardSet.connect(config.shards, {
+  // As compose.ts builds them (keep in step: this file measures the app's own layers).
+  redisPolicy: { timeoutMs: config.REDIS_TIMEOUT_MS, retries: 0, breakAfter: 5, halfOpenAfterMs: config.BREAKER_COOLDOWN_MS },
+  dbPolicy: { timeoutMs: config.DB_TIMEOUT_MS, retries: 2, breakAfter: 5, halfOpenAfterMs: config.BREAKER_COOLDOWN_MS },
+  dbPoolSize: config.DB_POOL_SIZE,
+});
+
+let observer: LinkObserver = { onRead: () => {}, onWrite: () => {} };
+let bus: EventBus | null = null;
+if (variant === "events" || variant === "elysia-events" || variant === "elysia-metrics") {
+  const cache = new CacheMetrics(shards.count);
+  const factory = new EventFactory("variant");
+  const publisher = new Redis(config.shards[0]!.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  const subscriber = new Redis(config.shards[0]!.redis);
+  publisher.on("error", () => {});
+  subscriber.on("error", () => {});
+  bus = new EventBus({ node: "variant", channel: "shorten:variant-events", flushMs: config.EVENT_FLUSH_MS, maxPending: 50_000, publisher, subscriber, local: { deliver: () => {} }, onDrop: () => {} });
+  bus.start();
+  observer = {
+    onRead: (o) => {
+      cache.recordRead(o.shard, o.source, o.status === "OK");
+      bus!.emit(factory.read(o, cache.hitCount, cache.missCount));
+    },
+    onWrite: () => {},
+  };
+}
+const links = new LinkService({
+  shards,
+  tickets: { takeFor: () => undefined, takeAsync: () => Promise.reject(new Error("read-only variant")) },
+  observer,
+  repairs: { enqueue: () => {} } as unknown as ClaimRepairQueue,
+  urlRules: { maxLength: config.MAX_URL_LENGTH, ownHosts: [] },
+  cacheTtlSeconds: config.CACHE_TTL_SECONDS,
+});
+
+/**
+ * What the hot path needs from a policy when the node is healthy: a deadline and a failure
+ * count. No per-call cockatiel executor/event emitters: one promise (the deadline race) per call.
+ */
+class LitePolicy {
+  private failures = 0;
+  private openUntil = 0;
+  private readonly deadlines = new DeadlineSweeper(config.REDIS_TIMEOUT_MS);
+
+  async run<T>(call: () => Promise<T>): Promise<T> {
+    if (this.openUntil > 0 && Date.now() < this.openUntil) throw new Error("circuit open");
+    try {
+      const value = await this.deadlines.race(call(), () => new Error("timed out"));
+      this.failures = 0;
+      this.openUntil = 0;
+      return value;
+    } catch (error) {
+      if (++this.failures >= 5) this.openUntil = Date.now() + config.BREAKER_COOLDOWN_MS;
+      throw error;
+    }
+  }
+}
+const lite = shards.shards.map(() => new LitePolicy());
+
+const health = (path: string) => path === "/health/ready" || path === "/health/live";
+const codeOf = (url: string) => url.slice(url.indexOf("/", url.indexOf("//") + 2) + 1);
+
+if (variant === "policy" || variant === "policy-lite" || variant === "service" || variant === "events") {
+  Bun.serve({
+    hostname: "127.0.0.1",
+    port: config.PORT,
+    async fetch(request) {
+      const code = codeOf(request.url);
+      if (health(`/${code}`)) return new Response("ok");
+      if (variant === "policy-lite") {
+        const shard = shards.forKey(code);
+        const longUrl = await lite[shard.index]!.run(() => shard.redis.client.get(`l:${code}`));
+        return longUrl === null ? new Response(null, { status: 404 }) : new Response(null, { status: 302, headers: { location: longUrl, "x-cache": "HIT", "x-source": "redis" } });
+      }
+      if (variant === "policy") {
+        const longUrl = await getCachedLongUrl(shards.forKey(code).redis, code);
+        return longUrl === null ? new Response(null, { status: 404 }) : new Response(null, { status: 302, headers: { location: longUrl, "x-cache": "HIT", "x-source": "redis" } });
+      }
+      try {
+        const { longUrl, outcome } = await links.resolve(code);
+        return new Response(null, { status: 302, headers: { location: longUrl, "x-cache": outcome.cache, "x-source": outcome.source, "x-shard": String(outcome.shard) } });
+      } catch {
+        return new Response(null, { status: 404 });
+      }
+    },
+  });
+} else {
+  const app = new Elysia()
+    .get("/health/ready", () => "ok")
+    .get("/:code", async ({ params, set }) => {
+      const { longUrl, outcome } = await links.resolve(params.code);
+      set.status = 302;
+      set.headers["location"] = longUrl;
+      set.headers["cache-control"] = "private, max-age=0";
+      set.headers["x-cache"] = outcome.cache;
+      set.headers["x-source"] = outcome.source;
+      set.headers["x-shard"] = String(outcome.shard);
+      return "";
+    });
+  if (variant === "elysia-metrics") {
+    // As compose.ts listen(): request metrics at the server edge, around app.fetch.
+    const prometheus = new PrometheusMetrics({ cache: new CacheMetrics(shards.count), breakers: () => [], bufferLevels: () => [], eventDrops: () => ({ batches: 0, events: 0 }), wsClients: () => 0 });
+    Bun.serve({
+      hostname: "127.0.0.1",
+      port: config.PORT,
+      fetch: async (request) => {
+        const started = performance.now();
+        const response = await app.fetch(request);
+        prometheus.observe(routeLabel(request.url), request.method, response.status, (performance.now() - started) / 1000);
+        return response;
+      },
+    });
+  } else {
+    app.listen({ hostname: "127.0.0.1", port: config.PORT });
+  }
+}
+
+const stop = async () => {
+  await bus?.stop();
+  process.exit(0);
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);

@@ -1,0 +1,102 @@
+#!/usr/bin/env bun
+/**
+ * `bun run bench <redirects|creates|fallback|events|attribution|all> [--smoke] [--instances N] [--haproxy] [--duration S] [--rate R]`
+ *
+ * Boots its own cluster (bench-<pid>, free ports, --fast), N app instances (rate limiting off,
+ * distinct INSTANCE_IDs) and the floor server(s), HAProxy when asked (implied by N > 1), runs
+ * the scenarios with k6 when it is on PATH, else wrk (+ bench/lib/open-loop.ts for fixed rate),
+ * writes bench/results/<stamp>-<scenario>.{md,json} (and summary.{md,json} for `all`), and
+ * tears everything down, always. Exit 1 when a threshold broke; targets are reported only.
+ *
+ * Extra flags: --rounds K (alternations of baseline/ours, default 3; smoke 1), --connections C,
+ * --tool wrk|k6, --hit-rate-floor X, --p99-ms X (bound for the fixed-rate run, not in smoke),
+ * --out DIR (results folder).
+ */
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs, type Scenario } from "./lib/args";
+import { installSignalCleanup, onCleanup, runCleanup, wasInterrupted } from "./lib/cleanup";
+import type { Ctx, ScenarioReport } from "./lib/context";
+import { hasK6 } from "./lib/k6";
+import { ROOT } from "./lib/proc";
+import { machineInfo, writeScenarioFiles, writeSummary, type RunReport } from "./lib/report";
+import { createsScenario } from "./lib/scenario-creates";
+import { eventsScenario } from "./lib/scenario-events";
+import { attributionScenario } from "./lib/scenario-attribution";
+import { fallbackScenario } from "./lib/scenario-fallback";
+import { redirectsScenario } from "./lib/scenario-redirects";
+import { startStack } from "./lib/stack";
+
+const SCENARIO_FNS: Record<Scenario, (ctx: Ctx) => Promise<ScenarioReport>> = {
+  redirects: redirectsScenario,
+  events: eventsScenario,
+  creates: createsScenario,
+  fallback: fallbackScenario,
+  attribution: attributionScenario,
+};
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs(Bun.argv.slice(2), hasK6());
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
+  installSignalCleanup();
+  const t0 = performance.now();
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[:.]/g, "-").replace(/Z$/, "");
+  const resultsDir = args.out ?? join(ROOT, "bench/results");
+  const workDir = join(resultsDir, `.work-${process.pid}`);
+  mkdirSync(workDir, { recursive: true });
+  onCleanup("work dir", () => rmSync(workDir, { recursive: true, force: true }));
+  const log = (line: string) => console.error(`[bench ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}`);
+  log(`${args.scenarios.join(", ")}${args.smoke ? " (smoke)" : ""} with ${args.tool}, ${args.instances} instance(s)${args.haproxy ? " behind HAProxy" : ""}`);
+
+  const machine = await machineInfo();
+  const stack = await startStack({ instances: args.instances, haproxy: args.haproxy, workDir, log });
+  const ctx: Ctx = { args, stack, load: { tool: args.tool, workDir }, workDir, log, shared: {} };
+  const reports: ScenarioReport[] = [];
+  const run = (): RunReport => {
+    const checks = reports.flatMap((r) => r.checks);
+    return { started_at: startedAt.toISOString(), args, machine, scenarios: reports, checks, targets: reports.flatMap((r) => r.targets), ok: checks.every((c) => c.ok), seconds: (performance.now() - t0) / 1000 };
+  };
+  for (const name of args.scenarios) {
+    if (wasInterrupted()) break;
+    log(`— ${name} —`);
+    let report: ScenarioReport;
+    try {
+      report = await SCENARIO_FNS[name](ctx);
+    } catch (error) {
+      // A scenario that crashed is a failed threshold, and the others still run.
+      log(`${name} failed: ${(error as Error).stack ?? error}`);
+      report = { scenario: name, seconds: 0, settings: {}, summary: {}, runs: {}, checks: [{ scenario: name, name: "scenario ran to completion", ok: false, value: (error as Error).message, limit: "no error" }], targets: [], notes: [] };
+    }
+    reports.push(report);
+    for (const c of report.checks) log(`  ${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.value} (${c.limit})`);
+    for (const t of report.targets) log(`  target ${t.name}: ${t.value} (${t.target}) ${t.met === null ? "n/a" : t.met ? "met" : "MISSED"}`);
+    log(`  report: ${writeScenarioFiles(resultsDir, stamp, run(), report)}`);
+  }
+  const final = run();
+  if (args.all) {
+    // The committed summary is the full run's; a smoke run writes its own copy next to the reports.
+    const dir = args.smoke ? join(resultsDir, `${stamp}-all-smoke`) : resultsDir;
+    mkdirSync(dir, { recursive: true });
+    log(`summary: ${writeSummary(dir, final)}`);
+  }
+  log(`${final.ok ? "all thresholds held" : `thresholds FAILED: ${final.checks.filter((c) => !c.ok).map((c) => `${c.scenario}: ${c.name}`).join("; ")}`}`);
+  // Machine-readable pointer for test/bench/smoke.test.ts.
+  console.log(`BENCH_RESULT ${JSON.stringify({ ok: final.ok, stamp, dir: resultsDir, scenarios: reports.map((r) => r.scenario) })}`);
+  return final.ok ? 0 : 1;
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (error) {
+  console.error(`bench: ${(error as Error).stack ?? error}`);
+} finally {
+  await runCleanup();
+}
+process.exit(wasInterrupted() ? 130 : code);

@@ -14,6 +14,7 @@ export * from "./cluster/index";
 import { clusterDir, clusterDown, clusterUp, DEFAULTS, envLines, formatStatus, hasState, readState, REPO_ROOT } from "./cluster/index";
 import { checkLayout } from "./cluster/options";
 import { planState } from "./cluster/plan";
+import { runCli } from "./cluster/run-cli";
 
 const USAGE = "usage: bun scripts/cluster.ts up|down|status|env [--shards N] [--base-port P] [--name NAME] [--wipe] [--fast]";
 
@@ -83,12 +84,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (import.meta.main) {
-  main().then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      console.error(`cluster: ${err.message}`);
-      process.exit(1);
-    },
-  );
-}
+if (import.meta.main) runCli("cluster", main);

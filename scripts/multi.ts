@@ -20,6 +20,7 @@ import { clusterDir, clusterDown, clusterEnvVars, clusterUp, DEFAULTS, portFree,
 import { cmdline, isAlive } from "./cluster/proc";
 import { localHaproxyConfig, type HealthCheckTiming } from "./deploy/haproxy-config";
 import { checkHaproxyConfig, haproxyBinary, haproxyHealthy, serverStates } from "./deploy/haproxy-runtime";
+import { runCli } from "./cluster/run-cli";
 
 const USAGE = "usage: bun scripts/multi.ts up|down|status [--instances N] [--port P] [--stats-port S] [--name NAME] [--base-port B] [--cluster]";
 
@@ -244,12 +245,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (import.meta.main) {
-  main().then(
-    (code) => process.exit(code),
-    (error: Error) => {
-      console.error(`multi: ${error.message}`);
-      process.exit(1);
-    },
-  );
-}
+if (import.meta.main) runCli("multi", main);

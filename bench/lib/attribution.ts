@@ -24,8 +24,7 @@ import { runWrk } from "./wrk";
 export const LAYERS: Array<{ name: string; cmd: string[]; env?: Record<string, string> }> = [
   { name: "floor (Bun.serve + GET on the app's Redis client)", cmd: ["bench/baselines/floor-server.ts"] },
   { name: "floor with ioredis defaults (no auto-pipelining)", cmd: ["bench/baselines/floor-server.ts"], env: { FLOOR_CLIENT: "defaults" } },
-  { name: "+ NodePolicy (deadline, retry, breaker)", cmd: ["bench/lib/variant-server.ts"], env: { VARIANT: "policy" } },
-  { name: "+ LitePolicy instead (fix sketch)", cmd: ["bench/lib/variant-server.ts"], env: { VARIANT: "policy-lite" } },
+  { name: "+ NodePolicy (deadline, breaker)", cmd: ["bench/lib/variant-server.ts"], env: { VARIANT: "policy" } },
   { name: "+ LinkService.resolve (no-op observer)", cmd: ["bench/lib/variant-server.ts"], env: { VARIANT: "service" } },
   { name: "+ metrics + events (EventBus)", cmd: ["bench/lib/variant-server.ts"], env: { VARIANT: "events" } },
   { name: "service in Elysia (no events)", cmd: ["bench/lib/variant-server.ts"], env: { VARIANT: "elysia" } },

@@ -16,7 +16,7 @@ export async function attributionScenario(ctx: Ctx): Promise<ScenarioReport> {
   if (!codes || codes.length === 0) codes = await seedRedirectCodes(stack.oursUrl, stack.shards, 200, 0, `a${process.pid}`);
   const codesFile = writeCodesFile(join(ctx.workDir, "codes-attribution.txt"), codes);
   const seconds = args.smoke ? 1 : 5;
-  const repeat = args.smoke ? 1 : Math.max(1, Math.floor(args.rounds / 2));
+  const repeat = args.smoke ? 1 : 2;
   const rows = await runAttribution({ env: stack.env, codesFile, redisPids: stack.redisPids, seconds, connections: args.connections, repeat, log });
   const summary: Record<string, number | string | null> = {};
   for (const row of rows) summary[row.layer] = `${round(median(row.us_per_req), 1)} µs CPU/req, ${round(median(row.rps), 0)} req/s`;
@@ -30,7 +30,7 @@ export async function attributionScenario(ctx: Ctx): Promise<ScenarioReport> {
     targets: [],
     notes: [
       "Each layer runs alone (its own process, same cluster, hot codes all cached) under wrk; server CPU per request from /proc is steadier than req/s on a shared box. The difference between two rows is what that layer costs; single runs vary by about ±3 µs.",
-      "Layers from bench/lib/variant-server.ts assemble the app's own modules (NodePolicy, LinkService, CacheMetrics/EventFactory/EventBus, Elysia, the request metrics compose.ts takes around app.fetch); `LitePolicy` is a sketch of a leaner node policy. The floor uses the app's own Redis client options (createRedisNode); the second row shows ioredis defaults.",
+      "Layers from bench/lib/variant-server.ts assemble the app's own modules (NodePolicy, LinkService, CacheMetrics/EventFactory/EventBus, Elysia, the request metrics compose.ts takes around app.fetch); The floor uses the app's own Redis client options (createRedisNode); the second row shows ioredis defaults.",
     ],
     markdown: attributionTable(rows),
   };

@@ -6,7 +6,6 @@
  *   VARIANT=policy|service|events|elysia|elysia-events PORT=9000 DATABASE_NODES=... REDIS_NODES=... bun bench/lib/variant-server.ts
  *
  *   policy         Bun.serve + the app's Redis node (NodePolicy: deadline, retry, breaker) GET + 302
- *   policy-lite    as policy, with LitePolicy below instead of NodePolicy: a sketch of the suggested fix
  *   service        Bun.serve + LinkService.resolve (shape check, ring, policy GET), observer a no-op
  *   events         service + the real observer: CacheMetrics, EventFactory, EventBus (Redis PUBLISH per flush)
  *   elysia         Elysia with one GET /:code route around `service` (headers as routes.ts sets them)
@@ -25,7 +24,6 @@ import type { LinkObserver } from "../../src/modules/links/outcomes";
 import { CacheMetrics } from "../../src/observability/cache-metrics";
 import { getCachedLongUrl } from "../../src/storage/link-cache";
 import { ShardSet } from "../../src/storage/shard-set";
-import { DeadlineSweeper } from "../../src/infra/deadline";
 import { PrometheusMetrics } from "../../src/observability/prometheus";
 import { routeLabel } from "../../src/http/route-label";
 
@@ -71,45 +69,16 @@ const links = new LinkService({
   cacheTtlSeconds: config.CACHE_TTL_SECONDS,
 });
 
-/**
- * What the hot path needs from a policy when the node is healthy: a deadline and a failure
- * count. No per-call cockatiel executor/event emitters: one promise (the deadline race) per call.
- */
-class LitePolicy {
-  private failures = 0;
-  private openUntil = 0;
-  private readonly deadlines = new DeadlineSweeper(config.REDIS_TIMEOUT_MS);
-
-  async run<T>(call: () => Promise<T>): Promise<T> {
-    if (this.openUntil > 0 && Date.now() < this.openUntil) throw new Error("circuit open");
-    try {
-      const value = await this.deadlines.race(call(), () => new Error("timed out"));
-      this.failures = 0;
-      this.openUntil = 0;
-      return value;
-    } catch (error) {
-      if (++this.failures >= 5) this.openUntil = Date.now() + config.BREAKER_COOLDOWN_MS;
-      throw error;
-    }
-  }
-}
-const lite = shards.shards.map(() => new LitePolicy());
-
 const health = (path: string) => path === "/health/ready" || path === "/health/live";
 const codeOf = (url: string) => url.slice(url.indexOf("/", url.indexOf("//") + 2) + 1);
 
-if (variant === "policy" || variant === "policy-lite" || variant === "service" || variant === "events") {
+if (variant === "policy" || variant === "service" || variant === "events") {
   Bun.serve({
     hostname: "127.0.0.1",
     port: config.PORT,
     async fetch(request) {
       const code = codeOf(request.url);
       if (health(`/${code}`)) return new Response("ok");
-      if (variant === "policy-lite") {
-        const shard = shards.forKey(code);
-        const longUrl = await lite[shard.index]!.run(() => shard.redis.client.get(`l:${code}`));
-        return longUrl === null ? new Response(null, { status: 404 }) : new Response(null, { status: 302, headers: { location: longUrl, "x-cache": "HIT", "x-source": "redis" } });
-      }
       if (variant === "policy") {
         const longUrl = await getCachedLongUrl(shards.forKey(code).redis, code);
         return longUrl === null ? new Response(null, { status: 404 }) : new Response(null, { status: 302, headers: { location: longUrl, "x-cache": "HIT", "x-source": "redis" } });

@@ -11,6 +11,7 @@ import { IdSource } from "./ids/id-source";
 import { RateLimiter } from "./infra/rate-limit/rate-limiter";
 import { ClaimRepairQueue } from "./modules/links/claim-repair";
 import { LinkService } from "./modules/links/link-service";
+import { checkShards } from "./modules/health/node-health";
 import type { LinkObserver } from "./modules/links/outcomes";
 import { CacheMetrics } from "./observability/cache-metrics";
 import { PrometheusMetrics } from "./observability/prometheus";
@@ -113,6 +114,7 @@ export function compose(config: Config, logger: Logger, options: { peerAddress?:
     ? new RateLimiter(shards, { create: gcraParams({ perMinute: config.RATE_LIMIT_CREATE_PER_MIN }), redirect: gcraParams({ perMinute: config.RATE_LIMIT_REDIRECT_PER_MIN }) }, config.RATE_LIMIT_WHEN_REDIS_DOWN)
     : null;
   let accepting = false;
+  let probeTimer: ReturnType<typeof setInterval> | undefined;
   let server: Server<HubSocketData> | null = null;
   const peerAddress = options.peerAddress ?? ((request: Request) => server?.requestIP(request)?.address);
 
@@ -154,6 +156,10 @@ export function compose(config: Config, logger: Logger, options: { peerAddress?:
       );
       await ids.start();
       repairs.start();
+      // Probes every node through its policy, so a breaker opened by a node that has since come
+      // back closes even if no request happens to try that node (a replica behind a live Redis).
+      probeTimer = setInterval(() => void checkShards(shards), config.BREAKER_COOLDOWN_MS);
+      probeTimer.unref?.();
       bus.start();
       clusterMetrics.start();
       accepting = true;
@@ -186,6 +192,7 @@ export function compose(config: Config, logger: Logger, options: { peerAddress?:
     async close(): Promise<void> {
       accepting = false;
       clusterMetrics.stop();
+      if (probeTimer) clearInterval(probeTimer);
       await bus.stop();
       hub.closeAll();
       busSubscriber.disconnect();

@@ -41,8 +41,9 @@ export interface EventBusOptions {
  * measured, that was most of the stream's cost per request. The price: a client that connects
  * to an instance nobody was watching sees the other instances' events up to a second later.
  *
- * Wire format on Redis: `origin \n readsJson \n writesJson`. JSON text holds no raw newline, so
- * a receiver splits without parsing, skips its own batches, and forwards the text as is.
+ * Wire format on Redis: `origin readCount writeCount \n readsJson \n writesJson`. JSON text holds
+ * no raw newline, so a receiver splits without parsing, skips its own batches, and forwards the
+ * text as is.
  * Within a batch, the `events` topic lists the reads before the writes.
  *
  * @example
@@ -135,7 +136,7 @@ export class EventBus {
     this.writes = [];
     this.deliverLocally(batchOf(reads, writes, readCount, writeCount));
     if (this.remoteListeners > 0) {
-      this.options.publisher.publish(this.options.channel, `${this.options.node}\n${reads}\n${writes}`).catch(() => this.options.onDrop(count));
+      this.options.publisher.publish(this.options.channel, `${this.options.node} ${readCount} ${writeCount}\n${reads}\n${writes}`).catch(() => this.options.onDrop(count));
     }
   }
 
@@ -148,9 +149,10 @@ export class EventBus {
   }
 
   private receive(message: string): void {
-    const [origin, reads, writes] = message.split("\n");
+    const [header, reads, writes] = message.split("\n");
+    const [origin, readCount, writeCount] = (header ?? "").split(" ");
     if (origin === this.options.node || reads === undefined || writes === undefined) return;
-    this.deliverLocally(batchOf(reads, writes, countItems(reads), countItems(writes)));
+    this.deliverLocally(batchOf(reads, writes, Number(readCount), Number(writeCount)));
   }
 
   private deliverLocally(batch: EventBatch): void {
@@ -164,11 +166,4 @@ export class EventBus {
 function batchOf(reads: string, writes: string, readCount: number, writeCount: number): EventBatch {
   const events = readCount === 0 ? writes : writeCount === 0 ? reads : `${reads.slice(0, -1)},${writes.slice(1)}`;
   return { events, reads, writes, readCount, writeCount };
-}
-
-/** Counts the events in a JSON array of event objects by their unique leading key. */
-function countItems(json: string): number {
-  let count = 0;
-  for (let i = json.indexOf('{"event_id"'); i >= 0; i = json.indexOf('{"event_id"', i + 1)) count++;
-  return count;
 }

@@ -61,11 +61,7 @@ export async function createLinkWithIndex(node: PgNode, link: { id: bigint; code
       limit 1`,
     { idempotent: true },
   );
-  const winner = rows[0]?.code;
-  if (winner !== undefined) return winner;
-  const existing = await findCodeForUrl(node, link.urlHash);
-  if (existing === null) throw new Error("url_index claim found no owner after a conflict");
-  return existing;
+  return rows[0]?.code ?? ownerAfterConflict(node, link.urlHash);
 }
 
 export async function deleteLink(node: PgNode, code: string): Promise<void> {
@@ -96,10 +92,15 @@ export async function claimUrl(node: PgNode, claim: { urlHash: Buffer; longUrl: 
       limit 1`,
     { idempotent: true },
   );
-  const winner = rows[0]?.code;
-  if (winner !== undefined) return winner;
-  // A racing create committed after this statement's snapshot: its row is visible to a new one.
-  const existing = await findCodeForUrl(node, claim.urlHash);
+  return rows[0]?.code ?? ownerAfterConflict(node, claim.urlHash);
+}
+
+/**
+ * A claim statement returns no row when a racing create committed after the statement's
+ * snapshot: its index row is visible to a new statement.
+ */
+async function ownerAfterConflict(node: PgNode, urlHash: Buffer): Promise<string> {
+  const existing = await findCodeForUrl(node, urlHash);
   if (existing === null) throw new Error("url_index claim found no owner after a conflict");
   return existing;
 }

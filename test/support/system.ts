@@ -1,6 +1,7 @@
 import { parseConfig, type Config } from "../../src/config";
 import { compose, type Composed } from "../../src/compose";
 import { createLogger } from "../../src/observability/logger";
+import { clusterEnv } from "./cluster";
 
 /**
  * The real service composed in-process against the test cluster (env from scripts/test.ts),
@@ -39,8 +40,7 @@ export async function startSystem(overrides: Record<string, string> = {}): Promi
 }
 
 export function clusterNodesEnv(): { DATABASE_NODES: string; REDIS_NODES: string } {
-  const { DATABASE_NODES, REDIS_NODES } = process.env;
-  if (!DATABASE_NODES || !REDIS_NODES) throw new Error("DATABASE_NODES/REDIS_NODES unset: run the suite with `npm test`, which boots the cluster");
+  const { DATABASE_NODES, REDIS_NODES } = clusterEnv();
   return { DATABASE_NODES, REDIS_NODES };
 }
 

@@ -36,8 +36,11 @@ export async function clusterDown(opts: Pick<ClusterOptions, "name" | "root" | "
     if (errors.length > 0) throw new Error(`cluster down: ${errors.join("; ")}`);
   }
   if (opts.wipe && existsSync(dir)) {
-    rmSync(dir, { recursive: true, force: true });
-    log(`wiped ${dir}`);
+    const nodesDir = hasState(dir) ? readState(dir).nodesDir : undefined;
+    for (const d of new Set([dir, nodesDir ?? dir])) {
+      rmSync(d, { recursive: true, force: true });
+      log(`wiped ${d}`);
+    }
   }
   return { stopped };
 }

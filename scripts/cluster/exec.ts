@@ -1,3 +1,8 @@
+import { createHash } from "node:crypto";
+import { chmodSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
 /** Running external commands, as the `postgres` OS user when we are root (PostgreSQL refuses root). */
 
 export const isRoot = (): boolean => process.getuid?.() === 0;
@@ -41,4 +46,20 @@ export async function runOk(argv: string[], opts: { cwd?: string; timeoutMs?: nu
 /** Gives the PostgreSQL OS user a folder (data dirs must be owned by the server's user). */
 export async function chownToPgUser(path: string): Promise<void> {
   if (isRoot()) await runOk(["chown", "-R", `${PG_OS_USER}:${PG_OS_USER}`, path]);
+}
+
+/**
+ * A folder for node data that the postgres OS user can reach. Under root, PostgreSQL runs as
+ * `postgres`, which cannot enter a checkout inside a private folder (a `mktemp -d` clone is
+ * 0700); the nodes then live in a world-traversable folder under the system temp dir, keyed by
+ * the cluster's own folder, while state.json stays in the checkout.
+ */
+export async function pgReachableDir(dir: string, name: string): Promise<string> {
+  if (!isRoot() || (await run(asPgUser(["test", "-x", dir]))).code === 0) return dir;
+  const key = createHash("sha256").update(dir).digest("hex").slice(0, 12);
+  const alt = join(tmpdir(), "shorten-clusters", `${name}-${key}`);
+  mkdirSync(alt, { recursive: true, mode: 0o755 });
+  chmodSync(join(tmpdir(), "shorten-clusters"), 0o755);
+  chmodSync(alt, 0o755);
+  return alt;
 }

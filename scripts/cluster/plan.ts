@@ -4,10 +4,10 @@ import { nodePort, ROLES, type Role } from "./options";
 import type { ClusterState, NodeState } from "./state";
 
 /** The nodes a cluster of `shards` shards consists of, before anything runs. */
-export function planState(args: { name: string; dir: string; shards: number; basePort: number; fast: boolean; binaries: Binaries }): ClusterState {
+export function planState(args: { name: string; dir: string; nodesDir?: string; shards: number; basePort: number; fast: boolean; binaries: Binaries }): ClusterState {
   const nodes: NodeState[] = [];
   for (let shard = 0; shard < args.shards; shard++) {
-    for (const role of ROLES) nodes.push(planNode(args.dir, args.basePort, shard, role));
+    for (const role of ROLES) nodes.push(planNode(args.nodesDir ?? args.dir, args.basePort, shard, role));
   }
   return { ...args, nodes, updatedAt: new Date().toISOString() };
 }

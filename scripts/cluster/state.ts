@@ -22,7 +22,10 @@ export interface NodeState {
 
 export interface ClusterState {
   name: string;
+  /** Where state.json and the env file live. */
   dir: string;
+  /** Where the nodes' data lives: `dir`, unless the postgres OS user cannot reach it (see exec.ts). */
+  nodesDir?: string;
   shards: number;
   basePort: number;
   fast: boolean;

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { applyMigrations } from "../../src/storage/migrate";
 import { findBinaries } from "./binaries";
+import { pgReachableDir } from "./exec";
 import { writeEnvFile } from "./env-file";
 import { livePid, startNodeRecord, startSpec } from "./node-control";
 import { checkLayout, clusterDir, DEFAULTS, REPO_ROOT, type ClusterOptions } from "./options";
@@ -35,7 +36,7 @@ export async function clusterUp(opts: ClusterOptions = {}): Promise<ClusterState
 
   mkdirSync(dir, { recursive: true });
   const binaries = findBinaries();
-  const state = saved ?? planState({ name, dir, shards, basePort, fast: opts.fast ?? false, binaries });
+  const state = saved ?? planState({ name, dir, nodesDir: await pgReachableDir(dir, name), shards, basePort, fast: opts.fast ?? false, binaries });
   state.binaries = binaries;
   writeState(state);
 

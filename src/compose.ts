@@ -31,9 +31,12 @@ const PUBLIC_DIR = fileURLToPath(new URL("../public", import.meta.url));
 
 /**
  * The composition root: the only place that turns config into objects and wires them. main.ts
- * calls it with the parsed env; tests call it with a config of their own.
+ * calls it with the parsed env; tests call it with a config of their own. Async only because the
+ * static plugin lists public/ before it can register routes: awaited here, those routes are in
+ * the router before the first request. (Handed to `.use()` as a promise, they were added later
+ * and a request that came first — a readiness probe — could leave /dashboard answering 404.)
  */
-export function compose(config: Config, logger: Logger, options: { peerAddress?: (request: Request) => string | undefined } = {}) {
+export async function compose(config: Config, logger: Logger, options: { peerAddress?: (request: Request) => string | undefined } = {}) {
   const shards = ShardSet.connect(config.shards, {
     // No retries on Redis: every Redis read falls back to the database and every write is
     // best-effort, so a retry would only add latency before the fallback.
@@ -120,7 +123,7 @@ export function compose(config: Config, logger: Logger, options: { peerAddress?:
 
   const dashboard = new Elysia({ name: "dashboard" })
     .get("/", ({ redirect }) => redirect("/dashboard/", 302))
-    .use(staticPlugin({ assets: PUBLIC_DIR, prefix: "/dashboard", alwaysStatic: true, indexHTML: true, maxAge: 60 }));
+    .use(await staticPlugin({ assets: PUBLIC_DIR, prefix: "/dashboard", alwaysStatic: true, indexHTML: true, maxAge: 60 }));
   const app = buildApp({
     logger,
     plugins: [observabilityRoutes({ prometheus, latest: () => clusterMetrics.snapshot }), dashboard],
@@ -204,4 +207,4 @@ export function compose(config: Config, logger: Logger, options: { peerAddress?:
   };
 }
 
-export type Composed = ReturnType<typeof compose>;
+export type Composed = Awaited<ReturnType<typeof compose>>;

@@ -10,7 +10,7 @@ if (!parsed.ok) {
 }
 const config = parsed.config;
 const logger = createLogger(config.LOG_LEVEL, { instance: config.INSTANCE_ID });
-const system = compose(config, logger);
+const system = await compose(config, logger);
 
 let server: ReturnType<typeof system.listen>;
 try {

@@ -24,7 +24,7 @@ export async function startSystem(overrides: Record<string, string> = {}): Promi
   const parsed = parseConfig({ LOG_LEVEL: "error", ID_BLOCK_SIZE: "512", ID_LOW_WATER: "256", ...clusterNodesEnv(), ...overrides });
   if (!parsed.ok) throw new Error(parsed.message);
   const peers = new WeakMap<Request, string>();
-  const composed = compose(parsed.config, createLogger(parsed.config.LOG_LEVEL), { peerAddress: (req) => peers.get(req) ?? "127.0.0.1" });
+  const composed = await compose(parsed.config, createLogger(parsed.config.LOG_LEVEL), { peerAddress: (req) => peers.get(req) ?? "127.0.0.1" });
   await composed.start();
   return {
     config: parsed.config,

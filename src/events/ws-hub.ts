@@ -76,16 +76,25 @@ export class WsHub implements LocalDelivery {
   }
 
   deliver(topic: EventTopic, eventsJson: string, count: number): void {
-    if (this.clients.size === 0) return;
+    if (!this.hasSubscriber(topic)) return;
     this.send(topic, `{"kind":"events","topic":"${topic}","events":${eventsJson}}`, count);
   }
 
   deliverMetrics(payload: object): void {
+    if (!this.hasSubscriber("metrics")) return;
     this.send("metrics", JSON.stringify({ kind: "metrics", ...payload }), 0);
   }
 
+  // A batch is as big as every event of the last flush; publishing it to a topic nobody holds
+  // would still build and encode it (a dashboard holds events, so reads and writes go unread).
+  private hasSubscriber(topic: Topic): boolean {
+    if (!this.publisher) return false;
+    for (const client of this.clients.values()) if (client.topics.has(topic)) return true;
+    return false;
+  }
+
   private send(topic: Topic, data: string, eventCount: number): void {
-    if (!this.publisher || this.clients.size === 0) return;
+    if (!this.publisher) return;
     for (const client of this.clients.values()) {
       if (client.topics.has(topic) && client.bufferedAmount() + data.length > this.maxBufferedBytes) {
         this.droppedBatches++;

@@ -5,7 +5,6 @@
  *
  *   bun scripts/cluster.ts up|down|status|env [--shards N] [--base-port P] [--name NAME] [--wipe] [--fast]
  */
-import { parseArgs } from "node:util";
 
 // Importing this file (`import { clusterUp } from "./cluster"`) gives the library API;
 // only running it as a script executes the CLI.
@@ -14,28 +13,20 @@ export * from "./cluster/index";
 import { clusterDir, clusterDown, clusterUp, DEFAULTS, envLines, formatStatus, hasState, readState, REPO_ROOT } from "./cluster/index";
 import { checkLayout } from "./cluster/options";
 import { planState } from "./cluster/plan";
-import { runCli } from "./cluster/run-cli";
+import { parseCommand, runCli } from "./cluster/run-cli";
 
 const USAGE = "usage: bun scripts/cluster.ts up|down|status|env [--shards N] [--base-port P] [--name NAME] [--wipe] [--fast]";
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: Bun.argv.slice(2),
-    allowPositionals: true,
-    options: {
-      shards: { type: "string" },
-      "base-port": { type: "string" },
-      name: { type: "string" },
-      wipe: { type: "boolean" },
-      fast: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
+  const line = parseCommand(USAGE, {
+    shards: { type: "string" },
+    "base-port": { type: "string" },
+    name: { type: "string" },
+    wipe: { type: "boolean" },
+    fast: { type: "boolean" },
   });
-  const command = positionals[0];
-  if (values.help || !command || positionals.length > 1) {
-    console.log(USAGE);
-    return values.help ? 0 : 2;
-  }
+  if ("exitCode" in line) return line.exitCode;
+  const { command, values } = line;
   const name = values.name ?? DEFAULTS.name;
   const shards = values.shards === undefined ? undefined : Number(values.shards);
   const basePort = values["base-port"] === undefined ? undefined : Number(values["base-port"]);

@@ -15,12 +15,11 @@
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { clusterDir, clusterDown, clusterEnvVars, clusterUp, DEFAULTS, portFree, REPO_ROOT } from "./cluster/index";
 import { cmdline, isAlive } from "./cluster/proc";
 import { localHaproxyConfig, type HealthCheckTiming } from "./deploy/haproxy-config";
 import { checkHaproxyConfig, haproxyBinary, haproxyHealthy, serverStates } from "./deploy/haproxy-runtime";
-import { runCli } from "./cluster/run-cli";
+import { parseCommand, runCli } from "./cluster/run-cli";
 
 const USAGE = "usage: bun scripts/multi.ts up|down|status [--instances N] [--port P] [--stats-port S] [--name NAME] [--base-port B] [--cluster]";
 
@@ -202,24 +201,16 @@ async function status(name: string): Promise<number> {
 }
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: Bun.argv.slice(2),
-    allowPositionals: true,
-    options: {
-      instances: { type: "string" },
-      port: { type: "string" },
-      "stats-port": { type: "string" },
-      name: { type: "string" },
-      "base-port": { type: "string" },
-      cluster: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
+  const line = parseCommand(USAGE, {
+    instances: { type: "string" },
+    port: { type: "string" },
+    "stats-port": { type: "string" },
+    name: { type: "string" },
+    "base-port": { type: "string" },
+    cluster: { type: "boolean" },
   });
-  const command = positionals[0];
-  if (values.help || !command || positionals.length > 1) {
-    console.log(USAGE);
-    return values.help ? 0 : 2;
-  }
+  if ("exitCode" in line) return line.exitCode;
+  const { command, values } = line;
   const name = values.name ?? DEFAULTS.name;
   clusterDir(REPO_ROOT, name); // validates the name
   switch (command) {

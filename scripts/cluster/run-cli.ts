@@ -1,3 +1,5 @@
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+
 /** Runs a CLI's main() and exits with its code; an error becomes one line prefixed with the tool's name. */
 export function runCli(name: string, main: () => Promise<number>): void {
   main().then(
@@ -8,3 +10,26 @@ export function runCli(name: string, main: () => Promise<number>): void {
     },
   );
 }
+
+const HELP = { help: { type: "boolean", short: "h" } } as const;
+
+/**
+ * `<command> [--options]` from the process arguments. `--help`, a missing command or a second
+ * one print `usage` and give the exit code instead (0 for help, 2 for a misuse).
+ *
+ * @example
+ *   const line = parseCommand(USAGE, { name: { type: "string" } });
+ *   if ("exitCode" in line) return line.exitCode;
+ */
+export function parseCommand<O extends ParseArgsOptionsConfig>(usage: string, options: O): { exitCode: number } | { command: string; values: Values<O> } {
+  const { values, positionals } = parseArgs({ args: Bun.argv.slice(2), allowPositionals: true, strict: true, options: { ...options, ...HELP } });
+  const command = positionals[0];
+  const help = (values as { help?: boolean }).help === true;
+  if (help || command === undefined || positionals.length > 1) {
+    console.log(usage);
+    return { exitCode: help ? 0 : 2 };
+  }
+  return { command, values: values as Values<O> };
+}
+
+type Values<O extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; strict: true; options: O }>>["values"];

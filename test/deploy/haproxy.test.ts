@@ -11,13 +11,9 @@ import { parseSnowflake } from "../../src/domain/snowflake";
 import { LANES_PER_INSTANCE } from "../../src/ids/id-source";
 import { backendStats } from "../../scripts/deploy/haproxy-runtime";
 import { connect } from "../events/ws-client";
-import { startHaproxy, startLoad, TEST_CHECK, type HaproxyProcess } from "../support/haproxy";
-import { eventually, startServer, type ServerProcess } from "../support/server-process";
-import { clusterNodesEnv, uniqueUrl } from "../support/system";
-
-// Storage budgets well above the defaults: these tests are about HAProxy, and a starved 2-core CI
-// machine must not turn a slow Redis/PostgreSQL call into a 503 that looks like a proxy failure.
-const BASE_ENV = { TRUSTED_PROXIES: "127.0.0.1", ID_BLOCK_SIZE: "512", ID_LOW_WATER: "256", LOG_LEVEL: "warn", SHUTDOWN_DRAIN_MS: "1000", REDIS_TIMEOUT_MS: "1000", DB_TIMEOUT_MS: "5000" };
+import { startFleet, startLoad, TEST_CHECK, type Fleet, type HaproxyProcess } from "../support/haproxy";
+import { eventually, type ServerProcess } from "../support/server-process";
+import { uniqueUrl } from "../support/system";
 
 async function create(baseUrl: string, url = uniqueUrl("lb")): Promise<{ status: number; code: string }> {
   const res = await fetch(`${baseUrl}/create`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url }), signal: AbortSignal.timeout(15_000) });
@@ -27,20 +23,16 @@ async function create(baseUrl: string, url = uniqueUrl("lb")): Promise<{ status:
 
 describe("HAProxy in front of 3 instances", () => {
   const IDS = [1, 2, 3];
-  const envFor = (id: number) => ({ ...BASE_ENV, INSTANCE_ID: String(id), RATE_LIMIT_ENABLED: "false" });
+  let fleet: Fleet | undefined;
   let instances: ServerProcess[] = [];
   let lb: HaproxyProcess;
 
   beforeAll(async () => {
-    clusterNodesEnv(); // fails with "run the suite with npm test" when there is no cluster
-    instances = await Promise.all(IDS.map((id) => startServer(envFor(id))));
-    lb = await startHaproxy(instances.map((s) => s.port));
+    fleet = await startFleet(IDS, () => ({ RATE_LIMIT_ENABLED: "false", SHUTDOWN_DRAIN_MS: "1000" }));
+    ({ instances, lb } = fleet);
   }, 60_000);
 
-  afterAll(async () => {
-    await lb?.stop();
-    await Promise.all(instances.map((s) => s.stop()));
-  });
+  afterAll(() => fleet?.stop());
 
   test("round robin reaches every instance (x-instance on the redirect)", async () => {
     const { status, code } = await create(lb.url);
@@ -141,8 +133,7 @@ describe("HAProxy in front of 3 instances", () => {
 
       stage = "restart";
       const restartAt = performance.now();
-      const revived = await startServer(envFor(IDS[victimIndex]!), { port: victim.port });
-      instances[victimIndex] = revived;
+      const revived = await fleet!.restart(victimIndex);
       stage = "wait for UP";
       await lb.waitStatus(revived.port, "UP", 10_000);
       const upAt = performance.now();
@@ -191,19 +182,15 @@ function createFrom(localAddress: string, port: number, headers: Record<string, 
 
 describe("rate limiting behind HAProxy keys on the client HAProxy saw", () => {
   const LIMIT = 3;
-  let instances: ServerProcess[] = [];
+  let fleet: Fleet | undefined;
   let lb: HaproxyProcess;
 
   beforeAll(async () => {
-    clusterNodesEnv();
-    instances = await Promise.all([11, 12].map((id) => startServer({ ...BASE_ENV, INSTANCE_ID: String(id), RATE_LIMIT_CREATE_PER_MIN: String(LIMIT) })));
-    lb = await startHaproxy(instances.map((s) => s.port));
+    fleet = await startFleet([11, 12], () => ({ RATE_LIMIT_CREATE_PER_MIN: String(LIMIT), SHUTDOWN_DRAIN_MS: "1000" }));
+    ({ lb } = fleet);
   }, 60_000);
 
-  afterAll(async () => {
-    await lb?.stop();
-    await Promise.all(instances.map((s) => s.stop()));
-  });
+  afterAll(() => fleet?.stop());
 
   test("one client's exhausted budget neither blocks another client nor is escaped by a forged X-Forwarded-For", async () => {
     // Fresh loopback addresses per run: budgets live in Redis, shared by both instances.

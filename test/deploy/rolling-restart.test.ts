@@ -5,42 +5,27 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { backendStats } from "../../scripts/deploy/haproxy-runtime";
-import { startHaproxy, startLoad, TEST_CHECK, type HaproxyProcess } from "../support/haproxy";
-import { startServer, type ServerProcess } from "../support/server-process";
-import { clusterNodesEnv, uniqueUrl } from "../support/system";
+import { startFleet, startLoad, TEST_CHECK, type Fleet, type HaproxyProcess } from "../support/haproxy";
+import type { ServerProcess } from "../support/server-process";
+import { uniqueUrl } from "../support/system";
 
 const DRAIN_MS = 1000;
 const IDS = [21, 22, 23];
-const envFor = (id: number) => ({
-  INSTANCE_ID: String(id),
-  TRUSTED_PROXIES: "127.0.0.1",
-  RATE_LIMIT_ENABLED: "false",
-  SHUTDOWN_DRAIN_MS: String(DRAIN_MS),
-  SHUTDOWN_GRACE_MS: "5000",
-  ID_BLOCK_SIZE: "512",
-  ID_LOW_WATER: "256",
-  LOG_LEVEL: "warn",
-  // Generous storage budgets: a slow call on a loaded machine must not look like a restart failure.
-  REDIS_TIMEOUT_MS: "1000",
-  DB_TIMEOUT_MS: "5000",
-});
+const ENV = { RATE_LIMIT_ENABLED: "false", SHUTDOWN_DRAIN_MS: String(DRAIN_MS), SHUTDOWN_GRACE_MS: "5000" };
 
 describe("rolling restart behind HAProxy", () => {
+  let fleet: Fleet | undefined;
   let instances: ServerProcess[] = [];
   let lb: HaproxyProcess;
 
   beforeAll(async () => {
-    clusterNodesEnv();
     // Draining must outlast HAProxy's detection, or requests meet a closed port (then only retries save them).
     expect(DRAIN_MS).toBeGreaterThan(TEST_CHECK.interMs + (TEST_CHECK.fall - 1) * TEST_CHECK.fastinterMs + 200);
-    instances = await Promise.all(IDS.map((id) => startServer(envFor(id))));
-    lb = await startHaproxy(instances.map((s) => s.port));
+    fleet = await startFleet(IDS, () => ENV);
+    ({ instances, lb } = fleet);
   }, 60_000);
 
-  afterAll(async () => {
-    await lb?.stop();
-    await Promise.all(instances.map((s) => s.stop()));
-  });
+  afterAll(() => fleet?.stop());
 
   test("SIGTERM + restart of each instance in turn under load: zero failed requests", async () => {
     const res = await fetch(`${lb.url}/create`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: uniqueUrl("rolling") }) });
@@ -80,8 +65,7 @@ describe("rolling restart behind HAProxy", () => {
       expect(exitCode).toBe(0);
       expect(downAt, `instance ${IDS[i]}: HAProxy still routed to it when it exited`).toBeGreaterThan(0);
 
-      const fresh = await startServer(envFor(IDS[i]!), { port: old.port });
-      instances[i] = fresh;
+      const fresh = await fleet!.restart(i);
       await lb.waitStatus(fresh.port, "UP", 10_000);
       const upAt = performance.now();
       steps.push(`#${IDS[i]}: DOWN in HAProxy ${Math.round(downAt - signalAt)} ms after SIGTERM, exited (code ${exitCode}) at ${Math.round(exitAt - signalAt)} ms, UP again ${Math.round(upAt - exitAt)} ms later`);

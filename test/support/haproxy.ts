@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { spawn, type Subprocess } from "bun";
 import { localHaproxyConfig, type HealthCheckTiming } from "../../scripts/deploy/haproxy-config";
 import { checkHaproxyConfig, haproxyBinary, serverStates } from "../../scripts/deploy/haproxy-runtime";
-import { eventually, freePort } from "./server-process";
+import { eventually, freePort, startServer, type ServerProcess } from "./server-process";
+import { clusterNodesEnv } from "./system";
 
 /** Fast checks for tests: a dead or draining instance leaves within ~inter + fastinter (≈ 450 ms). */
 export const TEST_CHECK: HealthCheckTiming = { interMs: 300, fastinterMs: 150, downinterMs: 300, fall: 2, rise: 1 };
@@ -87,6 +88,52 @@ export async function startHaproxy(instancePorts: readonly number[], options: { 
     throw error;
   }
   return lb;
+}
+
+// Storage budgets well above the defaults: these tests are about HAProxy, and a starved 2-core CI
+// machine must not turn a slow Redis/PostgreSQL call into a 503 that looks like a proxy failure.
+export const FLEET_ENV = { TRUSTED_PROXIES: "127.0.0.1", ID_BLOCK_SIZE: "512", ID_LOW_WATER: "256", LOG_LEVEL: "warn", REDIS_TIMEOUT_MS: "1000", DB_TIMEOUT_MS: "5000" };
+
+export interface Fleet {
+  /** The live server process of each instance id, in the order given; `restart` replaces one. */
+  readonly instances: ServerProcess[];
+  readonly lb: HaproxyProcess;
+  /** Starts instance `index` again on its port, with its env (after a test stopped or killed it). */
+  restart(index: number): Promise<ServerProcess>;
+  stop(): Promise<void>;
+}
+
+/**
+ * One server process per instance id on the test cluster (FLEET_ENV + INSTANCE_ID + `envFor`)
+ * and the real HAProxy in front of them, every instance UP.
+ *
+ * @example
+ *   const fleet = await startFleet([1, 2, 3], () => ({ RATE_LIMIT_ENABLED: "false" }));
+ *   await fetch(`${fleet.lb.url}/health/ready`);
+ *   await fleet.stop();
+ */
+export async function startFleet(ids: readonly number[], envFor: (id: number) => Record<string, string>): Promise<Fleet> {
+  clusterNodesEnv(); // fails with "run the suite with npm test" when there is no cluster
+  const env = (id: number) => ({ ...FLEET_ENV, INSTANCE_ID: String(id), ...envFor(id) });
+  const instances = await Promise.all(ids.map((id) => startServer(env(id))));
+  const stopInstances = () => Promise.all(instances.map((s) => s.stop()));
+  const lb = await startHaproxy(instances.map((s) => s.port)).catch(async (error: unknown) => {
+    await stopInstances();
+    throw error;
+  });
+  return {
+    instances,
+    lb,
+    async restart(index) {
+      const fresh = await startServer(env(ids[index]!), { port: instances[index]!.port });
+      instances[index] = fresh;
+      return fresh;
+    },
+    async stop() {
+      await lb.stop();
+      await stopInstances();
+    },
+  };
 }
 
 export interface LoadResult {

@@ -86,3 +86,9 @@ export function parseArgs(argv: readonly string[], hasK6: boolean): BenchArgs {
     out: typeof flags.get("out") === "string" ? (flags.get("out") as string) : null,
   };
 }
+
+/** `--name N` from a helper script's own argv (bench/lib/attribution.ts, profile.ts), else `fallback`. */
+export function numberFlag(argv: readonly string[], name: string, fallback: number): number {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : fallback;
+}

@@ -20,6 +20,7 @@ import { BUN, ROOT, startChild, waitHttp } from "./proc";
 import { createLinks, writeCodesFile } from "./seed";
 import { bootCluster, INSTANCE_ENV } from "./stack";
 import { runWrk } from "./wrk";
+import { numberFlag } from "./args";
 
 export const LAYERS: Array<{ name: string; cmd: string[]; env?: Record<string, string> }> = [
   { name: "floor (Bun.serve + GET on the app's Redis client)", cmd: ["bench/baselines/floor-server.ts"] },
@@ -94,10 +95,7 @@ export function attributionTable(rows: readonly LayerRow[]): string {
 if (import.meta.main) {
   installSignalCleanup();
   const argv = Bun.argv.slice(2);
-  const flag = (name: string, fallback: number) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? Number(argv[i + 1]) : fallback;
-  };
+  const flag = (name: string, fallback: number) => numberFlag(argv, name, fallback);
   const name = `bench-attr-${process.pid}`;
   const dir = join(ROOT, "bench/results", `.attr-${process.pid}`);
   mkdirSync(dir, { recursive: true });

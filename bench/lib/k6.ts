@@ -66,7 +66,7 @@ export function k6Redirects(o: K6Outcome, label: string, durationS: number, phas
     seconds: durationS,
     requests,
     rps: requests / durationS,
-    latencyMs: { p50: v(d, trend, "med"), p95: v(d, trend, "p(95)"), p99: v(d, trend, "p(99)"), max: v(d, trend, "max"), mean: v(d, trend, "avg") },
+    latencyMs: latency(d, trend),
     failed: Math.round(failedRate * v(d, "http_reqs", "count")),
     socketErrors: 0,
     counts: { hit, miss, s3xx: hit + miss },
@@ -75,6 +75,10 @@ export function k6Redirects(o: K6Outcome, label: string, durationS: number, phas
     shards: {},
     dropped: v(d, "dropped_iterations", "count"),
   };
+}
+
+function latency(d: K6Outcome["data"], trend: string): LoadResult["latencyMs"] {
+  return { p50: v(d, trend, "med"), p95: v(d, trend, "p(95)"), p99: v(d, trend, "p(99)"), max: v(d, trend, "max"), mean: v(d, trend, "avg") };
 }
 
 export function k6Creates(o: K6Outcome, label: string, durationS: number): LoadResult {
@@ -87,7 +91,7 @@ export function k6Creates(o: K6Outcome, label: string, durationS: number): LoadR
     seconds: durationS,
     requests,
     rps: requests / durationS,
-    latencyMs: { p50: v(d, trend, "med"), p95: v(d, trend, "p(95)"), p99: v(d, trend, "p(99)"), max: v(d, trend, "max"), mean: v(d, trend, "avg") },
+    latencyMs: latency(d, trend),
     failed: Math.round(v(d, "http_req_failed", "rate") * v(d, "http_reqs", "count")),
     socketErrors: 0,
     counts: {

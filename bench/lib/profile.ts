@@ -21,6 +21,7 @@ import { bootCluster, INSTANCE_ENV } from "./stack";
 import { runWrk } from "./wrk";
 import { withCpu } from "./cpu";
 import { connectWsClient } from "./dashboard-client";
+import { numberFlag } from "./args";
 
 interface ProfileNode {
   id: number;
@@ -67,10 +68,7 @@ function packageOf(file: string, fn: string): string {
 if (import.meta.main) {
   installSignalCleanup();
   const argv = Bun.argv.slice(2);
-  const flag = (name: string, fallback: number) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? Number(argv[i + 1]) : fallback;
-  };
+  const flag = (name: string, fallback: number) => numberFlag(argv, name, fallback);
   const prof = !argv.includes("--no-prof");
   const extraEnv = Object.fromEntries(argv.filter((a) => /^[A-Z_]+=/.test(a)).map((a) => [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]));
   const name = `bench-prof-${process.pid}`;

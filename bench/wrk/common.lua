@@ -65,4 +65,16 @@ function M.seed(tid)
   for _ = 1, 10 do math.random() end
 end
 
+-- The run as one BENCH_JSON line: wrk's own figures, `extra`, and each of the tables `names`
+-- merged over all threads.
+function M.report(summary, latency, threads, names, extra)
+  local out = M.base(summary, latency)
+  for k, v in pairs(extra or {}) do out[k] = v end
+  for _, name in ipairs(names) do
+    out[name] = {}
+    for _, t in ipairs(threads) do M.merge(out[name], t:get(name)) end
+  end
+  io.write("BENCH_JSON " .. M.json(out) .. "\n")
+end
+
 return M

@@ -73,12 +73,5 @@ function response(code, hdrs, body)
 end
 
 function done(summary, latency, requests)
-  local out = common.base(summary, latency)
-  out.counts, out.status, out.shards = {}, {}, {}
-  for _, t in ipairs(threads) do
-    common.merge(out.counts, t:get("counts"))
-    common.merge(out.status, t:get("status"))
-    common.merge(out.shards, t:get("shards"))
-  end
-  io.write("BENCH_JSON " .. common.json(out) .. "\n")
+  common.report(summary, latency, threads, { "counts", "status", "shards" })
 end

@@ -63,13 +63,5 @@ if count_headers then
 end
 
 function done(summary, latency, requests)
-  local out = common.base(summary, latency)
-  out.counted = count_headers
-  out.counts, out.status, out.sources = {}, {}, {}
-  for _, t in ipairs(threads) do
-    common.merge(out.counts, t:get("counts"))
-    common.merge(out.status, t:get("status"))
-    common.merge(out.sources, t:get("sources"))
-  end
-  io.write("BENCH_JSON " .. common.json(out) .. "\n")
+  common.report(summary, latency, threads, { "counts", "status", "sources" }, { counted = count_headers })
 end

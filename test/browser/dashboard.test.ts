@@ -54,6 +54,18 @@ function shown(): Promise<Shown> {
   });
 }
 
+/** Waits for `selector`; a timeout also says what the page and the server reported, so a CI log explains itself. */
+async function waitShown(p: Page, selector: string, timeout: number, seen: PageProblems = problems): Promise<void> {
+  try {
+    await p.waitForSelector(selector, { timeout });
+  } catch (error) {
+    const status = await p.textContent("#connection-text", { timeout: 500 }).catch(() => null);
+    throw new Error(
+      `${(error as Error).message.split("\n")[0]} (${selector})\n  page ${p.url()}, connection text ${JSON.stringify(status)}\n  page errors: ${JSON.stringify(seen.errors())}\n  server output (tail): ${server.output().slice(-1500)}`,
+    );
+  }
+}
+
 async function apiMetrics(): Promise<{ at: number; cluster: Record<string, number>; instance: Record<string, number> }> {
   return (await fetch(`${server.url}/api/metrics`)).json() as never;
 }
@@ -86,14 +98,14 @@ describe("dashboard", () => {
     const other = await browser.newPage();
     const otherProblems = watchPage(other);
     await other.goto(`${server.url}/dashboard`);
-    await other.waitForSelector('#connection-status[data-state="connected"]', { timeout: 10_000 });
+    await waitShown(other, '#connection-status[data-state="connected"]', 10_000, otherProblems);
     await other.close();
     expect(otherProblems.errors()).toEqual([]);
 
     await page.goto(`${server.url}/dashboard/`, { waitUntil: "load" });
     expect(await page.title()).toContain("Shorten");
-    await page.waitForSelector('#connection-status[data-state="connected"]', { timeout: 10_000 });
-    await page.waitForSelector("#metrics-at[data-at]", { timeout: 10_000 });
+    await waitShown(page, '#connection-status[data-state="connected"]', 10_000);
+    await waitShown(page, "#metrics-at[data-at]", 10_000);
     expect(await page.textContent("#connection-text")).toBe("Connected");
     expect(problems.errors()).toEqual([]);
   }, 30_000);
@@ -109,14 +121,14 @@ describe("dashboard", () => {
     expect(code).toMatch(/^[0-9A-Za-z]{1,11}$/);
     expect(await link.textContent()).toBe(shortUrl);
 
-    await page.waitForSelector(row("write", "OK", code), { timeout: 10_000 });
+    await waitShown(page, row("write", "OK", code), 10_000);
     expect(await page.locator(row("write", "OK", code)).first().textContent()).toContain(code);
     expect(problems.errors()).toEqual([]);
   }, 30_000);
 
   test("following it shows read events", async () => {
     await page.click("#follow-button");
-    await page.waitForSelector(row("read", "OK", code), { timeout: 10_000 });
+    await waitShown(page, row("read", "OK", code), 10_000);
 
     const res = await fetch(`${server.url}/${code}`, { redirect: "manual" });
     expect(res.status).toBe(302);
@@ -161,7 +173,7 @@ describe("dashboard", () => {
     expect(statuses.get(302)).toBe(270);
     expect(statuses.get(404)).toBe(30);
 
-    await page.waitForSelector('#event-feed tr[data-type="read"][data-status="NOT_FOUND"]', { timeout: 10_000 });
+    await waitShown(page, '#event-feed tr[data-type="read"][data-status="NOT_FOUND"]', 10_000);
     // The feed keeps a bounded number of rows however much arrives.
     expect(await page.locator("#event-feed tr").count()).toBeLessThanOrEqual(200);
 
@@ -181,8 +193,8 @@ describe("dashboard", () => {
         const onPage = await shown();
         return api.instance.cache_total! >= 303 && onPage.at === api.at ? true : undefined;
       }, "a push covering the load", 15_000);
-    await page.waitForSelector("#shards .shard", { timeout: 5000 });
-    await page.waitForSelector("#node-health .node", { timeout: 5000 });
+    await waitShown(page, "#shards .shard", 5000);
+    await waitShown(page, "#node-health .node", 5000);
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: false });
     expect(statSync(SCREENSHOT).size).toBeLessThan(300 * 1024);
@@ -197,10 +209,10 @@ describe("dashboard", () => {
 
     // A graceful stop with a dashboard connected exits 0 (it closes the socket with 1001 first).
     expect(await server.stop()).toBe(0);
-    await page.waitForSelector('#connection-status:not([data-state="connected"])', { timeout: 15_000 });
+    await waitShown(page, '#connection-status:not([data-state="connected"])', 15_000);
     server = await startServer(ENV, { port });
 
-    await page.waitForSelector('#connection-status[data-state="connected"]', { timeout: 20_000 });
+    await waitShown(page, '#connection-status[data-state="connected"]', 20_000);
     expect(await page.textContent("#connection-text")).toBe("Connected");
     expect(Number(await page.getAttribute("#connection-status", "data-connects"))).toBeGreaterThan(connectsBefore);
     // Not just an open socket: pushes from the new process arrive and are shown.
@@ -208,7 +220,7 @@ describe("dashboard", () => {
 
     // And it still works end to end: a new link's write reaches the page over the new socket.
     const fresh = await createLink(`https://example.com/after-restart/${crypto.randomUUID()}`);
-    await page.waitForSelector(row("write", "OK", fresh), { timeout: 10_000 });
+    await waitShown(page, row("write", "OK", fresh), 10_000);
 
     const unexpected = problems.errorsSince(mark).filter((e) => !EXPECTED_WHILE_DOWN.test(e));
     expect(unexpected).toEqual([]);

@@ -50,8 +50,6 @@ const v = (data: SummaryData, metric: string, stat: string): number => data.metr
 /** The measured-phase figures of redirects.ts / fallback.ts as a LoadResult. */
 export function k6Redirects(o: K6Outcome, label: string, durationS: number, phaseTag = "{phase:measured}"): LoadResult {
   const d = o.data;
-  const requests = v(d, `http_reqs${phaseTag}`, "count") || v(d, "http_reqs", "count");
-  const failedRate = v(d, "http_req_failed", "rate");
   const hit = v(d, `cache_hit${phaseTag}`, "passes");
   const miss = v(d, `cache_hit${phaseTag}`, "fails");
   const sources: Record<string, number> = {};
@@ -59,50 +57,36 @@ export function k6Redirects(o: K6Outcome, label: string, durationS: number, phas
     const match = /^source_(\w+)$/.exec(name);
     if (match) sources[`*:${match[1]}`] = m.values.count ?? 0;
   }
-  const trend = `redirect_duration${phaseTag}`;
-  return {
-    tool: "k6",
-    label,
-    seconds: durationS,
-    requests,
-    rps: requests / durationS,
-    latencyMs: latency(d, trend),
-    failed: Math.round(failedRate * v(d, "http_reqs", "count")),
-    socketErrors: 0,
-    counts: { hit, miss, s3xx: hit + miss },
-    status: {},
-    sources,
-    shards: {},
-    dropped: v(d, "dropped_iterations", "count"),
-  };
-}
-
-function latency(d: K6Outcome["data"], trend: string): LoadResult["latencyMs"] {
-  return { p50: v(d, trend, "med"), p95: v(d, trend, "p(95)"), p99: v(d, trend, "p(99)"), max: v(d, trend, "max"), mean: v(d, trend, "avg") };
+  return k6Result(d, label, durationS, { requestsMetric: `http_reqs${phaseTag}`, trend: `redirect_duration${phaseTag}` }, { counts: { hit, miss, s3xx: hit + miss }, sources });
 }
 
 export function k6Creates(o: K6Outcome, label: string, durationS: number): LoadResult {
   const d = o.data;
-  const requests = v(d, "http_reqs{name:POST /create}", "count") || v(d, "http_reqs", "count");
-  const trend = "http_req_duration{name:POST /create}";
+  const counts = {
+    created: v(d, "unique_created", "passes"),
+    unexpected_dedupe: v(d, "unique_created", "fails"),
+    repeat_ok: v(d, "repeat_same_code", "passes"),
+    repeat_mismatch: v(d, "repeat_same_code", "fails"),
+  };
+  return k6Result(d, label, durationS, { requestsMetric: "http_reqs{name:POST /create}", trend: "http_req_duration{name:POST /create}" }, { counts, sources: {} });
+}
+
+/** What every k6 scenario reports alike: requests (of `requestsMetric`, else all), latency of `trend`, failures, drops. */
+function k6Result(d: SummaryData, label: string, durationS: number, metrics: { requestsMetric: string; trend: string }, specific: Pick<LoadResult, "counts" | "sources">): LoadResult {
+  const requests = v(d, metrics.requestsMetric, "count") || v(d, "http_reqs", "count");
+  const t = metrics.trend;
   return {
     tool: "k6",
     label,
     seconds: durationS,
     requests,
     rps: requests / durationS,
-    latencyMs: latency(d, trend),
+    latencyMs: { p50: v(d, t, "med"), p95: v(d, t, "p(95)"), p99: v(d, t, "p(99)"), max: v(d, t, "max"), mean: v(d, t, "avg") },
     failed: Math.round(v(d, "http_req_failed", "rate") * v(d, "http_reqs", "count")),
     socketErrors: 0,
-    counts: {
-      created: v(d, "unique_created", "passes"),
-      unexpected_dedupe: v(d, "unique_created", "fails"),
-      repeat_ok: v(d, "repeat_same_code", "passes"),
-      repeat_mismatch: v(d, "repeat_same_code", "fails"),
-    },
     status: {},
-    sources: {},
     shards: {},
     dropped: v(d, "dropped_iterations", "count"),
+    ...specific,
   };
 }

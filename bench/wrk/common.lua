@@ -65,14 +65,22 @@ function M.seed(tid)
   for _ = 1, 10 do math.random() end
 end
 
+-- wrk's setup() hook (a script sets `setup = common.setup`): keeps every thread for report()
+-- and gives each a 1-based "tid".
+M.threads = {}
+function M.setup(thread)
+  M.threads[#M.threads + 1] = thread
+  thread:set("tid", #M.threads)
+end
+
 -- The run as one BENCH_JSON line: wrk's own figures, `extra`, and each of the tables `names`
 -- merged over all threads.
-function M.report(summary, latency, threads, names, extra)
+function M.report(summary, latency, names, extra)
   local out = M.base(summary, latency)
   for k, v in pairs(extra or {}) do out[k] = v end
   for _, name in ipairs(names) do
     out[name] = {}
-    for _, t in ipairs(threads) do M.merge(out[name], t:get(name)) end
+    for _, t in ipairs(M.threads) do M.merge(out[name], t:get(name)) end
   end
   io.write("BENCH_JSON " .. M.json(out) .. "\n")
 end

@@ -11,11 +11,7 @@ local repeats_file = os.getenv("REPEATS_FILE")
 local repeat_share = tonumber(os.getenv("REPEAT_SHARE") or "0.1")
 local run_id = os.getenv("RUN_ID") or tostring(os.time())
 
-local threads = {}
-function setup(thread)
-  threads[#threads + 1] = thread
-  thread:set("tid", #threads)
-end
+setup = common.setup
 
 local urls, expected, nrep, seq = {}, {}, 0, 0
 local headers = { ["Content-Type"] = "application/json" }
@@ -73,5 +69,5 @@ function response(code, hdrs, body)
 end
 
 function done(summary, latency, requests)
-  common.report(summary, latency, threads, { "counts", "status", "shards" })
+  common.report(summary, latency, { "counts", "status", "shards" })
 end

@@ -10,11 +10,7 @@ local codes_file = os.getenv("CODES_FILE") or error("CODES_FILE is not set")
 local hot_share = tonumber(os.getenv("HOT_SHARE") or "0.9")
 local count_headers = (os.getenv("COUNT_HEADERS") or "1") ~= "0"
 
-local threads = {}
-function setup(thread)
-  threads[#threads + 1] = thread
-  thread:set("tid", #threads)
-end
+setup = common.setup
 
 local hot, cold, nhot, ncold = {}, {}, 0, 0
 
@@ -63,5 +59,5 @@ if count_headers then
 end
 
 function done(summary, latency, requests)
-  common.report(summary, latency, threads, { "counts", "status", "sources" }, { counted = count_headers })
+  common.report(summary, latency, { "counts", "status", "sources" }, { counted = count_headers })
 end

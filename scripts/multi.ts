@@ -13,10 +13,11 @@
  * `down` leaves the cluster running (like `npm start`) unless --cluster is given.
  */
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { clusterDir, clusterDown, clusterEnvVars, clusterUp, DEFAULTS, portFree, REPO_ROOT } from "./cluster/index";
-import { cmdline, isAlive } from "./cluster/proc";
+import { cmdline, isAlive, logTail, waitForExit, waitUntil } from "./cluster/proc";
+import { writeJsonAtomic } from "./cluster/state";
 import { localHaproxyConfig, type HealthCheckTiming } from "./deploy/haproxy-config";
 import { checkHaproxyConfig, haproxyBinary, haproxyHealthy, serverStates } from "./deploy/haproxy-runtime";
 import { parseCommand, runCli } from "./cluster/run-cli";
@@ -50,9 +51,7 @@ function readMulti(name: string): MultiState | null {
 }
 
 function writeMulti(state: MultiState): void {
-  const tmp = `${stateFile(state.name)}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
-  renameSync(tmp, stateFile(state.name));
+  writeJsonAtomic(stateFile(state.name), state);
 }
 
 const ours = (p: Proc) => isAlive(p.pid) && cmdline(p.pid).includes(p.marker);
@@ -71,21 +70,15 @@ function spawnDetached(cmd: string, args: string[], log: string, env: NodeJS.Pro
 }
 
 async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, alive: () => boolean, log: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!alive()) throw new Error(`${what}: process exited; last log lines:\n${tail(log)}`);
-    if (await check().catch(() => false)) return;
-    await Bun.sleep(200);
-  }
-  throw new Error(`${what}: not ready after ${timeoutMs} ms; last log lines:\n${tail(log)}`);
-}
-
-function tail(file: string, lines = 15): string {
-  try {
-    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no log)";
-  }
+  const ready = await waitUntil(
+    async () => {
+      if (!alive()) throw new Error(`${what}: process exited; last log lines:\n${logTail(log, 15)}`);
+      return check().catch(() => false);
+    },
+    timeoutMs,
+    200,
+  );
+  if (!ready) throw new Error(`${what}: not ready after ${timeoutMs} ms; last log lines:\n${logTail(log, 15)}`);
 }
 
 async function ready(port: number): Promise<boolean> {
@@ -159,9 +152,7 @@ async function up(name: string, instances: number, port: number, statsPort: numb
 async function stopProc(p: Proc, label: string, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
   if (!ours(p)) return;
   process.kill(p.pid, signal);
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && isAlive(p.pid)) await Bun.sleep(100);
-  if (isAlive(p.pid)) {
+  if (!(await waitForExit(p.pid, timeoutMs))) {
     console.error(`${label}: still running after ${timeoutMs} ms; SIGKILL`);
     process.kill(p.pid, "SIGKILL");
   }

@@ -2,7 +2,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileS
 import { join } from "node:path";
 import postgres from "postgres";
 import { asPgUser, chownToPgUser, run, runOk } from "./exec";
-import { childrenOf, cmdline, isAlive, signal, waitForExit, waitUntil } from "./proc";
+import { childrenOf, cmdline, isAlive, logTail, signal, waitForExit, waitUntil } from "./proc";
 import type { NodeState } from "./state";
 
 /**
@@ -82,7 +82,7 @@ export async function startPostgres(pgBin: string, node: NodeState): Promise<num
   clearStaleLocks(node);
   const { argv, runAs } = node.start!;
   const full = runAs ? ["runuser", "-u", runAs, "--", ...argv] : argv;
-  await runOk(full, { cwd: node.dir, timeoutMs: 130_000, hint: () => `log tail (${node.logFile}):\n${tail(node.logFile, 10)}` });
+  await runOk(full, { cwd: node.dir, timeoutMs: 130_000, hint: () => `log tail (${node.logFile}):\n${logTail(node.logFile, 10)}` });
   const pid = pgPidFromFile(node);
   if (pid === null) throw new Error(`postgres on port ${node.port} started but postmaster.pid names no live server; see ${node.logFile}`);
   if (!(await waitUntil(() => pgReady(pgBin, node.port), 30_000, 50))) {
@@ -151,14 +151,6 @@ export async function ensureDatabase(port: number, name: string): Promise<void> 
     if (rows.length === 0) await sql.unsafe(`CREATE DATABASE "${name}"`);
   } finally {
     await sql.end({ timeout: 5 });
-  }
-}
-
-function tail(file: string, lines: number): string {
-  try {
-    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no log)";
   }
 }
 

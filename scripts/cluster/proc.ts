@@ -72,6 +72,15 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
   }
 }
 
+/** The last `lines` lines of a log file, for error messages; "(no log)" when it cannot be read. */
+export function logTail(file: string, lines: number): string {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
 export function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   return waitUntil(() => !isAlive(pid), timeoutMs, 20);
 }

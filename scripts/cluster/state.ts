@@ -50,12 +50,16 @@ export function readState(dir: string): ClusterState {
   return JSON.parse(readFileSync(stateFile(dir), "utf8")) as ClusterState;
 }
 
-/** Atomic write (temp file + rename), so a reader never sees half a file. */
 export function writeState(state: ClusterState): void {
   state.updatedAt = new Date().toISOString();
-  const tmp = `${stateFile(state.dir)}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
-  renameSync(tmp, stateFile(state.dir));
+  writeJsonAtomic(stateFile(state.dir), state);
+}
+
+/** Temp file + rename, so a reader never sees half a file. */
+export function writeJsonAtomic(file: string, value: unknown): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  renameSync(tmp, file);
 }
 
 export function findNode(state: ClusterState, shard: number, role: Role): NodeState {

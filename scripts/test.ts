@@ -5,12 +5,11 @@
  * tears the cluster down (wiping it), and prints `N passed, N failed` as the very last line.
  * Extra arguments go to bun test:  npm test -- test/integration
  */
-import { clusterDir, clusterDown, clusterEnvVars, clusterUp, nodePort, portFree, readState, REPO_ROOT, type Role } from "./cluster/index";
+import { clusterDir, clusterDown, clusterEnvVars, clusterUpOnFreePorts, nodePort, readState, REPO_ROOT } from "./cluster/index";
 
 const SHARDS = 3;
 const NAME = `test-${process.pid}`;
 const FIRST_BASE = 17000;
-const STEP = 100;
 const SLOTS = 100; // base ports 17000 .. 26900
 
 let interrupted: NodeJS.Signals | null = null;
@@ -27,36 +26,10 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 
 async function main(): Promise<{ passed: number; failed: number; ok: boolean }> {
   const t0 = performance.now();
-  const basePort = await bootCluster();
+  const basePort = await clusterUpOnFreePorts({ name: NAME, shards: SHARDS, firstBase: FIRST_BASE, slots: SLOTS, stopped: () => interrupted !== null });
   console.error(`test cluster ${NAME}: ${SHARDS} shards on 127.0.0.1:${basePort}-${nodePort(basePort, SHARDS - 1, "replica")}, up in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
   if (interrupted) return { passed: 0, failed: 0, ok: false };
   return runBunTest();
-}
-
-/** Tries free-looking port ranges until a cluster comes up (another run may grab a range between probe and bind). */
-async function bootCluster(): Promise<number> {
-  // Start at a pid-dependent slot so concurrent runs on one machine rarely probe the same range.
-  const first = process.pid % SLOTS;
-  let lastError: unknown;
-  for (let k = 0, tries = 0; k < SLOTS && tries < 3 && !interrupted; k++) {
-    const basePort = FIRST_BASE + ((first + k) % SLOTS) * STEP;
-    if (!(await rangeFree(basePort))) continue;
-    tries++;
-    try {
-      await clusterUp({ name: NAME, shards: SHARDS, basePort, fast: true });
-      return basePort;
-    } catch (e) {
-      lastError = e;
-      await clusterDown({ name: NAME, wipe: true });
-    }
-  }
-  if (interrupted) throw new Error("interrupted while starting the cluster");
-  throw lastError ?? new Error(`no free port range found from ${FIRST_BASE}`);
-}
-
-async function rangeFree(basePort: number): Promise<boolean> {
-  const ports = Array.from({ length: SHARDS }, (_, i) => (["redis", "primary", "replica"] as Role[]).map((r) => nodePort(basePort, i, r))).flat();
-  return (await Promise.all(ports.map(portFree))).every(Boolean);
 }
 
 async function runBunTest(): Promise<{ passed: number; failed: number; ok: boolean }> {

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { clusterDown, clusterEnvVars, clusterUp, nodePort, portFree, readState, type ClusterState, type Role } from "../../scripts/cluster/index";
+import { clusterDown, clusterEnvVars, clusterUpOnFreePorts, readState, type ClusterState, type Role } from "../../scripts/cluster/index";
 import { freePort, startServer, type ServerProcess } from "../../test/support/server-process";
 import { onCleanup } from "./cleanup";
 import { startHaproxy } from "./haproxy";
@@ -99,24 +99,9 @@ async function startFloor(redisNodes: string): Promise<{ port: number; pid: numb
   return { port, pid: child.proc.pid };
 }
 
-/** Tries pid-dependent port ranges (40000..59900, step 100) until the cluster comes up. */
-export async function bootCluster(name: string): Promise<number> {
-  const first = process.pid % 200;
-  let lastError: unknown = null;
-  for (let k = 0, tries = 0; k < 200 && tries < 3; k++) {
-    const basePort = 40_000 + ((first + k) % 200) * 100;
-    const ports = Array.from({ length: SHARDS }, (_, i) => (["redis", "primary", "replica"] as Role[]).map((r) => nodePort(basePort, i, r))).flat();
-    if (!(await Promise.all(ports.map(portFree))).every(Boolean)) continue;
-    tries++;
-    try {
-      await clusterUp({ name, shards: SHARDS, basePort, fast: true });
-      return basePort;
-    } catch (error) {
-      lastError = error;
-      await clusterDown({ name, wipe: true }).catch(() => {});
-    }
-  }
-  throw lastError ?? new Error("no free port range for the bench cluster");
+/** A throwaway cluster on the first free range of base ports 40000..59900. */
+export function bootCluster(name: string): Promise<number> {
+  return clusterUpOnFreePorts({ name, shards: SHARDS, firstBase: 40_000, slots: 200 });
 }
 
 function shardUrls(state: ClusterState): ShardUrls[] {

@@ -7,3 +7,4 @@ export { clusterEnvVars, envLines } from "./env-file";
 export { clusterStatus, formatStatus } from "./status";
 export { clusterDir, nodePort, DEFAULTS, REPO_ROOT, type ClusterOptions, type Role } from "./options";
 export { portFree } from "./proc";
+export { clusterUpOnFreePorts } from "./free-range";

@@ -2,20 +2,22 @@
 /**
  * Local cluster CLI: per shard a Redis, a PostgreSQL primary and its streaming replica, on
  * ports basePort+10*i (+0 redis, +1 primary, +2 replica), data under .cluster/<name>/.
+ * `up --shards N` above the saved count and `add-shard` grow a cluster; the new shards start
+ * empty until `bun run reshard add` moves links onto them. Shrinking is refused (drain instead).
  *
- *   bun scripts/cluster.ts up|down|status|env [--shards N] [--base-port P] [--name NAME] [--wipe] [--fast]
+ *   bun scripts/cluster.ts up|add-shard|down|status|env [--shards N] [--base-port P] [--name NAME] [--wipe] [--fast]
  */
 
 // Importing this file (`import { clusterUp } from "./cluster"`) gives the library API;
 // only running it as a script executes the CLI.
 export * from "./cluster/index";
 
-import { clusterDir, clusterDown, clusterUp, DEFAULTS, envLines, formatStatus, hasState, readState, REPO_ROOT } from "./cluster/index";
+import { clusterAddShard, clusterDir, clusterDown, clusterUp, DEFAULTS, envLines, formatStatus, hasState, readState, REPO_ROOT, type ClusterState } from "./cluster/index";
 import { checkLayout } from "./cluster/options";
 import { planState } from "./cluster/plan";
 import { parseCommand, runCli } from "./cluster/run-cli";
 
-const USAGE = "usage: bun scripts/cluster.ts up|down|status|env [--shards N] [--base-port P] [--name NAME] [--wipe] [--fast]";
+const USAGE = "usage: bun scripts/cluster.ts up|add-shard|down|status|env [--shards N] [--base-port P] [--name NAME] [--wipe] [--fast]";
 
 async function main(): Promise<number> {
   const line = parseCommand(USAGE, {
@@ -37,15 +39,23 @@ async function main(): Promise<number> {
     case "up": {
       const t0 = performance.now();
       const state = await clusterUp({ name, shards, basePort, fast: values.fast, log });
-      console.log(`\n${formatStatus(state)}\n`);
-      console.log(envLines(state).join("\n"));
-      console.log(`\ncluster ${name} up in ${((performance.now() - t0) / 1000).toFixed(1)}s; env written to ${dir}/env`);
+      printLayout(state);
+      console.log(`\ncluster ${name} up in ${seconds(t0)}; env written to ${dir}/env`);
+      return 0;
+    }
+    case "add-shard": {
+      const t0 = performance.now();
+      const state = await clusterAddShard({ name, log });
+      printLayout(state);
+      console.log(`\nshard ${state.shards - 1} added to cluster ${name} in ${seconds(t0)}; env written to ${dir}/env`);
+      // The instances only route to the shard once they run with the new env and the ring includes it.
+      console.log("next: restart the instances with the new env one at a time behind HAProxy (rolling), then run `bun run reshard add`");
       return 0;
     }
     case "down": {
       const t0 = performance.now();
       const { stopped } = await clusterDown({ name, wipe: values.wipe, log });
-      console.log(`cluster ${name} down: ${stopped} node(s) stopped${values.wipe ? ", data wiped" : ""} in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+      console.log(`cluster ${name} down: ${stopped} node(s) stopped${values.wipe ? ", data wiped" : ""} in ${seconds(t0)}`);
       return 0;
     }
     case "status": {
@@ -74,5 +84,12 @@ async function main(): Promise<number> {
       return 2;
   }
 }
+
+function printLayout(state: ClusterState): void {
+  console.log(`\n${formatStatus(state)}\n`);
+  console.log(envLines(state).join("\n"));
+}
+
+const seconds = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)}s`;
 
 if (import.meta.main) runCli("cluster", main);

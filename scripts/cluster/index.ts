@@ -1,5 +1,5 @@
 /** Programmatic API of the local cluster (see scripts/cluster.ts for the CLI). */
-export { clusterUp } from "./up";
+export { clusterUp, clusterAddShard } from "./up";
 export { clusterDown } from "./down";
 export { readState, findNode, hasState, type ClusterState, type NodeState } from "./state";
 export { stopNode, startNode, pauseNode, resumeNode, nodeAlive, nodePaused, livePid, type StopMode } from "./node-control";

@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 /** Options shared by `up`, `down`, `status` and `env`. Unset fields fall back to the saved state, then DEFAULTS. */
 export interface ClusterOptions {
   name?: string;
+  /** Above the saved count, `up` grows the cluster; below it, `up` refuses. */
   shards?: number;
   basePort?: number;
   /** fsync/synchronous_commit/full_page_writes off: for throwaway test clusters. */

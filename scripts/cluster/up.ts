@@ -7,7 +7,7 @@ import { pgReachableDir } from "./exec";
 import { writeEnvFile } from "./env-file";
 import { livePid, startNodeRecord, startSpec } from "./node-control";
 import { checkLayout, clusterDir, DEFAULTS, REPO_ROOT, type ClusterOptions } from "./options";
-import { planState } from "./plan";
+import { planShards, planState } from "./plan";
 import { cloneReplica, ensureDatabase, initPrimary, isInitialised } from "./postgres-node";
 import { portFree } from "./proc";
 import { findNode, hasState, readState, writeState, type ClusterState, type NodeState } from "./state";
@@ -17,6 +17,7 @@ import { findNode, hasState, readState, writeState, type ClusterState, type Node
  * are left alone, stopped ones restarted on their data, missing ones created (replicas from
  * their primary with pg_basebackup). Migrations are applied on every primary each time (a
  * no-op when current). State is saved after every node, so `down` can clean up a failed `up`.
+ * More shards than saved grows the cluster (the new ones start empty); fewer is refused.
  *
  * @example const state = await clusterUp({ name: "test-1", basePort: 17000, fast: true });
  */
@@ -29,14 +30,12 @@ export async function clusterUp(opts: ClusterOptions = {}): Promise<ClusterState
   const shards = opts.shards ?? saved?.shards ?? DEFAULTS.shards;
   const basePort = opts.basePort ?? saved?.basePort ?? DEFAULTS.basePort;
   checkLayout(shards, basePort);
-  if (saved && (saved.shards !== shards || saved.basePort !== basePort)) {
-    throw new Error(`cluster "${name}" exists with ${saved.shards} shards at base port ${saved.basePort}; run \`down --wipe --name ${name}\` to change its layout`);
-  }
+  if (saved) checkSavedLayout(saved, shards, basePort);
   if (saved && opts.fast !== undefined && opts.fast !== saved.fast) log(`note: keeping fast=${saved.fast} of the existing nodes`);
 
   mkdirSync(dir, { recursive: true });
   const binaries = findBinaries();
-  const state = saved ?? planState({ name, dir, nodesDir: await pgReachableDir(dir, name), shards, basePort, fast: opts.fast ?? false, binaries });
+  const state = saved ? grow(saved, shards, log) : planState({ name, dir, nodesDir: await pgReachableDir(dir, name), shards, basePort, fast: opts.fast ?? false, binaries });
   state.binaries = binaries;
   writeState(state);
 
@@ -45,6 +44,43 @@ export async function clusterUp(opts: ClusterOptions = {}): Promise<ClusterState
   const failed = results.flatMap((r, i) => (r.status === "rejected" ? [`shard ${i}: ${(r.reason as Error)?.message ?? r.reason}`] : []));
   if (failed.length > 0) throw new Error(`cluster up failed:\n${failed.join("\n")}`);
   writeEnvFile(state);
+  return state;
+}
+
+/**
+ * Grows the saved cluster by one shard (new nodes, migrated, replica cloned; the existing ones
+ * untouched) and resolves with its state. The app only uses the shard once its instances run
+ * with the new env and `bun run reshard add` has moved links onto it.
+ *
+ * @example const state = await clusterAddShard({ name: "dev" }); clusterEnvVars(state).REDIS_NODES
+ */
+export async function clusterAddShard(opts: Pick<ClusterOptions, "root" | "log"> & { name: string }): Promise<ClusterState> {
+  const dir = clusterDir(opts.root ?? REPO_ROOT, opts.name);
+  if (!hasState(dir)) throw new Error(`cluster ${opts.name} not created; run up first`);
+  return clusterUp({ ...opts, shards: readState(dir).shards + 1 });
+}
+
+/** Other ports would contradict the data dirs' config (port, a replica's primary_conninfo); fewer shards would strand links. */
+function checkSavedLayout(saved: ClusterState, shards: number, basePort: number): void {
+  const { name } = saved;
+  if (saved.basePort !== basePort) {
+    throw new Error(`cluster "${name}" exists at base port ${saved.basePort}; run \`down --wipe --name ${name}\` to move it`);
+  }
+  if (shards < saved.shards) {
+    const dropped = shards === saved.shards - 1 ? `shard ${shards}` : `shards ${shards}-${saved.shards - 1}`;
+    throw new Error(
+      `cluster "${name}" has ${saved.shards} shards; --shards ${shards} would orphan the links on ${dropped}. ` +
+        `\`up\` never removes shards: drain one online with \`bun run reshard drain <i>\`, then stop its processes`,
+    );
+  }
+}
+
+/** Appends the new shards' nodes; upShard then creates them like any missing node. */
+function grow(state: ClusterState, shards: number, log: (l: string) => void): ClusterState {
+  if (shards === state.shards) return state;
+  log(`growing cluster ${state.name} from ${state.shards} to ${shards} shards`);
+  state.nodes.push(...planShards(state.nodesDir ?? state.dir, state.basePort, state.shards, shards));
+  state.shards = shards;
   return state;
 }
 

@@ -16,10 +16,11 @@ import { IdSource } from "../src/ids/id-source";
 
 const workerFile = fileURLToPath(new URL("../workers/id-block.worker.ts", import.meta.url));
 const SHARDS = 3;
+const MEMBERS = [0, 1, 2];
 const BLOCK = 4096;
 
 function blockTask(workerId: number, resumeFrom: SnowflakeState | null, count: number): IdWorkerTask {
-  return { kind: "block", workerId, resumeFrom, count, shardCount: SHARDS };
+  return { kind: "block", workerId, resumeFrom, count, members: MEMBERS };
 }
 
 /** Two lanes, one block in flight each, as IdSource runs them; includes unpacking on the main thread. */
@@ -55,7 +56,7 @@ async function roundTripNs(): Promise<number> {
 }
 
 async function takeNs(): Promise<{ ns: number; misses: number }> {
-  const ids = new IdSource({ instanceId: 0, threads: 2, shardCount: SHARDS, blockSize: 8192, lowWater: 4096, workerFile });
+  const ids = new IdSource({ instanceId: 0, threads: 2, shardSlots: SHARDS, members: MEMBERS, blockSize: 8192, lowWater: 4096, workerFile });
   await ids.start();
   let taken = 0;
   let misses = 0;

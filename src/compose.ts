@@ -24,6 +24,18 @@ import type { Server } from "bun";
 import type { Logger } from "./observability/logger";
 import { applyMigrations } from "./storage/migrate";
 import { ShardSet } from "./storage/shard-set";
+import { shardsInUse, stableState } from "./domain/topology";
+import { topologyRoutes } from "./modules/topology/routes";
+import { probeShards } from "./modules/health/node-health";
+import { RingRouter } from "./topology/ring-router";
+import { TOPOLOGY_CHANNEL, TopologyAgent } from "./topology/topology-agent";
+import { Piscina } from "piscina";
+import { planMovesOn } from "./ids/move-planner";
+import { Coordinator } from "./topology/mover/coordinator";
+import { ProgressBoard } from "./topology/mover/progress-board";
+import { Throttle } from "./topology/mover/throttle";
+import { catalogView } from "./topology/catalog-view";
+import { readTopology } from "./storage/topology-rows";
 
 const WORKER_FILE = fileURLToPath(new URL("../workers/id-block.worker.ts", import.meta.url));
 const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
@@ -44,15 +56,19 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     dbPolicy: { timeoutMs: config.DB_TIMEOUT_MS, retries: 2, breakAfter: 5, halfOpenAfterMs: config.BREAKER_COOLDOWN_MS },
     dbPoolSize: config.DB_POOL_SIZE,
   });
+  // Placeholder until start() reads the ring from the catalog (version 0 loses to any stored one).
+  const router = new RingRouter(stableState(shards.shards.map((s) => s.index), 0));
   const ids = new IdSource({
     instanceId: config.INSTANCE_ID,
     threads: config.ID_WORKERS,
-    shardCount: shards.count,
+    shardSlots: shards.count,
+    members: router.current.write.members,
     blockSize: config.ID_BLOCK_SIZE,
     lowWater: config.ID_LOW_WATER,
     workerFile: WORKER_FILE,
     onError: (error) => logger.warn("id block failed; the lane retries", { error: error.message }),
   });
+  router.onWriteMembers = (members) => ids.setMembers(members);
   const node = `instance-${config.INSTANCE_ID}`;
   const cacheMetrics = new CacheMetrics(shards.count);
   const hub = new WsHub(config.WS_MAX_BUFFERED_BYTES);
@@ -61,8 +77,10 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   // fail fast (no offline queue) so a down bus never holds events in memory.
   const busPublisher = new Redis(busUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1000, retryStrategy: (n) => Math.min(n * 100, 1000) });
   const busSubscriber = new Redis(busUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 100, 1000) });
+  const topologySubscriber = new Redis(busUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 100, 1000) });
   busPublisher.on("error", () => {});
   busSubscriber.on("error", () => {});
+  topologySubscriber.on("error", () => {});
   const bus = new EventBus({
     node,
     channel: "shorten:events",
@@ -103,10 +121,24 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     eventDrops: () => hub.drops,
     wsClients: () => hub.clientCount,
   });
-  const repairs = new ClaimRepairQueue(shards, { intervalMs: 2000, maxPending: 100_000 });
+  const topology = new TopologyAgent({
+    catalog: { primary: shards.at(0).primary, replica: shards.at(0).replica },
+    router,
+    instance: node,
+    configuredShards: shards.count,
+    probe: (list) => probeShards(shards, list),
+    pollMs: config.TOPOLOGY_POLL_MS,
+    liveMs: config.TOPOLOGY_LIVE_MS,
+    drainTimeoutMs: config.DB_TIMEOUT_MS * 4 + 10_000,
+    subscriber: topologySubscriber,
+    onView: (view) => hub.deliverTopology(view),
+    logger,
+  });
+  const repairs = new ClaimRepairQueue(shards, (longUrl) => router.current.write.shardFor(longUrl), { intervalMs: 2000, maxPending: 100_000 });
   const publicHost = new URL(config.PUBLIC_BASE_URL).host.toLowerCase();
   const links = new LinkService({
     shards,
+    router,
     tickets: ids,
     observer,
     repairs,
@@ -114,7 +146,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     cacheTtlSeconds: config.CACHE_TTL_SECONDS,
   });
   const limiter = config.RATE_LIMIT_ENABLED
-    ? new RateLimiter(shards, { create: gcraParams({ perMinute: config.RATE_LIMIT_CREATE_PER_MIN }), redirect: gcraParams({ perMinute: config.RATE_LIMIT_REDIRECT_PER_MIN }) }, config.RATE_LIMIT_WHEN_REDIS_DOWN)
+    ? new RateLimiter(shards, (key) => router.current.write.shardFor(key), { create: gcraParams({ perMinute: config.RATE_LIMIT_CREATE_PER_MIN }), redirect: gcraParams({ perMinute: config.RATE_LIMIT_REDIRECT_PER_MIN }) }, config.RATE_LIMIT_WHEN_REDIS_DOWN)
     : null;
   let accepting = false;
   let probeTimer: ReturnType<typeof setInterval> | undefined;
@@ -126,8 +158,8 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     .use(await staticPlugin({ assets: PUBLIC_DIR, prefix: "/dashboard", alwaysStatic: true, indexHTML: true, maxAge: 60 }));
   const app = buildApp({
     logger,
-    plugins: [observabilityRoutes({ prometheus, latest: () => clusterMetrics.snapshot }), dashboard],
-    health: { shards, instanceId: config.INSTANCE_ID, isAccepting: () => accepting },
+    plugins: [observabilityRoutes({ prometheus, latest: () => clusterMetrics.snapshot }), topologyRoutes({ view: () => topology.view() }), dashboard],
+    health: { shards, instanceId: config.INSTANCE_ID, inUse: () => shardsInUse(router.topology), isAccepting: () => accepting },
     links: {
       links,
       limiter,
@@ -143,6 +175,8 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   return {
     app,
     shards,
+    router,
+    topology,
     ids,
     links,
     cacheMetrics,
@@ -150,13 +184,14 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     hub,
     bus,
     clusterMetrics,
-    /** Migrates reachable primaries, fills the id buffers, then starts taking traffic. */
+    /** Migrates reachable primaries, loads the ring, fills the id buffers, then starts taking traffic. */
     async start(): Promise<void> {
       await Promise.all(
         shards.shards.map((s) =>
           applyMigrations(s.primary.client, MIGRATIONS_DIR).catch((error: unknown) => logger.warn("migrations skipped; primary unreachable", { node: s.primary.name, error: (error as Error).message })),
         ),
       );
+      await topology.start();
       await ids.start();
       repairs.start();
       // Probes every node through its policy, so a breaker opened by a node that has since come
@@ -194,6 +229,8 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     },
     async close(): Promise<void> {
       accepting = false;
+      await topology.stop();
+      topologySubscriber.disconnect();
       clusterMetrics.stop();
       if (probeTimer) clearInterval(probeTimer);
       await bus.stop();
@@ -208,3 +245,73 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
 }
 
 export type Composed = Awaited<ReturnType<typeof compose>>;
+
+export interface MoverOptions {
+  batchSize: number;
+  /** Scanned rows per second across all scans; Infinity for no limit. */
+  rowsPerSecond: number;
+  graceMs: number;
+  signal: AbortSignal;
+  log: (line: string) => void;
+  progressOut?: ConstructorParameters<typeof ProgressBoard>[0];
+}
+
+/**
+ * The second entry point: the re-sharding mover (`bun run reshard`), wired from the same config
+ * as the server. It holds an advisory lock on the catalog for its whole run, so two movers never
+ * work at once; the lock dies with the mover's connection, so a killed mover frees it.
+ */
+export async function composeMover(config: Config, options: MoverOptions) {
+  // Batches are bigger than a request's queries: a longer deadline, the same retries.
+  const shards = ShardSet.connect(config.shards, {
+    redisPolicy: { timeoutMs: Math.max(config.REDIS_TIMEOUT_MS, 2000), retries: 1, breakAfter: 5, halfOpenAfterMs: config.BREAKER_COOLDOWN_MS },
+    dbPolicy: { timeoutMs: Math.max(config.DB_TIMEOUT_MS, 15_000), retries: 2, breakAfter: 5, halfOpenAfterMs: config.BREAKER_COOLDOWN_MS },
+    dbPoolSize: 4,
+  });
+  const catalog = shards.at(0).primary;
+  const lock = await catalog.client.reserve();
+  const [held] = await lock<{ ok: boolean }[]>`select pg_try_advisory_lock(${MOVER_LOCK_KEY}::bigint) as ok`;
+  if (!held?.ok) {
+    lock.release();
+    await shards.close();
+    throw new Error("another reshard is running against this cluster (its lock on shard 0 is held)");
+  }
+  const pool = new Piscina({ filename: WORKER_FILE, minThreads: 1, maxThreads: 1 });
+  const publisher = new Redis(config.EVENT_BUS_REDIS ?? config.shards[0]!.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1000 });
+  publisher.on("error", () => {});
+  const coordinator = new Coordinator({
+    ctx: {
+      shards,
+      catalog,
+      planMoves: (request) => planMovesOn(pool, request),
+      batchSize: options.batchSize,
+      throttle: new Throttle(options.rowsPerSecond),
+      board: new ProgressBoard(options.progressOut),
+      signal: options.signal,
+      log: options.log,
+    },
+    migrate: async (shard) => void (await applyMigrations(shards.at(shard).primary.client, MIGRATIONS_DIR)),
+    publish: async (view) => void (await publisher.publish(TOPOLOGY_CHANNEL, JSON.stringify({ kind: "topology", ...view }))),
+    liveMs: config.TOPOLOGY_LIVE_MS,
+    graceMs: options.graceMs,
+    tickMs: 250,
+  });
+  return {
+    coordinator,
+    async status() {
+      const stored = await readTopology(catalog);
+      if (!stored) throw new Error("the catalog has no ring yet: start an instance once");
+      return catalogView(catalog, stored, config.TOPOLOGY_LIVE_MS);
+    },
+    async close(): Promise<void> {
+      await lock`select pg_advisory_unlock(${MOVER_LOCK_KEY}::bigint)`.catch(() => {});
+      lock.release();
+      publisher.disconnect();
+      await pool.destroy();
+      await shards.close();
+    },
+  };
+}
+
+// Arbitrary but fixed: every mover must agree on it. ("shorten" mover lock)
+const MOVER_LOCK_KEY = "7271906481325790162";

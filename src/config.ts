@@ -52,6 +52,8 @@ const envSchema = z.object({
   EVENT_FLUSH_MS: int(5, 10_000).default(50),
   EVENT_BUS_REDIS: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").optional(),
   METRICS_PUSH_MS: int(100, 60_000).default(1000),
+  TOPOLOGY_POLL_MS: int(50, 60_000).default(1000),
+  TOPOLOGY_LIVE_MS: int(500, 600_000).default(5000),
   WS_MAX_BUFFERED_BYTES: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
   SHUTDOWN_DRAIN_MS: int(0, 60_000).default(1000),
   SHUTDOWN_GRACE_MS: int(0, 120_000).default(10_000),
@@ -95,6 +97,9 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       ok: false,
       message: `config: REDIS_NODES has ${env2.REDIS_NODES.length} URLs but ${dbVar} describes ${shardCount} shards (${db.length} URLs); they must match`,
     };
+  }
+  if (env2.TOPOLOGY_LIVE_MS <= env2.TOPOLOGY_POLL_MS * 2) {
+    return { ok: false, message: `config: TOPOLOGY_LIVE_MS must be above 2 x TOPOLOGY_POLL_MS (${env2.TOPOLOGY_POLL_MS * 2}), or a live instance would look dead between heartbeats` };
   }
   if (env2.ID_LOW_WATER >= env2.ID_BLOCK_SIZE * 8) {
     return { ok: false, message: `config: ID_LOW_WATER must be below 8 x ID_BLOCK_SIZE (${env2.ID_BLOCK_SIZE * 8})` };

@@ -24,6 +24,8 @@ import type { LinkObserver } from "../../src/modules/links/outcomes";
 import { CacheMetrics } from "../../src/observability/cache-metrics";
 import { getCachedLongUrl } from "../../src/storage/link-cache";
 import { ShardSet } from "../../src/storage/shard-set";
+import { stableState } from "../../src/domain/topology";
+import { RingRouter } from "../../src/topology/ring-router";
 import { PrometheusMetrics } from "../../src/observability/prometheus";
 import { routeLabel } from "../../src/http/route-label";
 
@@ -40,6 +42,9 @@ const shards = ShardSet.connect(config.shards, {
   dbPolicy: { timeoutMs: config.DB_TIMEOUT_MS, retries: 2, breakAfter: 5, halfOpenAfterMs: config.BREAKER_COOLDOWN_MS },
   dbPoolSize: config.DB_POOL_SIZE,
 });
+
+// The ring of every configured shard, as a stable cluster runs it.
+const router = new RingRouter(stableState(shards.shards.map((s) => s.index)));
 
 let observer: LinkObserver = { onRead: () => {}, onWrite: () => {} };
 let bus: EventBus | null = null;
@@ -62,6 +67,7 @@ if (variant === "events" || variant === "elysia-events" || variant === "elysia-m
 }
 const links = new LinkService({
   shards,
+  router,
   tickets: { takeFor: () => undefined, takeAsync: () => Promise.reject(new Error("read-only variant")) },
   observer,
   repairs: { enqueue: () => {} } as unknown as ClaimRepairQueue,
@@ -80,7 +86,7 @@ if (variant === "policy" || variant === "service" || variant === "events") {
       const code = codeOf(request.url);
       if (health(`/${code}`)) return new Response("ok");
       if (variant === "policy") {
-        const longUrl = await getCachedLongUrl(shards.forKey(code).redis, code);
+        const longUrl = await getCachedLongUrl(shards.at(router.current.read.shardFor(code)).redis, code);
         return longUrl === null ? new Response(null, { status: 404 }) : new Response(null, { status: 302, headers: { location: longUrl, "x-cache": "HIT", "x-source": "redis" } });
       }
       try {

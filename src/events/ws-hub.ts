@@ -1,8 +1,8 @@
 import type { Server, WebSocketHandler } from "bun";
 import type { EventTopic, LocalDelivery } from "./event-bus";
 
-export type Topic = EventTopic | "metrics";
-export const TOPICS: readonly Topic[] = ["events", "reads", "writes", "metrics"];
+export type Topic = EventTopic | "metrics" | "topology";
+export const TOPICS: readonly Topic[] = ["events", "reads", "writes", "metrics", "topology"];
 const DEFAULT_TOPICS: readonly Topic[] = ["events", "metrics"];
 
 export interface HubSocketData {
@@ -25,7 +25,8 @@ interface Publisher {
  * connect to `/ws?topics=reads,metrics` (default: events,metrics), then optionally send
  * `{"subscribe": ["writes"]}` or `{"unsubscribe": ["events"]}`; the server answers
  * `{"kind":"subscribed","topics":[...]}`. Server messages are
- * `{"kind":"events","topic":T,"events":[...]}` and `{"kind":"metrics", ...}`.
+ * `{"kind":"events","topic":T,"events":[...]}`, `{"kind":"metrics", ...}` and, on the
+ * `topology` topic, `{"kind":"topology", ...}` (ring changes and re-sharding progress).
  *
  * A client whose socket buffer is over the limit misses batches (Bun drops them past
  * `backpressureLimit`); they are counted, and the client is never waited on.
@@ -83,6 +84,12 @@ export class WsHub implements LocalDelivery {
   deliverMetrics(payload: object): void {
     if (!this.hasSubscriber("metrics")) return;
     this.send("metrics", JSON.stringify({ kind: "metrics", ...payload }), 0);
+  }
+
+  /** Ring changes and re-sharding progress (`{"kind":"topology", ...}`, see topology/topology-view.ts). */
+  deliverTopology(payload: { kind: "topology" }): void {
+    if (!this.hasSubscriber("topology")) return;
+    this.send("topology", JSON.stringify(payload), 0);
   }
 
   // A batch is as big as every event of the last flush; publishing it to a topic nobody holds

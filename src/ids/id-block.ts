@@ -11,15 +11,16 @@ import { Snowflake, type SnowflakeState } from "../domain/snowflake";
  * or is replaced cannot make its lane repeat an id.
  *
  * @example
- *   const a = generateBlock({ workerId: 80, resumeFrom: null, count: 4096, shardCount: 3 });
- *   const b = generateBlock({ workerId: 80, resumeFrom: a.state, count: 4096, shardCount: 3 });
+ *   const a = generateBlock({ workerId: 80, resumeFrom: null, count: 4096, members: [0, 1, 2] });
+ *   const b = generateBlock({ workerId: 80, resumeFrom: a.state, count: 4096, members: [0, 1, 2] });
  *   blockCodes(b)[0] // a code after every code of `a`
  */
 export interface BlockRequest {
   workerId: number;
   resumeFrom: SnowflakeState | null;
   count: number;
-  shardCount: number;
+  /** The write ring's member shards: each code is bucketed to its owner in this ring. */
+  members: readonly number[];
   /** Must match the read path's ring; defaults to the same DEFAULT_VNODES. */
   vnodes?: number;
 }
@@ -37,17 +38,18 @@ export interface Block {
   state: SnowflakeState;
 }
 
-/** Which of `codes` change shard between two ring sizes, as indices into `codes`. */
+/** Which of the keys read from one shard belong elsewhere under a ring: indices into `keys`, and their owner. */
 export interface MovePlan {
   index: Uint32Array;
-  from: Uint16Array;
   to: Uint16Array;
 }
 
 export interface MovesRequest {
-  codes: readonly string[];
-  fromShards: number;
-  toShards: number;
+  /** Keys as stored on `source`: short codes (links) or long URLs (url_index). */
+  keys: readonly string[];
+  source: number;
+  /** Member shards of the ring the keys must end up on. */
+  to: readonly number[];
   vnodes?: number;
 }
 
@@ -61,14 +63,13 @@ export type IdWorkerTask = ({ kind: "block"; fault?: BlockFault } & BlockRequest
 export const MAX_SHARDS = 0xffff;
 export const MAX_BLOCK_SIZE = 1_000_000;
 
-// Building a ring is ~1 ms for 3 shards x 512 vnodes: once per (shardCount, vnodes) per thread.
+// Building a ring is ~1 ms for 3 shards x 512 vnodes: once per (members, vnodes) per thread.
 const rings = new Map<string, HashRing>();
 
-export function ringFor(shardCount: number, vnodes = DEFAULT_VNODES): HashRing {
-  if (shardCount > MAX_SHARDS) throw new RangeError(`id block: shard count ${shardCount} is above ${MAX_SHARDS}`);
-  const key = `${shardCount}/${vnodes}`;
+export function ringFor(members: readonly number[], vnodes = DEFAULT_VNODES): HashRing {
+  const key = `${members.join(",")}/${vnodes}`;
   let ring = rings.get(key);
-  if (!ring) rings.set(key, (ring = new HashRing(shardCount, vnodes)));
+  if (!ring) rings.set(key, (ring = new HashRing(members, vnodes)));
   return ring;
 }
 
@@ -76,7 +77,7 @@ export function generateBlock(request: BlockRequest, now: () => number = Date.no
   const { count } = request;
   if (!Number.isInteger(count) || count < 1 || count > MAX_BLOCK_SIZE) throw new RangeError(`id block: count ${count} is outside 1..${MAX_BLOCK_SIZE}`);
   const gen = new Snowflake({ workerId: request.workerId, now, resumeFrom: request.resumeFrom ?? undefined });
-  const ring = ringFor(request.shardCount, request.vnodes);
+  const ring = ringFor(request.members, request.vnodes);
   const ids = new BigInt64Array(count);
   const codes = new Array<string>(count);
   const shards = new Uint16Array(count);
@@ -94,24 +95,24 @@ export function blockCodes(block: Block): string[] {
   return block.codes.split(" ");
 }
 
-/** Bulk ring work for a re-sharding plan: which codes move, from where, to where. */
+/**
+ * Bulk ring work for re-sharding: which of the keys stored on `source` are owned by another shard
+ * under the ring `to`. Compared with the shard the row is on, not with an older ring, so a row
+ * that sits anywhere but its owner is found, whatever put it there.
+ */
 export function planMoves(request: MovesRequest): MovePlan {
-  const from = ringFor(request.fromShards, request.vnodes);
-  const to = ringFor(request.toShards, request.vnodes);
-  const { codes } = request;
-  const index = new Uint32Array(codes.length);
-  const fromShard = new Uint16Array(codes.length);
-  const toShard = new Uint16Array(codes.length);
+  const to = ringFor(request.to, request.vnodes);
+  const { keys, source } = request;
+  const index = new Uint32Array(keys.length);
+  const toShard = new Uint16Array(keys.length);
   let moved = 0;
-  for (let i = 0; i < codes.length; i++) {
-    const a = from.shardFor(codes[i]!);
-    const b = to.shardFor(codes[i]!);
-    if (a === b) continue;
+  for (let i = 0; i < keys.length; i++) {
+    const owner = to.shardFor(keys[i]!);
+    if (owner === source) continue;
     index[moved] = i;
-    fromShard[moved] = a;
-    toShard[moved] = b;
+    toShard[moved] = owner;
     moved++;
   }
   // slice, not subarray: a view would still clone the whole oversized buffer to the main thread.
-  return { index: index.slice(0, moved), from: fromShard.slice(0, moved), to: toShard.slice(0, moved) };
+  return { index: index.slice(0, moved), to: toShard.slice(0, moved) };
 }

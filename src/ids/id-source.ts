@@ -1,7 +1,9 @@
 import { Piscina } from "piscina";
+import { HashRing } from "../domain/ring";
 import { MAX_WORKER_ID, type SnowflakeState } from "../domain/snowflake";
 import { AppError } from "../errors";
 import { blockCodes, MAX_BLOCK_SIZE, MAX_SHARDS, type Block, type BlockFault, type IdWorkerTask, type MovePlan, type MovesRequest } from "./id-block";
+import { planMovesOn } from "./move-planner";
 
 export interface IdTicket {
   id: bigint;
@@ -14,8 +16,11 @@ export interface IdSourceOptions {
   instanceId: number;
   /** Worker threads, 1..16; each is one lane with its own Snowflake worker id. */
   threads: number;
-  shardCount: number;
-  /** Ids per task; a block's codes spread over all shards. */
+  /** Configured shards (0..shardSlots-1): one buffer each. */
+  shardSlots: number;
+  /** The write ring's members: tickets are bucketed to their owner in this ring (setMembers changes it). */
+  members: readonly number[];
+  /** Ids per task; a block's codes spread over all member shards. */
   blockSize: number;
   /** A shard's buffer below this triggers a refill. */
   lowWater: number;
@@ -31,7 +36,6 @@ export interface IdSourceOptions {
 /** Worker id = instanceId * 16 + lane: unique across lanes, and across instances. */
 export const LANES_PER_INSTANCE = 16;
 export const MAX_INSTANCE_ID = Math.floor(MAX_WORKER_ID / LANES_PER_INSTANCE);
-const PLAN_CHUNK = 65_536;
 const MAX_RETRY_DELAY_MS = 2_000;
 
 interface Lane {
@@ -39,6 +43,8 @@ interface Lane {
   /** Snowflake state after the last block that reached this thread; only success moves it. */
   state: SnowflakeState | null;
   busy: boolean;
+  /** The ring generation the block in flight was bucketed with. */
+  generation: number;
   failures: number;
   retryAt: number;
   fault?: BlockFault;
@@ -53,7 +59,7 @@ interface Lane {
  * surplus codes instead of growing without bound.
  *
  * @example
- *   const ids = new IdSource({ instanceId: 0, threads: 2, shardCount: 3, blockSize: 2048, lowWater: 1024, workerFile });
+ *   const ids = new IdSource({ instanceId: 0, threads: 2, shardSlots: 3, members: [0, 1, 2], blockSize: 2048, lowWater: 1024, workerFile });
  *   await ids.start();                                  // every shard at or above lowWater
  *   const t = ids.takeFor([1, 2]) ?? (await ids.takeAsync(1)); // { id, code, shard }
  *   await ids.close();
@@ -73,19 +79,22 @@ export class IdSource {
   private consecutiveFailures = 0;
   private lastError: Error | undefined;
   private closed = false;
+  private ring: HashRing;
+  private generation = 0;
 
   constructor(private readonly options: IdSourceOptions) {
-    const { instanceId, threads, shardCount, blockSize, lowWater } = options;
+    const { instanceId, threads, shardSlots, blockSize, lowWater } = options;
     checkInt("instanceId", instanceId, 0, MAX_INSTANCE_ID);
     checkInt("threads", threads, 1, LANES_PER_INSTANCE);
-    checkInt("shardCount", shardCount, 1, MAX_SHARDS);
+    checkInt("shardSlots", shardSlots, 1, MAX_SHARDS);
     checkInt("blockSize", blockSize, 1, MAX_BLOCK_SIZE);
     checkInt("lowWater", lowWater, 1, Number.MAX_SAFE_INTEGER);
+    this.ring = this.checkedRing(options.members);
     this.blockTimeoutMs = options.blockTimeoutMs ?? 10_000;
     // Room for a refill round on top of lowWater, so a refill is rarely shed.
-    this.capacity = Math.max(lowWater * 2, Math.ceil((blockSize * 8) / shardCount));
-    this.buffers = Array.from({ length: shardCount }, () => []);
-    this.lanes = Array.from({ length: threads }, (_, lane) => ({ workerId: instanceId * LANES_PER_INSTANCE + lane, state: null, busy: false, failures: 0, retryAt: 0 }));
+    this.capacity = Math.max(lowWater * 2, Math.ceil((blockSize * 8) / options.members.length));
+    this.buffers = Array.from({ length: shardSlots }, () => []);
+    this.lanes = Array.from({ length: threads }, (_, lane) => ({ workerId: instanceId * LANES_PER_INSTANCE + lane, state: null, busy: false, generation: 0, failures: 0, retryAt: 0 }));
     this.pool = new Piscina({ filename: options.workerFile, minThreads: threads, maxThreads: threads });
     // piscina emits 'error' for a thread that fails with no task on it (e.g. at load); unheard,
     // that event would throw on the main thread.
@@ -140,6 +149,21 @@ export class IdSource {
     }
   }
 
+  /**
+   * A new write ring (a re-sharding phase change): every buffered ticket is re-bucketed to its
+   * owner in the new ring, so a code handed out afterwards always lands on its new owner. Blocks
+   * already in flight are re-bucketed when they arrive. Inline: ~0.1 µs per buffered code.
+   */
+  setMembers(members: readonly number[]): void {
+    const ring = this.checkedRing(members);
+    if (ring.members.join(",") === this.ring.members.join(",")) return;
+    this.ring = ring;
+    this.generation++;
+    const tickets = this.buffers.flatMap((b) => b.splice(0));
+    for (const ticket of tickets) this.put(ticket.id, ticket.code, ring.shardFor(ticket.code));
+    this.refill();
+  }
+
   /** Buffer level per shard, for metrics. */
   levels(): number[] {
     return this.buffers.map((b) => b.length);
@@ -155,21 +179,9 @@ export class IdSource {
     this.lanes[lane]!.fault = fault;
   }
 
-  /**
-   * Bulk ring work for re-sharding: which codes move when the shard count changes. Chunked so
-   * refills interleave with a large plan instead of queueing behind it.
-   *
-   * @example
-   *   const plan = await ids.planMoves({ codes, fromShards: 3, toShards: 4 });
-   *   plan.index.forEach((i, k) => console.log(codes[i], plan.from[k], "->", plan.to[k]));
-   */
-  async planMoves(request: MovesRequest): Promise<MovePlan> {
-    const chunks: Promise<MovePlan>[] = [];
-    for (let start = 0; start < request.codes.length; start += PLAN_CHUNK) {
-      const task: IdWorkerTask = { ...request, kind: "plan-moves", codes: request.codes.slice(start, start + PLAN_CHUNK), vnodes: request.vnodes ?? this.options.vnodes };
-      chunks.push(this.pool.run(task));
-    }
-    return mergePlans(await Promise.all(chunks), PLAN_CHUNK);
+  /** Bulk ring work for re-sharding on this pool (see planMovesOn). */
+  planMoves(request: MovesRequest): Promise<MovePlan> {
+    return planMovesOn(this.pool, request, this.options.vnodes);
   }
 
   /** Stops refilling and destroys the pool's threads (so a test runner or server can exit). */
@@ -182,7 +194,17 @@ export class IdSource {
   }
 
   private needsRefill(): boolean {
-    return this.buffers.some((b) => b.length < this.options.lowWater);
+    return this.ring.members.some((m) => this.buffers[m]!.length < this.options.lowWater);
+  }
+
+  private checkedRing(members: readonly number[]): HashRing {
+    for (const m of members) checkInt("member shard", m, 0, this.options.shardSlots - 1);
+    return new HashRing(members, this.options.vnodes);
+  }
+
+  private put(id: bigint, code: string, shard: number): void {
+    const buffer = this.buffers[shard]!;
+    if (buffer.length < this.capacity) buffer.push({ id, code, shard });
   }
 
   private refill(): void {
@@ -197,8 +219,9 @@ export class IdSource {
 
   private dispatch(lane: Lane): void {
     lane.busy = true;
-    const { blockSize, shardCount, vnodes } = this.options;
-    const task: IdWorkerTask = { kind: "block", workerId: lane.workerId, resumeFrom: lane.state, count: blockSize, shardCount, vnodes, fault: lane.fault };
+    lane.generation = this.generation;
+    const { blockSize, vnodes } = this.options;
+    const task: IdWorkerTask = { kind: "block", workerId: lane.workerId, resumeFrom: lane.state, count: blockSize, members: this.ring.members, vnodes, fault: lane.fault };
     lane.fault = undefined;
     // Aborting a running task makes piscina terminate that thread: a hung block cannot stall its lane.
     const abort = new AbortController();
@@ -231,11 +254,9 @@ export class IdSource {
     this.consecutiveFailures = 0;
     this.blocks++;
     const { ids, shards } = block;
-    for (let i = 0; i < codes.length; i++) {
-      const shard = shards[i]!;
-      const buffer = this.buffers[shard]!;
-      if (buffer.length < this.capacity) buffer.push({ id: ids[i]!, code: codes[i]!, shard });
-    }
+    // A block bucketed for a ring that has since changed is re-bucketed here, not thrown away.
+    const stale = lane.generation !== this.generation;
+    for (let i = 0; i < codes.length; i++) this.put(ids[i]!, codes[i]!, stale ? this.ring.shardFor(codes[i]!) : shards[i]!);
   }
 
   private recordFailure(error: unknown): void {
@@ -278,17 +299,4 @@ export class IdSource {
 
 function checkInt(name: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`id source: ${name} ${value} is outside ${min}..${max}`);
-}
-
-function mergePlans(plans: MovePlan[], chunk: number): MovePlan {
-  const total = plans.reduce((n, p) => n + p.index.length, 0);
-  const merged: MovePlan = { index: new Uint32Array(total), from: new Uint16Array(total), to: new Uint16Array(total) };
-  let at = 0;
-  plans.forEach((plan, k) => {
-    merged.index.set(plan.index.map((i) => i + k * chunk), at);
-    merged.from.set(plan.from, at);
-    merged.to.set(plan.to, at);
-    at += plan.index.length;
-  });
-  return merged;
 }

@@ -1,5 +1,4 @@
 import type { ShardNodes } from "../config";
-import { HashRing } from "../domain/ring";
 import { closePgNode, closeRedisNode, createPgNode, createRedisNode, type NodeTuning, type PgNode, type RedisNode } from "./nodes";
 
 /** Shard i = { redis[i], primary[i], replica[i] }: cache and database of a code always align. */
@@ -11,18 +10,15 @@ export interface Shard {
 }
 
 /**
- * All shards and the ring that maps a key to one of them.
+ * Every configured shard's nodes, by index. Which shards a key maps to is the ring's business
+ * (topology/ring-router.ts): the configured set may hold shards the ring does not use yet.
  *
  * @example
  *   const shards = ShardSet.connect(config.shards, tuning);
- *   const shard = shards.forKey("aB3x9");
+ *   const shard = shards.at(router.current.read.shardFor("aB3x9"));
  */
 export class ShardSet {
-  readonly ring: HashRing;
-
-  private constructor(readonly shards: readonly Shard[]) {
-    this.ring = new HashRing(shards.length);
-  }
+  private constructor(readonly shards: readonly Shard[]) {}
 
   static connect(nodes: readonly ShardNodes[], tuning: NodeTuning): ShardSet {
     return new ShardSet(
@@ -39,21 +35,17 @@ export class ShardSet {
     return this.shards.length;
   }
 
-  forKey(key: string): Shard {
-    return this.shards[this.ring.shardFor(key)]!;
-  }
-
   at(index: number): Shard {
     const shard = this.shards[index];
     if (!shard) throw new RangeError(`no shard ${index}`);
     return shard;
   }
 
-  /** Shards whose primary accepts writes right now (breaker not open), starting at `from`. */
-  writableFrom(from: number): number[] {
+  /** The `members` whose primary accepts writes right now (breaker not open), starting at position `from`. */
+  writable(members: readonly number[], from: number): number[] {
     const order: number[] = [];
-    for (let i = 0; i < this.count; i++) {
-      const index = (from + i) % this.count;
+    for (let i = 0; i < members.length; i++) {
+      const index = members[(from + i) % members.length]!;
       if (!this.at(index).primary.policy.isOpen) order.push(index);
     }
     return order;

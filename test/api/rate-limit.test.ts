@@ -72,7 +72,7 @@ describe("rate limiting (GCRA in Redis)", () => {
   test("the bucket lives in Redis, on the shard the ring picks for the client", async () => {
     const peer = ip();
     await sys.request("POST", "/create", { url: uniqueUrl("where") }, { peer });
-    const node = sys.composed.shards.forKey(peer).redis.client;
+    const node = sys.composed.shards.at(sys.composed.router.current.write.shardFor(peer)).redis.client;
     expect(Number(await node.pttl(`rl:create:${peer}`))).toBeGreaterThan(0);
   });
 });

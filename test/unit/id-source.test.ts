@@ -13,7 +13,7 @@ const LANE0 = INSTANCE * 16;
 
 const sources: IdSource[] = [];
 function source(options: Partial<IdSourceOptions> = {}): IdSource {
-  const s = new IdSource({ instanceId: INSTANCE, threads: 2, shardCount: 3, blockSize: 4096, lowWater: 2048, workerFile, ...options });
+  const s = new IdSource({ instanceId: INSTANCE, threads: 2, shardSlots: 3, members: [0, 1, 2], blockSize: 4096, lowWater: 2048, workerFile, ...options });
   sources.push(s);
   return s;
 }
@@ -31,7 +31,7 @@ async function drain(ids: IdSource, n: number, shardCount: number, onTicket: (t:
 
 describe("id blocks (pure)", () => {
   test("a block's codes are the Base62 of its ids and sit on the ring's shard", () => {
-    const block = generateBlock({ workerId: 9, resumeFrom: null, count: 2000, shardCount: 4 });
+    const block = generateBlock({ workerId: 9, resumeFrom: null, count: 2000, members: [0, 1, 2, 3] });
     const ring = new HashRing(4);
     const codes = blockCodes(block);
     expect(codes.length).toBe(2000);
@@ -42,8 +42,8 @@ describe("id blocks (pure)", () => {
     });
   });
 
-  test("the ring is per (shardCount, vnodes)", () => {
-    const block = generateBlock({ workerId: 9, resumeFrom: null, count: 2000, shardCount: 4, vnodes: 16 });
+  test("the ring is per (members, vnodes)", () => {
+    const block = generateBlock({ workerId: 9, resumeFrom: null, count: 2000, members: [0, 1, 2, 3], vnodes: 16 });
     const ring = new HashRing(4, 16);
     const fallback = new HashRing(4);
     const codes = blockCodes(block);
@@ -52,37 +52,49 @@ describe("id blocks (pure)", () => {
   });
 
   test("a block resumed from the previous block's state continues after it", () => {
-    const a = generateBlock({ workerId: 9, resumeFrom: null, count: 5000, shardCount: 3 });
-    const b = generateBlock({ workerId: 9, resumeFrom: a.state, count: 5000, shardCount: 3 });
+    const a = generateBlock({ workerId: 9, resumeFrom: null, count: 5000, members: [0, 1, 2] });
+    const b = generateBlock({ workerId: 9, resumeFrom: a.state, count: 5000, members: [0, 1, 2] });
     expect(b.ids[0]! > a.ids[4999]!).toBe(true);
     expect(new Set([...blockCodes(a), ...blockCodes(b)]).size).toBe(10_000);
   });
 
   test("a block refuses a count it cannot make", () => {
-    expect(() => generateBlock({ workerId: 1, resumeFrom: null, count: 0, shardCount: 3 })).toThrow(RangeError);
-    expect(() => generateBlock({ workerId: 1, resumeFrom: { lastMs: 5, sequence: 9999 }, count: 1, shardCount: 3 })).toThrow(RangeError);
+    expect(() => generateBlock({ workerId: 1, resumeFrom: null, count: 0, members: [0, 1, 2] })).toThrow(RangeError);
+    expect(() => generateBlock({ workerId: 1, resumeFrom: { lastMs: 5, sequence: 9999 }, count: 1, members: [0, 1, 2] })).toThrow(RangeError);
   });
 
-  test("planMoves lists exactly the codes whose shard changes, from and to", () => {
-    const codes = blockCodes(generateBlock({ workerId: 1, resumeFrom: null, count: 3000, shardCount: 3 }));
-    const plan = planMoves({ codes, fromShards: 3, toShards: 4 });
+  test("planMoves lists exactly the keys on a shard that another shard owns under the new ring", () => {
+    const codes = blockCodes(generateBlock({ workerId: 1, resumeFrom: null, count: 3000, members: [0, 1, 2] }));
     const three = new HashRing(3);
     const four = new HashRing(4);
-    const expected = codes.flatMap((c, i) => (three.shardFor(c) !== four.shardFor(c) ? [i] : []));
+    const onShard1 = codes.filter((c) => three.shardFor(c) === 1);
+    const plan = planMoves({ keys: onShard1, source: 1, to: [0, 1, 2, 3] });
+    const expected = onShard1.flatMap((c, i) => (four.shardFor(c) !== 1 ? [i] : []));
+    expect(expected.length).toBeGreaterThan(0);
     expect([...plan.index]).toEqual(expected);
-    plan.index.forEach((i, k) => {
-      expect(plan.from[k]).toBe(three.shardFor(codes[i]!));
-      expect(plan.to[k]).toBe(3);
-    });
+    // Adding a shard only takes keys: everything that leaves shard 1 goes to the new shard 3.
+    expect([...new Set(plan.to)]).toEqual([3]);
+  });
+
+  test("planMoves for a drain sends every key of the drained shard elsewhere, none to itself", () => {
+    const codes = blockCodes(generateBlock({ workerId: 2, resumeFrom: null, count: 3000, members: [0, 1, 2, 3] }));
+    const four = new HashRing(4);
+    const onShard1 = codes.filter((c) => four.shardFor(c) === 1);
+    const plan = planMoves({ keys: onShard1, source: 1, to: [0, 2, 3] });
+    expect(plan.index.length).toBe(onShard1.length);
+    const drained = new HashRing([0, 2, 3]);
+    plan.index.forEach((i, k) => expect(plan.to[k]).toBe(drained.shardFor(onShard1[i]!)));
+    expect(new Set(plan.to).has(1)).toBe(false);
   });
 });
 
 describe("IdSource over piscina", () => {
   test("options outside their ranges are refused before any thread starts", () => {
-    const base = { instanceId: 0, threads: 1, shardCount: 3, blockSize: 64, lowWater: 16, workerFile };
+    const base = { instanceId: 0, threads: 1, shardSlots: 3, members: [0, 1, 2], blockSize: 64, lowWater: 16, workerFile };
     expect(() => new IdSource({ ...base, instanceId: 64 })).toThrow("instanceId 64 is outside 0..63");
     expect(() => new IdSource({ ...base, threads: 17 })).toThrow(RangeError);
-    expect(() => new IdSource({ ...base, shardCount: 0 })).toThrow(RangeError);
+    expect(() => new IdSource({ ...base, shardSlots: 0 })).toThrow(RangeError);
+    expect(() => new IdSource({ ...base, members: [0, 3] })).toThrow("member shard 3 is outside 0..2");
     expect(() => new IdSource({ ...base, lowWater: 0 })).toThrow(RangeError);
   });
 
@@ -189,12 +201,11 @@ describe("IdSource over piscina", () => {
   test("planMoves through the pool agrees with the pure function across chunks", async () => {
     const ids = source({ blockSize: 64, lowWater: 16, threads: 1 });
     const codes = Array.from({ length: 150_000 }, (_, i) => encodeBase62(BigInt(i) * 7_919n + 1_000_000_007n));
-    const viaPool = await ids.planMoves({ codes, fromShards: 3, toShards: 4 });
-    const inline = planMoves({ codes, fromShards: 3, toShards: 4 });
+    const viaPool = await ids.planMoves({ keys: codes, source: 0, to: [0, 1, 2, 3] });
+    const inline = planMoves({ keys: codes, source: 0, to: [0, 1, 2, 3] });
     expect(viaPool.index.length).toBe(inline.index.length);
     expect(Buffer.from(viaPool.index.buffer).equals(Buffer.from(inline.index.buffer))).toBe(true);
-    expect(Buffer.from(viaPool.from.buffer).equals(Buffer.from(inline.from.buffer))).toBe(true);
-    expect([...new Set(viaPool.to)]).toEqual([3]);
+    expect(Buffer.from(viaPool.to.buffer).equals(Buffer.from(inline.to.buffer))).toBe(true);
   });
 
   test("after close() nothing waits: takeAsync rejects and close is idempotent", async () => {

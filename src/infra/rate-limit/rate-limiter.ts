@@ -22,7 +22,7 @@ type GcraRedis = Redis & { shortenGcra(key: string, emission: number, burst: num
  * GCRA (limits still hold, per instance), `allow` lets everything through, `deny` refuses.
  *
  * @example
- *   const limiter = new RateLimiter(shards, { create: gcraParams({ perMinute: 60 }), ... }, "memory");
+ *   const limiter = new RateLimiter(shards, (key) => router.current.write.shardFor(key), { create: gcraParams({ perMinute: 60 }), ... }, "memory");
  *   const d = await limiter.consume("create", "203.0.113.7", 1);
  */
 export class RateLimiter {
@@ -31,6 +31,8 @@ export class RateLimiter {
 
   constructor(
     private readonly shards: ShardSet,
+    /** The shard whose Redis holds a client's bucket (the ring in force). */
+    private readonly shardFor: (clientKey: string) => number,
     private readonly buckets: Record<RateBucket, GcraParams>,
     private readonly whenRedisDown: WhenRedisDown,
     private readonly now: () => number = Date.now,
@@ -44,7 +46,7 @@ export class RateLimiter {
   async consume(bucket: RateBucket, clientKey: string, cost: number): Promise<RateDecision> {
     const params = this.buckets[bucket];
     const key = `rl:${bucket}:${clientKey}`;
-    const node = this.shards.forKey(clientKey).redis;
+    const node = this.shards.at(this.shardFor(clientKey)).redis;
     const base = { limit: params.burst, windowSeconds: Math.round((params.burst * params.emissionMs) / 1000) };
     try {
       // Not idempotent: a retried consume would charge twice.

@@ -45,3 +45,21 @@ async function probe(node: StorageNode<unknown>, call: () => Promise<unknown>): 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
 }
+
+/**
+ * Null when every node of `indices` answers a ping, else one line naming the ones that do not.
+ * An instance runs this before it takes on a shard the ring did not use yet.
+ */
+export async function probeShards(shards: ShardSet, indices: readonly number[]): Promise<string | null> {
+  const reports = await Promise.all(
+    indices.map(async (index) => {
+      const shard = shards.at(index);
+      return Promise.all([
+        probe(shard.redis, () => redisCall(shard.redis, (r) => r.ping(), { idempotent: false })),
+        probe(shard.primary, () => pgCall(shard.primary, (sql) => sql`select 1`, { idempotent: false })),
+      ]);
+    }),
+  );
+  const down = reports.flat().filter((r) => !r.up);
+  return down.length === 0 ? null : `unreachable: ${down.map((r) => `${r.name} (${r.error ?? "down"})`).join(", ")}`;
+}

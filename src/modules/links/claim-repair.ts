@@ -2,7 +2,6 @@ import type { ShardSet } from "../../storage/shard-set";
 import { claimUrl } from "../../storage/link-rows";
 
 export interface PendingClaim {
-  indexShard: number;
   urlHash: Buffer;
   longUrl: string;
   code: string;
@@ -13,6 +12,8 @@ export interface PendingClaim {
  * retried in the background; the first claim for a URL wins, so a later create of the same URL
  * returns whichever code got there first. Held in memory and bounded: a restart during a long
  * primary outage forgets them, which only costs dedupe for those URLs, never a link.
+ * The index shard is looked up at each attempt, on the ring in force then: a claim that waited
+ * across a re-sharding lands on the URL's new owner.
  */
 export class ClaimRepairQueue {
   private readonly pending = new Map<string, PendingClaim>();
@@ -21,6 +22,7 @@ export class ClaimRepairQueue {
 
   constructor(
     private readonly shards: ShardSet,
+    private readonly indexShardFor: (longUrl: string) => number,
     private readonly options: { intervalMs: number; maxPending: number },
   ) {}
 
@@ -45,7 +47,7 @@ export class ClaimRepairQueue {
     this.running = true;
     try {
       for (const [key, claim] of this.pending) {
-        const primary = this.shards.at(claim.indexShard).primary;
+        const primary = this.shards.at(this.indexShardFor(claim.longUrl)).primary;
         if (primary.policy.isOpen) continue;
         try {
           await claimUrl(primary, claim);

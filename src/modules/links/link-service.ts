@@ -4,8 +4,10 @@ import { checkLongUrl, type LongUrlRules } from "../../domain/long-url";
 import { isReservedCode, isShortCodeShape } from "../../domain/short-code";
 import type { ShardSet } from "../../storage/shard-set";
 import { cacheCodeForUrl, cacheLongUrl, getCachedCodeForUrl, getCachedLongUrl } from "../../storage/link-cache";
-import { claimUrl, createLinkWithIndex, deleteLink, findLongUrl, insertLink } from "../../storage/link-rows";
+import { claimUrl, createLinkWithIndex, deleteLink, findCodeForUrl, findLongUrl, insertLink } from "../../storage/link-rows";
 import type { IdTicket } from "../../ids/id-source";
+import type { Routing } from "../../domain/topology";
+import type { RingRouter } from "../../topology/ring-router";
 import type { ClaimRepairQueue } from "./claim-repair";
 import type { ReadOutcome, WriteOutcome, LinkObserver } from "./outcomes";
 
@@ -17,6 +19,7 @@ export interface TicketSource {
 
 export interface LinkServiceDeps {
   shards: ShardSet;
+  router: RingRouter;
   tickets: TicketSource;
   observer: LinkObserver;
   repairs: ClaimRepairQueue;
@@ -45,6 +48,10 @@ export interface ResolvedLink {
  * exists, racing creates of one URL get the first claim's code, and a crash leaves both rows or
  * neither. Only when that shard's primary is down does the link go to another shard first, with
  * the index row deferred to the repair queue.
+ *
+ * Every request routes by one snapshot of the ring (RingRouter.current). While the ring changes,
+ * reads that miss on the new owner ask the old one, and a create first asks the URL's old owner
+ * whether the URL already has a code, so neither links nor dedupe are lost mid-migration.
  */
 export class LinkService {
   private nextShard = 0;
@@ -60,18 +67,34 @@ export class LinkService {
     if (!checked.ok) throw new AppError("invalid-url", checked.reason);
     const longUrl = checked.href;
     const urlHash = createHash("sha256").update(longUrl).digest();
-    const indexShard = this.deps.shards.forKey(longUrl);
+    const route = this.deps.router.beginWrite();
     try {
+      const indexShard = this.deps.shards.at(route.write.shardFor(longUrl));
       const cached = await getCachedCodeForUrl(indexShard.redis, urlHash.toString("hex")).catch(() => null);
-      const result = cached !== null ? { code: cached, created: false } : await this.place(indexShard.index, urlHash, longUrl);
-      const shard = this.deps.shards.ring.shardFor(result.code);
+      const result = cached !== null ? { code: cached, created: false } : ((await this.claimedOnOldOwner(route, longUrl, urlHash, indexShard.index)) ?? (await this.place(route, indexShard.index, urlHash, longUrl)));
+      const shard = route.read.shardFor(result.code);
       if (cached === null) void this.warmCache(result.code, shard, longUrl, indexShard.index, urlHash);
       this.observeWrite(started, result.code, "OK", shard, result.created);
       return { code: result.code, longUrl, created: result.created, shard };
     } catch (error) {
       this.observeWrite(started, null, "ERROR", null, false);
       throw asServiceError(error);
+    } finally {
+      this.deps.router.endWrite(route);
     }
+  }
+
+  /**
+   * Mid-migration, the URL's index row may still sit on its owner under the other ring (not
+   * copied yet): that claim counts, or the same URL would get a second code. Asked on the
+   * primary, since a lagging replica could miss a fresh claim.
+   */
+  private async claimedOnOldOwner(route: Routing, longUrl: string, urlHash: Buffer, indexShard: number): Promise<{ code: string; created: false } | null> {
+    if (route.fallback === null) return null;
+    const oldShard = route.fallback.shardFor(longUrl);
+    if (oldShard === indexShard) return null;
+    const code = await findCodeForUrl(this.deps.shards.at(oldShard).primary, urlHash).catch(() => null);
+    return code === null ? null : { code, created: false };
   }
 
   /**
@@ -79,7 +102,7 @@ export class LinkService {
    * in one statement. When that shard's primary cannot take writes, the link goes to another
    * shard (the code is ours to choose) and the index row is written later by the repair queue.
    */
-  private async place(indexShard: number, urlHash: Buffer, longUrl: string): Promise<{ code: string; created: boolean }> {
+  private async place(route: Routing, indexShard: number, urlHash: Buffer, longUrl: string): Promise<{ code: string; created: boolean }> {
     const primary = this.deps.shards.at(indexShard).primary;
     if (!primary.policy.isOpen) {
       try {
@@ -88,7 +111,7 @@ export class LinkService {
         if (!isUnavailable(error)) throw error;
       }
     }
-    const ticket = await this.insertOnWritableShard(longUrl, indexShard);
+    const ticket = await this.insertOnWritableShard(route.write.members, indexShard, longUrl);
     const winner = await this.claim(indexShard, urlHash, longUrl, ticket);
     if (winner !== ticket.code) void deleteLink(this.deps.shards.at(ticket.shard).primary, ticket.code).catch(() => {});
     return { code: winner, created: winner === ticket.code };
@@ -114,35 +137,63 @@ export class LinkService {
       this.observeRead(started, code, null, "none", "NOT_FOUND");
       throw new AppError("short-url-not-found", `no short URL ${JSON.stringify(code.slice(0, 32))}`);
     }
-    const shard = this.deps.shards.forKey(code);
-    const cached = await getCachedLongUrl(shard.redis, code).catch(() => null);
-    if (cached !== null) return { longUrl: cached, outcome: this.observeRead(started, code, shard.index, "redis", "OK") };
+    const route = this.deps.router.current;
+    const owner = route.read.shardFor(code);
+    const cached = await getCachedLongUrl(this.deps.shards.at(owner).redis, code).catch(() => null);
+    if (cached !== null) return { longUrl: cached, outcome: this.observeRead(started, code, owner, "redis", "OK") };
 
-    // A replica miss or failure is not an answer: it may lag or be down, so the primary decides.
-    const fromReplica = await findLongUrl(shard.replica, code).catch(() => null);
-    if (fromReplica !== null) return this.found(started, code, shard.index, "replica", fromReplica);
+    let failure: unknown = null;
     try {
-      const fromPrimary = await findLongUrl(shard.primary, code);
-      if (fromPrimary !== null) return this.found(started, code, shard.index, "primary", fromPrimary);
+      const fromDb = await this.findInDb(owner, code);
+      if (fromDb !== null) return this.found(started, code, owner, owner, fromDb.source, fromDb.longUrl);
     } catch (error) {
-      this.observeRead(started, code, shard.index, "error", "ERROR");
-      throw asServiceError(error);
+      failure = error;
     }
-    this.observeRead(started, code, shard.index, "none", "NOT_FOUND");
+    // Mid-migration the row may not have been copied to its new owner yet: the old owner answers,
+    // and the new owner's cache is filled so the next read stays there.
+    const oldOwner = route.fallback?.shardFor(code);
+    if (oldOwner !== undefined && oldOwner !== owner) {
+      try {
+        const fromOld = await this.findOnShard(oldOwner, code);
+        if (fromOld !== null) return this.found(started, code, owner, oldOwner, fromOld.source, fromOld.longUrl);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== null) {
+      this.observeRead(started, code, owner, "error", "ERROR");
+      throw asServiceError(failure);
+    }
+    this.observeRead(started, code, owner, "none", "NOT_FOUND");
     throw new AppError("short-url-not-found", `no short URL ${JSON.stringify(code)}`);
   }
 
-  private found(started: number, code: string, shard: number, source: "replica" | "primary", longUrl: string): ResolvedLink {
-    void cacheLongUrl(this.deps.shards.at(shard).redis, code, longUrl, this.deps.cacheTtlSeconds).catch(() => {});
-    return { longUrl, outcome: this.observeRead(started, code, shard, source, "OK") };
+  /** Redis, then the database; throws only when the primary could not answer. */
+  private async findOnShard(shard: number, code: string): Promise<{ longUrl: string; source: "redis" | "replica" | "primary" } | null> {
+    const cached = await getCachedLongUrl(this.deps.shards.at(shard).redis, code).catch(() => null);
+    return cached !== null ? { longUrl: cached, source: "redis" } : this.findInDb(shard, code);
   }
 
-  /** Any shard whose primary is up, other than `avoid` (the one that just failed). */
-  private async insertOnWritableShard(longUrl: string, avoid: number): Promise<IdTicket> {
+  /** A replica miss or failure is not an answer: it may lag or be down, so the primary decides. */
+  private async findInDb(shard: number, code: string): Promise<{ longUrl: string; source: "replica" | "primary" } | null> {
+    const { replica, primary } = this.deps.shards.at(shard);
+    const fromReplica = await findLongUrl(replica, code).catch(() => null);
+    if (fromReplica !== null) return { longUrl: fromReplica, source: "replica" };
+    const fromPrimary = await findLongUrl(primary, code);
+    return fromPrimary === null ? null : { longUrl: fromPrimary, source: "primary" };
+  }
+
+  private found(started: number, code: string, owner: number, foundOn: number, source: "redis" | "replica" | "primary", longUrl: string): ResolvedLink {
+    if (source !== "redis" || foundOn !== owner) void cacheLongUrl(this.deps.shards.at(owner).redis, code, longUrl, this.deps.cacheTtlSeconds).catch(() => {});
+    return { longUrl, outcome: this.observeRead(started, code, foundOn, source, "OK") };
+  }
+
+  /** Any member shard whose primary is up, other than `avoid` (the one that just failed). */
+  private async insertOnWritableShard(members: readonly number[], avoid: number, longUrl: string): Promise<IdTicket> {
     const { shards, tickets } = this.deps;
     let lastError: unknown = new AppError("storage-unavailable", "no shard primary accepts writes");
-    const start = this.nextShard++ % shards.count;
-    const order = shards.writableFrom(start).filter((s) => s !== avoid);
+    const start = this.nextShard++ % members.length;
+    const order = shards.writable(members, start).filter((s) => s !== avoid);
     for (let attempt = 0; attempt < order.length; attempt++) {
       const candidates = order.slice(attempt);
       const ticket = this.takeTicket(candidates) ?? (await tickets.takeAsync(candidates[0]!));
@@ -171,7 +222,7 @@ export class LinkService {
       if (!isUnavailable(error)) throw error;
       // The URL's index shard is down: the link exists and is returned; the index row is
       // written when that primary is back (first claim wins), so dedupe is deferred, not lost.
-      this.deps.repairs.enqueue({ indexShard, urlHash, longUrl, code: ticket.code });
+      this.deps.repairs.enqueue({ urlHash, longUrl, code: ticket.code });
       return ticket.code;
     }
   }

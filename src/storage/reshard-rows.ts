@@ -1,0 +1,108 @@
+import type { PgNode } from "./nodes";
+import { pgCall } from "./nodes";
+
+/**
+ * The rows a re-sharding moves, as plain values, and the SQL to scan, copy, compare and remove
+ * them. Both tables are keyed for keyset scans (links by code, url_index by url_hash) and every
+ * write is idempotent (ON CONFLICT DO NOTHING, DELETE by key), so a batch interrupted at any
+ * point can simply be run again.
+ */
+export type MovableTable = "links" | "url_index";
+export const MOVABLE_TABLES: readonly MovableTable[] = ["links", "url_index"];
+
+export interface MovableRow {
+  /** The table's primary key as bytes: the keyset position and the checkpoint. */
+  key: Buffer;
+  /** What the ring places: the code for links, the long URL for url_index. */
+  ringKey: string;
+  /** What must be equal on both sides for the copy to count as faithful. */
+  fingerprint: string;
+  /** The Redis key that caches this row on its shard. */
+  cacheKey: string;
+  values: Record<string, unknown>;
+}
+
+interface LinkRow {
+  code: string;
+  id: string;
+  long_url: string;
+  created_at: Date;
+}
+
+interface UrlIndexRow {
+  url_hash: Buffer;
+  long_url: string;
+  code: string;
+  created_at: Date;
+}
+
+function linkRow(r: LinkRow): MovableRow {
+  return { key: Buffer.from(r.code), ringKey: r.code, fingerprint: `${r.code}\u0000${r.id}\u0000${r.long_url}`, cacheKey: `l:${r.code}`, values: { ...r } };
+}
+
+// The code is left out of the fingerprint: if two racing creates claimed one URL on both rings
+// while instances switched phase, the new owner's claim wins and the old code still resolves.
+function urlIndexRow(r: UrlIndexRow): MovableRow {
+  const hex = r.url_hash.toString("hex");
+  return { key: r.url_hash, ringKey: r.long_url, fingerprint: `${hex}\u0000${r.long_url}`, cacheKey: `u:${hex}`, values: { ...r } };
+}
+
+/** Up to `limit` rows after `after` (null: from the start), in key order. */
+export async function scanRows(node: PgNode, table: MovableTable, after: Buffer | null, limit: number): Promise<MovableRow[]> {
+  if (table === "links") {
+    const from = after === null ? null : after.toString();
+    const rows = await pgCall(
+      node,
+      (sql) => sql<LinkRow[]>`select code, id::text, long_url, created_at from links where ${from === null ? sql`true` : sql`code > ${from}`} order by code limit ${limit}`,
+      { idempotent: true },
+    );
+    return rows.map(linkRow);
+  }
+  const rows = await pgCall(
+    node,
+    (sql) => sql<UrlIndexRow[]>`select url_hash, long_url, code, created_at from url_index where ${after === null ? sql`true` : sql`url_hash > ${after}`} order by url_hash limit ${limit}`,
+    { idempotent: true },
+  );
+  return rows.map(urlIndexRow);
+}
+
+export async function countRows(node: PgNode, table: MovableTable): Promise<number> {
+  const rows = await pgCall(node, (sql) => sql<{ n: string }[]>`select count(*)::text as n from ${sql(table)}`, { idempotent: true });
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Inserts rows that are not there yet; returns how many were new. */
+export async function insertRows(node: PgNode, table: MovableTable, rows: readonly MovableRow[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const values = rows.map((r) => r.values);
+  const columns = table === "links" ? (["code", "id", "long_url", "created_at"] as const) : (["url_hash", "long_url", "code", "created_at"] as const);
+  const inserted = await pgCall(node, (sql) => sql`insert into ${sql(table)} ${sql(values as never, ...columns)} on conflict do nothing returning 1`, { idempotent: true });
+  return inserted.length;
+}
+
+/** The rows among `keys` that exist on `node`. */
+export async function findRows(node: PgNode, table: MovableTable, keys: readonly Buffer[]): Promise<MovableRow[]> {
+  if (keys.length === 0) return [];
+  if (table === "links") {
+    const codes = keys.map((k) => k.toString());
+    const rows = await pgCall(node, (sql) => sql<LinkRow[]>`select code, id::text, long_url, created_at from links where code = any(${codes})`, { idempotent: true });
+    return rows.map(linkRow);
+  }
+  const hexes = keys.map((k) => k.toString("hex"));
+  const rows = await pgCall(
+    node,
+    (sql) => sql<UrlIndexRow[]>`select url_hash, long_url, code, created_at from url_index where url_hash = any(select decode(h, 'hex') from unnest(${hexes}::text[]) h)`,
+    { idempotent: true },
+  );
+  return rows.map(urlIndexRow);
+}
+
+export async function deleteRows(node: PgNode, table: MovableTable, keys: readonly Buffer[]): Promise<number> {
+  if (keys.length === 0) return 0;
+  if (table === "links") {
+    const codes = keys.map((k) => k.toString());
+    return (await pgCall(node, (sql) => sql`delete from links where code = any(${codes}) returning 1`, { idempotent: true })).length;
+  }
+  const hexes = keys.map((k) => k.toString("hex"));
+  return (await pgCall(node, (sql) => sql`delete from url_index where url_hash = any(select decode(h, 'hex') from unnest(${hexes}::text[]) h) returning 1`, { idempotent: true })).length;
+}

@@ -1,8 +1,9 @@
 import { createCacheMetricsService } from "./cache-metrics-service.js";
+import { createTopologyPanel } from "./topology-panel.js";
 
 /*
- * The dashboard: one WebSocket to /ws (events + metrics), a link-creation form, and views that
- * render what the backend sends. Cache figures come only from cache-metrics-service.js; nothing
+ * The dashboard: one WebSocket to /ws (events, metrics, topology), a link-creation form, and views
+ * that render what the backend sends. Cache figures come only from cache-metrics-service.js; nothing
  * here derives a rate or a count from the event stream.
  */
 
@@ -16,6 +17,7 @@ const BACKOFF_MAX_MS = 8000;
 
 const $ = (id) => document.getElementById(id);
 const metrics = createCacheMetricsService({ historyLimit: HISTORY_POINTS });
+const topology = createTopologyPanel();
 
 // ---------------------------------------------------------------- formatting
 
@@ -40,7 +42,8 @@ const connection = { socket: null, attempt: 0, connects: 0, retryTimer: 0, lastM
 
 function socketUrl() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}/ws?topics=events,metrics`;
+  // A server without the topology topic rejects the list and falls back to events,metrics.
+  return `${scheme}//${location.host}/ws?topics=events,metrics,topology`;
 }
 
 function setStatus(state, text) {
@@ -118,6 +121,21 @@ async function primeMetrics() {
   }
 }
 
+// Asked only once the server confirms the topology topic, so an older server (no topic, no
+// /api/topology) is never sent a request it would answer 404 to. A push that arrives while the
+// request is out is newer than its answer, which is then dropped.
+async function primeTopology() {
+  const drawn = topology.updates;
+  try {
+    const response = await fetch("/api/topology", { cache: "no-store" });
+    if (!response.ok) return;
+    const body = await response.json();
+    if (topology.updates === drawn) topology.render(body);
+  } catch {
+    // The next push over the socket fills the panel instead.
+  }
+}
+
 function handleMessage(data) {
   let message;
   try {
@@ -127,6 +145,8 @@ function handleMessage(data) {
   }
   if (message?.kind === "metrics") metrics.ingest(message);
   else if (message?.kind === "events" && message.topic === "events" && Array.isArray(message.events)) feed.add(message.events);
+  else if (message?.kind === "topology") topology.render(message);
+  else if (message?.kind === "subscribed" && Array.isArray(message.topics) && message.topics.includes("topology")) void primeTopology();
   else if (message?.kind === "error") console.warn("server refused a socket message:", message.error?.message);
 }
 

@@ -144,6 +144,26 @@ describe("IdSource over piscina", () => {
     expect(() => ids.take(3)).toThrow(RangeError);
   });
 
+  test("setMembers re-buckets every buffered code to its owner in the new ring; new blocks fill the new shard", async () => {
+    const ids = source({ shardSlots: 4, members: [0, 1, 2], blockSize: 256, lowWater: 128, threads: 1 });
+    await ids.start();
+    expect(ids.levels()[3]).toBe(0);
+    ids.setMembers([0, 1, 2, 3]);
+    const four = new HashRing(4);
+    // Re-bucketed at once, before any new block: shard 3 already holds codes moved from the others.
+    expect(ids.levels()[3]!).toBeGreaterThan(0);
+    await ids.start();
+    const taken: IdTicket[] = [];
+    for (const shard of [0, 1, 2, 3]) for (let i = 0; i < 200; i++) taken.push(ids.take(shard) ?? (await ids.takeAsync(shard)));
+    expect(taken.filter((t) => four.shardFor(t.code) !== t.shard)).toEqual([]);
+    expect(new Set(taken.map((t) => t.code)).size).toBe(taken.length);
+    // Drained: shard 1 gets nothing more and no code handed out belongs to it.
+    ids.setMembers([0, 2, 3]);
+    expect(ids.levels()[1]).toBe(0);
+    const drained = new HashRing([0, 2, 3]);
+    for (const shard of [0, 2, 3]) for (let i = 0; i < 100; i++) expect(drained.shardFor((ids.take(shard) ?? (await ids.takeAsync(shard))).code)).toBe(shard);
+  });
+
   test("a shard nobody takes from stays within its capacity", async () => {
     const ids = source({ blockSize: 600, lowWater: 100, threads: 1 });
     await ids.start();

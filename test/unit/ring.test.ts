@@ -55,7 +55,31 @@ describe("HashRing", () => {
     expect(() => new HashRing(2.5)).toThrow(RangeError);
     expect(() => new HashRing(-1)).toThrow(RangeError);
     expect(() => new HashRing(Number.NaN)).toThrow(RangeError);
+    expect(() => new HashRing([])).toThrow(RangeError);
+    expect(() => new HashRing([0, -1])).toThrow(RangeError);
     expect(() => new HashRing(3, 0)).toThrow(RangeError);
     expect(() => new HashRing(3, 1.5)).toThrow(RangeError);
+  });
+
+  test("a member list is the same ring as a count over the same shards", () => {
+    const byCount = new HashRing(3);
+    const byList = new HashRing([2, 0, 1, 1]);
+    expect(byList.members).toEqual([0, 1, 2]);
+    for (const code of codes.slice(0, 5000)) expect(byList.shardFor(code)).toBe(byCount.shardFor(code));
+  });
+
+  test("removing a member hands only its keys to the others, and never places a key on it", () => {
+    const four = new HashRing(4);
+    const drained = new HashRing([0, 2, 3]);
+    let moved = 0;
+    for (const code of codes) {
+      const before = four.shardFor(code);
+      const after = drained.shardFor(code);
+      expect(after).not.toBe(1);
+      if (before !== 1) expect(after).toBe(before);
+      else moved++;
+    }
+    expect(moved / codes.length).toBeGreaterThan(0.2);
+    expect(moved / codes.length).toBeLessThan(0.3);
   });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import Redis from "ioredis";
 import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -8,15 +9,23 @@ import { eventually, startServer, type ServerProcess } from "../support/server-p
 /**
  * The dashboard in a real Chromium against a real server process on the test cluster: it loads
  * cleanly, shows a write and a read for a link made through its form, shows the backend's own
- * cache figures, and reconnects by itself after the server restarts. It also refreshes
- * docs/dashboard.png.
+ * cache figures and topology (as GET /api/topology answers it, and as a pushed view changes it), and
+ * reconnects by itself after the server restarts. It also refreshes docs/dashboard.png.
  */
 
 // page.evaluate bodies run in the browser; the project compiles without the DOM lib, so this
 // module declares the little of it those bodies use.
-declare const document: { getElementById(id: string): { dataset: Record<string, string | undefined>; textContent: string | null } | null };
+interface DomElement {
+  dataset: Record<string, string | undefined>;
+  textContent: string | null;
+}
+declare const document: { getElementById(id: string): DomElement | null; querySelectorAll(selector: string): Iterable<DomElement> };
 
-const ENV = { RATE_LIMIT_ENABLED: "false", SHUTDOWN_DRAIN_MS: "0" };
+const ENV: Record<string, string> = { RATE_LIMIT_ENABLED: "false", SHUTDOWN_DRAIN_MS: "0" };
+// The name the server acknowledges the ring under (src/compose.ts: `instance-${INSTANCE_ID}`, default 0).
+const INSTANCE = `instance-${ENV.INSTANCE_ID ?? process.env.INSTANCE_ID ?? "0"}`;
+// The channel the topology agent forwards `{"kind":"topology"}` messages from (src/topology/topology-agent.ts).
+const TOPOLOGY_CHANNEL = "shorten:topology";
 // The README's picture is refreshed only on request (UPDATE_SCREENSHOT=1), so a test run leaves the tree clean.
 const SCREENSHOT = new URL(process.env.UPDATE_SCREENSHOT === "1" ? "../../docs/dashboard.png" : "../../test-results/dashboard.png", import.meta.url).pathname;
 // Socket and fetch failures Chromium itself logs while the server is down during the restart.
@@ -68,6 +77,39 @@ async function waitShown(p: Page, selector: string, timeout: number, seen: PageP
 
 async function apiMetrics(): Promise<{ at: number; cluster: Record<string, number>; instance: Record<string, number> }> {
   return (await fetch(`${server.url}/api/metrics`)).json() as never;
+}
+
+interface TopologyBody {
+  version: number;
+  phase: string;
+  members: number[];
+  target: number[] | null;
+  migration: { id: string; kind: string } | null;
+  instances: Array<{ instance: string; version: number; live: boolean }>;
+  progress: unknown[];
+}
+
+async function apiTopology(): Promise<TopologyBody> {
+  const res = await fetch(`${server.url}/api/topology`);
+  expect(res.status).toBe(200);
+  return res.json() as never;
+}
+
+/** What the Topology panel shows, read from its data attributes. */
+function topologyShown(): Promise<{ version: string; phase: string; members: string; target: string; migration: string; instances: Record<string, Record<string, string>>; progress: Array<Record<string, string>> }> {
+  return page.evaluate(() => {
+    const get = (id: string) => document.getElementById(id)!;
+    const data = (selector: string) => [...document.querySelectorAll(selector)].map((e) => ({ ...e.dataset }) as Record<string, string>);
+    return {
+      version: get("topology-version").dataset.value ?? "",
+      phase: get("topology-phase").dataset.phase ?? "",
+      members: get("topology-members").dataset.members ?? "",
+      target: get("topology-members").dataset.target ?? "",
+      migration: get("topology-migration").dataset.id ?? "",
+      instances: Object.fromEntries(data("#topology-instances [data-instance]").map((d) => [d.instance!, d])),
+      progress: data("#topology-progress .topo-progress-row[data-source]"),
+    };
+  });
 }
 
 async function createLink(url: string): Promise<string> {
@@ -154,6 +196,61 @@ describe("dashboard", () => {
     expect(onPage.clusterHits).toBe(String(api.cluster.cache_hit_count));
     expect(onPage.clusterMisses).toBe(String(api.cluster.cache_miss_count));
     expect(onPage.instanceRate).toBe(String(api.instance.cache_hit_rate));
+  }, 30_000);
+
+  test("the Topology panel shows GET /api/topology, then a pushed view", async () => {
+    const api = await apiTopology();
+    const mine = api.instances.find((i) => i.instance === INSTANCE);
+    expect(mine).toBeDefined();
+    expect(mine!.live).toBe(true);
+    // The panel is drawn from the same endpoint once the socket confirms the topic.
+    await waitShown(page, `#topology-version[data-value="${api.version}"]`, 10_000);
+    await waitShown(page, `#topology-phase[data-phase="${api.phase}"]`, 5000);
+    await waitShown(page, `#topology-instances [data-instance="${INSTANCE}"]`, 5000);
+    const before = await topologyShown();
+    expect(before.version).toBe(String(api.version));
+    expect(before.phase).toBe(api.phase);
+    expect(before.members).toBe(api.members.join(","));
+    expect(before.target).toBe(api.target ? api.target.join(",") : "");
+    expect(before.instances[INSTANCE]).toMatchObject({ version: String(mine!.version), live: "true" });
+    expect(mine!.version).toBe(api.version);
+    expect(before.instances[INSTANCE]!.state).toBe("current");
+
+    // A migration cannot run on the shared cluster (other suites rely on its ring), so a synthetic
+    // view goes out on the push channel the agent forwards to the socket. Same version as the
+    // catalog's: a higher one would only make the agent re-read the catalog.
+    const target = [...api.members, Math.max(...api.members) + 1];
+    const entry = (source: number, scanned: number) => ({ step: "copy", source, table: "links", scanned, total: 100, moved: 10, rows_per_s: 1000, eta_s: 0.05, done: false });
+    const pushed = { ...api, kind: "topology", phase: "copy", target, migration: { id: "m-test", kind: "add" }, progress: [entry(0, 50), entry(1, 75)] };
+    const redis = new Redis(process.env.REDIS_NODES!.split(",")[0]!, { maxRetriesPerRequest: 1, lazyConnect: true });
+    try {
+      await redis.connect();
+      expect(await redis.publish(TOPOLOGY_CHANNEL, JSON.stringify(pushed))).toBeGreaterThan(0);
+      await waitShown(page, '#topology-phase[data-phase="copy"]', 10_000);
+      await waitShown(page, "#topology-progress .topo-progress-row[data-source]", 5000);
+      const during = await topologyShown();
+      expect(during.phase).toBe("copy");
+      expect(during.version).toBe(String(api.version));
+      expect(during.members).toBe(api.members.join(","));
+      expect(during.target).toBe(target.join(","));
+      expect(during.migration).toBe("m-test");
+      expect(during.progress.map((p) => ({ source: p.source, table: p.table, step: p.step, scanned: p.scanned, total: p.total, moved: p.moved, done: p.done }))).toEqual([
+        { source: "0", table: "links", step: "copy", scanned: "50", total: "100", moved: "10", done: "false" },
+        { source: "1", table: "links", step: "copy", scanned: "75", total: "100", moved: "10", done: "false" },
+      ]);
+      expect(await page.getAttribute("#topology-card", "data-state")).toBe("migrating");
+    } finally {
+      // Put the catalog's own view back, so later tests and the screenshot see a stable panel.
+      const current = await apiTopology().catch(() => api);
+      await redis.publish(TOPOLOGY_CHANNEL, JSON.stringify({ ...current, kind: "topology" })).catch(() => {});
+      redis.disconnect();
+    }
+    await waitShown(page, `#topology-phase[data-phase="${api.phase}"]`, 10_000);
+    const after = await topologyShown();
+    expect(after.target).toBe(api.target ? api.target.join(",") : "");
+    expect(after.migration).toBe(api.migration?.id ?? "");
+    expect(after.progress.length).toBe(api.progress.length);
+    expect(problems.errors()).toEqual([]);
   }, 30_000);
 
   test("under load: NOT_FOUND rows, filters, and a screenshot for the docs", async () => {

@@ -26,6 +26,8 @@ COPY src ./src
 COPY workers ./workers
 COPY migrations ./migrations
 COPY public ./public
+# The operator's tools run in the app image too: `docker-compose exec app1 bun scripts/reshard.ts add`.
+COPY scripts ./scripts
 # The image's unprivileged user (uid 1000).
 USER bun
 EXPOSE 8080

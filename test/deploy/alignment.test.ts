@@ -216,9 +216,9 @@ describe("Dockerfile", () => {
     expect(dockerfile).toMatch(/^CMD \["bun", "src\/main.ts"\]$/m);
   });
 
-  test("copies every folder the app reads at run time, and .dockerignore lets them in", () => {
+  test("copies every folder the app and its operator tools (reshard) read at run time, and .dockerignore lets them in", () => {
     const ignore = readFileSync(join(ROOT, ".dockerignore"), "utf8");
-    for (const dir of ["src", "workers", "migrations", "public"]) {
+    for (const dir of ["src", "workers", "migrations", "public", "scripts"]) {
       expect(dockerfile).toContain(`COPY ${dir} ./${dir}`);
       expect(ignore).toContain(`!${dir}/`);
     }

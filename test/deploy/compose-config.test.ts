@@ -5,14 +5,23 @@
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { parse } from "yaml";
+import { parseConfig } from "../../src/config";
 
 const ROOT = join(import.meta.dir, "../..");
 const BIN = Bun.which("docker-compose");
 
+const BASE = ["-f", "docker-compose.yml"];
+const WITH_SHARD3 = [...BASE, "-f", "docker-compose.shard3.yml"];
+
 function compose(...args: string[]) {
+  return composeFiles(BASE, ...args);
+}
+
+function composeFiles(files: string[], ...args: string[]) {
   if (!BIN) throw new Error("docker-compose not found: install the Debian package `docker-compose` (apt-get install docker-compose)");
   // A clean env: a developer's POSTGRES_PASSWORD etc. must not change what is validated.
-  const result = Bun.spawnSync([BIN, "-f", "docker-compose.yml", ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" } });
+  const result = Bun.spawnSync([BIN, ...files, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" } });
   return { code: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
 }
 
@@ -38,5 +47,24 @@ describe("docker-compose config", () => {
     const r = compose("config", "--volumes");
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split("\n").sort()).toEqual(["db0-data", "db0-replica-data", "db1-data", "db1-replica-data", "db2-data", "db2-replica-data", "redis0-data", "redis1-data", "redis2-data"]);
+  });
+
+  test("the 4th-shard override merges: its nodes, and every app's node lists name 4 shards that the app's config accepts", () => {
+    const r = composeFiles(WITH_SHARD3, "config");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const merged = parse(r.stdout) as { services: Record<string, { environment?: Record<string, string>; depends_on?: Record<string, unknown> }> };
+    for (const node of ["redis3", "db3", "db3-replica"]) expect(Object.keys(merged.services)).toContain(node);
+    const ids = new Set<string>();
+    for (const app of ["app1", "app2", "app3"]) {
+      const env = merged.services[app]!.environment!;
+      ids.add(env.INSTANCE_ID!);
+      const parsed = parseConfig(env);
+      expect(parsed.ok, parsed.ok ? "" : parsed.message).toBe(true);
+      if (parsed.ok) expect(parsed.config.shards.map((s) => s.redis)).toEqual(["redis://redis0:6379", "redis://redis1:6379", "redis://redis2:6379", "redis://redis3:6379"]);
+      expect(Object.keys(merged.services[app]!.depends_on!)).toEqual(expect.arrayContaining(["db0", "db3", "db3-replica", "redis3"]));
+    }
+    // The override replaces the node lists only: each app keeps its own INSTANCE_ID.
+    expect([...ids].sort()).toEqual(["1", "2", "3"]);
   });
 });

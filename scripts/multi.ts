@@ -5,6 +5,7 @@
  *
  *   bun scripts/multi.ts up     [--instances N] [--port P] [--stats-port S] [--name NAME] [--base-port B]
  *   bun scripts/multi.ts status [--name NAME]
+ *   bun scripts/multi.ts restart [--name NAME]    rolling: each instance in turn, with the cluster's current node lists
  *   bun scripts/multi.ts down   [--name NAME] [--cluster]
  *
  * HAProxy listens on 127.0.0.1:P (default 8080), instances on P+1..P+N with INSTANCE_ID 1..N and
@@ -15,14 +16,14 @@
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { clusterDir, clusterDown, clusterEnvVars, clusterUp, DEFAULTS, portFree, REPO_ROOT } from "./cluster/index";
+import { clusterDir, clusterDown, clusterEnvVars, clusterUp, DEFAULTS, portFree, readState, REPO_ROOT, type ClusterState } from "./cluster/index";
 import { cmdline, isAlive, logTail, waitForExit, waitUntil } from "./cluster/proc";
 import { writeJsonAtomic } from "./cluster/state";
 import { localHaproxyConfig, type HealthCheckTiming } from "./deploy/haproxy-config";
 import { checkHaproxyConfig, haproxyBinary, haproxyHealthy, serverStates } from "./deploy/haproxy-runtime";
 import { parseCommand, runCli } from "./cluster/run-cli";
 
-const USAGE = "usage: bun scripts/multi.ts up|down|status [--instances N] [--port P] [--stats-port S] [--name NAME] [--base-port B] [--cluster]";
+const USAGE = "usage: bun scripts/multi.ts up|down|status|restart [--instances N] [--port P] [--stats-port S] [--name NAME] [--base-port B] [--cluster]";
 
 /** Faster than compose's checks (this is one machine); drain below must exceed inter + (fall-1) * fastinter. */
 const LOCAL_CHECK: HealthCheckTiming = { interMs: 500, fastinterMs: 250, downinterMs: 500, fall: 2, rise: 2 };
@@ -108,18 +109,7 @@ async function up(name: string, instances: number, port: number, statsPort: numb
       const instanceId = i + 1;
       const instancePort = port + 1 + i;
       const log = join(dir, `instance-${instanceId}.log`);
-      const env = {
-        ...process.env,
-        ...clusterEnvVars(cluster),
-        HOST: "127.0.0.1",
-        PORT: String(instancePort),
-        INSTANCE_ID: String(instanceId),
-        TRUSTED_PROXIES: "127.0.0.1",
-        PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-        SHUTDOWN_DRAIN_MS: process.env.SHUTDOWN_DRAIN_MS ?? String(DRAIN_MS),
-        SHUTDOWN_GRACE_MS: process.env.SHUTDOWN_GRACE_MS ?? String(GRACE_MS),
-      };
-      const pid = spawnDetached(process.execPath, ["src/main.ts"], log, env);
+      const pid = spawnInstance(cluster, instanceId, instancePort, port, log);
       state.instances.push({ pid, port: instancePort, log, marker: "src/main.ts", instanceId });
       writeMulti(state); // recorded at once, so `down` cleans up a failed `up`
       console.log(`instance ${instanceId}: pid ${pid} on 127.0.0.1:${instancePort}, log ${log}`);
@@ -147,6 +137,40 @@ async function up(name: string, instances: number, port: number, statsPort: numb
   console.log(`HAProxy stats:          http://127.0.0.1:${statsPort}/stats`);
   console.log(`instances:              ${state.instances.map((p) => `#${p.instanceId} :${p.port}`).join(", ")}`);
   console.log(`stop with:              bun scripts/multi.ts down${name === DEFAULTS.name ? "" : ` --name ${name}`}`);
+}
+
+function spawnInstance(cluster: ClusterState, instanceId: number, port: number, lbPort: number, log: string): number {
+  const env = {
+    ...process.env,
+    ...clusterEnvVars(cluster),
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    INSTANCE_ID: String(instanceId),
+    TRUSTED_PROXIES: "127.0.0.1",
+    PUBLIC_BASE_URL: `http://127.0.0.1:${lbPort}`,
+    SHUTDOWN_DRAIN_MS: process.env.SHUTDOWN_DRAIN_MS ?? String(DRAIN_MS),
+    SHUTDOWN_GRACE_MS: process.env.SHUTDOWN_GRACE_MS ?? String(GRACE_MS),
+  };
+  return spawnDetached(process.execPath, ["src/main.ts"], log, env);
+}
+
+/**
+ * Each instance in turn: SIGTERM (it drains while HAProxy routes around it), then started again
+ * on its port with the cluster's node lists as they are now (after `cluster add-shard`, say),
+ * and the next one only once HAProxy has it UP again.
+ */
+async function restart(name: string): Promise<void> {
+  const state = readMulti(name);
+  if (!state?.haproxy || !ours(state.haproxy)) throw new Error(`multi "${name}" is not running; start it with \`bun scripts/multi.ts up\``);
+  const cluster = readState(clusterDir(REPO_ROOT, name));
+  const { haproxy } = state;
+  for (const p of state.instances) {
+    await stopProc(p, `instance ${p.instanceId}`, "SIGTERM", DRAIN_MS + GRACE_MS + 2000);
+    p.pid = spawnInstance(cluster, p.instanceId, p.port, haproxy.port, p.log);
+    writeMulti(state);
+    await waitFor(`instance ${p.instanceId}`, 60_000, async () => (await ready(p.port)) && (await serverStates(haproxy.statsPort)).get(`app-${p.port}`) === "UP", () => isAlive(p.pid), p.log);
+    console.log(`instance ${p.instanceId}: restarted (pid ${p.pid}) with ${cluster.shards} shard(s) configured, UP in HAProxy`);
+  }
 }
 
 async function stopProc(p: Proc, label: string, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
@@ -221,6 +245,9 @@ async function main(): Promise<number> {
       return 0;
     case "status":
       return status(name);
+    case "restart":
+      await restart(name);
+      return 0;
     default:
       console.error(`unknown command "${command}"\n${USAGE}`);
       return 2;

@@ -100,6 +100,15 @@ describe("parseConfig", () => {
     expect(message({ ...base, ID_BLOCK_SIZE: "16", ID_LOW_WATER: "1000" })).toBe("config: ID_LOW_WATER must be below 8 x ID_BLOCK_SIZE (128)");
   });
 
+  test("an instance's liveness window must outlast two topology polls", () => {
+    expect(message({ ...base, TOPOLOGY_POLL_MS: "1000", TOPOLOGY_LIVE_MS: "1500" })).toBe(
+      "config: TOPOLOGY_LIVE_MS must be above 2 x TOPOLOGY_POLL_MS (2000), or a live instance would look dead between heartbeats",
+    );
+    expect(message({ ...base, TOPOLOGY_POLL_MS: "10" })).toBe("config: TOPOLOGY_POLL_MS must be >= 50");
+    const r = parseConfig(base);
+    expect(r.ok && [r.config.TOPOLOGY_POLL_MS, r.config.TOPOLOGY_LIVE_MS]).toEqual([1000, 5000]);
+  });
+
   test("empty strings count as unset", () => {
     const r = parseConfig({ ...base, PORT: "", HOST: "  " });
     expect(r.ok && r.config.PORT).toBe(8080);

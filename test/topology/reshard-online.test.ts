@@ -3,12 +3,14 @@
  * a 3-shard cluster of their own, redirect and create load throughout. A 4th shard is added
  * (its nodes started, the instances rolled onto the new node lists, `bun run reshard add`) with
  * the mover SIGKILLed mid-copy and run again; then shard 1 is drained with one instance
- * SIGKILLed mid-copy; then an add is aborted mid-copy. After all of it: no redirect failed,
+ * SIGKILLed mid-copy and a target shard's Redis killed; then an add is aborted mid-copy. After all of it: no redirect failed,
  * every seeded and every acknowledged link resolves, dedupe still finds seeded URLs, and every
  * row lives on its ring owner only.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HashRing } from "../../src/domain/ring";
+import { startNode, stopNode } from "../../scripts/cluster/index";
+import { connect } from "../events/ws-client";
 import { seedLinks, startMixedLoad, startReshardFleet, type MixedLoad, type ReshardFleet } from "../support/reshard-fleet";
 
 const SEEDED = 3000;
@@ -17,6 +19,8 @@ let seeded: Array<[string, string]> = [];
 const acknowledged = new Map<string, string>();
 const redirectFailures: string[] = [];
 let redirects = 0;
+let views: Array<Record<string, unknown>> = [];
+let closeWatcher = () => {};
 
 interface TopologyBody {
   version: number;
@@ -66,6 +70,9 @@ describe("online re-sharding under load (3 instances behind HAProxy)", () => {
       await fleet.rollingRestart();
       // The instances know shard 3 now but the ring does not use it until the mover says so.
       expect((await topology()).members).toEqual([0, 1, 2]);
+      const watcher = await connect(`${fleet.instances[2]!.url.replace("http", "ws")}/ws?topics=topology`);
+      closeWatcher = () => watcher.close();
+      views = watcher.messages;
 
       const slow = fleet.mover(["add", "--rate", "1500", "--batch", "100", "--grace-ms", "500"]);
       await slow.waitFor(/ring v\d+: copy/);
@@ -87,16 +94,25 @@ describe("online re-sharding under load (3 instances behind HAProxy)", () => {
     expect(after.verify!.differences).toBe(0);
     for (const pair of after.verify!.pairs) expect(pair.target_checksum).toBe(pair.source_checksum);
     expect(after.instances.filter((i) => i.live).map((i) => i.version)).toEqual([after.version, after.version, after.version]);
+
+    // The stream carried the same figures: the phases as they happened and the copy's progress.
+    const pushed = views.filter((m) => m.kind === "topology") as unknown as Array<TopologyBody & { progress: Array<{ step: string; scanned: number; total: number }> }>;
+    closeWatcher();
+    expect(new Set(pushed.map((v) => v.phase))).toEqual(new Set(["prepare", "dual", "copy", "verify", "switch", "cleanup", "stable"]));
+    expect(pushed.some((v) => v.phase === "copy" && v.progress.some((p) => p.step === "copy" && p.scanned > 0 && p.total > 0))).toBe(true);
+    expect(pushed.at(-1)).toMatchObject({ phase: "stable", members: [0, 1, 2, 3] });
   }, 180_000);
 
-  test("drain shard 1 with an instance SIGKILLed mid-copy", async () => {
+  test("drain shard 1 with an instance SIGKILLed and a target shard's Redis killed mid-copy", async () => {
     await underLoad(async () => {
       const mover = fleet.mover(["drain", "1", "--rate", "2000", "--batch", "100", "--grace-ms", "500"]);
       await mover.waitFor(/ring v\d+: copy/);
       fleet.kill(1);
+      await stopNode(fleet.state, 2, "redis", "kill");
       // The mover stops waiting for a dead instance once its heartbeat is older than TOPOLOGY_LIVE_MS.
       await Bun.sleep(300);
       await fleet.restart(1, "SIGKILL");
+      await startNode(fleet.state, 2, "redis");
       expect(await mover.exited, mover.output()).toBe(0);
     });
     expect(await topology()).toMatchObject({ phase: "stable", members: [0, 2, 3] });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 /**
- * `bun run bench <redirects|creates|fallback|events|attribution|all> [--smoke] [--instances N] [--haproxy] [--duration S] [--rate R]`
+ * `bun run bench <redirects|creates|fallback|events|attribution|reshard|all> [--smoke] [--instances N] [--haproxy] [--duration S] [--rate R]`
  *
  * Boots its own cluster (bench-<pid>, free ports, --fast), N app instances (rate limiting off,
  * distinct INSTANCE_IDs) and the floor server(s), HAProxy when asked (implied by N > 1), runs
@@ -10,7 +10,8 @@
  *
  * Extra flags: --rounds K (alternations of baseline/ours, default 3; smoke 1), --connections C,
  * --tool wrk|k6, --hit-rate-floor X, --p99-ms X (bound for the fixed-rate run, not in smoke),
- * --out DIR (results folder).
+ * --out DIR (results folder). reshard (3 instances behind HAProxy by default; not part of `all`,
+ * it changes the ring): --links N, --mover-rate ROWS_PER_S, --mover-batch ROWS.
  */
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -25,6 +26,7 @@ import { eventsScenario } from "./lib/scenario-events";
 import { attributionScenario } from "./lib/scenario-attribution";
 import { fallbackScenario } from "./lib/scenario-fallback";
 import { redirectsScenario } from "./lib/scenario-redirects";
+import { reshardScenario } from "./lib/scenario-reshard";
 import { startStack } from "./lib/stack";
 
 const SCENARIO_FNS: Record<Scenario, (ctx: Ctx) => Promise<ScenarioReport>> = {
@@ -33,6 +35,7 @@ const SCENARIO_FNS: Record<Scenario, (ctx: Ctx) => Promise<ScenarioReport>> = {
   creates: createsScenario,
   fallback: fallbackScenario,
   attribution: attributionScenario,
+  reshard: reshardScenario,
 };
 
 async function main(): Promise<number> {

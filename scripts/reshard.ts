@@ -20,7 +20,7 @@ import { clusterDir, clusterEnvVars, hasState, readState, REPO_ROOT } from "./cl
 import { parseCommand, runCli } from "./cluster/run-cli";
 
 const USAGE = `usage: bun run reshard add | drain <shard> | resume | abort | status
-  [--batch ROWS (1000)] [--rate ROWS_PER_S (20000; 0 = no limit)] [--grace-ms MS (3000)] [--cluster NAME (dev)]`;
+  [--batch ROWS (1000)] [--rate ROWS_PER_S (10000; 0 = no limit)] [--grace-ms MS (3000)] [--cluster NAME (dev)]`;
 
 async function main(): Promise<number> {
   const line = parseCommand(USAGE, { batch: { type: "string" }, rate: { type: "string" }, "grace-ms": { type: "string" }, cluster: { type: "string" } }, 1);
@@ -32,7 +32,7 @@ async function main(): Promise<number> {
     return n;
   };
   const batchSize = number("batch", values.batch, 1000, 1);
-  const rate = number("rate", values.rate, 20_000, 0);
+  const rate = number("rate", values.rate, 10_000, 0);
   const graceMs = number("grace-ms", values["grace-ms"], 3000, 0);
   const kind = commandOf(command, args);
   if (kind === null) {

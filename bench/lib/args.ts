@@ -3,7 +3,7 @@
  * Every knob has a smoke value (seconds, low rates) and a full value; explicit flags win over both.
  */
 
-export const SCENARIOS = ["redirects", "creates", "fallback", "events", "attribution"] as const;
+export const SCENARIOS = ["redirects", "creates", "fallback", "events", "attribution", "reshard"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchArgs {
@@ -27,9 +27,15 @@ export interface BenchArgs {
   /** p99 bound (ms) for the fixed-rate run; checked outside smoke only. */
   p99Ms: number;
   out: string | null;
+  /** reshard: links seeded straight into the shards (default 100,000; smoke 5,000). */
+  links: number;
+  /** reshard: the mover's --rate (scanned rows/s, 0 = unlimited) and --batch. */
+  moverRate: number;
+  moverBatch: number;
 }
 
-const USAGE = `usage: bun run bench <redirects|creates|fallback|events|attribution|all> [--smoke] [--instances N] [--haproxy] [--duration S] [--rate R] [--rounds K] [--connections C] [--tool wrk|k6] [--out DIR]`;
+const USAGE = `usage: bun run bench <redirects|creates|fallback|events|attribution|reshard|all> [--smoke] [--instances N] [--haproxy] [--duration S] [--rate R] [--rounds K] [--connections C] [--tool wrk|k6] [--out DIR]
+  reshard only: [--links N (100000; smoke 5000)] [--mover-rate ROWS_PER_S (10000, as the CLI; smoke 4000; 0 = unlimited)] [--mover-batch ROWS (1000)]`;
 
 export function parseArgs(argv: readonly string[], hasK6: boolean): BenchArgs {
   const positional: string[] = [];
@@ -60,7 +66,10 @@ export function parseArgs(argv: readonly string[], hasK6: boolean): BenchArgs {
     if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${key} must be a number in ${min}..${max}, got ${raw}`);
     return n;
   };
-  const instances = Math.round(num("instances", 1, 1, 8));
+  // Re-sharding is shown the way it is deployed: several instances behind HAProxy, rolled one at
+  // a time onto the new node lists (a single instance would be down while it restarts).
+  const reshard = name === "reshard";
+  const instances = Math.round(num("instances", reshard ? 3 : 1, reshard ? 2 : 1, 8));
   const toolFlag = flags.get("tool");
   if (toolFlag !== undefined && toolFlag !== "k6" && toolFlag !== "wrk") throw new Error(`--tool must be k6 or wrk`);
   const tool = toolFlag === "wrk" || toolFlag === "k6" ? toolFlag : hasK6 ? "k6" : "wrk";
@@ -74,7 +83,7 @@ export function parseArgs(argv: readonly string[], hasK6: boolean): BenchArgs {
     smoke,
     instances,
     // Several instances need something in front of them: HAProxy.
-    haproxy: flags.get("haproxy") === true || instances > 1,
+    haproxy: flags.get("haproxy") === true || instances > 1 || reshard,
     // wrk takes whole seconds only.
     duration: Math.round(num("duration", smoke ? 2 : 8, 1, 600)),
     rate: rateRaw === undefined ? null : num("rate", 0, 1, 1_000_000),
@@ -84,6 +93,9 @@ export function parseArgs(argv: readonly string[], hasK6: boolean): BenchArgs {
     hitRateFloor: num("hit-rate-floor", 0.9, 0, 1),
     p99Ms: num("p99-ms", 50, 0.1, 60_000),
     out: typeof flags.get("out") === "string" ? (flags.get("out") as string) : null,
+    links: Math.round(num("links", smoke ? 5_000 : 100_000, 100, 10_000_000)),
+    moverRate: Math.round(num("mover-rate", smoke ? 4_000 : 10_000, 0, 10_000_000)),
+    moverBatch: Math.round(num("mover-batch", 1_000, 1, 100_000)),
   };
 }
 

@@ -13,7 +13,9 @@ export async function copyStep(ctx: MoverContext, migrationId: string, sources: 
     let moved = 0;
     await Promise.all(
       [...groups].map(async ([target, rows]) => {
-        written += await insertRows(ctx.shards.at(target).primary, table, rows);
+        // Read after the await: `written += await …` would add to a stale total when batches of parallel sources interleave.
+        const inserted = await insertRows(ctx.shards.at(target).primary, table, rows);
+        written += inserted;
         moved += rows.length;
       }),
     );

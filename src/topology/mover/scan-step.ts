@@ -50,7 +50,8 @@ async function scanOne(ctx: MoverContext, plan: ScanPlan, source: number, table:
       checkpoint.done = true;
     } else {
       const groups = await misplaced(ctx, rows, source, plan.to);
-      checkpoint.moved += await onBatch({ source, table, rows, groups });
+      const moved = await onBatch({ source, table, rows, groups });
+      checkpoint.moved += moved;
       checkpoint.scanned += rows.length;
       checkpoint.total = Math.max(checkpoint.total, checkpoint.scanned);
       checkpoint.lastKey = rows[rows.length - 1]!.key;

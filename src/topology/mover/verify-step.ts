@@ -46,7 +46,8 @@ export async function verifyStep(ctx: MoverContext, migrationId: string, sources
       let found = byKey(await findRows(node, table, rows.map((r) => r.key)));
       const missing = rows.filter((r) => !found.has(r.key.toString("hex")));
       if (missing.length > 0) {
-        report.caught_up += await insertRows(node, table, missing);
+        const inserted = await insertRows(node, table, missing);
+        report.caught_up += inserted;
         found = byKey(await findRows(node, table, rows.map((r) => r.key)));
       }
       const pair = pairs.get(`${source}/${target}/${table}`) ?? { source, target, table, count: 0, sourceSum: 0n, targetSum: 0n };

@@ -6,13 +6,19 @@ import { buildApp } from "./app";
 import type { Config } from "./config";
 import { gcraParams } from "./domain/gcra";
 import { clientIp } from "./http/client-ip";
-import { routeLabel } from "./http/route-label";
+import { frontDoor } from "./http/front-door";
 import { IdSource } from "./ids/id-source";
 import { RateLimiter } from "./infra/rate-limit/rate-limiter";
 import { ClaimRepairQueue } from "./modules/links/claim-repair";
 import { LinkService } from "./modules/links/link-service";
 import { checkShards } from "./modules/health/node-health";
-import type { LinkObserver } from "./modules/links/outcomes";
+import { HotLinks } from "./modules/links/hot-links";
+import { ClickCounter } from "./modules/clicks/click-counter";
+import { ClickFlusher } from "./modules/clicks/click-flusher";
+import { ClickStats } from "./modules/clicks/click-stats";
+import { clickRoutes } from "./modules/clicks/routes";
+import { InvalidationBus } from "./events/invalidation-bus";
+import { linkObserver } from "./events/link-observer";
 import { CacheMetrics } from "./observability/cache-metrics";
 import { PrometheusMetrics } from "./observability/prometheus";
 import { observabilityRoutes } from "./modules/observability/routes";
@@ -77,10 +83,11 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   // fail fast (no offline queue) so a down bus never holds events in memory.
   const busPublisher = new Redis(busUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1000, retryStrategy: (n) => Math.min(n * 100, 1000) });
   const busSubscriber = new Redis(busUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 100, 1000) });
-  const topologySubscriber = new Redis(busUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 100, 1000) });
+  // Ring changes and cache invalidations: rare messages that must not queue behind event batches.
+  const controlSubscriber = new Redis(busUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 100, 1000) });
   busPublisher.on("error", () => {});
   busSubscriber.on("error", () => {});
-  topologySubscriber.on("error", () => {});
+  controlSubscriber.on("error", () => {});
   const bus = new EventBus({
     node,
     channel: "shorten:events",
@@ -92,17 +99,11 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     onDrop: () => {},
   });
   hub.onListening = (listening) => bus.setLocalListening(listening);
-  const events = new EventFactory(node);
-  const observer: LinkObserver = {
-    onRead: (o) => {
-      cacheMetrics.recordRead(o.shard, o.source, o.status === "OK");
-      if (bus.wanted) bus.emit(events.read(o, cacheMetrics.hitCount, cacheMetrics.missCount));
-    },
-    onWrite: (o) => {
-      cacheMetrics.recordWrite(o.shard, o.status === "OK");
-      if (bus.wanted) bus.emit(events.write(o));
-    },
-  };
+  const clicks = new ClickCounter();
+  const observer = linkObserver({ cache: cacheMetrics, clicks, bus, events: new EventFactory(node) });
+  const hot = new HotLinks({ maxEntries: config.HOT_CACHE_SIZE, ttlMs: config.HOT_CACHE_TTL_MS });
+  const invalidation = new InvalidationBus({ publisher: busPublisher, subscriber: controlSubscriber, drop: (codes) => hot.drop(codes), clear: () => hot.clear() });
+  const clickFlusher = new ClickFlusher({ counter: clicks, shards, router, instance: node, intervalMs: config.CLICK_FLUSH_MS, maxQueued: 600, logger });
   const nodeStates = () => shards.shards.flatMap((s) => [s.redis, s.primary, s.replica].map((n) => ({ name: n.name, breaker: n.policy.state })));
   const clusterMetrics = new ClusterMetrics({
     node,
@@ -111,6 +112,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     intervalMs: config.METRICS_PUSH_MS,
     staleMs: Math.max(5000, config.METRICS_PUSH_MS * 5),
     cache: cacheMetrics,
+    clicks,
     nodes: nodeStates,
     push: (payload) => hub.deliverMetrics(payload),
   });
@@ -120,6 +122,9 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     bufferLevels: () => ids.levels(),
     eventDrops: () => hub.drops,
     wsClients: () => hub.clientCount,
+    hotLinks: () => hot.size,
+    clicks: () => ({ counted: clicks.counted, ...clickFlusher.figures }),
+    createBatches: () => links.batcher.figures,
   });
   const topology = new TopologyAgent({
     catalog: { primary: shards.at(0).primary, replica: shards.at(0).replica },
@@ -130,7 +135,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     pollMs: config.TOPOLOGY_POLL_MS,
     liveMs: config.TOPOLOGY_LIVE_MS,
     drainTimeoutMs: config.DB_TIMEOUT_MS * 4 + 10_000,
-    subscriber: topologySubscriber,
+    subscriber: controlSubscriber,
     onView: (view) => hub.deliverTopology(view),
     logger,
   });
@@ -139,6 +144,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   const links = new LinkService({
     shards,
     router,
+    hot,
     tickets: ids,
     observer,
     repairs,
@@ -158,7 +164,12 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     .use(await staticPlugin({ assets: PUBLIC_DIR, prefix: "/dashboard", alwaysStatic: true, indexHTML: true, maxAge: 60 }));
   const app = buildApp({
     logger,
-    plugins: [observabilityRoutes({ prometheus, latest: () => clusterMetrics.snapshot }), topologyRoutes({ view: () => topology.view() }), dashboard],
+    plugins: [
+      observabilityRoutes({ prometheus, latest: () => clusterMetrics.snapshot }),
+      topologyRoutes({ view: () => topology.view() }),
+      clickRoutes({ stats: new ClickStats({ shards, router }), adminToken: config.ADMIN_TOKEN }),
+      dashboard,
+    ],
     health: { shards, instanceId: config.INSTANCE_ID, inUse: () => shardsInUse(router.topology), isAccepting: () => accepting },
     links: {
       links,
@@ -177,6 +188,9 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     shards,
     router,
     topology,
+    hot,
+    invalidation,
+    clickFlusher,
     ids,
     links,
     cacheMetrics,
@@ -192,8 +206,10 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
         ),
       );
       await topology.start();
+      await invalidation.start().catch((error: unknown) => logger.warn("cache invalidations unavailable; hot links expire by age only", { error: (error as Error).message }));
       await ids.start();
       repairs.start();
+      clickFlusher.start();
       // Probes every node through its policy, so a breaker opened by a node that has since come
       // back closes even if no request happens to try that node (a replica behind a live Redis).
       probeTimer = setInterval(() => void checkShards(shards), config.BREAKER_COOLDOWN_MS);
@@ -204,18 +220,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     },
     /** Starts Bun's server: /ws upgrades go to the hub, every other request to the Elysia app. */
     listen(hostname: string, port: number): Server<HubSocketData> {
-      server = Bun.serve<HubSocketData>({
-        hostname,
-        port,
-        fetch: async (request, srv) => {
-          if (hub.upgrade(request, srv)) return undefined;
-          const started = performance.now();
-          const response = await app.fetch(request);
-          prometheus.observe(routeLabel(request.url), request.method, response.status, (performance.now() - started) / 1000);
-          return response;
-        },
-        websocket: hub.handlers,
-      });
+      server = Bun.serve<HubSocketData>({ hostname, port, fetch: frontDoor({ hub, app, prometheus }), websocket: hub.handlers });
       hub.attach(server);
       return server;
     },
@@ -229,8 +234,11 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     },
     async close(): Promise<void> {
       accepting = false;
+      // Clicks first, while the database pools are open: a graceful stop loses none.
+      await clickFlusher.stop();
       await topology.stop();
-      topologySubscriber.disconnect();
+      await invalidation.stop();
+      controlSubscriber.disconnect();
       clusterMetrics.stop();
       if (probeTimer) clearInterval(probeTimer);
       await bus.stop();

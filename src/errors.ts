@@ -7,6 +7,8 @@ export const ERROR_STATUS = {
   "invalid-json": 400,
   "invalid-body": 400,
   "invalid-url": 400,
+  "invalid-query": 400,
+  unauthorized: 401,
   "short-url-not-found": 404,
   "payload-too-large": 413,
   "unsupported-media-type": 415,

@@ -26,6 +26,7 @@ import { getCachedLongUrl } from "../../src/storage/link-cache";
 import { ShardSet } from "../../src/storage/shard-set";
 import { stableState } from "../../src/domain/topology";
 import { RingRouter } from "../../src/topology/ring-router";
+import { HotLinks } from "../../src/modules/links/hot-links";
 import { PrometheusMetrics } from "../../src/observability/prometheus";
 import { routeLabel } from "../../src/http/route-label";
 
@@ -68,6 +69,8 @@ if (variant === "events" || variant === "elysia-events" || variant === "elysia-m
 const links = new LinkService({
   shards,
   router,
+  // Off: these layers are the Redis path; the hot-link cache is measured with the full app.
+  hot: new HotLinks({ maxEntries: 0, ttlMs: 0 }),
   tickets: { takeFor: () => undefined, takeAsync: () => Promise.reject(new Error("read-only variant")) },
   observer,
   repairs: { enqueue: () => {} } as unknown as ClaimRepairQueue,
@@ -112,7 +115,7 @@ if (variant === "policy" || variant === "service" || variant === "events") {
     });
   if (variant === "elysia-metrics") {
     // As compose.ts listen(): request metrics at the server edge, around app.fetch.
-    const prometheus = new PrometheusMetrics({ cache: new CacheMetrics(shards.count), breakers: () => [], bufferLevels: () => [], eventDrops: () => ({ batches: 0, events: 0 }), wsClients: () => 0 });
+    const prometheus = new PrometheusMetrics({ cache: new CacheMetrics(shards.count), breakers: () => [], bufferLevels: () => [], eventDrops: () => ({ batches: 0, events: 0 }), wsClients: () => 0, hotLinks: () => 0, clicks: () => ({ counted: 0, flushed: 0, lost: 0 }), createBatches: () => ({ statements: 0, items: 0 }) });
     Bun.serve({
       hostname: "127.0.0.1",
       port: config.PORT,

@@ -1,5 +1,8 @@
 import type Redis from "ioredis";
 import { cacheFigures, emptyShardCounters, type CacheMetrics, type ShardCounters } from "../observability/cache-metrics";
+import type { ClickCounter } from "../modules/clicks/click-counter";
+
+const TOP_LINKS = 10;
 
 export interface InstanceFigures {
   node: string;
@@ -8,6 +11,10 @@ export interface InstanceFigures {
   misses: number;
   reads_per_s: number;
   writes_per_s: number;
+  memory_hits: number;
+  clicks_per_s: number;
+  clicks_total: number;
+  top_links: Array<{ code: string; clicks: number }>;
   shards: ShardCounters[];
 }
 
@@ -35,6 +42,7 @@ export class ClusterMetrics {
       intervalMs: number;
       staleMs: number;
       cache: CacheMetrics;
+      clicks: ClickCounter;
       nodes: () => NodeState[];
       push: (payload: object) => void;
     },
@@ -72,7 +80,17 @@ export class ClusterMetrics {
     }
     const payload = {
       at: mine.at,
-      instance: { node: mine.node, ...cacheFigures(mine.hits, mine.misses), reads_per_s: mine.reads_per_s, writes_per_s: mine.writes_per_s, shards: mine.shards },
+      instance: {
+        node: mine.node,
+        ...cacheFigures(mine.hits, mine.misses),
+        memory_hits: mine.memory_hits,
+        reads_per_s: mine.reads_per_s,
+        writes_per_s: mine.writes_per_s,
+        clicks_per_s: mine.clicks_per_s,
+        clicks_total: mine.clicks_total,
+        top_links: mine.top_links,
+        shards: mine.shards,
+      },
       cluster: { ...sumInstances(all), source: clusterSource },
       nodes: this.options.nodes(),
     };
@@ -81,7 +99,7 @@ export class ClusterMetrics {
   }
 
   private instanceFigures(): InstanceFigures {
-    const { cache, node } = this.options;
+    const { cache, clicks, node } = this.options;
     const snap = cache.snapshot();
     const writes = cache.shards.reduce((n, s) => n + s.writes + s.write_errors, 0);
     const now = Date.now();
@@ -93,6 +111,10 @@ export class ClusterMetrics {
       misses: snap.cache_miss_count,
       reads_per_s: round2((snap.cache_total - this.last.reads) / seconds),
       writes_per_s: round2((writes - this.last.writes) / seconds),
+      memory_hits: cache.memoryHitCount,
+      clicks_per_s: clicks.perSecond,
+      clicks_total: clicks.counted,
+      top_links: clicks.top(TOP_LINKS),
       shards: cache.shards.map((s) => ({ ...s })),
     };
     this.last = { at: now, reads: snap.cache_total, writes };
@@ -110,9 +132,15 @@ export function sumInstances(all: readonly InstanceFigures[]) {
   }
   const hits = all.reduce((n, f) => n + f.hits, 0);
   const misses = all.reduce((n, f) => n + f.misses, 0);
+  const top = new Map<string, number>();
+  for (const f of all) for (const t of f.top_links ?? []) top.set(t.code, (top.get(t.code) ?? 0) + t.clicks);
   return {
     instances: all.map((f) => f.node).sort(),
     ...cacheFigures(hits, misses),
+    memory_hits: all.reduce((n, f) => n + (f.memory_hits ?? 0), 0),
+    clicks_per_s: round2(all.reduce((n, f) => n + (f.clicks_per_s ?? 0), 0)),
+    clicks_total: all.reduce((n, f) => n + (f.clicks_total ?? 0), 0),
+    top_links: [...top].sort((a, b) => b[1] - a[1]).slice(0, TOP_LINKS).map(([code, clicks]) => ({ code, clicks })),
     reads_per_s: round2(all.reduce((n, f) => n + f.reads_per_s, 0)),
     writes_per_s: round2(all.reduce((n, f) => n + f.writes_per_s, 0)),
     shards,

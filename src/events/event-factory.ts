@@ -29,7 +29,7 @@ export class EventFactory {
   read(outcome: ReadOutcome, hits: number, misses: number): SerializedEvent {
     const shard = outcome.shard;
     const redis = shard === null ? "null" : `"redis-${shard}"`;
-    const db = shard === null || outcome.source === "redis" ? "null" : outcome.source === "replica" ? `"replica-${shard}"` : `"primary-${shard}"`;
+    const db = shard === null || outcome.cache === "HIT" ? "null" : outcome.source === "replica" ? `"replica-${shard}"` : `"primary-${shard}"`;
     const m = cacheFigures(hits, misses);
     const metrics = `"cache_hit_count":${m.cache_hit_count},"cache_miss_count":${m.cache_miss_count},"cache_total":${m.cache_total},"cache_hit_rate":${m.cache_hit_rate},"cache_miss_rate":${m.cache_miss_rate}`;
     return {

@@ -28,7 +28,7 @@ export const readEventSchema = z.strictObject({
   ...common,
   type: z.literal("read"),
   cache: z.enum(["HIT", "MISS"]),
-  source: z.enum(["redis", "replica", "primary", "none", "error"]),
+  source: z.enum(["memory", "redis", "replica", "primary", "none", "error"]),
   ...cacheMetricsSchema.shape,
   cache_metrics: cacheMetricsSchema,
 });

@@ -1,6 +1,7 @@
 /**
- * The backend's cache counters. A HIT is a value served from Redis; a MISS is every other read
- * outcome (replica, primary, not found, error). Rates are computed here, once, so the event
+ * The backend's cache counters. A HIT is a value served from a cache: this instance's hot-link
+ * cache (`memory`) or Redis; a MISS is every other read outcome (replica, primary, not found,
+ * error). Per shard, `memory_hits` says how many of the hits never left the process. Rates are computed here, once, so the event
  * stream and the dashboard show the same figures and never compute their own.
  */
 export interface CacheMetricsSnapshot {
@@ -13,6 +14,7 @@ export interface CacheMetricsSnapshot {
 
 export interface ShardCounters {
   hits: number;
+  memory_hits: number;
   misses: number;
   replica_fallbacks: number;
   primary_fallbacks: number;
@@ -23,7 +25,7 @@ export interface ShardCounters {
 }
 
 export function emptyShardCounters(): ShardCounters {
-  return { hits: 0, misses: 0, replica_fallbacks: 0, primary_fallbacks: 0, not_found: 0, errors: 0, writes: 0, write_errors: 0 };
+  return { hits: 0, memory_hits: 0, misses: 0, replica_fallbacks: 0, primary_fallbacks: 0, not_found: 0, errors: 0, writes: 0, write_errors: 0 };
 }
 
 export function cacheFigures(hits: number, misses: number): CacheMetricsSnapshot {
@@ -43,6 +45,7 @@ function round4(x: number): number {
 
 export class CacheMetrics {
   private hits = 0;
+  private memory = 0;
   private misses = 0;
   readonly shards: ShardCounters[];
 
@@ -50,11 +53,15 @@ export class CacheMetrics {
     this.shards = Array.from({ length: shardCount }, emptyShardCounters);
   }
 
-  recordRead(shard: number | null, source: "redis" | "replica" | "primary" | "none" | "error", found: boolean): void {
+  recordRead(shard: number | null, source: "memory" | "redis" | "replica" | "primary" | "none" | "error", found: boolean): void {
     const counters = shard === null ? undefined : this.shards[shard];
-    if (source === "redis") {
+    if (source === "memory" || source === "redis") {
       this.hits++;
-      if (counters) counters.hits++;
+      if (source === "memory") this.memory++;
+      if (counters) {
+        counters.hits++;
+        if (source === "memory") counters.memory_hits++;
+      }
       return;
     }
     this.misses++;
@@ -75,6 +82,11 @@ export class CacheMetrics {
 
   get hitCount(): number {
     return this.hits;
+  }
+
+  /** Hits served by the hot-link cache (the rest of hitCount came from Redis). */
+  get memoryHitCount(): number {
+    return this.memory;
   }
 
   get missCount(): number {

@@ -7,6 +7,11 @@ export interface PrometheusSources {
   bufferLevels: () => number[];
   eventDrops: () => { batches: number; events: number };
   wsClients: () => number;
+  hotLinks: () => number;
+  /** Clicks counted on the redirect path, flushed to PostgreSQL, and given up on. */
+  clicks: () => { counted: number; flushed: number; lost: number };
+  /** Group commit: statements written and the creates they carried. */
+  createBatches: () => { statements: number; items: number };
 }
 
 const BREAKER_VALUE = { closed: 0, "half-open": 1, open: 2 } as const;
@@ -34,12 +39,13 @@ export class PrometheusMetrics {
     });
     new Gauge({
       name: "shorten_cache_requests",
-      help: "Reads by cache result on this instance (HIT = served from Redis)",
+      help: "Reads by cache result on this instance (hit = served from the hot-link cache or Redis; memory_hit is the hot-link part)",
       labelNames: ["result"],
       registers,
       collect() {
         const s = sources.cache.snapshot();
         this.set({ result: "hit" }, s.cache_hit_count);
+        this.set({ result: "memory_hit" }, sources.cache.memoryHitCount);
         this.set({ result: "miss" }, s.cache_miss_count);
       },
     });
@@ -97,6 +103,37 @@ export class PrometheusMetrics {
       registers,
       collect() {
         this.set(sources.wsClients());
+      },
+    });
+    new Gauge({
+      name: "shorten_hot_links",
+      help: "Links held in this instance's hot-link cache",
+      registers,
+      collect() {
+        this.set(sources.hotLinks());
+      },
+    });
+    new Gauge({
+      name: "shorten_clicks",
+      help: "Clicks on this instance: counted on redirects, flushed to PostgreSQL, lost (flush queue overflow)",
+      labelNames: ["state"],
+      registers,
+      collect() {
+        const c = sources.clicks();
+        this.set({ state: "counted" }, c.counted);
+        this.set({ state: "flushed" }, c.flushed);
+        this.set({ state: "lost" }, c.lost);
+      },
+    });
+    new Gauge({
+      name: "shorten_create_batches",
+      help: "Group-commit create statements on this instance and the creates they carried",
+      labelNames: ["unit"],
+      registers,
+      collect() {
+        const b = sources.createBatches();
+        this.set({ unit: "statements" }, b.statements);
+        this.set({ unit: "creates" }, b.items);
       },
     });
   }

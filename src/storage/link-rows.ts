@@ -35,35 +35,6 @@ export async function insertLink(node: PgNode, link: { id: bigint; code: string;
   return rows[0]?.id === id;
 }
 
-/**
- * Creates the link and claims its long URL in one statement, on the URL's own shard: either both
- * rows are written or neither, so there is no window in which a code exists without its index or
- * the reverse. Returns the code that owns the URL afterwards: ours, or the one claimed first.
- * A code already taken by another id (a shared INSTANCE_ID) fails the whole statement with a
- * unique violation. Re-running it after a timeout finds its own claim and returns the same code.
- */
-export async function createLinkWithIndex(node: PgNode, link: { id: bigint; code: string; longUrl: string; urlHash: Buffer }): Promise<string> {
-  const rows = await pgCall(
-    node,
-    (sql) => sql<{ code: string }[]>`
-      with claim as (
-        insert into url_index (url_hash, long_url, code) values (${link.urlHash}, ${link.longUrl}, ${link.code})
-        on conflict (url_hash) do nothing
-        returning code
-      ), link as (
-        insert into links (code, id, long_url)
-        select ${link.code}, ${link.id.toString()}, ${link.longUrl} from claim
-        returning code
-      )
-      select code from link
-      union all
-      select code from url_index where url_hash = ${link.urlHash} and not exists (select 1 from claim)
-      limit 1`,
-    { idempotent: true },
-  );
-  return rows[0]?.code ?? ownerAfterConflict(node, link.urlHash);
-}
-
 export async function deleteLink(node: PgNode, code: string): Promise<void> {
   await pgCall(node, (sql) => sql`delete from links where code = ${code}`, { idempotent: true });
 }
@@ -103,4 +74,48 @@ async function ownerAfterConflict(node: PgNode, urlHash: Buffer): Promise<string
   const existing = await findCodeForUrl(node, urlHash);
   if (existing === null) throw new Error("url_index claim found no owner after a conflict");
   return existing;
+}
+
+export interface NewLink {
+  id: bigint;
+  code: string;
+  longUrl: string;
+  urlHash: Buffer;
+}
+
+/**
+ * Creates links and claims their long URLs in one statement, on the URLs' own shard: for each,
+ * the index row and the link row are written together or not at all, so there is no window in
+ * which a code exists without its index or the reverse. Many links go in one statement (group
+ * commit, see modules/links/create-batcher.ts). Returns, per input in order, the
+ * code that owns its URL: its own, a batch-mate's (the first of the batch with the same URL), or
+ * one claimed before. A claim committed by a concurrent statement after this one's snapshot is
+ * re-read. A code taken by another id fails the whole statement (unique violation): the caller
+ * retries those links one by one. Re-running a statement after a timeout finds its own claims
+ * and returns the same codes.
+ */
+export async function createLinksWithIndex(node: PgNode, links: readonly NewLink[]): Promise<string[]> {
+  const rows = await pgCall(
+    node,
+    (sql) => sql<{ ord: number; code: string | null }[]>`
+      with input as (
+        select ord, decode(h, 'hex') as url_hash, u as long_url, c as code, i::bigint as id
+        from unnest(${links.map((_, i) => i)}::int[], ${links.map((l) => l.urlHash.toString("hex"))}::text[], ${links.map((l) => l.longUrl)}::text[],
+                    ${links.map((l) => l.code)}::text[], ${links.map((l) => l.id.toString())}::text[]) as t(ord, h, u, c, i)
+      ), claim as (
+        insert into url_index (url_hash, long_url, code)
+        select url_hash, long_url, code from input order by ord
+        on conflict (url_hash) do nothing
+        returning url_hash, code
+      ), link as (
+        insert into links (code, id, long_url)
+        select i.code, i.id, i.long_url from input i join claim c on c.url_hash = i.url_hash and c.code = i.code
+        returning code
+      )
+      select i.ord, coalesce(c.code, u.code) as code
+      from input i left join claim c on c.url_hash = i.url_hash left join url_index u on u.url_hash = i.url_hash
+      order by i.ord`,
+    { idempotent: true },
+  );
+  return Promise.all(rows.map((r, i) => (r.code !== null ? r.code : ownerAfterConflict(node, links[i]!.urlHash))));
 }

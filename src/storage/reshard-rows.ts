@@ -7,8 +7,8 @@ import { pgCall } from "./nodes";
  * write is idempotent (ON CONFLICT DO NOTHING, DELETE by key), so a batch interrupted at any
  * point can simply be run again.
  */
-export type MovableTable = "links" | "url_index";
-export const MOVABLE_TABLES: readonly MovableTable[] = ["links", "url_index"];
+export type MovableTable = "links" | "url_index" | "link_clicks";
+export const MOVABLE_TABLES: readonly MovableTable[] = ["links", "url_index", "link_clicks"];
 
 export interface MovableRow {
   /** The table's primary key as bytes: the keyset position and the checkpoint. */
@@ -17,8 +17,8 @@ export interface MovableRow {
   ringKey: string;
   /** What must be equal on both sides for the copy to count as faithful. */
   fingerprint: string;
-  /** The Redis key that caches this row on its shard. */
-  cacheKey: string;
+  /** The Redis key that caches this row on its shard, if any. */
+  cacheKey: string | null;
   values: Record<string, unknown>;
 }
 
@@ -27,6 +27,14 @@ interface LinkRow {
   id: string;
   long_url: string;
   created_at: Date;
+}
+
+interface ClickRow {
+  code: string;
+  hour: Date;
+  instance: string;
+  home: number;
+  clicks: string;
 }
 
 interface UrlIndexRow {
@@ -47,6 +55,19 @@ function urlIndexRow(r: UrlIndexRow): MovableRow {
   return { key: r.url_hash, ringKey: r.long_url, fingerprint: `${hex}\u0000${r.long_url}`, cacheKey: `u:${hex}`, values: { ...r } };
 }
 
+// A click row only ever grows (flushes add to it), so the larger count is the newer one: a copy
+// that meets a row already there keeps the larger count, which is idempotent and never loses a
+// flush that reached the old owner after the row was first copied.
+function clickRow(r: ClickRow): MovableRow {
+  const key = JSON.stringify([r.code, r.hour.toISOString(), r.instance, r.home]);
+  return { key: Buffer.from(key), ringKey: r.code, fingerprint: `${key}\u0000${r.clicks}`, cacheKey: null, values: { ...r } };
+}
+
+function clickKeys(keys: readonly Buffer[]) {
+  const parts = keys.map((k) => JSON.parse(k.toString()) as [string, string, string, number]);
+  return { codes: parts.map((p) => p[0]), hours: parts.map((p) => p[1]), instances: parts.map((p) => p[2]), homes: parts.map((p) => p[3]) };
+}
+
 /** Up to `limit` rows after `after` (null: from the start), in key order. */
 export async function scanRows(node: PgNode, table: MovableTable, after: Buffer | null, limit: number): Promise<MovableRow[]> {
   if (table === "links") {
@@ -57,6 +78,18 @@ export async function scanRows(node: PgNode, table: MovableTable, after: Buffer 
       { idempotent: true },
     );
     return rows.map(linkRow);
+  }
+  if (table === "link_clicks") {
+    const from = after === null ? null : clickKeys([after]);
+    const rows = await pgCall(
+      node,
+      (sql) => sql<ClickRow[]>`
+        select code, hour, instance, home, clicks::text from link_clicks
+        where ${from === null ? sql`true` : sql`(code, hour, instance, home) > (${from.codes[0]!}, ${from.hours[0]!}::timestamptz, ${from.instances[0]!}, ${from.homes[0]!})`}
+        order by code, hour, instance, home limit ${limit}`,
+      { idempotent: true },
+    );
+    return rows.map(clickRow);
   }
   const rows = await pgCall(
     node,
@@ -75,6 +108,18 @@ export async function countRows(node: PgNode, table: MovableTable): Promise<numb
 export async function insertRows(node: PgNode, table: MovableTable, rows: readonly MovableRow[]): Promise<number> {
   if (rows.length === 0) return 0;
   const values = rows.map((r) => r.values);
+  if (table === "link_clicks") {
+    const inserted = await pgCall(
+      node,
+      (sql) => sql`
+        insert into link_clicks ${sql(values as never, "code", "hour", "instance", "home", "clicks")}
+        on conflict (code, hour, instance, home) do update set clicks = greatest(link_clicks.clicks, excluded.clicks)
+        where link_clicks.clicks < excluded.clicks
+        returning 1`,
+      { idempotent: true },
+    );
+    return inserted.length;
+  }
   const columns = table === "links" ? (["code", "id", "long_url", "created_at"] as const) : (["url_hash", "long_url", "code", "created_at"] as const);
   const inserted = await pgCall(node, (sql) => sql`insert into ${sql(table)} ${sql(values as never, ...columns)} on conflict do nothing returning 1`, { idempotent: true });
   return inserted.length;
@@ -87,6 +132,17 @@ export async function findRows(node: PgNode, table: MovableTable, keys: readonly
     const codes = keys.map((k) => k.toString());
     const rows = await pgCall(node, (sql) => sql<LinkRow[]>`select code, id::text, long_url, created_at from links where code = any(${codes})`, { idempotent: true });
     return rows.map(linkRow);
+  }
+  if (table === "link_clicks") {
+    const k = clickKeys(keys);
+    const rows = await pgCall(
+      node,
+      (sql) => sql<ClickRow[]>`
+        select code, hour, instance, home, clicks::text from link_clicks
+        where (code, hour, instance, home) in (select * from unnest(${k.codes}::text[], ${k.hours}::timestamptz[], ${k.instances}::text[], ${k.homes}::int[]))`,
+      { idempotent: true },
+    );
+    return rows.map(clickRow);
   }
   const hexes = keys.map((k) => k.toString("hex"));
   const rows = await pgCall(
@@ -102,6 +158,18 @@ export async function deleteRows(node: PgNode, table: MovableTable, keys: readon
   if (table === "links") {
     const codes = keys.map((k) => k.toString());
     return (await pgCall(node, (sql) => sql`delete from links where code = any(${codes}) returning 1`, { idempotent: true })).length;
+  }
+  if (table === "link_clicks") {
+    const k = clickKeys(keys);
+    return (
+      await pgCall(
+        node,
+        (sql) => sql`
+          delete from link_clicks where (code, hour, instance, home) in (select * from unnest(${k.codes}::text[], ${k.hours}::timestamptz[], ${k.instances}::text[], ${k.homes}::int[]))
+          returning 1`,
+        { idempotent: true },
+      )
+    ).length;
   }
   const hexes = keys.map((k) => k.toString("hex"));
   return (await pgCall(node, (sql) => sql`delete from url_index where url_hash = any(select decode(h, 'hex') from unnest(${hexes}::text[]) h) returning 1`, { idempotent: true })).length;

@@ -60,12 +60,13 @@ describe("events", () => {
   });
 });
 
-test("cluster figures are the sums over instances, with rates recomputed from the sums", () => {
-  const shard = (hits: number) => ({ ...emptyShardCounters(), hits });
+test("cluster figures are the sums over instances, with rates recomputed from the sums and the top links merged", () => {
+  const shard = (hits: number, memory_hits: number) => ({ ...emptyShardCounters(), hits, memory_hits });
   const sum = sumInstances([
-    { node: "instance-1", at: 0, hits: 3, misses: 1, reads_per_s: 10, writes_per_s: 1, shards: [shard(3)] },
-    { node: "instance-0", at: 0, hits: 1, misses: 5, reads_per_s: 5, writes_per_s: 2, shards: [shard(1)] },
+    { node: "instance-1", at: 0, hits: 3, misses: 1, memory_hits: 2, reads_per_s: 10, writes_per_s: 1, clicks_per_s: 7, clicks_total: 70, top_links: [{ code: "a", clicks: 5 }, { code: "b", clicks: 4 }], shards: [shard(3, 2)] },
+    { node: "instance-0", at: 0, hits: 1, misses: 5, memory_hits: 1, reads_per_s: 5, writes_per_s: 2, clicks_per_s: 1.5, clicks_total: 15, top_links: [{ code: "b", clicks: 3 }], shards: [shard(1, 1)] },
   ]);
-  expect(sum).toMatchObject({ instances: ["instance-0", "instance-1"], cache_hit_count: 4, cache_miss_count: 6, cache_total: 10, cache_hit_rate: 0.4, reads_per_s: 15, writes_per_s: 3 });
-  expect(sum.shards[0]!.hits).toBe(4);
+  expect(sum).toMatchObject({ instances: ["instance-0", "instance-1"], cache_hit_count: 4, cache_miss_count: 6, cache_total: 10, cache_hit_rate: 0.4, reads_per_s: 15, writes_per_s: 3, memory_hits: 3, clicks_per_s: 8.5, clicks_total: 85 });
+  expect(sum.top_links).toEqual([{ code: "b", clicks: 7 }, { code: "a", clicks: 5 }]);
+  expect(sum.shards[0]).toMatchObject({ hits: 4, memory_hits: 3 });
 });

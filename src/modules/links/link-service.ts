@@ -4,10 +4,12 @@ import { checkLongUrl, type LongUrlRules } from "../../domain/long-url";
 import { isReservedCode, isShortCodeShape } from "../../domain/short-code";
 import type { ShardSet } from "../../storage/shard-set";
 import { cacheCodeForUrl, cacheLongUrl, getCachedCodeForUrl, getCachedLongUrl } from "../../storage/link-cache";
-import { claimUrl, createLinkWithIndex, deleteLink, findCodeForUrl, findLongUrl, insertLink } from "../../storage/link-rows";
+import { claimUrl, createLinksWithIndex, deleteLink, findCodeForUrl, findLongUrl, insertLink, type NewLink } from "../../storage/link-rows";
 import type { IdTicket } from "../../ids/id-source";
 import type { Routing } from "../../domain/topology";
 import type { RingRouter } from "../../topology/ring-router";
+import type { HotLinks } from "./hot-links";
+import { CreateBatcher } from "./create-batcher";
 import type { ClaimRepairQueue } from "./claim-repair";
 import type { ReadOutcome, WriteOutcome, LinkObserver } from "./outcomes";
 
@@ -20,6 +22,7 @@ export interface TicketSource {
 export interface LinkServiceDeps {
   shards: ShardSet;
   router: RingRouter;
+  hot: HotLinks;
   tickets: TicketSource;
   observer: LinkObserver;
   repairs: ClaimRepairQueue;
@@ -56,9 +59,12 @@ export interface ResolvedLink {
 export class LinkService {
   private nextShard = 0;
   private readonly now: () => number;
+  /** Group commit: concurrent creates for one shard share one statement. */
+  readonly batcher: CreateBatcher<NewLink, string>;
 
   constructor(private readonly deps: LinkServiceDeps) {
     this.now = deps.now ?? performance.now.bind(performance);
+    this.batcher = new CreateBatcher((shard, links) => createLinksWithIndex(deps.shards.at(shard).primary, links), isUniqueViolation);
   }
 
   async create(rawUrl: string): Promise<CreatedLink> {
@@ -122,7 +128,7 @@ export class LinkService {
     for (let attempt = 0; ; attempt++) {
       const ticket = this.takeTicket([shard]) ?? (await this.deps.tickets.takeAsync(shard));
       try {
-        const winner = await createLinkWithIndex(primary, { id: ticket.id, code: ticket.code, longUrl, urlHash });
+        const winner = await this.batcher.submit(shard, { id: ticket.id, code: ticket.code, longUrl, urlHash });
         return { code: winner, created: winner === ticket.code };
       } catch (error) {
         // Only a code collision (two instances sharing an INSTANCE_ID) is worth another code.
@@ -139,8 +145,13 @@ export class LinkService {
     }
     const route = this.deps.router.current;
     const owner = route.read.shardFor(code);
+    const hot = this.deps.hot.get(code);
+    if (hot !== undefined) return { longUrl: hot, outcome: this.observeRead(started, code, owner, "memory", "OK") };
     const cached = await getCachedLongUrl(this.deps.shards.at(owner).redis, code).catch(() => null);
-    if (cached !== null) return { longUrl: cached, outcome: this.observeRead(started, code, owner, "redis", "OK") };
+    if (cached !== null) {
+      this.deps.hot.set(code, cached);
+      return { longUrl: cached, outcome: this.observeRead(started, code, owner, "redis", "OK") };
+    }
 
     let failure: unknown = null;
     try {
@@ -185,6 +196,7 @@ export class LinkService {
 
   private found(started: number, code: string, owner: number, foundOn: number, source: "redis" | "replica" | "primary", longUrl: string): ResolvedLink {
     if (source !== "redis" || foundOn !== owner) void cacheLongUrl(this.deps.shards.at(owner).redis, code, longUrl, this.deps.cacheTtlSeconds).catch(() => {});
+    this.deps.hot.set(code, longUrl);
     return { longUrl, outcome: this.observeRead(started, code, foundOn, source, "OK") };
   }
 
@@ -236,7 +248,7 @@ export class LinkService {
   }
 
   private observeRead(started: number, code: string, shard: number | null, source: ReadOutcome["source"], status: ReadOutcome["status"]): ReadOutcome {
-    const outcome: ReadOutcome = { code, shard, source, status, cache: source === "redis" ? "HIT" : "MISS", latencyMs: this.now() - started };
+    const outcome: ReadOutcome = { code, shard, source, status, cache: source === "redis" || source === "memory" ? "HIT" : "MISS", latencyMs: this.now() - started };
     this.deps.observer.onRead(outcome);
     return outcome;
   }

@@ -4,7 +4,8 @@ export interface ReadOutcome {
   shard: number | null;
   status: "OK" | "NOT_FOUND" | "ERROR";
   cache: "HIT" | "MISS";
-  source: "redis" | "replica" | "primary" | "none" | "error";
+  /** `memory`: this instance's hot-link cache; a HIT like `redis`. */
+  source: "memory" | "redis" | "replica" | "primary" | "none" | "error";
   latencyMs: number;
 }
 

@@ -31,7 +31,8 @@ export async function cleanupStep(ctx: MoverContext, migrationId: string, shards
       report.deleted += deleted;
       report.deleted_by_table[table] = (report.deleted_by_table[table] ?? 0) + deleted;
       const redis = ctx.shards.at(source).redis;
-      const keysDeleted = safe.length > 0 ? await redisCall(redis, (r) => r.del(...safe.map((row) => row.cacheKey)), { idempotent: true }).catch(() => 0) : 0;
+      const cacheKeys = safe.flatMap((row) => (row.cacheKey === null ? [] : [row.cacheKey]));
+      const keysDeleted = cacheKeys.length > 0 ? await redisCall(redis, (r) => r.del(...cacheKeys), { idempotent: true }).catch(() => 0) : 0;
       report.cache_keys_deleted += keysDeleted;
       moved += safe.length;
     }

@@ -1,0 +1,30 @@
+import type { ClickCounter } from "../modules/clicks/click-counter";
+import type { LinkObserver } from "../modules/links/outcomes";
+import type { CacheMetrics } from "../observability/cache-metrics";
+import type { EventBus } from "./event-bus";
+import type { EventFactory } from "./event-factory";
+
+/**
+ * What happens after every read and write, on the request's own turn: the cache counters, a
+ * click for each redirect served, and an event when someone listens. All in memory; nothing
+ * here awaits I/O (the bus and the click flusher write in batches, on timers).
+ *
+ * @example
+ *   const observer = linkObserver({ cache, clicks, bus, events });
+ *   const links = new LinkService({ ..., observer });
+ */
+export function linkObserver(deps: { cache: CacheMetrics; clicks: ClickCounter; bus: EventBus; events: EventFactory }): LinkObserver {
+  const { cache, clicks, bus, events } = deps;
+  return {
+    onRead: (o) => {
+      const found = o.status === "OK";
+      cache.recordRead(o.shard, o.source, found);
+      if (found) clicks.record(o.code);
+      if (bus.wanted) bus.emit(events.read(o, cache.hitCount, cache.missCount));
+    },
+    onWrite: (o) => {
+      cache.recordWrite(o.shard, o.status === "OK");
+      if (bus.wanted) bus.emit(events.write(o));
+    },
+  };
+}

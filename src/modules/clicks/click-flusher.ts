@@ -1,0 +1,113 @@
+import type { Logger } from "../../observability/logger";
+import type { ShardSet } from "../../storage/shard-set";
+import { applyClickBatch, pruneClickBatches, type ClickBatch } from "../../storage/click-rows";
+import type { RingRouter } from "../../topology/ring-router";
+import type { ClickCounter } from "./click-counter";
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * Moves counted clicks to PostgreSQL every `intervalMs`: per shard (the code's owner in the ring
+ * in force) one transaction with one multi-row upsert, under a batch id made of this instance's
+ * name, a per-process boot id and a sequence number, so a retried flush is applied once. A batch
+ * that fails stays queued with its id and is retried on the next tick; past `maxQueued` batches
+ * per shard the oldest are dropped and counted as lost. A crash loses at most what was counted
+ * since the last flush (one interval of this instance) plus whatever was still queued; stop()
+ * flushes everything first.
+ */
+export class ClickFlusher {
+  private readonly bootId = crypto.randomUUID().slice(0, 8);
+  private seq = 0;
+  private readonly queued = new Map<number, ClickBatch[]>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private running: Promise<void> | null = null;
+  private lostClicks = 0;
+  private flushedClicks = 0;
+
+  constructor(
+    private readonly deps: {
+      counter: ClickCounter;
+      shards: ShardSet;
+      router: RingRouter;
+      instance: string;
+      intervalMs: number;
+      maxQueued: number;
+      logger: Logger;
+      now?: () => number;
+    },
+  ) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.flush(), this.deps.intervalMs);
+    this.timer.unref?.();
+    for (const shard of this.deps.shards.shards) void pruneClickBatches(shard.primary, 24).catch(() => {});
+  }
+
+  /** Takes the counts and applies every queued batch; concurrent calls share one run. */
+  flush(): Promise<void> {
+    this.running ??= this.run().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+    await this.flush();
+    const left = [...this.queued.values()].reduce((n, q) => n + q.reduce((m, b) => m + sum(b.counts), 0), 0);
+    if (left > 0) this.deps.logger.warn("clicks not flushed at shutdown", { clicks: left });
+  }
+
+  /** Clicks written to PostgreSQL by this instance, and clicks given up on (queue overflow). */
+  get figures(): { flushed: number; lost: number } {
+    return { flushed: this.flushedClicks, lost: this.lostClicks };
+  }
+
+  private async run(): Promise<void> {
+    const now = (this.deps.now ?? Date.now)();
+    this.deps.counter.tick(now);
+    this.enqueue(this.deps.counter.drain(), new Date(Math.floor(now / HOUR_MS) * HOUR_MS));
+    await Promise.all([...this.queued.entries()].map(([shard, batches]) => this.applyQueued(shard, batches)));
+  }
+
+  private enqueue(counts: Map<string, number>, hour: Date): void {
+    if (counts.size === 0) return;
+    const ring = this.deps.router.current.write;
+    const byShard = new Map<number, Map<string, number>>();
+    for (const [code, n] of counts) {
+      const shard = ring.shardFor(code);
+      let group = byShard.get(shard);
+      if (!group) byShard.set(shard, (group = new Map()));
+      group.set(code, n);
+    }
+    for (const [home, group] of byShard) {
+      const queue = this.queued.get(home) ?? [];
+      this.queued.set(home, queue);
+      queue.push({ id: `${this.deps.instance}:${this.bootId}:${this.seq++}`, instance: this.deps.instance, home, hour, counts: group });
+      while (queue.length > this.deps.maxQueued) this.lostClicks += sum(queue.shift()!.counts);
+    }
+  }
+
+  /** In order: a batch stays queued until it is applied, and later ones wait behind it. */
+  private async applyQueued(shard: number, queue: ClickBatch[]): Promise<void> {
+    const primary = this.deps.shards.at(shard).primary;
+    while (queue.length > 0) {
+      const batch = queue[0]!;
+      try {
+        // False means an earlier attempt did commit: either way the batch is in the database once.
+        await applyClickBatch(primary, batch);
+        this.flushedClicks += sum(batch.counts);
+        queue.shift();
+      } catch (error) {
+        this.deps.logger.warn("click flush failed; retrying next tick", { shard, batches: queue.length, error: (error as Error).message });
+        return;
+      }
+    }
+  }
+}
+
+function sum(counts: ReadonlyMap<string, number>): number {
+  let n = 0;
+  for (const v of counts.values()) n += v;
+  return n;
+}

@@ -1,13 +1,15 @@
 -- Clicks per link per hour, on the link's shard. A row is one instance's count for one hour as
--- flushed to one shard (`home`): rows a re-sharding copies never collide with rows flushed to the
--- new owner, so a copy can stay ON CONFLICT DO NOTHING and a total is the sum over rows.
+-- flushed to one shard (`home`) under one ring version (`epoch`): a row a re-sharding copies can
+-- never collide with a row flushed anywhere else (not even on the same shard in a later era of
+-- the ring), so a link's total is the plain sum of its rows wherever they sit.
 CREATE TABLE link_clicks (
   code text NOT NULL,
   hour timestamptz NOT NULL,
   instance text NOT NULL,
   home int NOT NULL,
+  epoch bigint NOT NULL,
   clicks bigint NOT NULL,
-  PRIMARY KEY (code, hour, instance, home)
+  PRIMARY KEY (code, hour, instance, home, epoch)
 );
 
 -- Flush batches already applied on this shard, so a retried flush never counts twice.

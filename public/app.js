@@ -1,5 +1,6 @@
 import { createCacheMetricsService } from "./cache-metrics-service.js";
 import { createTopologyPanel } from "./topology-panel.js";
+import { createClicksPanel } from "./clicks-panel.js";
 
 /*
  * The dashboard: one WebSocket to /ws (events, metrics, topology), a link-creation form, and views
@@ -18,6 +19,7 @@ const BACKOFF_MAX_MS = 8000;
 const $ = (id) => document.getElementById(id);
 const metrics = createCacheMetricsService({ historyLimit: HISTORY_POINTS });
 const topology = createTopologyPanel();
+const clicks = createClicksPanel();
 
 // ---------------------------------------------------------------- formatting
 
@@ -26,14 +28,17 @@ const speedFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1, m
 const percent = (rate) => `${(rate * 100).toFixed(1)}%`;
 const clock = (ms) => new Date(ms).toLocaleTimeString("en-GB", { hour12: false });
 
-/** Shows a backend value formatted, and keeps the raw value in data-value for exact comparison. */
+/**
+ * Shows a backend value formatted, and keeps the raw value in data-value for exact comparison.
+ * null (a figure an older server does not send) shows as "—" with an empty data-value.
+ */
 function show(id, raw, format) {
   const el = $(id);
   if (!el) return;
-  const value = String(raw);
+  const value = raw === null || raw === undefined ? "" : String(raw);
   if (el.dataset.value === value) return;
   el.dataset.value = value;
-  el.textContent = format(raw);
+  el.textContent = value === "" ? "—" : format(raw);
 }
 
 // ---------------------------------------------------------------- connection
@@ -170,6 +175,9 @@ metrics.subscribe((state) => {
   chart.draw(state.series);
 });
 
+// Its own listener, so a fault in one view does not stop the others drawing.
+metrics.subscribe((state) => clicks.render(state));
+
 function renderFigures(prefix, figures) {
   show(`${prefix}-hit-rate`, figures.cache_hit_rate, percent);
   show(`${prefix}-miss-rate`, figures.cache_miss_rate, percent);
@@ -178,6 +186,9 @@ function renderFigures(prefix, figures) {
   show(`${prefix}-total`, figures.cache_total, (v) => countFormat.format(v));
   show(`${prefix}-reads-per-s`, figures.reads_per_s, (v) => speedFormat.format(v));
   show(`${prefix}-writes-per-s`, figures.writes_per_s, (v) => speedFormat.format(v));
+  show(`${prefix}-memory-hits`, figures.memory_hits, (v) => countFormat.format(v));
+  show(`${prefix}-redis-hits`, figures.redis_hits, (v) => countFormat.format(v));
+  show(`${prefix}-memory-share`, figures.memory_hit_share, percent);
   $(`${prefix}-hit-meter`).style.width = percent(figures.cache_hit_rate);
 }
 
@@ -245,7 +256,14 @@ function renderShards(shards) {
           { class: "shard", "data-shard": String(i) },
           el("div", { class: "shard-head" }, el("b", { text: `shard ${i}` }), el("span", { class: "chips" })),
           ...SHARD_BARS.map(([field, label, cls]) =>
-            el("div", { class: "bar-row" }, el("span", { class: "bar-label", text: label }), el("div", { class: "bar" }, el("div", { class: `bar-fill ${cls}`, "data-field": field })), el("span", { class: "bar-value", id: `shard-${i}-${field}` })),
+            el(
+              "div",
+              { class: "bar-row", "data-row": field },
+              el("span", { class: "bar-label", text: label }),
+              // The hits bar holds a memory segment; the rest of it (the bar's own colour) is Redis.
+              el("div", { class: "bar" }, el("div", { class: `bar-fill ${cls}`, "data-field": field }, ...(field === "hits" ? [el("div", { class: "bar-seg memory", "data-field": "memory_hits" })] : []))),
+              el("span", { class: "bar-value", id: `shard-${i}-${field}` }),
+            ),
           ),
         ),
       ),
@@ -258,6 +276,13 @@ function renderShards(shards) {
       box.querySelector(`[data-field="${field}"]`).style.width = `${(shard[field] / scale) * 100}%`;
       show(`shard-${i}-${field}`, shard[field], (v) => countFormat.format(v));
     }
+    const memory = shard.memory_hits;
+    const redis = shard.redis_hits;
+    const hitsRow = box.querySelector('[data-row="hits"]');
+    hitsRow.dataset.memoryHits = memory === null ? "" : String(memory);
+    hitsRow.dataset.redisHits = redis === null ? "" : String(redis);
+    hitsRow.title = memory === null || redis === null ? "" : `${countFormat.format(memory)} from memory · ${countFormat.format(redis)} from Redis`;
+    box.querySelector('[data-field="memory_hits"]').style.width = `${memory === null || shard.hits === 0 ? 0 : (memory / shard.hits) * 100}%`;
     const chip = (label, value, hot) => el("span", { class: hot && value > 0 ? "hot" : "" }, `${label} `, el("b", { text: countFormat.format(value) }));
     box.querySelector(".chips").replaceChildren(
       chip("writes", shard.writes),
@@ -449,12 +474,16 @@ const feed = (() => {
     $("feed-count").textContent = `${body.rows.length} shown · ${buffer.length} buffered`;
   }
 
+  // A hot-link (memory) hit is a HIT like a Redis one; only its source label differs.
+  const cacheOf = (e) => e.cache ?? (e.source === "memory" || e.source === "redis" ? "HIT" : undefined);
+
   // textContent only: short codes in NOT_FOUND events are whatever a client typed in the URL.
   function row({ e, at }, fresh) {
     const tr = document.createElement("tr");
     tr.dataset.type = e.type;
     tr.dataset.status = e.status;
     tr.dataset.code = e.short_code ?? "";
+    tr.dataset.source = e.source ?? "";
     tr.dataset.eventId = e.event_id ?? "";
     if (fresh) tr.className = "fresh";
     if (highlight && e.short_code === highlight) tr.dataset.highlight = "true";
@@ -464,7 +493,7 @@ const feed = (() => {
       el("td", {}, el("span", { class: `pill ${e.status}`, text: e.status })),
       el("td", { class: "code", text: e.short_code ?? "—", title: e.short_code ?? "" }),
       e.type === "read"
-        ? el("td", {}, el("span", { class: `pill ${e.cache}`, text: e.cache ?? "?" }), ` ${e.source ?? ""}${e.db ? ` · ${e.db}` : ""}`)
+        ? el("td", {}, el("span", { class: `pill ${cacheOf(e)}`, text: cacheOf(e) ?? "?" }), " ", el("span", { class: "source", "data-source": e.source ?? "", text: e.source ?? "" }), e.db ? ` · ${e.db}` : "")
         : el("td", { text: e.db ?? "—" }),
       el("td", { class: "mono", text: e.node ?? "" }),
       el("td", { class: "num mono", text: typeof e.latency_ms === "number" ? `${e.latency_ms.toFixed(1)} ms` : "—" }),

@@ -15,6 +15,10 @@ const FIGURE_COUNTS = ["cache_hit_count", "cache_miss_count", "cache_total"];
 const FIGURE_RATES = ["cache_hit_rate", "cache_miss_rate"];
 const FIGURE_SPEEDS = ["reads_per_s", "writes_per_s"];
 const SHARD_FIELDS = ["hits", "misses", "replica_fallbacks", "primary_fallbacks", "not_found", "errors", "writes", "write_errors"];
+// Added with the hot-link cache and click counting: a server that predates them sends none of
+// these, and a page showing "—" for them beats a page showing nothing. Absent or malformed → null.
+const SHARD_OPTIONAL = ["memory_hits", "redis_hits"];
+const TOP_LINKS_MAX = 10;
 const BREAKER_STATES = new Set(["closed", "open", "half-open"]);
 
 const isCount = (v) => Number.isInteger(v) && v >= 0;
@@ -32,12 +36,23 @@ function parseShards(value) {
       if (!isCount(raw[field])) return null;
       shard[field] = raw[field];
     }
+    for (const field of SHARD_OPTIONAL) shard[field] = isCount(raw[field]) ? raw[field] : null;
     shards.push(Object.freeze(shard));
   }
   return Object.freeze(shards);
 }
 
-/** The fields both `instance` and `cluster` carry; null when anything is missing or out of range. */
+// Entries the page cannot show (no code, a count that is not one) are dropped; the order is the backend's.
+function parseTopLinks(value) {
+  if (!Array.isArray(value)) return null;
+  const links = value.filter((t) => isObject(t) && typeof t.code === "string" && t.code !== "" && isCount(t.clicks)).slice(0, TOP_LINKS_MAX);
+  return Object.freeze(links.map((t) => Object.freeze({ code: t.code, clicks: t.clicks })));
+}
+
+/**
+ * The fields both `instance` and `cluster` carry; null when a required one is missing or out of
+ * range. memory_hits, clicks_per_s, clicks_total and top_links are optional (null when absent).
+ */
 function parseFigures(raw) {
   if (!isObject(raw)) return null;
   const figures = {};
@@ -56,6 +71,12 @@ function parseFigures(raw) {
   const shards = parseShards(raw.shards);
   if (!shards) return null;
   figures.shards = shards;
+  figures.memory_hits = isCount(raw.memory_hits) && raw.memory_hits <= figures.cache_hit_count ? raw.memory_hits : null;
+  figures.redis_hits = isCount(raw.redis_hits) && raw.redis_hits <= figures.cache_hit_count ? raw.redis_hits : null;
+  figures.memory_hit_share = isRate(raw.memory_hit_share) ? raw.memory_hit_share : null;
+  figures.clicks_per_s = isSpeed(raw.clicks_per_s) ? raw.clicks_per_s : null;
+  figures.clicks_total = isCount(raw.clicks_total) ? raw.clicks_total : null;
+  figures.top_links = parseTopLinks(raw.top_links);
   return figures;
 }
 

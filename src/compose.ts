@@ -183,8 +183,11 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     },
   });
 
+  const door = frontDoor({ hub, app, prometheus });
   return {
     app,
+    /** The front door without a server (no WebSocket upgrades): what in-process tests call. */
+    fetch: async (request: Request): Promise<Response> => (await door(request))!,
     shards,
     router,
     topology,
@@ -220,7 +223,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     },
     /** Starts Bun's server: /ws upgrades go to the hub, every other request to the Elysia app. */
     listen(hostname: string, port: number): Server<HubSocketData> {
-      server = Bun.serve<HubSocketData>({ hostname, port, fetch: frontDoor({ hub, app, prometheus }), websocket: hub.handlers });
+      server = Bun.serve<HubSocketData>({ hostname, port, fetch: door, websocket: hub.handlers });
       hub.attach(server);
       return server;
     },

@@ -83,7 +83,7 @@ export class ClusterMetrics {
       instance: {
         node: mine.node,
         ...cacheFigures(mine.hits, mine.misses),
-        memory_hits: mine.memory_hits,
+        ...hitSplit(mine.hits, mine.memory_hits),
         reads_per_s: mine.reads_per_s,
         writes_per_s: mine.writes_per_s,
         clicks_per_s: mine.clicks_per_s,
@@ -137,7 +137,7 @@ export function sumInstances(all: readonly InstanceFigures[]) {
   return {
     instances: all.map((f) => f.node).sort(),
     ...cacheFigures(hits, misses),
-    memory_hits: all.reduce((n, f) => n + (f.memory_hits ?? 0), 0),
+    ...hitSplit(hits, all.reduce((n, f) => n + (f.memory_hits ?? 0), 0)),
     clicks_per_s: round2(all.reduce((n, f) => n + (f.clicks_per_s ?? 0), 0)),
     clicks_total: all.reduce((n, f) => n + (f.clicks_total ?? 0), 0),
     top_links: [...top].sort((a, b) => b[1] - a[1]).slice(0, TOP_LINKS).map(([code, clicks]) => ({ code, clicks })),
@@ -145,6 +145,11 @@ export function sumInstances(all: readonly InstanceFigures[]) {
     writes_per_s: round2(all.reduce((n, f) => n + f.writes_per_s, 0)),
     shards,
   };
+}
+
+/** Hits split by where they were served; the share is of all hits. Computed here so dashboards only show it. */
+function hitSplit(hits: number, memoryHits: number) {
+  return { memory_hits: memoryHits, redis_hits: hits - memoryHits, memory_hit_share: hits === 0 ? 0 : Math.round((memoryHits / hits) * 10_000) / 10_000 };
 }
 
 function round2(x: number): number {

@@ -15,6 +15,7 @@ export interface CacheMetricsSnapshot {
 export interface ShardCounters {
   hits: number;
   memory_hits: number;
+  redis_hits: number;
   misses: number;
   replica_fallbacks: number;
   primary_fallbacks: number;
@@ -25,7 +26,7 @@ export interface ShardCounters {
 }
 
 export function emptyShardCounters(): ShardCounters {
-  return { hits: 0, memory_hits: 0, misses: 0, replica_fallbacks: 0, primary_fallbacks: 0, not_found: 0, errors: 0, writes: 0, write_errors: 0 };
+  return { hits: 0, memory_hits: 0, redis_hits: 0, misses: 0, replica_fallbacks: 0, primary_fallbacks: 0, not_found: 0, errors: 0, writes: 0, write_errors: 0 };
 }
 
 export function cacheFigures(hits: number, misses: number): CacheMetricsSnapshot {
@@ -61,6 +62,7 @@ export class CacheMetrics {
       if (counters) {
         counters.hits++;
         if (source === "memory") counters.memory_hits++;
+        else counters.redis_hits++;
       }
       return;
     }

@@ -6,6 +6,8 @@ export interface ClickBatch {
   id: string;
   instance: string;
   home: number;
+  /** The ring version the counts were routed by. */
+  epoch: number;
   hour: Date;
   counts: ReadonlyMap<string, number>;
 }
@@ -24,9 +26,9 @@ export async function applyClickBatch(node: PgNode, batch: ClickBatch): Promise<
         const fresh = await tx`insert into click_batches (batch_id) values (${batch.id}) on conflict do nothing returning 1`;
         if (fresh.length === 0) return false;
         await tx`
-          insert into link_clicks (code, hour, instance, home, clicks)
-          select c, ${batch.hour}, ${batch.instance}, ${batch.home}, n from unnest(${codes}::text[], ${clicks}::bigint[]) as t(c, n)
-          on conflict (code, hour, instance, home) do update set clicks = link_clicks.clicks + excluded.clicks`;
+          insert into link_clicks (code, hour, instance, home, epoch, clicks)
+          select c, ${batch.hour}, ${batch.instance}, ${batch.home}, ${batch.epoch}, n from unnest(${codes}::text[], ${clicks}::bigint[]) as t(c, n)
+          on conflict (code, hour, instance, home, epoch) do update set clicks = link_clicks.clicks + excluded.clicks`;
         return true;
       }),
     { idempotent: true },
@@ -37,12 +39,17 @@ export interface ClickRow {
   hour: Date;
   instance: string;
   home: number;
+  epoch: number;
   clicks: number;
 }
 
 export async function clickRows(node: PgNode, code: string): Promise<ClickRow[]> {
-  const rows = await pgCall(node, (sql) => sql<{ hour: Date; instance: string; home: number; clicks: string }[]>`select hour, instance, home, clicks::text from link_clicks where code = ${code}`, { idempotent: true });
-  return rows.map((r) => ({ hour: r.hour, instance: r.instance, home: r.home, clicks: Number(r.clicks) }));
+  const rows = await pgCall(
+    node,
+    (sql) => sql<{ hour: Date; instance: string; home: number; epoch: string; clicks: string }[]>`select hour, instance, home, epoch::text, clicks::text from link_clicks where code = ${code}`,
+    { idempotent: true },
+  );
+  return rows.map((r) => ({ hour: r.hour, instance: r.instance, home: r.home, epoch: Number(r.epoch), clicks: Number(r.clicks) }));
 }
 
 /** Batch ids are only needed while a retry can still come: older ones are forgotten. */

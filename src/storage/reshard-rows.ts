@@ -34,6 +34,7 @@ interface ClickRow {
   hour: Date;
   instance: string;
   home: number;
+  epoch: string;
   clicks: string;
 }
 
@@ -59,13 +60,13 @@ function urlIndexRow(r: UrlIndexRow): MovableRow {
 // that meets a row already there keeps the larger count, which is idempotent and never loses a
 // flush that reached the old owner after the row was first copied.
 function clickRow(r: ClickRow): MovableRow {
-  const key = JSON.stringify([r.code, r.hour.toISOString(), r.instance, r.home]);
+  const key = JSON.stringify([r.code, r.hour.toISOString(), r.instance, r.home, r.epoch]);
   return { key: Buffer.from(key), ringKey: r.code, fingerprint: `${key}\u0000${r.clicks}`, cacheKey: null, values: { ...r } };
 }
 
 function clickKeys(keys: readonly Buffer[]) {
-  const parts = keys.map((k) => JSON.parse(k.toString()) as [string, string, string, number]);
-  return { codes: parts.map((p) => p[0]), hours: parts.map((p) => p[1]), instances: parts.map((p) => p[2]), homes: parts.map((p) => p[3]) };
+  const parts = keys.map((k) => JSON.parse(k.toString()) as [string, string, string, number, string]);
+  return { codes: parts.map((p) => p[0]), hours: parts.map((p) => p[1]), instances: parts.map((p) => p[2]), homes: parts.map((p) => p[3]), epochs: parts.map((p) => p[4]) };
 }
 
 /** Up to `limit` rows after `after` (null: from the start), in key order. */
@@ -84,9 +85,9 @@ export async function scanRows(node: PgNode, table: MovableTable, after: Buffer 
     const rows = await pgCall(
       node,
       (sql) => sql<ClickRow[]>`
-        select code, hour, instance, home, clicks::text from link_clicks
-        where ${from === null ? sql`true` : sql`(code, hour, instance, home) > (${from.codes[0]!}, ${from.hours[0]!}::timestamptz, ${from.instances[0]!}, ${from.homes[0]!})`}
-        order by code, hour, instance, home limit ${limit}`,
+        select code, hour, instance, home, epoch::text, clicks::text from link_clicks
+        where ${from === null ? sql`true` : sql`(code, hour, instance, home, epoch) > (${from.codes[0]!}, ${from.hours[0]!}::timestamptz, ${from.instances[0]!}, ${from.homes[0]!}, ${from.epochs[0]!}::bigint)`}
+        order by code, hour, instance, home, epoch limit ${limit}`,
       { idempotent: true },
     );
     return rows.map(clickRow);
@@ -112,8 +113,8 @@ export async function insertRows(node: PgNode, table: MovableTable, rows: readon
     const inserted = await pgCall(
       node,
       (sql) => sql`
-        insert into link_clicks ${sql(values as never, "code", "hour", "instance", "home", "clicks")}
-        on conflict (code, hour, instance, home) do update set clicks = greatest(link_clicks.clicks, excluded.clicks)
+        insert into link_clicks ${sql(values as never, "code", "hour", "instance", "home", "epoch", "clicks")}
+        on conflict (code, hour, instance, home, epoch) do update set clicks = greatest(link_clicks.clicks, excluded.clicks)
         where link_clicks.clicks < excluded.clicks
         returning 1`,
       { idempotent: true },
@@ -138,8 +139,8 @@ export async function findRows(node: PgNode, table: MovableTable, keys: readonly
     const rows = await pgCall(
       node,
       (sql) => sql<ClickRow[]>`
-        select code, hour, instance, home, clicks::text from link_clicks
-        where (code, hour, instance, home) in (select * from unnest(${k.codes}::text[], ${k.hours}::timestamptz[], ${k.instances}::text[], ${k.homes}::int[]))`,
+        select code, hour, instance, home, epoch::text, clicks::text from link_clicks
+        where (code, hour, instance, home, epoch) in (select * from unnest(${k.codes}::text[], ${k.hours}::timestamptz[], ${k.instances}::text[], ${k.homes}::int[], ${k.epochs}::bigint[]))`,
       { idempotent: true },
     );
     return rows.map(clickRow);
@@ -165,7 +166,7 @@ export async function deleteRows(node: PgNode, table: MovableTable, keys: readon
       await pgCall(
         node,
         (sql) => sql`
-          delete from link_clicks where (code, hour, instance, home) in (select * from unnest(${k.codes}::text[], ${k.hours}::timestamptz[], ${k.instances}::text[], ${k.homes}::int[]))
+          delete from link_clicks where (code, hour, instance, home, epoch) in (select * from unnest(${k.codes}::text[], ${k.hours}::timestamptz[], ${k.instances}::text[], ${k.homes}::int[], ${k.epochs}::bigint[]))
           returning 1`,
         { idempotent: true },
       )

@@ -9,7 +9,7 @@ import { eventually, startServer, type ServerProcess } from "../support/server-p
 /**
  * The dashboard in a real Chromium against a real server process on the test cluster: it loads
  * cleanly, shows a write and a read for a link made through its form, shows the backend's own
- * cache figures and topology (as GET /api/topology answers it, and as a pushed view changes it), and
+ * cache figures (memory hits too), the Clicks panel, and topology (as GET /api/topology answers it, and as a pushed view changes it), and
  * reconnects by itself after the server restarts. It also refreshes docs/dashboard.png.
  */
 
@@ -18,8 +18,10 @@ import { eventually, startServer, type ServerProcess } from "../support/server-p
 interface DomElement {
   dataset: Record<string, string | undefined>;
   textContent: string | null;
+  getAttribute(name: string): string | null;
+  querySelector(selector: string): DomElement | null;
 }
-declare const document: { getElementById(id: string): DomElement | null; querySelectorAll(selector: string): Iterable<DomElement> };
+declare const document: { getElementById(id: string): DomElement | null; querySelector(selector: string): DomElement | null; querySelectorAll(selector: string): Iterable<DomElement> };
 
 const ENV: Record<string, string> = { RATE_LIMIT_ENABLED: "false", SHUTDOWN_DRAIN_MS: "0" };
 // The name the server acknowledges the ring under (src/compose.ts: `instance-${INSTANCE_ID}`, default 0).
@@ -47,6 +49,9 @@ interface Shown {
   clusterHits: string;
   clusterMisses: string;
   instanceRate: string;
+  clusterMemoryHits: string;
+  instanceMemoryHits: string;
+  clusterClicksTotal: string;
 }
 
 function shown(): Promise<Shown> {
@@ -59,6 +64,9 @@ function shown(): Promise<Shown> {
       clusterHits: get("cluster-hits").dataset.value ?? "",
       clusterMisses: get("cluster-misses").dataset.value ?? "",
       instanceRate: get("instance-hit-rate").dataset.value ?? "",
+      clusterMemoryHits: get("cluster-memory-hits").dataset.value ?? "",
+      instanceMemoryHits: get("instance-memory-hits").dataset.value ?? "",
+      clusterClicksTotal: get("cluster-clicks-total").dataset.value ?? "",
     };
   });
 }
@@ -196,6 +204,38 @@ describe("dashboard", () => {
     expect(onPage.clusterHits).toBe(String(api.cluster.cache_hit_count));
     expect(onPage.clusterMisses).toBe(String(api.cluster.cache_miss_count));
     expect(onPage.instanceRate).toBe(String(api.instance.cache_hit_rate));
+  }, 30_000);
+
+  test("the Clicks panel lists a clicked link, and the memory hits match /api/metrics", async () => {
+    const clicked = await createLink(`https://example.com/clicks/${crypto.randomUUID()}`);
+    for (let i = 0; i < 5; i++) expect((await fetch(`${server.url}/${clicked}`, { redirect: "manual" })).status).toBe(302);
+
+    // The top list ages (halves every flush), so the row is waited for soon after the clicks.
+    const topRow = `#top-links tr[data-code="${clicked}"]`;
+    await waitShown(page, topRow, 10_000);
+    const link = await page.evaluate((selector) => {
+      const a = document.querySelector(`${selector} a`)!;
+      return { href: a.getAttribute("href"), target: a.getAttribute("target"), rel: a.getAttribute("rel"), text: a.textContent, clicks: document.querySelector(selector)!.dataset.clicks ?? "" };
+    }, topRow);
+    expect(link).toMatchObject({ href: `/${clicked}`, target: "_blank", rel: "noopener", text: clicked });
+    expect(Number(link.clicks)).toBeGreaterThan(0);
+    await page.waitForFunction(() => Number(document.getElementById("cluster-clicks-total")?.dataset.value || 0) >= 5, undefined, { timeout: 10_000 });
+
+    // Same push on both sides, as for the hit rate: the page's #metrics-at is the push's `at`.
+    const { api, page: onPage } = await eventually(
+      async () => {
+        const api = await apiMetrics();
+        if (!api.at || (api.cluster.clicks_total ?? 0) < 5) return undefined;
+        const onPage = await shown();
+        return onPage.at === api.at ? { api, page: onPage } : undefined;
+      }, "the page to show the push /api/metrics returns", 15_000);
+    // Reads 2..5 came within the hot-link cache's TTL of the first: at least some were memory hits.
+    expect(api.cluster.memory_hits).toBeGreaterThan(0);
+    expect(api.cluster.memory_hits).toBeLessThanOrEqual(api.cluster.cache_hit_count!);
+    expect(onPage.clusterMemoryHits).toBe(String(api.cluster.memory_hits));
+    expect(onPage.instanceMemoryHits).toBe(String(api.instance.memory_hits));
+    expect(onPage.clusterClicksTotal).toBe(String(api.cluster.clicks_total));
+    expect(problems.errors()).toEqual([]);
   }, 30_000);
 
   test("the Topology panel shows GET /api/topology, then a pushed view", async () => {

@@ -5,7 +5,8 @@ import { clusterEnv } from "./cluster";
 
 /**
  * The real service composed in-process against the test cluster (env from scripts/test.ts),
- * driven through `app.handle(new Request(...))`. `peer` plays the TCP peer address.
+ * driven through its front door (`composed.fetch(new Request(...))`: request metrics included,
+ * as in production). `peer` plays the TCP peer address.
  *
  * @example
  *   const sys = await startSystem({ RATE_LIMIT_ENABLED: "false" });
@@ -33,7 +34,7 @@ export async function startSystem(overrides: Record<string, string> = {}): Promi
       const headers: Record<string, string> = { ...(body !== undefined && init.raw === undefined ? { "content-type": "application/json" } : {}), ...init.headers };
       const req = new Request(`${BASE}${path}`, { method, headers, body: init.raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
       peers.set(req, init.peer ?? "127.0.0.1");
-      return composed.app.handle(req);
+      return composed.fetch(req);
     },
     close: () => composed.close(),
   };

@@ -5,15 +5,19 @@
  * the mover SIGKILLed mid-copy and run again; then shard 1 is drained with one instance
  * SIGKILLed mid-copy and a target shard's Redis killed; then an add is aborted mid-copy. After all of it: no redirect failed,
  * every seeded and every acknowledged link resolves, dedupe still finds seeded URLs, and every
- * row lives on its ring owner only.
+ * row lives on its ring owner only. Clicks of a set of links kept out of the load are counted
+ * before and during the copy and still add up after every move.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HashRing } from "../../src/domain/ring";
 import { startNode, stopNode } from "../../scripts/cluster/index";
 import { connect } from "../events/ws-client";
-import { seedLinks, startMixedLoad, startReshardFleet, type MixedLoad, type ReshardFleet } from "../support/reshard-fleet";
+import { eventually } from "../support/eventually";
+import { FLEET_ADMIN, seedLinks, startMixedLoad, startReshardFleet, type MixedLoad, type ReshardFleet } from "../support/reshard-fleet";
 
 const SEEDED = 3000;
+/** Seeded links the load leaves alone, so their click counts are known exactly. */
+const CLICKED = 30;
 let fleet: ReshardFleet;
 let seeded: Array<[string, string]> = [];
 const acknowledged = new Map<string, string>();
@@ -32,10 +36,32 @@ interface TopologyBody {
   cleanup: { deleted: number; kept: number } | null;
 }
 
+/** Redirects each of the click-checked links `times` times through HAProxy (so over every instance). */
+async function click(times: number): Promise<void> {
+  for (let i = 0; i < times; i++) {
+    await Promise.all(seeded.slice(0, CLICKED).map(async ([code]) => expect((await fetch(`${fleet.lb.url}/${code}`, { redirect: "manual" })).status).toBe(302)));
+  }
+}
+
+/** Waits until every click-checked link's stats total is `expected` (clicks flush every 300 ms). */
+async function clicksAre(expected: number): Promise<void> {
+  let last: number[] = [];
+  await eventually(
+    async () => {
+      last = await Promise.all(
+        seeded.slice(0, CLICKED).map(async ([code]) => ((await (await fetch(`${fleet.lb.url}/api/links/${code}/stats`, { headers: FLEET_ADMIN })).json()) as { total: number }).total),
+      );
+      return last.every((t) => t === expected) ? true : undefined;
+    },
+    `every click-checked link to count ${expected} clicks (last: ${last.join(",")})`,
+    10_000,
+  );
+}
+
 const topology = async () => (await (await fetch(`${fleet.lb.url}/api/topology`)).json()) as TopologyBody;
 
 async function underLoad<T>(run: () => Promise<T>): Promise<T> {
-  const load: MixedLoad = startMixedLoad(fleet.lb.url, seeded, { readers: 6, writers: 1, pauseMs: 10, maxMs: 120_000 });
+  const load: MixedLoad = startMixedLoad(fleet.lb.url, seeded.slice(CLICKED), { readers: 6, writers: 1, pauseMs: 10, maxMs: 120_000 });
   try {
     return await run();
   } finally {
@@ -74,9 +100,13 @@ describe("online re-sharding under load (3 instances behind HAProxy)", () => {
       closeWatcher = () => watcher.close();
       views = watcher.messages;
 
+      await click(5);
+      await clicksAre(5);
       const slow = fleet.mover(["add", "--rate", "1500", "--batch", "100", "--grace-ms", "500"]);
       await slow.waitFor(/ring v\d+: copy/);
-      await Bun.sleep(700);
+      // Mid-migration clicks are flushed to the new owners while older ones still sit on the old.
+      await click(2);
+      await Bun.sleep(500);
       slow.proc.kill("SIGKILL");
       await slow.exited;
       const midway = await copied();
@@ -92,6 +122,7 @@ describe("online re-sharding under load (3 instances behind HAProxy)", () => {
     const after = await topology();
     expect(after).toMatchObject({ phase: "stable", members: [0, 1, 2, 3], target: null });
     expect(after.verify!.differences).toBe(0);
+    await clicksAre(7);
     for (const pair of after.verify!.pairs) expect(pair.target_checksum).toBe(pair.source_checksum);
     expect(after.instances.filter((i) => i.live).map((i) => i.version)).toEqual([after.version, after.version, after.version]);
 
@@ -135,6 +166,8 @@ describe("online re-sharding under load (3 instances behind HAProxy)", () => {
 
   test("nothing was lost: every redirect answered, every link resolves, dedupe holds, rows sit on their owners", async () => {
     console.log(`re-sharding under load: ${redirects} redirects, ${redirectFailures.length} failed; ${acknowledged.size} creates acknowledged during the migrations`);
+    // Three migrations later (add, drain, an aborted add), every click is still counted once.
+    await clicksAre(7);
     expect(redirectFailures.slice(0, 10)).toEqual([]);
     expect(redirects).toBeGreaterThan(1000);
     expect(acknowledged.size).toBeGreaterThan(20);

@@ -72,7 +72,7 @@ export class ClickFlusher {
 
   private enqueue(counts: Map<string, number>, hour: Date): void {
     if (counts.size === 0) return;
-    const ring = this.deps.router.current.write;
+    const { write: ring, version: epoch } = this.deps.router.current;
     const byShard = new Map<number, Map<string, number>>();
     for (const [code, n] of counts) {
       const shard = ring.shardFor(code);
@@ -83,7 +83,7 @@ export class ClickFlusher {
     for (const [home, group] of byShard) {
       const queue = this.queued.get(home) ?? [];
       this.queued.set(home, queue);
-      queue.push({ id: `${this.deps.instance}:${this.bootId}:${this.seq++}`, instance: this.deps.instance, home, hour, counts: group });
+      queue.push({ id: `${this.deps.instance}:${this.bootId}:${this.seq++}`, instance: this.deps.instance, home, epoch, hour, counts: group });
       while (queue.length > this.deps.maxQueued) this.lostClicks += sum(queue.shift()!.counts);
     }
   }

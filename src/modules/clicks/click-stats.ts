@@ -30,7 +30,7 @@ export class ClickStats {
     const found = await Promise.all(owners.map((s) => this.onShard(s, code)));
     if (found.every((f) => !f.exists)) throw notFound(code);
     const rows = new Map<string, ClickRow>();
-    for (const row of found.flatMap((f) => f.rows)) rows.set(`${row.hour.toISOString()}|${row.instance}|${row.home}`, row);
+    for (const row of found.flatMap((f) => f.rows)) rows.set(`${row.hour.toISOString()}|${row.instance}|${row.home}|${row.epoch}`, row);
     const series = new Map<string, number>();
     let total = 0;
     for (const row of rows.values()) {

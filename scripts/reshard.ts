@@ -16,7 +16,7 @@ import { parseConfig } from "../src/config";
 import { composeMover } from "../src/compose";
 import type { ReshardCommand } from "../src/topology/mover/coordinator";
 import { MoverStopped } from "../src/topology/mover/mover-context";
-import { clusterDir, clusterEnvVars, hasState, readState, REPO_ROOT } from "./cluster/index";
+import { envWithLocalCluster } from "./cluster/local-env";
 import { parseCommand, runCli } from "./cluster/run-cli";
 
 const USAGE = `usage: bun run reshard add | drain <shard> | resume | abort | status
@@ -76,14 +76,6 @@ function commandOf(command: string, args: string[]): ReshardCommand | { kind: "s
   if (args.length > 0) return null;
   if (command === "add" || command === "resume" || command === "abort" || command === "status") return { kind: command };
   return null;
-}
-
-/** The process env, with the local cluster's node lists when the env names no nodes. */
-function envWithLocalCluster(name: string): Record<string, string | undefined> {
-  if (process.env.DATABASE_NODES || process.env.DB_NODES) return process.env;
-  const dir = clusterDir(REPO_ROOT, name);
-  if (!hasState(dir)) return process.env;
-  return { ...process.env, ...clusterEnvVars(readState(dir)) };
 }
 
 if (import.meta.main) runCli("reshard", main);

@@ -19,6 +19,14 @@ import { ClickStats } from "./modules/clicks/click-stats";
 import { clickRoutes } from "./modules/clicks/routes";
 import { InvalidationBus } from "./events/invalidation-bus";
 import { linkObserver } from "./events/link-observer";
+import { KEYS_CHANNEL, KeyRing } from "./modules/keys/key-ring";
+import { newApiKey } from "./domain/api-key";
+import { insertKey, listKeys, revokeKey } from "./storage/key-rows";
+import { createPgNode } from "./storage/nodes";
+import { LinkReader } from "./modules/links/link-reader";
+import { LinkManager } from "./modules/links/link-manager";
+import { manageRoutes } from "./modules/links/manage-routes";
+import { rateGate } from "./http/rate-gate";
 import { CacheMetrics } from "./observability/cache-metrics";
 import { PrometheusMetrics } from "./observability/prometheus";
 import { observabilityRoutes } from "./modules/observability/routes";
@@ -144,7 +152,6 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   const links = new LinkService({
     shards,
     router,
-    hot,
     tickets: ids,
     observer,
     repairs,
@@ -152,8 +159,23 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     cacheTtlSeconds: config.CACHE_TTL_SECONDS,
   });
   const limiter = config.RATE_LIMIT_ENABLED
-    ? new RateLimiter(shards, (key) => router.current.write.shardFor(key), { create: gcraParams({ perMinute: config.RATE_LIMIT_CREATE_PER_MIN }), redirect: gcraParams({ perMinute: config.RATE_LIMIT_REDIRECT_PER_MIN }) }, config.RATE_LIMIT_WHEN_REDIS_DOWN)
+    ? new RateLimiter(
+        shards,
+        (key) => router.current.write.shardFor(key),
+        {
+          create: gcraParams({ perMinute: config.RATE_LIMIT_CREATE_PER_MIN }),
+          redirect: gcraParams({ perMinute: config.RATE_LIMIT_REDIRECT_PER_MIN }),
+          keyed: gcraParams({ perMinute: config.RATE_LIMIT_KEY_PER_MIN }),
+        },
+        config.RATE_LIMIT_WHEN_REDIS_DOWN,
+      )
     : null;
+  const reader = new LinkReader({ shards, router, hot, observer, cacheTtlSeconds: config.CACHE_TTL_SECONDS });
+  const keys = new KeyRing({ catalog: { primary: shards.at(0).primary, replica: shards.at(0).replica }, subscriber: controlSubscriber, pollMs: config.KEYS_POLL_MS });
+  const stats = new ClickStats({ shards, router });
+  const manager = new LinkManager({ shards, router, links, invalidation, observer, stats, cacheTtlSeconds: config.CACHE_TTL_SECONDS, logger });
+  const clientKey = (request: Request) => clientIp(peerAddress(request), request.headers.get("x-forwarded-for"), config.TRUSTED_PROXIES);
+  const gate = rateGate(limiter, clientKey);
   let accepting = false;
   let probeTimer: ReturnType<typeof setInterval> | undefined;
   let server: Server<HubSocketData> | null = null;
@@ -167,14 +189,19 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     plugins: [
       observabilityRoutes({ prometheus, latest: () => clusterMetrics.snapshot }),
       topologyRoutes({ view: () => topology.view() }),
-      clickRoutes({ stats: new ClickStats({ shards, router }), adminToken: config.ADMIN_TOKEN }),
+      clickRoutes({ stats, adminToken: config.ADMIN_TOKEN, keys, manager }),
+      manageRoutes({ manager, links, keys, gate, publicBaseUrl: config.PUBLIC_BASE_URL, maxBodyBytes: config.MAX_BODY_BYTES }),
       dashboard,
     ],
     health: { shards, instanceId: config.INSTANCE_ID, inUse: () => shardsInUse(router.topology), isAccepting: () => accepting },
     links: {
       links,
+      reader,
+      keys,
+      gate,
+      anonymousCreate: config.ANONYMOUS_CREATE,
       limiter,
-      clientKey: (request) => clientIp(peerAddress(request), request.headers.get("x-forwarded-for"), config.TRUSTED_PROXIES),
+      clientKey,
       publicBaseUrl: config.PUBLIC_BASE_URL,
       redirectStatus: config.REDIRECT_STATUS,
       maxBodyBytes: config.MAX_BODY_BYTES,
@@ -194,6 +221,9 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     hot,
     invalidation,
     clickFlusher,
+    reader,
+    manager,
+    keys,
     ids,
     links,
     cacheMetrics,
@@ -210,6 +240,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
       );
       await topology.start();
       await invalidation.start().catch((error: unknown) => logger.warn("cache invalidations unavailable; hot links expire by age only", { error: (error as Error).message }));
+      await keys.start();
       await ids.start();
       repairs.start();
       clickFlusher.start();
@@ -241,6 +272,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
       await clickFlusher.stop();
       await topology.stop();
       await invalidation.stop();
+      await keys.stop();
       controlSubscriber.disconnect();
       clusterMetrics.stop();
       if (probeTimer) clearInterval(probeTimer);
@@ -326,3 +358,32 @@ export async function composeMover(config: Config, options: MoverOptions) {
 
 // Arbitrary but fixed: every mover must agree on it. ("shorten" mover lock)
 const MOVER_LOCK_KEY = "7271906481325790162";
+
+/**
+ * The third entry point: API key administration (`bun run keys`), on the catalog shard's primary,
+ * announcing revocations over the bus so every instance drops a revoked key at once.
+ */
+export function composeKeyAdmin(config: Config) {
+  const policy = { timeoutMs: Math.max(config.DB_TIMEOUT_MS, 5000), retries: 1, breakAfter: 5, halfOpenAfterMs: config.BREAKER_COOLDOWN_MS };
+  const catalog = createPgNode("primary-0", "primary", config.shards[0]!.primary, policy, 1);
+  const publisher = new Redis(config.EVENT_BUS_REDIS ?? config.shards[0]!.redis, { enableOfflineQueue: true, maxRetriesPerRequest: 1, commandTimeout: 2000 });
+  publisher.on("error", () => {});
+  return {
+    async create(name: string) {
+      await applyMigrations(catalog.client, MIGRATIONS_DIR);
+      const key = newApiKey((n) => crypto.getRandomValues(new Uint8Array(n)));
+      await insertKey(catalog, { id: key.id, name, hash: key.hash });
+      return key;
+    },
+    list: () => listKeys(catalog),
+    async revoke(id: string): Promise<{ revoked: boolean; announced: boolean }> {
+      const revoked = await revokeKey(catalog, id);
+      const announced = revoked ? await publisher.publish(KEYS_CHANNEL, id).then(() => true, () => false) : false;
+      return { revoked, announced };
+    },
+    async close() {
+      publisher.disconnect();
+      await catalog.client.end({ timeout: 2 });
+    },
+  };
+}

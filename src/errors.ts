@@ -10,6 +10,8 @@ export const ERROR_STATUS = {
   "invalid-query": 400,
   unauthorized: 401,
   "short-url-not-found": 404,
+  "alias-taken": 409,
+  "link-gone": 410,
   "payload-too-large": 413,
   "unsupported-media-type": 415,
   "rate-limited": 429,

@@ -18,8 +18,7 @@ import Redis from "ioredis";
 import { parseConfig } from "../../src/config";
 import { EventBus } from "../../src/events/event-bus";
 import { EventFactory } from "../../src/events/event-factory";
-import { LinkService } from "../../src/modules/links/link-service";
-import type { ClaimRepairQueue } from "../../src/modules/links/claim-repair";
+import { LinkReader } from "../../src/modules/links/link-reader";
 import type { LinkObserver } from "../../src/modules/links/outcomes";
 import { CacheMetrics } from "../../src/observability/cache-metrics";
 import { getCachedLongUrl } from "../../src/storage/link-cache";
@@ -47,7 +46,7 @@ const shards = ShardSet.connect(config.shards, {
 // The ring of every configured shard, as a stable cluster runs it.
 const router = new RingRouter(stableState(shards.shards.map((s) => s.index)));
 
-let observer: LinkObserver = { onRead: () => {}, onWrite: () => {} };
+let observer: LinkObserver = { onRead: () => {}, onWrite: () => {}, onChange: () => {} };
 let bus: EventBus | null = null;
 if (variant === "events" || variant === "elysia-events" || variant === "elysia-metrics") {
   const cache = new CacheMetrics(shards.count);
@@ -64,17 +63,15 @@ if (variant === "events" || variant === "elysia-events" || variant === "elysia-m
       bus!.emit(factory.read(o, cache.hitCount, cache.missCount));
     },
     onWrite: () => {},
+    onChange: () => {},
   };
 }
-const links = new LinkService({
+const links = new LinkReader({
   shards,
   router,
   // Off: these layers are the Redis path; the hot-link cache is measured with the full app.
   hot: new HotLinks({ maxEntries: 0, ttlMs: 0 }),
-  tickets: { takeFor: () => undefined, takeAsync: () => Promise.reject(new Error("read-only variant")) },
   observer,
-  repairs: { enqueue: () => {} } as unknown as ClaimRepairQueue,
-  urlRules: { maxLength: config.MAX_URL_LENGTH, ownHosts: [] },
   cacheTtlSeconds: config.CACHE_TTL_SECONDS,
 });
 

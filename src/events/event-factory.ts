@@ -1,4 +1,4 @@
-import type { ReadOutcome, WriteOutcome } from "../modules/links/outcomes";
+import type { ChangeOutcome, ReadOutcome, WriteOutcome } from "../modules/links/outcomes";
 import { cacheFigures } from "../observability/cache-metrics";
 
 /** An event already in its wire form: serialised once, then batched and fanned out as text. */
@@ -49,6 +49,18 @@ export class EventFactory {
         `{"event_id":"${this.nextId()}","type":"write","status":"${outcome.status}","node":${this.nodeJson},` +
         `"redis":${shard === null ? "null" : `"redis-${shard}"`},"db":${shard === null ? "null" : `"primary-${shard}"`},` +
         `"short_code":${outcome.code === null ? "null" : JSON.stringify(outcome.code)},"latency_ms":${round(outcome.latencyMs)}}`,
+    };
+  }
+
+  /** Carried on the writes topic: a change is a write to the link. */
+  change(outcome: ChangeOutcome): SerializedEvent {
+    const shard = outcome.shard;
+    return {
+      type: "write",
+      json:
+        `{"event_id":"${this.nextId()}","type":"${outcome.kind}","status":"OK","node":${this.nodeJson},` +
+        `"redis":${shard === null ? "null" : `"redis-${shard}"`},"db":${shard === null ? "null" : `"primary-${shard}"`},` +
+        `"short_code":${JSON.stringify(outcome.code)},"latency_ms":${round(outcome.latencyMs)}}`,
     };
   }
 

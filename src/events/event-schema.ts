@@ -14,7 +14,7 @@ export const cacheMetricsSchema = z.object({
 
 const common = {
   event_id: z.string().min(1),
-  status: z.enum(["OK", "ERROR", "NOT_FOUND"]),
+  status: z.enum(["OK", "ERROR", "NOT_FOUND", "GONE"]),
   node: z.string().min(1),
   redis: z.string().nullable(),
   db: z.string().nullable(),
@@ -33,7 +33,10 @@ export const readEventSchema = z.strictObject({
   cache_metrics: cacheMetricsSchema,
 });
 
-export const linkEventSchema = z.discriminatedUnion("type", [writeEventSchema, readEventSchema]);
+/** Added later (additive): an owner edited or deleted a link. */
+export const changeEventSchema = z.strictObject({ ...common, type: z.enum(["update", "delete"]) });
+
+export const linkEventSchema = z.union([writeEventSchema, readEventSchema, changeEventSchema]);
 
 export type WriteEvent = z.infer<typeof writeEventSchema>;
 export type ReadEvent = z.infer<typeof readEventSchema>;

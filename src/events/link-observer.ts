@@ -17,14 +17,16 @@ export function linkObserver(deps: { cache: CacheMetrics; clicks: ClickCounter; 
   const { cache, clicks, bus, events } = deps;
   return {
     onRead: (o) => {
-      const found = o.status === "OK";
-      cache.recordRead(o.shard, o.source, found);
-      if (found) clicks.record(o.code);
+      cache.recordRead(o.shard, o.source, o.status === "OK" || o.status === "GONE");
+      if (o.status === "OK") clicks.record(o.code);
       if (bus.wanted) bus.emit(events.read(o, cache.hitCount, cache.missCount));
     },
     onWrite: (o) => {
       cache.recordWrite(o.shard, o.status === "OK");
       if (bus.wanted) bus.emit(events.write(o));
+    },
+    onChange: (o) => {
+      if (bus.wanted) bus.emit(events.change(o));
     },
   };
 }

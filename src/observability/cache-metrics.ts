@@ -54,6 +54,7 @@ export class CacheMetrics {
     this.shards = Array.from({ length: shardCount }, emptyShardCounters);
   }
 
+  /** `found`: the link exists (a GONE link was found, just not served). */
   recordRead(shard: number | null, source: "memory" | "redis" | "replica" | "primary" | "none" | "error", found: boolean): void {
     const counters = shard === null ? undefined : this.shards[shard];
     if (source === "memory" || source === "redis") {

@@ -2,19 +2,60 @@ import type { RedisNode } from "./nodes";
 import { redisCall } from "./nodes";
 
 /**
- * Redis keys: `l:<code>` → long URL on the code's shard; `u:<sha256 hex>` → code on the URL's
+ * Redis keys: `l:<code>` → the link on the code's shard; `u:<sha256 hex>` → code on the URL's
  * shard (the create path's dedupe shortcut). Both expire after the configured TTL and are
  * refilled from PostgreSQL on the next miss, so Redis never holds the only copy of anything.
+ *
+ * A link's value is its long URL as is when it has no limits (every long URL starts with
+ * "http"), `{"u":…,"e":expiresAtMs,"m":maxVisits}` when it has, and `-` for a deleted link (a
+ * tombstone, so a read that raced the delete cannot put the old value back: refills are SET NX).
  */
 const linkKey = (code: string) => `l:${code}`;
 const urlKey = (urlHashHex: string) => `u:${urlHashHex}`;
 
+export interface LinkValue {
+  longUrl: string;
+  expiresAt: number | null;
+  maxVisits: number | null;
+}
+
+/** The cached link, `"deleted"` for a tombstone, or null when Redis has nothing. */
+export async function getCachedLink(node: RedisNode, code: string): Promise<LinkValue | "deleted" | null> {
+  const raw = await redisCall(node, (r) => r.get(linkKey(code)), { idempotent: true });
+  return raw === null ? null : decodeLink(raw);
+}
+
+/** The raw cached long URL (plain links only), for the benchmark's policy-only layer. */
 export function getCachedLongUrl(node: RedisNode, code: string): Promise<string | null> {
   return redisCall(node, (r) => r.get(linkKey(code)), { idempotent: true });
 }
 
-export async function cacheLongUrl(node: RedisNode, code: string, longUrl: string, ttlSeconds: number): Promise<void> {
-  await redisCall(node, (r) => (ttlSeconds > 0 ? r.set(linkKey(code), longUrl, "EX", ttlSeconds) : r.set(linkKey(code), longUrl)), { idempotent: true });
+/**
+ * A refill after a database read: only if Redis has nothing for the code (NX), so it can never
+ * overwrite what a change to the link wrote meanwhile.
+ */
+export async function cacheLink(node: RedisNode, code: string, link: LinkValue, ttlSeconds: number): Promise<void> {
+  const value = encodeLink(link);
+  await redisCall(node, (r) => (ttlSeconds > 0 ? r.set(linkKey(code), value, "EX", ttlSeconds, "NX") : r.set(linkKey(code), value, "NX")), { idempotent: true });
+}
+
+/** A change to the link (create, edit, delete): overwrites whatever is cached. */
+export async function writeLink(node: RedisNode, code: string, link: LinkValue | "deleted", ttlSeconds: number): Promise<void> {
+  const value = link === "deleted" ? TOMBSTONE : encodeLink(link);
+  await redisCall(node, (r) => (ttlSeconds > 0 ? r.set(linkKey(code), value, "EX", ttlSeconds) : r.set(linkKey(code), value)), { idempotent: true });
+}
+
+const TOMBSTONE = "-";
+
+export function encodeLink(link: LinkValue): string {
+  return link.expiresAt === null && link.maxVisits === null ? link.longUrl : JSON.stringify({ u: link.longUrl, e: link.expiresAt, m: link.maxVisits });
+}
+
+export function decodeLink(raw: string): LinkValue | "deleted" {
+  if (raw === TOMBSTONE) return "deleted";
+  if (raw.charCodeAt(0) !== 123) return { longUrl: raw, expiresAt: null, maxVisits: null };
+  const v = JSON.parse(raw) as { u: string; e: number | null; m: number | null };
+  return { longUrl: v.u, expiresAt: v.e, maxVisits: v.m };
 }
 
 export function getCachedCodeForUrl(node: RedisNode, urlHashHex: string): Promise<string | null> {

@@ -1,5 +1,6 @@
 import type { PgNode } from "./nodes";
 import { pgCall } from "./nodes";
+import type { LinkValue } from "./link-cache";
 
 /**
  * SQL for the two tables (migrations/001_links.sql). Every write here is idempotent by key
@@ -16,13 +17,13 @@ export async function findLongUrl(node: PgNode, code: string): Promise<string | 
  * INSTANCE_ID would do that), so the caller takes another code instead of handing out one that
  * points elsewhere. A retry that finds its own earlier insert counts as inserted.
  */
-export async function insertLink(node: PgNode, link: { id: bigint; code: string; longUrl: string }): Promise<boolean> {
+export async function insertLink(node: PgNode, link: { id: bigint; code: string; longUrl: string; owner: string | null }): Promise<boolean> {
   const id = link.id.toString();
   const rows = await pgCall(
     node,
     (sql) => sql<{ id: string }[]>`
       with inserted as (
-        insert into links (code, id, long_url) values (${link.code}, ${id}, ${link.longUrl})
+        insert into links (code, id, long_url, owner) values (${link.code}, ${id}, ${link.longUrl}, ${link.owner})
         on conflict (code) do nothing
         returning id
       )
@@ -81,6 +82,8 @@ export interface NewLink {
   code: string;
   longUrl: string;
   urlHash: Buffer;
+  /** The API key's id, or null for an anonymous link. */
+  owner: string | null;
 }
 
 /**
@@ -99,17 +102,17 @@ export async function createLinksWithIndex(node: PgNode, links: readonly NewLink
     node,
     (sql) => sql<{ ord: number; code: string | null }[]>`
       with input as (
-        select ord, decode(h, 'hex') as url_hash, u as long_url, c as code, i::bigint as id
+        select ord, decode(h, 'hex') as url_hash, u as long_url, c as code, i::bigint as id, o as owner
         from unnest(${links.map((_, i) => i)}::int[], ${links.map((l) => l.urlHash.toString("hex"))}::text[], ${links.map((l) => l.longUrl)}::text[],
-                    ${links.map((l) => l.code)}::text[], ${links.map((l) => l.id.toString())}::text[]) as t(ord, h, u, c, i)
+                    ${links.map((l) => l.code)}::text[], ${links.map((l) => l.id.toString())}::text[], ${links.map((l) => l.owner)}::text[]) as t(ord, h, u, c, i, o)
       ), claim as (
         insert into url_index (url_hash, long_url, code)
         select url_hash, long_url, code from input order by ord
         on conflict (url_hash) do nothing
         returning url_hash, code
       ), link as (
-        insert into links (code, id, long_url)
-        select i.code, i.id, i.long_url from input i join claim c on c.url_hash = i.url_hash and c.code = i.code
+        insert into links (code, id, long_url, owner)
+        select i.code, i.id, i.long_url, i.owner from input i join claim c on c.url_hash = i.url_hash and c.code = i.code
         returning code
       )
       select i.ord, coalesce(c.code, u.code) as code
@@ -118,4 +121,127 @@ export async function createLinksWithIndex(node: PgNode, links: readonly NewLink
     { idempotent: true },
   );
   return Promise.all(rows.map((r, i) => (r.code !== null ? r.code : ownerAfterConflict(node, links[i]!.urlHash))));
+}
+
+/** What the redirect needs: the target and its limits. */
+export async function findLink(node: PgNode, code: string): Promise<LinkValue | null> {
+  const rows = await pgCall(
+    node,
+    (sql) => sql<{ long_url: string; expires_at: Date | null; max_visits: string | null }[]>`select long_url, expires_at, max_visits::text from links where code = ${code}`,
+    { idempotent: true },
+  );
+  const row = rows[0];
+  return row ? { longUrl: row.long_url, expiresAt: row.expires_at?.getTime() ?? null, maxVisits: row.max_visits === null ? null : Number(row.max_visits) } : null;
+}
+
+/**
+ * One visit of a link with a visit budget, counted on the primary in the same statement that
+ * checks it: false once the budget is used up (never more than max_visits redirects).
+ */
+export async function countVisit(node: PgNode, code: string): Promise<boolean> {
+  const rows = await pgCall(node, (sql) => sql`update links set visits = visits + 1 where code = ${code} and (max_visits is null or visits < max_visits) returning 1`, { idempotent: false });
+  return rows.length === 1;
+}
+
+export interface StoredLink {
+  code: string;
+  /** created_at to the microsecond, as sortable text: the list cursor's position. */
+  createdKey: string;
+  longUrl: string;
+  owner: string | null;
+  alias: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  expiresAt: Date | null;
+  maxVisits: number | null;
+  visits: number;
+}
+
+interface StoredRow {
+  code: string;
+  created_key: string;
+  long_url: string;
+  owner: string | null;
+  alias: boolean;
+  created_at: Date;
+  updated_at: Date;
+  expires_at: Date | null;
+  max_visits: string | null;
+  visits: string;
+}
+
+function stored(r: StoredRow): StoredLink {
+  return { code: r.code, createdKey: r.created_key, longUrl: r.long_url, owner: r.owner, alias: r.alias, createdAt: r.created_at, updatedAt: r.updated_at, expiresAt: r.expires_at, maxVisits: r.max_visits === null ? null : Number(r.max_visits), visits: Number(r.visits) };
+}
+
+const STORED = `code, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_key, long_url, owner, alias, created_at, updated_at, expires_at, max_visits::text, visits::text`;
+
+/** A link with options (alias, expiry, visit budget): no dedupe. False when the code is taken. */
+export async function insertOwnedLink(
+  node: PgNode,
+  link: { id: bigint; code: string; longUrl: string; owner: string | null; alias: boolean; expiresAt: Date | null; maxVisits: number | null },
+): Promise<boolean> {
+  const rows = await pgCall(
+    node,
+    (sql) => sql`
+      insert into links (code, id, long_url, owner, alias, expires_at, max_visits)
+      values (${link.code}, ${link.id.toString()}, ${link.longUrl}, ${link.owner}, ${link.alias}, ${link.expiresAt}, ${link.maxVisits})
+      on conflict do nothing returning 1`,
+    { idempotent: true },
+  );
+  return rows.length === 1;
+}
+
+/** The link if `owner` owns it; another key's link is indistinguishable from a missing one. */
+export async function findOwnedLink(node: PgNode, code: string, owner: string): Promise<StoredLink | null> {
+  const rows = await pgCall(node, (sql) => sql<StoredRow[]>`select ${sql.unsafe(STORED)} from links where code = ${code} and owner = ${owner}`, { idempotent: true });
+  return rows[0] ? stored(rows[0]) : null;
+}
+
+export interface LinkPatch {
+  longUrl?: string;
+  expiresAt?: Date | null;
+  maxVisits?: number | null;
+}
+
+/** Applies the patch if `owner` owns the link; the row after it, or null. */
+export async function updateOwnedLink(node: PgNode, code: string, owner: string, patch: LinkPatch): Promise<{ before: StoredLink; after: StoredLink } | null> {
+  const rows = await pgCall(
+    node,
+    (sql) => sql<(StoredRow & { old_url: string })[]>`
+      update links l set
+        long_url = ${patch.longUrl === undefined ? sql`l.long_url` : sql`${patch.longUrl}`},
+        expires_at = ${patch.expiresAt === undefined ? sql`l.expires_at` : sql`${patch.expiresAt}`},
+        max_visits = ${patch.maxVisits === undefined ? sql`l.max_visits` : sql`${patch.maxVisits}`},
+        updated_at = now()
+      from links old where old.code = l.code and l.code = ${code} and l.owner = ${owner}
+      returning l.code, to_char(l.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_key, l.long_url, l.owner, l.alias, l.created_at, l.updated_at, l.expires_at, l.max_visits::text, l.visits::text, old.long_url as old_url`,
+    { idempotent: true },
+  );
+  const row = rows[0];
+  return row ? { before: { ...stored(row), longUrl: row.old_url }, after: stored(row) } : null;
+}
+
+/** Deletes the link if `owner` owns it; the deleted row, or null. */
+export async function deleteOwnedLink(node: PgNode, code: string, owner: string): Promise<StoredLink | null> {
+  const rows = await pgCall(node, (sql) => sql<StoredRow[]>`delete from links where code = ${code} and owner = ${owner} returning ${sql.unsafe(STORED)}`, { idempotent: true });
+  return rows[0] ? stored(rows[0]) : null;
+}
+
+/** Removes a dedupe entry only if it still names `code` (the URL may have been claimed again since). */
+export async function releaseUrl(node: PgNode, urlHash: Buffer, code: string): Promise<void> {
+  await pgCall(node, (sql) => sql`delete from url_index where url_hash = ${urlHash} and code = ${code}`, { idempotent: true });
+}
+
+/** One shard's page of a key's links, newest first, strictly before `before` (createdKey, code). */
+export async function listOwnedLinks(node: PgNode, owner: string, before: { createdKey: string; code: string } | null, limit: number): Promise<StoredLink[]> {
+  const rows = await pgCall(
+    node,
+    (sql) => sql<StoredRow[]>`
+      select ${sql.unsafe(STORED)} from links
+      where owner = ${owner} ${before === null ? sql`` : sql`and (created_at, code) < (${before.createdKey}::timestamptz, ${before.code})`}
+      order by created_at desc, code desc limit ${limit}`,
+    { idempotent: true },
+  );
+  return rows.map(stored);
 }

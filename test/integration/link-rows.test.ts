@@ -17,13 +17,13 @@ afterAll(() => shards.close());
 const hashOf = (url: string) => createHash("sha256").update(url).digest();
 const createOne = async (link: NewLink) => (await createLinksWithIndex(primary, [link]))[0];
 const freshUrl = () => `https://example.com/rows/${crypto.randomUUID()}`;
-const newLink = (url = freshUrl()): NewLink => ({ id: freshId(), code: freshCode("r"), longUrl: url, urlHash: hashOf(url) });
+const newLink = (url = freshUrl()): NewLink => ({ id: freshId(), code: freshCode("r"), longUrl: url, urlHash: hashOf(url), owner: null });
 
 describe("createLinksWithIndex", () => {
   test("writes the link and the index together and returns our code", async () => {
     const url = `https://example.com/rows/${crypto.randomUUID()}`;
     const code = freshCode("r");
-    expect(await createOne({ id: freshId(), code, longUrl: url, urlHash: hashOf(url) })).toBe(code);
+    expect(await createOne({ id: freshId(), code, longUrl: url, urlHash: hashOf(url), owner: null })).toBe(code);
     expect(await findLongUrl(primary, code)).toBe(url);
     expect(await findCodeForUrl(primary, hashOf(url))).toBe(code);
   });
@@ -32,14 +32,14 @@ describe("createLinksWithIndex", () => {
     const url = `https://example.com/rows/${crypto.randomUUID()}`;
     const first = freshCode("r");
     const second = freshCode("r");
-    await createOne({ id: freshId(), code: first, longUrl: url, urlHash: hashOf(url) });
-    expect(await createOne({ id: freshId(), code: second, longUrl: url, urlHash: hashOf(url) })).toBe(first);
+    await createOne({ id: freshId(), code: first, longUrl: url, urlHash: hashOf(url), owner: null });
+    expect(await createOne({ id: freshId(), code: second, longUrl: url, urlHash: hashOf(url), owner: null })).toBe(first);
     expect(await findLongUrl(primary, second)).toBeNull();
   });
 
   test("re-running the same create (a retry after a timeout) returns the same code", async () => {
     const url = `https://example.com/rows/${crypto.randomUUID()}`;
-    const link = { id: freshId(), code: freshCode("r"), longUrl: url, urlHash: hashOf(url) };
+    const link = { id: freshId(), code: freshCode("r"), longUrl: url, urlHash: hashOf(url), owner: null };
     await createOne(link);
     expect(await createOne(link)).toBe(link.code);
   });
@@ -47,9 +47,9 @@ describe("createLinksWithIndex", () => {
   test("a code taken by another id fails the whole statement: no index row points at someone else's link", async () => {
     const taken = `https://example.com/rows/${crypto.randomUUID()}`;
     const code = freshCode("r");
-    await createOne({ id: freshId(), code, longUrl: taken, urlHash: hashOf(taken) });
+    await createOne({ id: freshId(), code, longUrl: taken, urlHash: hashOf(taken), owner: null });
     const url = `https://example.com/rows/${crypto.randomUUID()}`;
-    await expect(createOne({ id: freshId(), code, longUrl: url, urlHash: hashOf(url) })).rejects.toThrow();
+    await expect(createOne({ id: freshId(), code, longUrl: url, urlHash: hashOf(url), owner: null })).rejects.toThrow();
     expect(await findCodeForUrl(primary, hashOf(url))).toBeNull();
     expect(await findLongUrl(primary, code)).toBe(taken);
   });

@@ -28,28 +28,40 @@ describe("ClickCounter", () => {
 });
 
 describe("HotLinks", () => {
+  const link = (longUrl: string) => ({ longUrl, expiresAt: null, maxVisits: null });
+
   test("bounded by entries (least recently used goes first) and by age", async () => {
     const hot = new HotLinks({ maxEntries: 2, ttlMs: 60 });
-    hot.set("a", "https://a/");
-    hot.set("b", "https://b/");
+    hot.set("a", link("https://a/"), hot.generation);
+    hot.set("b", link("https://b/"), hot.generation);
     hot.get("a");
-    hot.set("c", "https://c/");
-    expect([hot.get("a"), hot.get("b"), hot.get("c")]).toEqual(["https://a/", undefined, "https://c/"]);
+    hot.set("c", link("https://c/"), hot.generation);
+    expect([hot.get("a")?.longUrl, hot.get("b"), hot.get("c")?.longUrl]).toEqual(["https://a/", undefined, "https://c/"]);
     await Bun.sleep(150);
     expect(hot.get("a")).toBeUndefined();
   });
 
   test("drop and clear forget entries; size 0 or TTL 0 turns the cache off", () => {
     const hot = new HotLinks({ maxEntries: 10, ttlMs: 10_000 });
-    hot.set("a", "x");
-    hot.set("b", "y");
+    hot.set("a", link("x"), hot.generation);
+    hot.set("b", link("y"), hot.generation);
     hot.drop(["a"]);
-    expect([hot.get("a"), hot.get("b"), hot.size]).toEqual([undefined, "y", 1]);
+    expect([hot.get("a"), hot.get("b")?.longUrl, hot.size]).toEqual([undefined, "y", 1]);
     hot.clear();
     expect(hot.size).toBe(0);
     for (const off of [new HotLinks({ maxEntries: 0, ttlMs: 1000 }), new HotLinks({ maxEntries: 10, ttlMs: 0 })]) {
-      off.set("a", "x");
+      off.set("a", link("x"), off.generation);
       expect(off.get("a")).toBeUndefined();
     }
+  });
+
+  test("a value read across an invalidation is not cached (a read that raced an edit cannot bring the old target back)", () => {
+    const hot = new HotLinks({ maxEntries: 10, ttlMs: 10_000 });
+    const before = hot.generation;
+    hot.drop(["a"]);
+    hot.set("a", link("https://old/"), before);
+    expect(hot.get("a")).toBeUndefined();
+    hot.set("a", link("https://new/"), hot.generation);
+    expect(hot.get("a")?.longUrl).toBe("https://new/");
   });
 });

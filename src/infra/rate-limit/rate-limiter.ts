@@ -4,7 +4,8 @@ import type { ShardSet } from "../../storage/shard-set";
 import { redisCall } from "../../storage/nodes";
 import { GCRA_LUA } from "./gcra-script";
 
-export type RateBucket = "create" | "redirect";
+/** `keyed`: everything a request with an API key does besides redirects (its own, higher budget). */
+export type RateBucket = "create" | "redirect" | "keyed";
 export type WhenRedisDown = "memory" | "allow" | "deny";
 
 export interface RateDecision extends GcraResult {

@@ -1,17 +1,25 @@
 import { Elysia } from "elysia";
 import { z } from "zod";
-import { AppError } from "../../errors";
-import { requireAdmin } from "../../http/admin-token";
+import { isAdmin } from "../../http/admin-token";
+import { requireKey } from "../../http/auth";
+import type { KeyRing } from "../keys/key-ring";
+import type { LinkManager } from "../links/link-manager";
+import { parseQuery } from "../links/schema";
 import type { ClickStats } from "./click-stats";
 
-const statsQuery = z.object({ granularity: z.enum(["hour", "day"], { error: "granularity must be hour or day" }).default("hour") });
+export const statsQuery = z.object({ granularity: z.enum(["hour", "day"], { error: "granularity must be hour or day" }).default("hour") });
 
-/** GET /api/links/{code}/stats?granularity=hour|day: a link's clicks (admin token). */
-export function clickRoutes(deps: { stats: ClickStats; adminToken: string | undefined }) {
+/**
+ * GET /api/links/{code}/stats?granularity=hour|day: a link's clicks, for the key that owns it
+ * (another key's link is 404) or for the admin token.
+ */
+export function clickRoutes(deps: { stats: ClickStats; adminToken: string | undefined; keys: KeyRing; manager: LinkManager }) {
   return new Elysia({ name: "clicks" }).get("/api/links/:code/stats", async ({ params, query, request }) => {
-    requireAdmin(request, deps.adminToken);
-    const parsed = statsQuery.safeParse(query);
-    if (!parsed.success) throw new AppError("invalid-query", parsed.error.issues[0]!.message);
-    return deps.stats.of(typeof params.code === "string" ? params.code : "", parsed.data.granularity);
+    const { granularity } = parseQuery(statsQuery, query);
+    const path = typeof params.code === "string" ? params.code : "";
+    if (isAdmin(request, deps.adminToken)) return deps.stats.of(path, granularity);
+    const principal = await requireKey(request, deps.keys);
+    const link = await deps.manager.get(principal.keyId, path);
+    return deps.stats.of(link.code, granularity);
   });
 }

@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import type { LinkValue } from "../../storage/link-cache";
 
 /**
  * The in-process hot-link cache: code → long URL for links this instance resolved recently,
@@ -14,30 +15,44 @@ import { LRUCache } from "lru-cache";
  *
  * @example
  *   const hot = new HotLinks({ maxEntries: 10_000, ttlMs: 5_000 });
- *   hot.set("aB3x9", "https://example.com/"); hot.get("aB3x9"); hot.drop(["aB3x9"]);
+ *   const gen = hot.generation;                     // before reading Redis/PostgreSQL
+ *   hot.set("aB3x9", { longUrl: "https://example.com/", expiresAt: null, maxVisits: null }, gen);
+ *   hot.get("aB3x9"); hot.drop(["aB3x9"]);
  */
 export class HotLinks {
-  private readonly cache: LRUCache<string, string> | null;
+  private readonly cache: LRUCache<string, LinkValue> | null;
+  private changes = 0;
 
   constructor(options: { maxEntries: number; ttlMs: number }) {
     // ttlResolution: one clock read per 50 ms instead of one per get.
     this.cache = options.maxEntries > 0 && options.ttlMs > 0 ? new LRUCache({ max: options.maxEntries, ttl: options.ttlMs, ttlResolution: 50, updateAgeOnGet: false }) : null;
   }
 
-  get(code: string): string | undefined {
+  get(code: string): LinkValue | undefined {
     return this.cache?.get(code);
   }
 
-  set(code: string, longUrl: string): void {
-    this.cache?.set(code, longUrl);
+  /**
+   * Bumped by every drop and clear. A read takes it before going to Redis or PostgreSQL and
+   * passes it to set(): if a link changed meanwhile, the value it read may be the old one, and
+   * it is not cached (a read that raced an edit cannot put the old target back).
+   */
+  get generation(): number {
+    return this.changes;
+  }
+
+  set(code: string, link: LinkValue, generation: number): void {
+    if (generation === this.changes) this.cache?.set(code, link);
   }
 
   drop(codes: readonly string[]): void {
+    this.changes++;
     if (!this.cache) return;
     for (const code of codes) this.cache.delete(code);
   }
 
   clear(): void {
+    this.changes++;
     this.cache?.clear();
   }
 

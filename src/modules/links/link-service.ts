@@ -1,17 +1,17 @@
-import { createHash } from "node:crypto";
-import { AppError, InfraError } from "../../errors";
+import { AppError } from "../../errors";
 import { checkLongUrl, type LongUrlRules } from "../../domain/long-url";
-import { isReservedCode, isShortCodeShape } from "../../domain/short-code";
+import { isReservedCode } from "../../domain/short-code";
 import type { ShardSet } from "../../storage/shard-set";
-import { cacheCodeForUrl, cacheLongUrl, getCachedCodeForUrl, getCachedLongUrl } from "../../storage/link-cache";
-import { claimUrl, createLinksWithIndex, deleteLink, findCodeForUrl, findLongUrl, insertLink, type NewLink } from "../../storage/link-rows";
+import { cacheCodeForUrl, getCachedCodeForUrl, writeLink, type LinkValue } from "../../storage/link-cache";
+import { claimUrl, createLinksWithIndex, deleteLink, findCodeForUrl, insertLink, insertOwnedLink, type NewLink } from "../../storage/link-rows";
 import type { IdTicket } from "../../ids/id-source";
 import type { Routing } from "../../domain/topology";
 import type { RingRouter } from "../../topology/ring-router";
-import type { HotLinks } from "./hot-links";
 import { CreateBatcher } from "./create-batcher";
 import type { ClaimRepairQueue } from "./claim-repair";
-import type { ReadOutcome, WriteOutcome, LinkObserver } from "./outcomes";
+import type { WriteOutcome, LinkObserver } from "./outcomes";
+import { dedupeKey } from "./dedupe-key";
+import { asServiceError, isUnavailable, isUniqueViolation } from "./service-errors";
 
 /** The slice of the ID source the write path needs: synchronous in the common case. */
 export interface TicketSource {
@@ -22,7 +22,6 @@ export interface TicketSource {
 export interface LinkServiceDeps {
   shards: ShardSet;
   router: RingRouter;
-  hot: HotLinks;
   tickets: TicketSource;
   observer: LinkObserver;
   repairs: ClaimRepairQueue;
@@ -38,19 +37,23 @@ export interface CreatedLink {
   shard: number;
 }
 
-export interface ResolvedLink {
-  longUrl: string;
-  outcome: ReadOutcome;
+/** Who creates, and the link's options. An alias, an expiry or a visit budget makes a link of its own (no dedupe). */
+export interface CreateOptions {
+  owner: string | null;
+  alias?: string;
+  expiresAt?: Date | null;
+  maxVisits?: number | null;
 }
 
 /**
- * Create and resolve short links on the sharded storage. Plain values in and out: no HTTP here.
+ * Create short links on the sharded storage. Plain values in and out: no HTTP here.
  *
  * A new URL's code comes from the URL's own shard (the ring places the URL's index there), so its
  * link row and index row are written by one statement: a code is returned only after its row
  * exists, racing creates of one URL get the first claim's code, and a crash leaves both rows or
  * neither. Only when that shard's primary is down does the link go to another shard first, with
- * the index row deferred to the repair queue.
+ * the index row deferred to the repair queue. Dedupe is per owner: an API key gets its own code
+ * for a URL, never another key's or an anonymous one (dedupe-key.ts).
  *
  * Every request routes by one snapshot of the ring (RingRouter.current). While the ring changes,
  * reads that miss on the new owner ask the old one, and a create first asks the URL's old owner
@@ -67,17 +70,17 @@ export class LinkService {
     this.batcher = new CreateBatcher((shard, links) => createLinksWithIndex(deps.shards.at(shard).primary, links), isUniqueViolation);
   }
 
-  async create(rawUrl: string): Promise<CreatedLink> {
+  async create(rawUrl: string, options: CreateOptions = { owner: null }): Promise<CreatedLink> {
     const started = this.now();
-    const checked = checkLongUrl(rawUrl, this.deps.urlRules);
-    if (!checked.ok) throw new AppError("invalid-url", checked.reason);
-    const longUrl = checked.href;
-    const urlHash = createHash("sha256").update(longUrl).digest();
+    const longUrl = this.checkedUrl(rawUrl);
+    const owner = options.owner;
+    const urlHash = dedupeKey(owner, longUrl);
     const route = this.deps.router.beginWrite();
     try {
+      if (options.alias !== undefined || options.expiresAt != null || options.maxVisits != null) return await this.createOwn(started, route, longUrl, options);
       const indexShard = this.deps.shards.at(route.write.shardFor(longUrl));
       const cached = await getCachedCodeForUrl(indexShard.redis, urlHash.toString("hex")).catch(() => null);
-      const result = cached !== null ? { code: cached, created: false } : ((await this.claimedOnOldOwner(route, longUrl, urlHash, indexShard.index)) ?? (await this.place(route, indexShard.index, urlHash, longUrl)));
+      const result = cached !== null ? { code: cached, created: false } : ((await this.claimedOnOldOwner(route, longUrl, urlHash, indexShard.index)) ?? (await this.place(route, indexShard.index, urlHash, longUrl, owner)));
       const shard = route.read.shardFor(result.code);
       if (cached === null) void this.warmCache(result.code, shard, longUrl, indexShard.index, urlHash);
       this.observeWrite(started, result.code, "OK", shard, result.created);
@@ -87,6 +90,35 @@ export class LinkService {
       throw asServiceError(error);
     } finally {
       this.deps.router.endWrite(route);
+    }
+  }
+
+  /** The URL as it will be stored and redirected to, or a 400 saying why not. */
+  checkedUrl(rawUrl: string): string {
+    const checked = checkLongUrl(rawUrl, this.deps.urlRules);
+    if (!checked.ok) throw new AppError("invalid-url", checked.reason);
+    return checked.href;
+  }
+
+  /**
+   * A link with options: its code is the alias (on the alias's ring owner) or a fresh code, and
+   * it takes no part in dedupe. A taken alias is 409; the code is returned only after its row
+   * exists, and its Redis entry is overwritten (an alias deleted before may have a tombstone).
+   */
+  private async createOwn(started: number, route: Routing, longUrl: string, options: CreateOptions): Promise<CreatedLink> {
+    const link: LinkValue = { longUrl, expiresAt: options.expiresAt?.getTime() ?? null, maxVisits: options.maxVisits ?? null };
+    for (let attempt = 0; ; attempt++) {
+      const ticket = this.takeTicket(route.write.members) ?? (await this.deps.tickets.takeAsync(route.write.members[0]!));
+      const code = options.alias ?? ticket.code;
+      const shard = route.write.shardFor(code);
+      const row = { id: ticket.id, code, longUrl, owner: options.owner, alias: options.alias !== undefined, expiresAt: options.expiresAt ?? null, maxVisits: options.maxVisits ?? null };
+      if (await insertOwnedLink(this.deps.shards.at(shard).primary, row)) {
+        await writeLink(this.deps.shards.at(shard).redis, code, link, this.deps.cacheTtlSeconds).catch(() => {});
+        this.observeWrite(started, code, "OK", shard, true);
+        return { code, longUrl, created: true, shard };
+      }
+      if (options.alias !== undefined) throw new AppError("alias-taken", `alias ${JSON.stringify(code)} is taken`);
+      if (attempt >= 2) throw new AppError("internal", `short code ${code} is taken by another id; is INSTANCE_ID shared by two instances?`);
     }
   }
 
@@ -108,27 +140,27 @@ export class LinkService {
    * in one statement. When that shard's primary cannot take writes, the link goes to another
    * shard (the code is ours to choose) and the index row is written later by the repair queue.
    */
-  private async place(route: Routing, indexShard: number, urlHash: Buffer, longUrl: string): Promise<{ code: string; created: boolean }> {
+  private async place(route: Routing, indexShard: number, urlHash: Buffer, longUrl: string, owner: string | null): Promise<{ code: string; created: boolean }> {
     const primary = this.deps.shards.at(indexShard).primary;
     if (!primary.policy.isOpen) {
       try {
-        return await this.createColocated(indexShard, urlHash, longUrl);
+        return await this.createColocated(indexShard, urlHash, longUrl, owner);
       } catch (error) {
         if (!isUnavailable(error)) throw error;
       }
     }
-    const ticket = await this.insertOnWritableShard(route.write.members, indexShard, longUrl);
+    const ticket = await this.insertOnWritableShard(route.write.members, indexShard, longUrl, owner);
     const winner = await this.claim(indexShard, urlHash, longUrl, ticket);
     if (winner !== ticket.code) void deleteLink(this.deps.shards.at(ticket.shard).primary, ticket.code).catch(() => {});
     return { code: winner, created: winner === ticket.code };
   }
 
-  private async createColocated(shard: number, urlHash: Buffer, longUrl: string): Promise<{ code: string; created: boolean }> {
+  private async createColocated(shard: number, urlHash: Buffer, longUrl: string, owner: string | null): Promise<{ code: string; created: boolean }> {
     const primary = this.deps.shards.at(shard).primary;
     for (let attempt = 0; ; attempt++) {
       const ticket = this.takeTicket([shard]) ?? (await this.deps.tickets.takeAsync(shard));
       try {
-        const winner = await this.batcher.submit(shard, { id: ticket.id, code: ticket.code, longUrl, urlHash });
+        const winner = await this.batcher.submit(shard, { id: ticket.id, code: ticket.code, longUrl, urlHash, owner });
         return { code: winner, created: winner === ticket.code };
       } catch (error) {
         // Only a code collision (two instances sharing an INSTANCE_ID) is worth another code.
@@ -137,71 +169,8 @@ export class LinkService {
     }
   }
 
-  async resolve(code: string): Promise<ResolvedLink> {
-    const started = this.now();
-    if (!isShortCodeShape(code)) {
-      this.observeRead(started, code, null, "none", "NOT_FOUND");
-      throw new AppError("short-url-not-found", `no short URL ${JSON.stringify(code.slice(0, 32))}`);
-    }
-    const route = this.deps.router.current;
-    const owner = route.read.shardFor(code);
-    const hot = this.deps.hot.get(code);
-    if (hot !== undefined) return { longUrl: hot, outcome: this.observeRead(started, code, owner, "memory", "OK") };
-    const cached = await getCachedLongUrl(this.deps.shards.at(owner).redis, code).catch(() => null);
-    if (cached !== null) {
-      this.deps.hot.set(code, cached);
-      return { longUrl: cached, outcome: this.observeRead(started, code, owner, "redis", "OK") };
-    }
-
-    let failure: unknown = null;
-    try {
-      const fromDb = await this.findInDb(owner, code);
-      if (fromDb !== null) return this.found(started, code, owner, owner, fromDb.source, fromDb.longUrl);
-    } catch (error) {
-      failure = error;
-    }
-    // Mid-migration the row may not have been copied to its new owner yet: the old owner answers,
-    // and the new owner's cache is filled so the next read stays there.
-    const oldOwner = route.fallback?.shardFor(code);
-    if (oldOwner !== undefined && oldOwner !== owner) {
-      try {
-        const fromOld = await this.findOnShard(oldOwner, code);
-        if (fromOld !== null) return this.found(started, code, owner, oldOwner, fromOld.source, fromOld.longUrl);
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-    if (failure !== null) {
-      this.observeRead(started, code, owner, "error", "ERROR");
-      throw asServiceError(failure);
-    }
-    this.observeRead(started, code, owner, "none", "NOT_FOUND");
-    throw new AppError("short-url-not-found", `no short URL ${JSON.stringify(code)}`);
-  }
-
-  /** Redis, then the database; throws only when the primary could not answer. */
-  private async findOnShard(shard: number, code: string): Promise<{ longUrl: string; source: "redis" | "replica" | "primary" } | null> {
-    const cached = await getCachedLongUrl(this.deps.shards.at(shard).redis, code).catch(() => null);
-    return cached !== null ? { longUrl: cached, source: "redis" } : this.findInDb(shard, code);
-  }
-
-  /** A replica miss or failure is not an answer: it may lag or be down, so the primary decides. */
-  private async findInDb(shard: number, code: string): Promise<{ longUrl: string; source: "replica" | "primary" } | null> {
-    const { replica, primary } = this.deps.shards.at(shard);
-    const fromReplica = await findLongUrl(replica, code).catch(() => null);
-    if (fromReplica !== null) return { longUrl: fromReplica, source: "replica" };
-    const fromPrimary = await findLongUrl(primary, code);
-    return fromPrimary === null ? null : { longUrl: fromPrimary, source: "primary" };
-  }
-
-  private found(started: number, code: string, owner: number, foundOn: number, source: "redis" | "replica" | "primary", longUrl: string): ResolvedLink {
-    if (source !== "redis" || foundOn !== owner) void cacheLongUrl(this.deps.shards.at(owner).redis, code, longUrl, this.deps.cacheTtlSeconds).catch(() => {});
-    this.deps.hot.set(code, longUrl);
-    return { longUrl, outcome: this.observeRead(started, code, foundOn, source, "OK") };
-  }
-
   /** Any member shard whose primary is up, other than `avoid` (the one that just failed). */
-  private async insertOnWritableShard(members: readonly number[], avoid: number, longUrl: string): Promise<IdTicket> {
+  private async insertOnWritableShard(members: readonly number[], avoid: number, longUrl: string, owner: string | null): Promise<IdTicket> {
     const { shards, tickets } = this.deps;
     let lastError: unknown = new AppError("storage-unavailable", "no shard primary accepts writes");
     const start = this.nextShard++ % members.length;
@@ -210,7 +179,7 @@ export class LinkService {
       const candidates = order.slice(attempt);
       const ticket = this.takeTicket(candidates) ?? (await tickets.takeAsync(candidates[0]!));
       try {
-        if (await insertLink(shards.at(ticket.shard).primary, { id: ticket.id, code: ticket.code, longUrl })) return ticket;
+        if (await insertLink(shards.at(ticket.shard).primary, { id: ticket.id, code: ticket.code, longUrl, owner })) return ticket;
         lastError = new AppError("internal", `short code ${ticket.code} is taken by another id; is INSTANCE_ID shared by two instances?`);
       } catch (error) {
         lastError = error;
@@ -242,34 +211,12 @@ export class LinkService {
   private async warmCache(code: string, codeShard: number, longUrl: string, indexShard: number, urlHash: Buffer): Promise<void> {
     const { shards, cacheTtlSeconds } = this.deps;
     await Promise.allSettled([
-      cacheLongUrl(shards.at(codeShard).redis, code, longUrl, cacheTtlSeconds),
+      writeLink(shards.at(codeShard).redis, code, { longUrl, expiresAt: null, maxVisits: null }, cacheTtlSeconds),
       cacheCodeForUrl(shards.at(indexShard).redis, urlHash.toString("hex"), code, cacheTtlSeconds),
     ]);
-  }
-
-  private observeRead(started: number, code: string, shard: number | null, source: ReadOutcome["source"], status: ReadOutcome["status"]): ReadOutcome {
-    const outcome: ReadOutcome = { code, shard, source, status, cache: source === "redis" || source === "memory" ? "HIT" : "MISS", latencyMs: this.now() - started };
-    this.deps.observer.onRead(outcome);
-    return outcome;
   }
 
   private observeWrite(started: number, code: string | null, status: WriteOutcome["status"], shard: number | null, created: boolean): void {
     this.deps.observer.onWrite({ code, shard, status, created, latencyMs: this.now() - started });
   }
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof InfraError && (error.cause as { code?: unknown } | undefined)?.code === "23505";
-}
-
-function isUnavailable(error: unknown): boolean {
-  return error instanceof InfraError && error.transient;
-}
-
-function asServiceError(error: unknown): AppError {
-  if (error instanceof AppError) return error;
-  if (error instanceof InfraError) {
-    return new AppError("storage-unavailable", "storage is temporarily unavailable; try again", { retryable: true, retryAfterSeconds: 1, cause: error });
-  }
-  return new AppError("internal", "internal error", { cause: error });
 }

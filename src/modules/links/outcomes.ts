@@ -2,7 +2,8 @@
 export interface ReadOutcome {
   code: string;
   shard: number | null;
-  status: "OK" | "NOT_FOUND" | "ERROR";
+  /** GONE: the link exists but expired or used up its visits (410). */
+  status: "OK" | "NOT_FOUND" | "GONE" | "ERROR";
   cache: "HIT" | "MISS";
   /** `memory`: this instance's hot-link cache; a HIT like `redis`. */
   source: "memory" | "redis" | "replica" | "primary" | "none" | "error";
@@ -17,7 +18,16 @@ export interface WriteOutcome {
   latencyMs: number;
 }
 
+/** An owner changed or deleted a link. */
+export interface ChangeOutcome {
+  code: string;
+  shard: number | null;
+  kind: "update" | "delete";
+  latencyMs: number;
+}
+
 export interface LinkObserver {
   onRead(outcome: ReadOutcome): void;
   onWrite(outcome: WriteOutcome): void;
+  onChange(outcome: ChangeOutcome): void;
 }

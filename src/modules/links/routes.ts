@@ -1,37 +1,56 @@
 import { Elysia } from "elysia";
-import { readJsonBody } from "../../http/json-body";
-import { rateLimitHeaders, rateLimitedError } from "../../http/rate-limit-headers";
-import type { RateLimiter } from "../../infra/rate-limit/rate-limiter";
 import { AppError } from "../../errors";
+import { principalOf } from "../../http/auth";
+import { readJsonBody } from "../../http/json-body";
+import { rateLimitedError } from "../../http/rate-limit-headers";
+import type { rateGate } from "../../http/rate-gate";
+import type { RateLimiter } from "../../infra/rate-limit/rate-limiter";
+import { checkAlias } from "../../domain/alias";
+import type { KeyRing } from "../keys/key-ring";
+import type { LinkReader } from "./link-reader";
 import type { LinkService } from "./link-service";
-import { parseCreateBody } from "./schema";
+import { createLinkBody, futureDate, parseBody } from "./schema";
 
 export interface LinkRoutesDeps {
   links: LinkService;
+  reader: LinkReader;
+  keys: KeyRing;
   limiter: RateLimiter | null;
+  gate: ReturnType<typeof rateGate>;
   clientKey: (request: Request) => string;
   publicBaseUrl: string;
   redirectStatus: number;
   maxBodyBytes: number;
   notFoundCost: number;
   instanceId: number;
+  anonymousCreate: boolean;
 }
 
 /** POST /create and GET|HEAD /:code. */
 export function linkRoutes(deps: LinkRoutesDeps) {
-  const { links, limiter } = deps;
+  const { links, reader, limiter } = deps;
   const instanceHeader = String(deps.instanceId);
   return new Elysia({ name: "links" })
     .post(
       "/create",
       async ({ request, set }) => {
-        if (limiter) {
-          const decision = await limiter.consume("create", deps.clientKey(request), 1);
-          if (!decision.allowed) throw rateLimitedError(decision);
-          Object.assign(set.headers, rateLimitHeaders(decision));
+        const principal = await principalOf(request, deps.keys);
+        if (principal === null && !deps.anonymousCreate) throw new AppError("unauthorized", "creating links needs an API key on this server (ANONYMOUS_CREATE=false)", { headers: { "www-authenticate": "Bearer" } });
+        Object.assign(set.headers, await deps.gate(request, principal));
+        const body = parseBody(createLinkBody, await readJsonBody(request, deps.maxBodyBytes));
+        let alias: string | undefined;
+        if (body.alias !== undefined) {
+          if (principal === null) throw new AppError("unauthorized", "a custom alias needs an API key");
+          const checked = checkAlias(body.alias);
+          if (!checked.ok) throw new AppError("invalid-body", checked.reason);
+          alias = checked.alias;
         }
-        const longUrl = parseCreateBody(await readJsonBody(request, deps.maxBodyBytes));
-        const link = await links.create(longUrl);
+        const link = await links.create((body.url ?? body.long_url)!, {
+          owner: principal?.keyId ?? null,
+          alias,
+          expiresAt: futureDate(body.expires_at, Date.now()),
+          maxVisits: body.max_visits,
+        });
         set.status = link.created ? 201 : 200;
         set.headers["x-shard"] = String(link.shard);
         set.headers["location"] = `${deps.publicBaseUrl}/${link.code}`;
@@ -46,7 +65,7 @@ export function linkRoutes(deps: LinkRoutesDeps) {
         if (!decision.allowed) throw rateLimitedError(decision);
       }
       try {
-        const { longUrl, outcome } = await links.resolve(params.code);
+        const { longUrl, outcome } = await reader.resolve(typeof params.code === "string" ? params.code : "");
         // A plain Response: the hottest route skips Elysia's header mapping.
         return new Response(null, {
           status: deps.redirectStatus,

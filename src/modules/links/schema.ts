@@ -1,18 +1,70 @@
 import { z } from "zod";
 import { AppError } from "../../errors";
 
+/**
+ * The links API's request shapes, one zod schema each: they validate requests and, through
+ * z.toJSONSchema, are the OpenAPI spec's schemas (src/http/openapi.ts), so the two cannot drift.
+ */
+const expiresAt = z.iso.datetime({ offset: true, error: "expires_at must be an ISO 8601 date-time, e.g. 2027-01-31T12:00:00Z" });
+const maxVisits = z.number({ error: "max_visits must be a number" }).int("max_visits must be an integer").min(1, "max_visits must be >= 1").max(1_000_000_000_000, "max_visits must be <= 10^12");
+
+export const linkOptions = {
+  alias: z.string({ error: "alias must be a string" }).optional().meta({ description: "1-64 of A-Z a-z 0-9 _ -, case-insensitive; needs an API key" }),
+  expires_at: expiresAt.optional().meta({ description: "after this instant the link answers 410" }),
+  max_visits: maxVisits.optional().meta({ description: "after this many redirects the link answers 410" }),
+};
+
 /** POST /create body: `{"url": "..."}`, with `long_url` accepted as an alias. Extra keys are ignored. */
 export const createLinkBody = z
   .object({
     url: z.string({ error: "url must be a string" }).optional(),
     long_url: z.string({ error: "long_url must be a string" }).optional(),
+    ...linkOptions,
   })
   .refine((b) => b.url !== undefined || b.long_url !== undefined, { message: "body needs a url (or long_url) field" })
   .refine((b) => b.url === undefined || b.long_url === undefined || b.url === b.long_url, { message: "url and long_url differ; send one" });
 
-export function parseCreateBody(body: unknown): string {
+export const patchLinkBody = z
+  .object({
+    url: z.string({ error: "url must be a string" }).optional(),
+    expires_at: expiresAt.nullable().optional().meta({ description: "null removes the expiry" }),
+    max_visits: maxVisits.nullable().optional().meta({ description: "null removes the visit budget" }),
+  })
+  .refine((b) => b.url !== undefined || b.expires_at !== undefined || b.max_visits !== undefined, { message: "send at least one of url, expires_at, max_visits" });
+
+export const bulkBody = z.object({
+  links: z
+    .array(z.object({ url: z.string({ error: "url must be a string" }), ...linkOptions }), { error: "links must be an array" })
+    .min(1, "links must hold at least one item")
+    .max(1000, "links holds at most 1000 items"),
+});
+
+export const listQuery = z.object({
+  limit: z.coerce.number({ error: "limit must be a number" }).int("limit must be an integer").min(1, "limit must be >= 1").max(100, "limit must be <= 100").default(50),
+  cursor: z.string().max(512, "cursor is too long").optional(),
+});
+
+export type CreateLinkBody = z.infer<typeof createLinkBody>;
+export type PatchLinkBody = z.infer<typeof patchLinkBody>;
+
+/** A JSON object checked against `schema`; the first problem becomes a 400 naming it. */
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new AppError("invalid-body", "body must be a JSON object");
-  const parsed = createLinkBody.safeParse(body);
+  const parsed = schema.safeParse(body);
   if (!parsed.success) throw new AppError("invalid-body", parsed.error.issues[0]!.message);
-  return (parsed.data.url ?? parsed.data.long_url)!;
+  return parsed.data;
+}
+
+export function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {
+  const parsed = schema.safeParse(query);
+  if (!parsed.success) throw new AppError("invalid-query", parsed.error.issues[0]!.message);
+  return parsed.data;
+}
+
+/** Expiry must be ahead: a link created or edited to be already expired is a mistake worth a 400. */
+export function futureDate(iso: string | null | undefined, now: number): Date | null | undefined {
+  if (iso === undefined || iso === null) return iso;
+  const date = new Date(iso);
+  if (date.getTime() <= now) throw new AppError("invalid-body", "expires_at must be in the future");
+  return date;
 }

@@ -1,0 +1,38 @@
+import { isShortCodeShape } from "./short-code";
+
+/**
+ * Custom aliases: 1–64 of [A-Za-z0-9_-], case-insensitive (stored and matched lowercase, so
+ * `/MyLink` and `/mylink` are one link, as users of Kutt and dub ask for). An alias lives in the
+ * same key space as generated codes and must never collide with one, now or later: generated
+ * codes are Base62 Snowflake ids, which from 2026-11 on are 10 or 11 letters and digits long, so
+ * an alias of exactly that shape is refused (use up to 9 characters, or add - or _).
+ */
+const ALIAS = /^[A-Za-z0-9_-]{1,64}$/;
+const RESERVED = new Set(["create", "health", "metrics", "ws", "dashboard", "favicon", "robots", "api", "openapi", "docs", "swagger"]);
+
+export type AliasCheck = { ok: true; alias: string } | { ok: false; reason: string };
+
+export function checkAlias(raw: string): AliasCheck {
+  if (!ALIAS.test(raw)) return { ok: false, reason: "alias must be 1-64 characters of A-Z, a-z, 0-9, _ and -" };
+  const alias = raw.toLowerCase();
+  if (RESERVED.has(alias)) return { ok: false, reason: `alias "${alias}" is reserved` };
+  if (alias.length >= 10 && /^[0-9a-z]+$/.test(alias) && isShortCodeShape(alias)) {
+    return { ok: false, reason: "aliases of 10 or 11 letters and digits only are reserved for generated codes; use up to 9 characters or include - or _" };
+  }
+  return { ok: true, alias };
+}
+
+/** What a request path may name: a generated code or an alias. Anything else is a 404 without storage. */
+export function isLinkPathShape(text: string): boolean {
+  return isShortCodeShape(text) || ALIAS.test(text);
+}
+
+/** The alias form of a path typed with capitals ("MyLink" → "mylink"), or null when there is none to try. */
+export function aliasFallback(path: string): string | null {
+  const lower = path.toLowerCase();
+  return lower !== path && ALIAS.test(path) ? lower : null;
+}
+
+export function isReservedName(code: string): boolean {
+  return RESERVED.has(code.toLowerCase());
+}

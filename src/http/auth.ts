@@ -1,0 +1,24 @@
+import { AppError } from "../errors";
+import type { KeyRing, Principal } from "../modules/keys/key-ring";
+
+/**
+ * The API key a request carries, as `Authorization: Bearer <key>` or `X-API-Key: <key>`. No key
+ * is anonymous (null); a key that is wrong or revoked is a 401, never silently anonymous.
+ */
+export async function principalOf(request: Request, keys: KeyRing): Promise<Principal | null> {
+  const header = request.headers.get("authorization");
+  const text = header !== null && /^bearer /i.test(header) ? header.slice(7).trim() : request.headers.get("x-api-key")?.trim();
+  if (text === undefined || text === "") return null;
+  const principal = await keys.verify(text).catch((error: unknown) => {
+    throw new AppError("storage-unavailable", "cannot check the API key right now; try again", { retryable: true, retryAfterSeconds: 1, cause: error });
+  });
+  if (principal === null) throw new AppError("unauthorized", "the API key is not valid (unknown or revoked)", { headers: { "www-authenticate": "Bearer" } });
+  return principal;
+}
+
+/** A route that needs a key: 401 without one. */
+export async function requireKey(request: Request, keys: KeyRing): Promise<Principal> {
+  const principal = await principalOf(request, keys);
+  if (principal === null) throw new AppError("unauthorized", "this route needs an API key: send Authorization: Bearer <key> (or X-API-Key)", { headers: { "www-authenticate": "Bearer" } });
+  return principal;
+}

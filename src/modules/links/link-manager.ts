@@ -1,0 +1,172 @@
+import { aliasFallback, isLinkPathShape } from "../../domain/alias";
+import { AppError } from "../../errors";
+import type { InvalidationBus } from "../../events/invalidation-bus";
+import type { Logger } from "../../observability/logger";
+import { writeLink, type LinkValue } from "../../storage/link-cache";
+import { deleteOwnedLink, findOwnedLink, listOwnedLinks, releaseUrl, updateOwnedLink, type StoredLink } from "../../storage/link-rows";
+import type { ShardSet } from "../../storage/shard-set";
+import type { RingRouter } from "../../topology/ring-router";
+import type { ClickStats } from "../clicks/click-stats";
+import { dedupeKey } from "./dedupe-key";
+import type { LinkService } from "./link-service";
+import type { LinkObserver } from "./outcomes";
+import { asServiceError } from "./service-errors";
+
+export interface LinkEdit {
+  url?: string;
+  expiresAt?: Date | null;
+  maxVisits?: number | null;
+}
+
+/**
+ * A key's own links: details, a newest-first list across shards, edit and delete. Another key's
+ * link is indistinguishable from a missing one (404, no enumeration).
+ *
+ * An edit or a delete takes effect everywhere before it is acknowledged: the row changes on the
+ * primary, the link's Redis entry is overwritten (the new value, or a tombstone), and the code is
+ * published on the invalidation bus, which every instance's hot-link cache obeys. A read that
+ * raced the change cannot put the old value back: Redis refills are SET NX, and the hot cache
+ * skips values read across an invalidation.
+ */
+export class LinkManager {
+  constructor(
+    private readonly deps: {
+      shards: ShardSet;
+      router: RingRouter;
+      links: LinkService;
+      invalidation: InvalidationBus;
+      observer: LinkObserver;
+      stats: ClickStats;
+      cacheTtlSeconds: number;
+      logger: Logger;
+      now?: () => number;
+    },
+  ) {}
+
+  async get(owner: string, path: string): Promise<StoredLink & { clicks: number }> {
+    const { link } = await this.locate(owner, path);
+    const clicks = (await this.deps.stats.of(link.code, "day").catch(() => ({ total: 0 }))).total;
+    return { ...link, clicks };
+  }
+
+  /**
+   * Newest first across every shard: each shard gives its newest `limit` before the cursor, the
+   * pages are merged, and the cursor is the last link's (created_at to the microsecond, code),
+   * so a page is exact however links are spread.
+   */
+  async list(owner: string, limit: number, cursor: string | null): Promise<{ links: StoredLink[]; next: string | null }> {
+    const before = cursor === null ? null : decodeCursor(cursor);
+    const route = this.deps.router.current;
+    const shards = [...new Set([...route.read.members, ...(route.fallback?.members ?? [])])];
+    try {
+      const pages = await Promise.all(shards.map((s) => listOwnedLinks(this.deps.shards.at(s).primary, owner, before, limit + 1)));
+      const byCode = new Map(pages.flat().map((l) => [l.code, l]));
+      const merged = [...byCode.values()].sort((a, b) => (a.createdKey === b.createdKey ? (a.code < b.code ? 1 : -1) : a.createdKey < b.createdKey ? 1 : -1));
+      const links = merged.slice(0, limit);
+      const last = links.at(-1);
+      return { links, next: merged.length > limit && last ? encodeCursor(last) : null };
+    } catch (error) {
+      throw asServiceError(error);
+    }
+  }
+
+  async update(owner: string, path: string, edit: LinkEdit): Promise<StoredLink> {
+    const started = (this.deps.now ?? performance.now)();
+    const longUrl = edit.url === undefined ? undefined : this.deps.links.checkedUrl(edit.url);
+    const { shard, link } = await this.locate(owner, path);
+    const changed = await updateOwnedLink(this.deps.shards.at(shard).primary, link.code, owner, { longUrl, expiresAt: edit.expiresAt, maxVisits: edit.maxVisits }).catch((e: unknown) => Promise.reject(asServiceError(e)));
+    if (changed === null) throw notFound(path);
+    // The old URL no longer dedupes to this code (a later create of it gets a new link).
+    if (longUrl !== undefined && longUrl !== changed.before.longUrl) await this.release(owner, changed.before);
+    await this.propagate(changed.after.code, valueOf(changed.after));
+    this.deps.observer.onChange({ code: changed.after.code, shard, kind: "update", latencyMs: (this.deps.now ?? performance.now)() - started });
+    return changed.after;
+  }
+
+  async remove(owner: string, path: string): Promise<void> {
+    const started = (this.deps.now ?? performance.now)();
+    const { shard, link } = await this.locate(owner, path);
+    const deleted = await deleteOwnedLink(this.deps.shards.at(shard).primary, link.code, owner).catch((e: unknown) => Promise.reject(asServiceError(e)));
+    if (deleted === null) throw notFound(path);
+    await this.release(owner, deleted);
+    await this.propagate(deleted.code, "deleted");
+    this.deps.observer.onChange({ code: deleted.code, shard, kind: "delete", latencyMs: (this.deps.now ?? performance.now)() - started });
+  }
+
+  /** Every one of the key's links, shard by shard, newest first within a shard, in pages: constant memory. */
+  async *all(owner: string, pageSize = 1000): AsyncGenerator<StoredLink> {
+    const route = this.deps.router.current;
+    for (const shard of route.read.members) {
+      let before: { createdKey: string; code: string } | null = null;
+      for (;;) {
+        const page: StoredLink[] = await listOwnedLinks(this.deps.shards.at(shard).primary, owner, before, pageSize);
+        yield* page;
+        if (page.length < pageSize) break;
+        const last = page.at(-1)!;
+        before = { createdKey: last.createdKey, code: last.code };
+      }
+    }
+  }
+
+  /** The shard holding the key's link: its owner, mid-migration the old owner; an alias in any case. */
+  private async locate(owner: string, path: string): Promise<{ shard: number; link: StoredLink }> {
+    if (!isLinkPathShape(path)) throw notFound(path.slice(0, 32));
+    const route = this.deps.router.current;
+    const codes = [path, aliasFallback(path)].filter((c): c is string => c !== null);
+    try {
+      for (const code of codes) {
+        for (const shard of new Set([route.read.shardFor(code), route.fallback?.shardFor(code)].filter((s): s is number => s !== undefined))) {
+          const link = await findOwnedLink(this.deps.shards.at(shard).primary, code, owner);
+          if (link) return { shard, link };
+        }
+      }
+    } catch (error) {
+      throw asServiceError(error);
+    }
+    throw notFound(path);
+  }
+
+  private async release(owner: string, link: StoredLink): Promise<void> {
+    if (link.alias) return;
+    const shard = this.deps.router.current.write.shardFor(link.longUrl);
+    await releaseUrl(this.deps.shards.at(shard).primary, dedupeKey(owner, link.longUrl), link.code).catch((error: unknown) =>
+      this.deps.logger.warn("dedupe entry not released; a create of the old URL may return the changed link", { code: link.code, error: (error as Error).message }),
+    );
+  }
+
+  /** Redis on the link's owner (and old owner mid-migration) overwritten, then every instance's hot cache told. */
+  private async propagate(code: string, value: LinkValue | "deleted"): Promise<void> {
+    const route = this.deps.router.current;
+    const owners = new Set([route.read.shardFor(code), route.fallback?.shardFor(code)].filter((s): s is number => s !== undefined));
+    await Promise.all(
+      [...owners].map((s) =>
+        writeLink(this.deps.shards.at(s).redis, code, value, this.deps.cacheTtlSeconds).catch((error: unknown) =>
+          this.deps.logger.warn("cached link not rewritten; it expires by its TTL", { code, shard: s, error: (error as Error).message }),
+        ),
+      ),
+    );
+    await this.deps.invalidation.publish([code]).catch((error: unknown) => this.deps.logger.warn("invalidation not published; hot caches expire the link within HOT_CACHE_TTL_MS", { code, error: (error as Error).message }));
+  }
+}
+
+function valueOf(link: StoredLink): LinkValue {
+  return { longUrl: link.longUrl, expiresAt: link.expiresAt?.getTime() ?? null, maxVisits: link.maxVisits };
+}
+
+function notFound(code: string): AppError {
+  return new AppError("short-url-not-found", `no short URL ${JSON.stringify(code)} among this key's links`);
+}
+
+function encodeCursor(link: StoredLink): string {
+  return Buffer.from(JSON.stringify([link.createdKey, link.code])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): { createdKey: string; code: string } {
+  try {
+    const [createdKey, code] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as unknown[];
+    if (typeof createdKey === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(createdKey) && typeof code === "string" && isLinkPathShape(code)) return { createdKey, code };
+  } catch {
+    // falls through to the error below
+  }
+  throw new AppError("invalid-query", "cursor is not one this API returned");
+}

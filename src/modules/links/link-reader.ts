@@ -1,0 +1,154 @@
+import { aliasFallback, isLinkPathShape } from "../../domain/alias";
+import { AppError } from "../../errors";
+import type { Routing } from "../../domain/topology";
+import { cacheLink, getCachedLink, type LinkValue } from "../../storage/link-cache";
+import { countVisit, findLink } from "../../storage/link-rows";
+import type { ShardSet } from "../../storage/shard-set";
+import type { RingRouter } from "../../topology/ring-router";
+import type { HotLinks } from "./hot-links";
+import type { LinkObserver, ReadOutcome } from "./outcomes";
+import { asServiceError } from "./service-errors";
+
+export interface LinkReaderDeps {
+  shards: ShardSet;
+  router: RingRouter;
+  hot: HotLinks;
+  observer: LinkObserver;
+  cacheTtlSeconds: number;
+  /** Monotonic, for latency. */
+  now?: () => number;
+  /** Wall clock, for expiry. */
+  clock?: () => number;
+}
+
+export interface ResolvedLink {
+  longUrl: string;
+  outcome: ReadOutcome;
+}
+
+type Source = "redis" | "replica" | "primary";
+interface Found {
+  link: LinkValue | "deleted";
+  code: string;
+  shard: number;
+  source: Source;
+}
+
+/**
+ * The redirect path: shape check (no storage for an impossible path) → this instance's hot-link
+ * cache → the code's shard: Redis → replica → primary, refilling Redis (SET NX) and the hot
+ * cache → while the ring changes, the old owner. A path typed with capitals that finds nothing
+ * is tried once more as an alias (aliases are lowercase). An expired link, or one whose visit
+ * budget is spent, is 410; a deleted one (a tombstone in Redis) is 404.
+ */
+export class LinkReader {
+  private readonly now: () => number;
+  private readonly clock: () => number;
+
+  constructor(private readonly deps: LinkReaderDeps) {
+    this.now = deps.now ?? performance.now.bind(performance);
+    this.clock = deps.clock ?? Date.now;
+  }
+
+  async resolve(path: string): Promise<ResolvedLink> {
+    const started = this.now();
+    if (!isLinkPathShape(path)) {
+      this.observe(started, path, null, "none", "NOT_FOUND");
+      throw notFound(path.slice(0, 32));
+    }
+    const route = this.deps.router.current;
+    const hot = this.deps.hot.get(path);
+    if (hot !== undefined) return this.serve(started, route, { link: hot, code: path, shard: route.read.shardFor(path), source: "redis" }, "memory");
+    const generation = this.deps.hot.generation;
+    let found: Found | null;
+    try {
+      const alias = aliasFallback(path);
+      found = (await this.lookup(route, path)) ?? (alias === null ? null : await this.lookup(route, alias));
+    } catch (error) {
+      this.observe(started, path, route.read.shardFor(path), "error", "ERROR");
+      throw asServiceError(error);
+    }
+    if (found === null || found.link === "deleted") {
+      this.observe(started, path, found?.shard ?? route.read.shardFor(path), found ? "redis" : "none", "NOT_FOUND");
+      throw notFound(path);
+    }
+    // Only under the path asked for: an alias found through its capitalised spelling is not
+    // cached, so an invalidation of the alias never misses a copy under another spelling.
+    if (found.code === path) this.deps.hot.set(path, found.link, generation);
+    return this.serve(started, route, found, found.source);
+  }
+
+  /** Redis, then the database, on the code's owner and, mid-migration, its old owner. */
+  private async lookup(route: Routing, code: string): Promise<Found | null> {
+    const owner = route.read.shardFor(code);
+    const cached = await getCachedLink(this.deps.shards.at(owner).redis, code).catch(() => null);
+    if (cached !== null) return { link: cached, code, shard: owner, source: "redis" };
+    let failure: unknown = null;
+    try {
+      const fromDb = await this.findInDb(owner, code);
+      if (fromDb !== null) return this.refilled(owner, { ...fromDb, code, shard: owner });
+    } catch (error) {
+      failure = error;
+    }
+    // Mid-migration the row may not have been copied to its new owner yet: the old owner answers,
+    // and the new owner's cache is filled so the next read stays there.
+    const oldOwner = route.fallback?.shardFor(code);
+    if (oldOwner !== undefined && oldOwner !== owner) {
+      const cachedOld = await getCachedLink(this.deps.shards.at(oldOwner).redis, code).catch(() => null);
+      if (cachedOld !== null && cachedOld !== "deleted") return this.refilled(owner, { link: cachedOld, code, shard: oldOwner, source: "redis" });
+      try {
+        const fromOld = await this.findInDb(oldOwner, code);
+        if (fromOld !== null) return this.refilled(owner, { ...fromOld, code, shard: oldOwner });
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== null) throw failure;
+    return null;
+  }
+
+  /** A replica miss or failure is not an answer: it may lag or be down, so the primary decides. */
+  private async findInDb(shard: number, code: string): Promise<{ link: LinkValue; source: "replica" | "primary" } | null> {
+    const { replica, primary } = this.deps.shards.at(shard);
+    const fromReplica = await findLink(replica, code).catch(() => null);
+    if (fromReplica !== null) return { link: fromReplica, source: "replica" };
+    const fromPrimary = await findLink(primary, code);
+    return fromPrimary === null ? null : { link: fromPrimary, source: "primary" };
+  }
+
+  private refilled(owner: number, found: Found & { link: LinkValue }): Found {
+    void cacheLink(this.deps.shards.at(owner).redis, found.code, found.link, this.deps.cacheTtlSeconds).catch(() => {});
+    return found;
+  }
+
+  private async serve(started: number, route: Routing, found: Found, source: ReadOutcome["source"]): Promise<ResolvedLink> {
+    const link = found.link as LinkValue;
+    if (link.expiresAt !== null && this.clock() >= link.expiresAt) throw this.gone(started, found, source, "expired");
+    if (link.maxVisits !== null && !(await this.visit(route, found))) throw this.gone(started, found, source, "used up its visits");
+    return { longUrl: link.longUrl, outcome: this.observe(started, found.code, found.shard, source, "OK") };
+  }
+
+  /** Counted on the primary that holds the row (the new owner, or mid-migration the old one). */
+  private async visit(route: Routing, found: Found): Promise<boolean> {
+    const owners = [route.read.shardFor(found.code), route.fallback?.shardFor(found.code)].filter((s): s is number => s !== undefined);
+    for (const shard of new Set(owners)) {
+      if (await countVisit(this.deps.shards.at(shard).primary, found.code).catch((e: unknown) => Promise.reject(asServiceError(e)))) return true;
+    }
+    return false;
+  }
+
+  private gone(started: number, found: Found, source: ReadOutcome["source"], why: string): AppError {
+    this.observe(started, found.code, found.shard, source, "GONE");
+    return new AppError("link-gone", `short URL ${JSON.stringify(found.code)} ${why}`);
+  }
+
+  private observe(started: number, code: string, shard: number | null, source: ReadOutcome["source"], status: ReadOutcome["status"]): ReadOutcome {
+    const outcome: ReadOutcome = { code, shard, source, status, cache: source === "redis" || source === "memory" ? "HIT" : "MISS", latencyMs: this.now() - started };
+    this.deps.observer.onRead(outcome);
+    return outcome;
+  }
+}
+
+function notFound(code: string): AppError {
+  return new AppError("short-url-not-found", `no short URL ${JSON.stringify(code)}`);
+}

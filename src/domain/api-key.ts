@@ -3,7 +3,7 @@ import { encodeBase62 } from "./base62";
 
 /**
  * API keys: `shk_<id>_<secret>`, where the id (8 Base62 characters) is the key's visible,
- * stored identity and the secret (about 190 random bits) is never stored: only the SHA-256 of
+ * stored identity and the secret (192 random bits) is never stored: only the SHA-256 of
  * the whole key is, as dub and Shlink do. `random` is injected so the format is testable.
  *
  * @example
@@ -20,8 +20,9 @@ export interface NewApiKey {
 const FORMAT = /^shk_([0-9A-Za-z]{8})_([0-9A-Za-z]{20,64})$/;
 
 export function newApiKey(random: (bytes: number) => Uint8Array): NewApiKey {
-  const id = base62Of(random(6)).padStart(8, "0").slice(-8);
-  const secret = base62Of(random(24)).padStart(32, "0");
+  const id = base62Of(random(5), 8);
+  // 4 x 48 bits, each in 9 Base62 digits: 192 random bits in 36 characters.
+  const secret = Array.from({ length: 4 }, () => base62Of(random(6), 9)).join("");
   const text = `shk_${id}_${secret}`;
   return { id, text, hash: hashKey(text) };
 }
@@ -35,8 +36,8 @@ export function keyIdOf(text: string): string | null {
   return FORMAT.exec(text)?.[1] ?? null;
 }
 
-function base62Of(bytes: Uint8Array): string {
+function base62Of(bytes: Uint8Array, width: number): string {
   let n = 0n;
   for (const b of bytes) n = (n << 8n) | BigInt(b);
-  return encodeBase62(n);
+  return encodeBase62(n).padStart(width, "0");
 }

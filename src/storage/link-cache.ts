@@ -62,6 +62,11 @@ export function getCachedCodeForUrl(node: RedisNode, urlHashHex: string): Promis
   return redisCall(node, (r) => r.get(urlKey(urlHashHex)), { idempotent: true });
 }
 
+/** The dedupe shortcut of a URL whose link changed: the next create of it asks PostgreSQL. */
+export async function forgetCodeForUrl(node: RedisNode, urlHashHex: string): Promise<void> {
+  await redisCall(node, (r) => r.del(urlKey(urlHashHex)), { idempotent: true });
+}
+
 export async function cacheCodeForUrl(node: RedisNode, urlHashHex: string, code: string, ttlSeconds: number): Promise<void> {
   await redisCall(node, (r) => (ttlSeconds > 0 ? r.set(urlKey(urlHashHex), code, "EX", ttlSeconds) : r.set(urlKey(urlHashHex), code)), { idempotent: true });
 }

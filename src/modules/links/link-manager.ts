@@ -2,7 +2,7 @@ import { aliasFallback, isLinkPathShape } from "../../domain/alias";
 import { AppError } from "../../errors";
 import type { InvalidationBus } from "../../events/invalidation-bus";
 import type { Logger } from "../../observability/logger";
-import { writeLink, type LinkValue } from "../../storage/link-cache";
+import { forgetCodeForUrl, writeLink, type LinkValue } from "../../storage/link-cache";
 import { deleteOwnedLink, findOwnedLink, listOwnedLinks, releaseUrl, updateOwnedLink, type StoredLink } from "../../storage/link-rows";
 import type { ShardSet } from "../../storage/shard-set";
 import type { RingRouter } from "../../topology/ring-router";
@@ -128,8 +128,9 @@ export class LinkManager {
 
   private async release(owner: string, link: StoredLink): Promise<void> {
     if (link.alias) return;
-    const shard = this.deps.router.current.write.shardFor(link.longUrl);
-    await releaseUrl(this.deps.shards.at(shard).primary, dedupeKey(owner, link.longUrl), link.code).catch((error: unknown) =>
+    const shard = this.deps.shards.at(this.deps.router.current.write.shardFor(link.longUrl));
+    const key = dedupeKey(owner, link.longUrl);
+    await Promise.all([releaseUrl(shard.primary, key, link.code), forgetCodeForUrl(shard.redis, key.toString("hex"))]).catch((error: unknown) =>
       this.deps.logger.warn("dedupe entry not released; a create of the old URL may return the changed link", { code: link.code, error: (error as Error).message }),
     );
   }

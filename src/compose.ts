@@ -27,6 +27,8 @@ import { LinkReader } from "./modules/links/link-reader";
 import { LinkManager } from "./modules/links/link-manager";
 import { manageRoutes } from "./modules/links/manage-routes";
 import { rateGate } from "./http/rate-gate";
+import { openapi } from "@elysiajs/openapi";
+import { OPENAPI_DOCUMENTATION } from "./http/openapi-doc";
 import { CacheMetrics } from "./observability/cache-metrics";
 import { PrometheusMetrics } from "./observability/prometheus";
 import { observabilityRoutes } from "./modules/observability/routes";
@@ -191,6 +193,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
       topologyRoutes({ view: () => topology.view() }),
       clickRoutes({ stats, adminToken: config.ADMIN_TOKEN, keys, manager }),
       manageRoutes({ manager, links, keys, gate, publicBaseUrl: config.PUBLIC_BASE_URL, maxBodyBytes: config.MAX_BODY_BYTES }),
+      openapi({ path: "/docs", specPath: "/openapi.json", documentation: OPENAPI_DOCUMENTATION as never, exclude: { paths: ["/", "/ws", "/docs", "/openapi.json"], staticFile: true } }),
       dashboard,
     ],
     health: { shards, instanceId: config.INSTANCE_ID, inUse: () => shardsInUse(router.topology), isAccepting: () => accepting },

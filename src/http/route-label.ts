@@ -3,7 +3,7 @@
  * server edge rather than in Elysia hooks (which cost a WeakMap entry and a setImmediate per
  * request), so the route is worked out here; labels stay few whatever paths clients send.
  */
-const STATIC_ROUTES = new Set(["/", "/create", "/health/live", "/health/ready", "/metrics", "/api/metrics", "/api/topology", "/ws"]);
+const STATIC_ROUTES = new Set(["/", "/create", "/health/live", "/health/ready", "/metrics", "/api/metrics", "/api/topology", "/api/links", "/api/links/export", "/api/links/bulk", "/api/links/import", "/openapi.json", "/docs", "/ws"]);
 
 export function routeLabel(url: string): string {
   const start = url.indexOf("/", url.indexOf("//") + 2);
@@ -12,6 +12,6 @@ export function routeLabel(url: string): string {
   const path = url.slice(start, query < 0 ? undefined : query);
   if (STATIC_ROUTES.has(path)) return path;
   if (path === "/dashboard" || path.startsWith("/dashboard/")) return "/dashboard/*";
-  if (path.startsWith("/api/links/") && path.endsWith("/stats")) return "/api/links/:code/stats";
+  if (path.startsWith("/api/links/")) return path.endsWith("/stats") ? "/api/links/:code/stats" : "/api/links/:code";
   return path.indexOf("/", 1) < 0 ? "/:code" : "unmatched";
 }

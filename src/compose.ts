@@ -28,6 +28,8 @@ import { LinkManager } from "./modules/links/link-manager";
 import { manageRoutes } from "./modules/links/manage-routes";
 import { rateGate } from "./http/rate-gate";
 import { openapi } from "@elysiajs/openapi";
+import { networkInterfaces } from "node:os";
+import { ownHostRule } from "./domain/own-host";
 import { OPENAPI_DOCUMENTATION } from "./http/openapi-doc";
 import { CacheMetrics } from "./observability/cache-metrics";
 import { PrometheusMetrics } from "./observability/prometheus";
@@ -150,14 +152,16 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     logger,
   });
   const repairs = new ClaimRepairQueue(shards, (longUrl) => router.current.write.shardFor(longUrl), { intervalMs: 2000, maxPending: 100_000 });
-  const publicHost = new URL(config.PUBLIC_BASE_URL).host.toLowerCase();
   const links = new LinkService({
     shards,
     router,
     tickets: ids,
     observer,
     repairs,
-    urlRules: { maxLength: config.MAX_URL_LENGTH, ownHosts: [publicHost, `${config.HOST}:${config.PORT}`.toLowerCase()] },
+    urlRules: {
+      maxLength: config.MAX_URL_LENGTH,
+      isOwnHost: ownHostRule({ publicBaseUrl: config.PUBLIC_BASE_URL, host: config.HOST, port: config.PORT, extraHosts: config.OWN_HOSTNAMES, localAddresses: localAddresses() }),
+    },
     cacheTtlSeconds: config.CACHE_TTL_SECONDS,
   });
   const limiter = config.RATE_LIMIT_ENABLED
@@ -389,4 +393,9 @@ export function composeKeyAdmin(config: Config) {
       await catalog.client.end({ timeout: 2 });
     },
   };
+}
+
+/** This machine's addresses: with a wildcard listen address, a link to any of them is a link to us. */
+function localAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
 }

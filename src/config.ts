@@ -44,6 +44,7 @@ const envSchema = z.object({
   MAX_URL_LENGTH: int(16, 65_536).default(2048),
   MAX_BODY_BYTES: int(64, 1_048_576).default(8192),
   TRUSTED_PROXIES: ipList.default([]),
+  OWN_HOSTNAMES: ipList.default([]),
   RATE_LIMIT_CREATE_PER_MIN: int(1, 1_000_000).default(60),
   RATE_LIMIT_REDIRECT_PER_MIN: int(1, 10_000_000).default(6000),
   RATE_LIMIT_NOT_FOUND_COST: int(1, 1000).default(20),

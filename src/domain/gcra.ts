@@ -30,11 +30,19 @@ export function gcraParams(options: { perMinute: number; burst?: number }): Gcra
   return { emissionMs: 60_000 / options.perMinute, burst: options.burst ?? options.perMinute };
 }
 
-export function gcraStep(storedTat: number | undefined, now: number, params: GcraParams, cost: number): GcraResult {
+/**
+ * `force`: charge even when the bucket cannot pay, going into debt of up to one more burst
+ * (the extra charge for a 404: a prober then gets one 404 per `cost` tokens, not one per token).
+ */
+export function gcraStep(storedTat: number | undefined, now: number, params: GcraParams, cost: number, force = false): GcraResult {
   const { emissionMs, burst } = params;
   const tat = Math.max(storedTat ?? now, now);
   const newTat = tat + emissionMs * cost;
   const allowAt = newTat - burst * emissionMs;
+  if (now < allowAt && force) {
+    const owed = Math.min(newTat, now + 2 * burst * emissionMs);
+    return { allowed: false, tat: owed, retryAfterMs: Math.ceil(owed - burst * emissionMs - now), remaining: 0, resetMs: Math.ceil(owed - now) };
+  }
   if (now < allowAt) {
     return {
       allowed: false,

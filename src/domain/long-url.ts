@@ -8,8 +8,8 @@ export type LongUrlCheck = { ok: true; href: string } | { ok: false; reason: str
 
 export interface LongUrlRules {
   maxLength: number;
-  /** Hosts (host[:port], lower case) that are this service: links to them would loop. */
-  ownHosts: readonly string[];
+  /** Whether a parsed URL is this service (links to it would loop); see own-host.ts. */
+  isOwnHost: (url: URL) => boolean;
 }
 
 // C0 controls, DEL, C1 controls, and Unicode line/paragraph separators; whitespace anywhere.
@@ -28,8 +28,7 @@ export function checkLongUrl(raw: string, rules: LongUrlRules): LongUrlCheck {
   if (url.protocol !== "http:" && url.protocol !== "https:") return { ok: false, reason: `url scheme ${url.protocol.slice(0, -1)} is not allowed; use http or https` };
   if (url.hostname === "") return { ok: false, reason: "url has no host" };
   if (url.username !== "" || url.password !== "") return { ok: false, reason: "url must not contain credentials (user:pass@host)" };
-  // "sho.rt." is the same host as "sho.rt" to DNS, so compare without the root dot.
-  if (rules.ownHosts.includes(url.host.toLowerCase().replace(/\.(?=:|$)/, ""))) return { ok: false, reason: "url points back at this service" };
+  if (rules.isOwnHost(url)) return { ok: false, reason: "url points back at this service" };
   if (url.href.length > rules.maxLength) return { ok: false, reason: `url is longer than ${rules.maxLength} characters once normalised` };
   return { ok: true, href: url.href };
 }

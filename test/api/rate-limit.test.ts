@@ -75,4 +75,32 @@ describe("rate limiting (GCRA in Redis)", () => {
     const node = sys.composed.shards.at(sys.composed.router.current.write.shardFor(peer)).redis.client;
     expect(Number(await node.pttl(`rl:create:${peer}`))).toBeGreaterThan(0);
   });
+
+  test("a prober's steady rate of 404s is the redirect budget over the 404 cost, and 404s carry the RateLimit headers", async () => {
+    const probes = await startSystem({ RATE_LIMIT_REDIRECT_PER_MIN: "1200", RATE_LIMIT_NOT_FOUND_COST: "20", INSTANCE_ID: "14" });
+    try {
+      const peer = ip();
+      const started = performance.now();
+      let notFound = 0;
+      let limited = 0;
+      let withHeaders = 0;
+      // ~4 s of probing as fast as one client can: 20 tokens/s, burst 1200.
+      while (performance.now() - started < 4000) {
+        const res = await probes.request("GET", `/zz${crypto.randomUUID().slice(0, 6)}`, undefined, { peer });
+        if (res.status === 404) notFound++;
+        else if (res.status === 429) limited++;
+        if (res.headers.get("ratelimit-remaining") !== null) withHeaders++;
+        await res.arrayBuffer();
+      }
+      const seconds = (performance.now() - started) / 1000;
+      // The burst pays for 1200 / 20 = 60 probes, then 20 tokens/s pay for one 404 a second.
+      const allowed = 1200 / 20 + seconds * (1200 / 60 / 20);
+      expect(notFound).toBeLessThanOrEqual(Math.ceil(allowed) + 2);
+      expect(notFound).toBeGreaterThanOrEqual(55);
+      expect(limited).toBeGreaterThan(notFound);
+      expect(withHeaders).toBe(notFound + limited);
+    } finally {
+      await probes.close();
+    }
+  });
 });

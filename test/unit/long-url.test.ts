@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { checkLongUrl } from "../../src/domain/long-url";
+import { ownHostRule } from "../../src/domain/own-host";
 
-const rules = { maxLength: 200, ownHosts: ["sho.rt", "127.0.0.1:8080"] };
+const rules = { maxLength: 200, isOwnHost: ownHostRule({ publicBaseUrl: "https://sho.rt", host: "127.0.0.1", port: 8080, extraHosts: ["go.example"], localAddresses: [] }) };
 const reason = (raw: string) => {
   const r = checkLongUrl(raw, rules);
   return r.ok ? null : r.reason;
@@ -45,5 +46,36 @@ describe("checkLongUrl", () => {
 
   test("another port on our host is not us", () => {
     expect(checkLongUrl("http://127.0.0.1:9090/x", rules).ok).toBe(true);
+    expect(checkLongUrl("http://sho.rt:8443/x", rules).ok).toBe(true);
+  });
+
+  test.each([
+    "http://localhost:8080/x",
+    "http://LOCALHOST.:8080/x",
+    "http://app.localhost:8080/x",
+    "http://127.0.0.2:8080/x",
+    "http://127.1:8080/x",
+    "http://2130706433:8080/x",
+    "http://0177.0.0.1:8080/x",
+    "http://[::1]:8080/x",
+    "http://[0:0:0:0:0:0:0:1]:8080/x",
+    "http://[::ffff:127.0.0.1]:8080/x",
+    "http://[::ffff:7f00:1]:8080/x",
+    "https://go.example/x",
+    "http://go.example:1234/x",
+    "https://sho.rt:443/x",
+  ])("every spelling of this service is refused: %p", (raw) => {
+    expect(reason(raw)).toBe("url points back at this service");
+  });
+
+  test("a wildcard listen address adds the machine's own addresses; loopback elsewhere is not us", () => {
+    const wildcard = ownHostRule({ publicBaseUrl: "https://sho.rt", host: "0.0.0.0", port: 8080, extraHosts: [], localAddresses: ["10.1.2.3", "fe80::1"] });
+    expect(wildcard(new URL("http://10.1.2.3:8080/"))).toBe(true);
+    expect(wildcard(new URL("http://[fe80::1]:8080/"))).toBe(true);
+    expect(wildcard(new URL("http://localhost:8080/"))).toBe(true);
+    expect(wildcard(new URL("http://10.1.2.4:8080/"))).toBe(false);
+    const publicOnly = ownHostRule({ publicBaseUrl: "https://sho.rt", host: "10.1.2.3", port: 8080, extraHosts: [], localAddresses: [] });
+    expect(publicOnly(new URL("http://localhost:8080/"))).toBe(false);
+    expect(publicOnly(new URL("http://10.1.2.3:8080/"))).toBe(true);
   });
 });

@@ -15,7 +15,7 @@ export interface RateDecision extends GcraResult {
   store: "redis" | "memory" | "none";
 }
 
-type GcraRedis = Redis & { shortenGcra(key: string, emission: number, burst: number, cost: number): Promise<[number, number, number, number]> };
+type GcraRedis = Redis & { shortenGcra(key: string, emission: number, burst: number, cost: number, force: number): Promise<[number, number, number, number]> };
 
 /**
  * Per-client rate limits in Redis, keyed by client IP and routed on the ring like any other key.
@@ -44,27 +44,28 @@ export class RateLimiter {
     }
   }
 
-  async consume(bucket: RateBucket, clientKey: string, cost: number): Promise<RateDecision> {
+  /** `force`: charge even what the bucket cannot pay (see gcraStep); the request is not refused for it. */
+  async consume(bucket: RateBucket, clientKey: string, cost: number, force = false): Promise<RateDecision> {
     const params = this.buckets[bucket];
     const key = `rl:${bucket}:${clientKey}`;
     const node = this.shards.at(this.shardFor(clientKey)).redis;
     const base = { limit: params.burst, windowSeconds: Math.round((params.burst * params.emissionMs) / 1000) };
     try {
       // Not idempotent: a retried consume would charge twice.
-      const [allowed, retryAfterMs, remaining, resetMs] = await redisCall(node, (r) => (r as GcraRedis).shortenGcra(key, params.emissionMs, params.burst, cost), { idempotent: false });
+      const [allowed, retryAfterMs, remaining, resetMs] = await redisCall(node, (r) => (r as GcraRedis).shortenGcra(key, params.emissionMs, params.burst, cost, force ? 1 : 0), { idempotent: false });
       return { ...base, allowed: allowed === 1, tat: 0, retryAfterMs, remaining, resetMs, store: "redis" };
     } catch {
-      return { ...base, ...this.fallback(key, params, cost) };
+      return { ...base, ...this.fallback(key, params, cost, force) };
     }
   }
 
-  private fallback(key: string, params: GcraParams, cost: number): GcraResult & { store: RateDecision["store"] } {
+  private fallback(key: string, params: GcraParams, cost: number, force: boolean): GcraResult & { store: RateDecision["store"] } {
     if (this.whenRedisDown === "allow") return { allowed: true, tat: 0, retryAfterMs: 0, remaining: params.burst, resetMs: 0, store: "none" };
     if (this.whenRedisDown === "deny") return { allowed: false, tat: 0, retryAfterMs: 1000, remaining: 0, resetMs: 1000, store: "none" };
     const now = this.now();
     this.sweep(now);
-    const result = gcraStep(this.memory.get(key), now, params, cost);
-    if (result.allowed) this.memory.set(key, result.tat);
+    const result = gcraStep(this.memory.get(key), now, params, cost, force);
+    if (result.allowed || force) this.memory.set(key, result.tat);
     return { ...result, store: "memory" };
   }
 

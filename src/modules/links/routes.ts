@@ -2,7 +2,7 @@ import { Elysia } from "elysia";
 import { AppError } from "../../errors";
 import { principalOf } from "../../http/auth";
 import { readJsonBody } from "../../http/json-body";
-import { rateLimitedError } from "../../http/rate-limit-headers";
+import { rateLimitHeaders, rateLimitedError } from "../../http/rate-limit-headers";
 import type { rateGate } from "../../http/rate-gate";
 import type { RateLimiter } from "../../infra/rate-limit/rate-limiter";
 import { checkAlias } from "../../domain/alias";
@@ -79,9 +79,12 @@ export function linkRoutes(deps: LinkRoutesDeps) {
           },
         });
       } catch (error) {
-        // Snowflake codes are sequential, so guessing must cost more than a hit: charge the rest now.
-        if (limiter && error instanceof AppError && error.code === "short-url-not-found" && deps.notFoundCost > 1) {
-          void limiter.consume("redirect", client, deps.notFoundCost - 1).catch(() => {});
+        // Snowflake codes are sequential, so guessing must cost more than a hit: the rest of a 404's
+        // price is charged even when it empties the bucket, so a prober's steady rate of 404s is the
+        // redirect budget divided by RATE_LIMIT_NOT_FOUND_COST. The 404 says what is left.
+        if (limiter && error instanceof AppError && error.code === "short-url-not-found") {
+          const decision = deps.notFoundCost > 1 ? await limiter.consume("redirect", client, deps.notFoundCost - 1, true) : null;
+          if (decision) throw new AppError(error.code, error.message, { headers: rateLimitHeaders(decision) });
         }
         throw error;
       }

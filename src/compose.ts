@@ -9,7 +9,7 @@ import { clientIp } from "./http/client-ip";
 import { frontDoor } from "./http/front-door";
 import { IdSource } from "./ids/id-source";
 import { RateLimiter } from "./infra/rate-limit/rate-limiter";
-import { ClaimRepairQueue } from "./modules/links/claim-repair";
+import { ClaimRepair } from "./modules/links/claim-repair";
 import { LinkService } from "./modules/links/link-service";
 import { checkShards } from "./modules/health/node-health";
 import { HotLinks } from "./modules/links/hot-links";
@@ -151,7 +151,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     onView: (view) => hub.deliverTopology(view),
     logger,
   });
-  const repairs = new ClaimRepairQueue(shards, (longUrl) => router.current.write.shardFor(longUrl), { intervalMs: 2000, maxPending: 100_000 });
+  const repairs = new ClaimRepair(shards, (longUrl) => router.current.write.shardFor(longUrl), { intervalMs: 2000, batch: 500 });
   const links = new LinkService({
     shards,
     router,

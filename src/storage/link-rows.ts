@@ -17,8 +17,10 @@ export async function findLongUrl(node: PgNode, code: string): Promise<string | 
  * INSTANCE_ID would do that), so the caller takes another code instead of handing out one that
  * points elsewhere. A retry that finds its own earlier insert counts as inserted.
  */
-export async function insertLink(node: PgNode, link: { id: bigint; code: string; longUrl: string; owner: string | null }): Promise<boolean> {
+export async function insertLink(node: PgNode, link: { id: bigint; code: string; longUrl: string; owner: string | null; urlHash: Buffer }): Promise<boolean> {
   const id = link.id.toString();
+  // The URL-index claim it owes goes in the same statement (pending_claims): a crash or restart
+  // before the claim is made cannot forget it.
   const rows = await pgCall(
     node,
     (sql) => sql<{ id: string }[]>`
@@ -26,6 +28,9 @@ export async function insertLink(node: PgNode, link: { id: bigint; code: string;
         insert into links (code, id, long_url, owner) values (${link.code}, ${id}, ${link.longUrl}, ${link.owner})
         on conflict (code) do nothing
         returning id
+      ), owed as (
+        insert into pending_claims (url_hash, long_url, code) select ${link.urlHash}, ${link.longUrl}, ${link.code} from inserted
+        on conflict do nothing
       )
       select id::text from inserted
       union all
@@ -34,6 +39,21 @@ export async function insertLink(node: PgNode, link: { id: bigint; code: string;
     { idempotent: true },
   );
   return rows[0]?.id === id;
+}
+
+export interface PendingClaim {
+  urlHash: Buffer;
+  longUrl: string;
+  code: string;
+}
+
+export async function pendingClaims(node: PgNode, limit: number): Promise<PendingClaim[]> {
+  const rows = await pgCall(node, (sql) => sql<{ url_hash: Buffer; long_url: string; code: string }[]>`select url_hash, long_url, code from pending_claims order by created_at limit ${limit}`, { idempotent: true });
+  return rows.map((r) => ({ urlHash: r.url_hash, longUrl: r.long_url, code: r.code }));
+}
+
+export async function settleClaim(node: PgNode, claim: PendingClaim): Promise<void> {
+  await pgCall(node, (sql) => sql`delete from pending_claims where url_hash = ${claim.urlHash} and code = ${claim.code}`, { idempotent: true });
 }
 
 export async function deleteLink(node: PgNode, code: string): Promise<void> {

@@ -29,7 +29,8 @@ async function read(code: string) {
 }
 
 beforeAll(async () => {
-  sys = await startSystem({ RATE_LIMIT_ENABLED: "false", REDIS_TIMEOUT_MS: "100", DB_TIMEOUT_MS: "400", BREAKER_COOLDOWN_MS: "300" });
+  // The hot-link cache off: these tests are about the storage path behind it.
+  sys = await startSystem({ RATE_LIMIT_ENABLED: "false", REDIS_TIMEOUT_MS: "100", DB_TIMEOUT_MS: "400", BREAKER_COOLDOWN_MS: "300", HOT_CACHE_SIZE: "0" });
   while (shardCodes.length < 6) {
     const { code, shard } = await create();
     if (code && shard === FAULT_SHARD) shardCodes.push(code);

@@ -1,63 +1,61 @@
 import type { ShardSet } from "../../storage/shard-set";
-import { claimUrl } from "../../storage/link-rows";
-
-export interface PendingClaim {
-  urlHash: Buffer;
-  longUrl: string;
-  code: string;
-}
+import { claimUrl, deleteLink, pendingClaims, settleClaim, type PendingClaim } from "../../storage/link-rows";
 
 /**
- * URL-index rows that could not be written because their shard's primary was down. They are
- * retried in the background; the first claim for a URL wins, so a later create of the same URL
- * returns whichever code got there first. Held in memory and bounded: a restart during a long
- * primary outage forgets them, which only costs dedupe for those URLs, never a link.
- * The index shard is looked up at each attempt, on the ring in force then: a claim that waited
- * across a re-sharding lands on the URL's new owner.
+ * URL-index claims owed by links that went to another shard while their URL's shard primary
+ * was down. Each is a row in that other shard's pending_claims, written with the link itself, so
+ * a restart forgets nothing: every `intervalMs` (and at start) each shard's pending rows are
+ * claimed on the URL's shard under the ring in force (first claim wins), then deleted. A link
+ * whose URL another code claimed first is removed (the URL dedupes to the winner).
  */
-export class ClaimRepairQueue {
-  private readonly pending = new Map<string, PendingClaim>();
+export class ClaimRepair {
   private timer: ReturnType<typeof setInterval> | undefined;
   private running = false;
 
   constructor(
     private readonly shards: ShardSet,
     private readonly indexShardFor: (longUrl: string) => number,
-    private readonly options: { intervalMs: number; maxPending: number },
+    private readonly options: { intervalMs: number; batch: number },
   ) {}
 
-  enqueue(claim: PendingClaim): void {
-    const key = claim.urlHash.toString("hex");
-    if (this.pending.has(key) || this.pending.size >= this.options.maxPending) return;
-    this.pending.set(key, claim);
-  }
-
-  get size(): number {
-    return this.pending.size;
-  }
-
   start(): void {
+    void this.drain();
     this.timer ??= setInterval(() => void this.drain(), this.options.intervalMs);
     this.timer.unref?.();
   }
 
-  /** Tries every pending claim once; keeps the ones whose primary is still unavailable. */
-  async drain(): Promise<void> {
-    if (this.running) return;
+  /** One pass over every shard's pending claims; those whose index primary is still down wait. */
+  async drain(): Promise<number> {
+    if (this.running) return 0;
     this.running = true;
+    let settled = 0;
     try {
-      for (const [key, claim] of this.pending) {
-        const primary = this.shards.at(this.indexShardFor(claim.longUrl)).primary;
-        if (primary.policy.isOpen) continue;
-        try {
-          await claimUrl(primary, claim);
-          this.pending.delete(key);
-        } catch {
-          // still down; the next tick tries again
-        }
+      for (const shard of this.shards.shards) {
+        if (shard.primary.policy.isOpen) continue;
+        const owed = await pendingClaims(shard.primary, this.options.batch).catch(() => []);
+        for (const claim of owed) if ((await this.settle(shard.index, claim)) !== null) settled++;
       }
     } finally {
       this.running = false;
+    }
+    return settled;
+  }
+
+  /**
+   * Claims on the URL's shard now (also the create path's first try): the code that owns the URL
+   * afterwards, or null while that primary cannot take it (the row stays for the next pass).
+   */
+  async settle(home: number, claim: PendingClaim): Promise<string | null> {
+    const index = this.shards.at(this.indexShardFor(claim.longUrl)).primary;
+    if (index.policy.isOpen) return null;
+    try {
+      const winner = await claimUrl(index, claim);
+      const here = this.shards.at(home).primary;
+      if (winner !== claim.code) await deleteLink(here, claim.code);
+      await settleClaim(here, claim).catch(() => {});
+      return winner;
+    } catch {
+      return null;
     }
   }
 

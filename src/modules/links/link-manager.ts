@@ -3,7 +3,7 @@ import { AppError } from "../../errors";
 import type { InvalidationBus } from "../../events/invalidation-bus";
 import type { Logger } from "../../observability/logger";
 import { forgetCodeForUrl, writeLink, type LinkValue } from "../../storage/link-cache";
-import { deleteOwnedLink, findOwnedLink, listOwnedLinks, releaseUrl, updateOwnedLink, type StoredLink } from "../../storage/link-rows";
+import { deleteOwnedLink, findLink, findOwnedLink, listOwnedLinks, releaseUrl, updateOwnedLink, type StoredLink } from "../../storage/link-rows";
 import type { ShardSet } from "../../storage/shard-set";
 import type { RingRouter } from "../../topology/ring-router";
 import type { ClickStats } from "../clicks/click-stats";
@@ -78,7 +78,7 @@ export class LinkManager {
     if (changed === null) throw notFound(path);
     // The old URL no longer dedupes to this code (a later create of it gets a new link).
     if (longUrl !== undefined && longUrl !== changed.before.longUrl) await this.release(owner, changed.before);
-    await this.propagate(changed.after.code, valueOf(changed.after));
+    await this.propagate(changed.after.code, valueOf(changed.after), shard);
     this.deps.observer.onChange({ code: changed.after.code, shard, kind: "update", latencyMs: (this.deps.now ?? performance.now)() - started });
     return changed.after;
   }
@@ -89,7 +89,7 @@ export class LinkManager {
     const deleted = await deleteOwnedLink(this.deps.shards.at(shard).primary, link.code, owner).catch((e: unknown) => Promise.reject(asServiceError(e)));
     if (deleted === null) throw notFound(path);
     await this.release(owner, deleted);
-    await this.propagate(deleted.code, "deleted");
+    await this.propagate(deleted.code, "deleted", shard);
     this.deps.observer.onChange({ code: deleted.code, shard, kind: "delete", latencyMs: (this.deps.now ?? performance.now)() - started });
   }
 
@@ -135,8 +135,20 @@ export class LinkManager {
     );
   }
 
-  /** Redis on the link's owner (and old owner mid-migration) overwritten, then every instance's hot cache told. */
-  private async propagate(code: string, value: LinkValue | "deleted"): Promise<void> {
+  /**
+   * Redis on the link's owner (and old owner mid-migration) overwritten, then every instance's hot
+   * cache told. Two changes racing (an edit and a delete) could write Redis in the opposite order
+   * of their commits, so after writing, the row is read back from the primary and, if it moved
+   * on, its current state is written: the last change to finish leaves what the database holds.
+   */
+  private async propagate(code: string, value: LinkValue | "deleted", shard: number): Promise<void> {
+    await this.writeCached(code, value);
+    const now = await findLink(this.deps.shards.at(shard).primary, code).catch(() => undefined);
+    if (now !== undefined && !sameValue(now ?? "deleted", value)) await this.writeCached(code, now ?? "deleted");
+    await this.deps.invalidation.publish([code]).catch((error: unknown) => this.deps.logger.warn("invalidation not published; hot caches expire the link within HOT_CACHE_TTL_MS", { code, error: (error as Error).message }));
+  }
+
+  private async writeCached(code: string, value: LinkValue | "deleted"): Promise<void> {
     const route = this.deps.router.current;
     const owners = new Set([route.read.shardFor(code), route.fallback?.shardFor(code)].filter((s): s is number => s !== undefined));
     await Promise.all(
@@ -146,8 +158,11 @@ export class LinkManager {
         ),
       ),
     );
-    await this.deps.invalidation.publish([code]).catch((error: unknown) => this.deps.logger.warn("invalidation not published; hot caches expire the link within HOT_CACHE_TTL_MS", { code, error: (error as Error).message }));
   }
+}
+
+function sameValue(a: LinkValue | "deleted", b: LinkValue | "deleted"): boolean {
+  return a === "deleted" || b === "deleted" ? a === b : a.longUrl === b.longUrl && a.expiresAt === b.expiresAt && a.maxVisits === b.maxVisits;
 }
 
 function valueOf(link: StoredLink): LinkValue {

@@ -3,12 +3,12 @@ import { checkLongUrl, type LongUrlRules } from "../../domain/long-url";
 import { isReservedCode } from "../../domain/short-code";
 import type { ShardSet } from "../../storage/shard-set";
 import { cacheCodeForUrl, getCachedCodeForUrl, writeLink, type LinkValue } from "../../storage/link-cache";
-import { claimUrl, createLinksWithIndex, deleteLink, findCodeForUrl, insertLink, insertOwnedLink, type NewLink } from "../../storage/link-rows";
+import { createLinksWithIndex, findCodeForUrl, insertLink, insertOwnedLink, type NewLink } from "../../storage/link-rows";
 import type { IdTicket } from "../../ids/id-source";
 import type { Routing } from "../../domain/topology";
 import type { RingRouter } from "../../topology/ring-router";
 import { CreateBatcher } from "./create-batcher";
-import type { ClaimRepairQueue } from "./claim-repair";
+import type { ClaimRepair } from "./claim-repair";
 import type { WriteOutcome, LinkObserver } from "./outcomes";
 import { dedupeKey } from "./dedupe-key";
 import { asServiceError, isUnavailable, isUniqueViolation } from "./service-errors";
@@ -24,7 +24,7 @@ export interface LinkServiceDeps {
   router: RingRouter;
   tickets: TicketSource;
   observer: LinkObserver;
-  repairs: ClaimRepairQueue;
+  repairs: ClaimRepair;
   urlRules: LongUrlRules;
   cacheTtlSeconds: number;
   now?: () => number;
@@ -149,9 +149,10 @@ export class LinkService {
         if (!isUnavailable(error)) throw error;
       }
     }
-    const ticket = await this.insertOnWritableShard(route.write.members, indexShard, longUrl, owner);
-    const winner = await this.claim(indexShard, urlHash, longUrl, ticket);
-    if (winner !== ticket.code) void deleteLink(this.deps.shards.at(ticket.shard).primary, ticket.code).catch(() => {});
+    const ticket = await this.insertOnWritableShard(route.write.members, indexShard, longUrl, owner, urlHash);
+    // The claim is owed durably (pending_claims, written with the link); try it now. While the
+    // URL's shard is down the link is returned and the claim waits for the repair: first claim wins.
+    const winner = (await this.deps.repairs.settle(ticket.shard, { urlHash, longUrl, code: ticket.code })) ?? ticket.code;
     return { code: winner, created: winner === ticket.code };
   }
 
@@ -170,7 +171,7 @@ export class LinkService {
   }
 
   /** Any member shard whose primary is up, other than `avoid` (the one that just failed). */
-  private async insertOnWritableShard(members: readonly number[], avoid: number, longUrl: string, owner: string | null): Promise<IdTicket> {
+  private async insertOnWritableShard(members: readonly number[], avoid: number, longUrl: string, owner: string | null, urlHash: Buffer): Promise<IdTicket> {
     const { shards, tickets } = this.deps;
     let lastError: unknown = new AppError("storage-unavailable", "no shard primary accepts writes");
     const start = this.nextShard++ % members.length;
@@ -179,7 +180,7 @@ export class LinkService {
       const candidates = order.slice(attempt);
       const ticket = this.takeTicket(candidates) ?? (await tickets.takeAsync(candidates[0]!));
       try {
-        if (await insertLink(shards.at(ticket.shard).primary, { id: ticket.id, code: ticket.code, longUrl, owner })) return ticket;
+        if (await insertLink(shards.at(ticket.shard).primary, { id: ticket.id, code: ticket.code, longUrl, owner, urlHash })) return ticket;
         lastError = new AppError("internal", `short code ${ticket.code} is taken by another id; is INSTANCE_ID shared by two instances?`);
       } catch (error) {
         lastError = error;
@@ -193,18 +194,6 @@ export class LinkService {
     for (;;) {
       const ticket = this.deps.tickets.takeFor(candidates);
       if (ticket === undefined || !isReservedCode(ticket.code)) return ticket;
-    }
-  }
-
-  private async claim(indexShard: number, urlHash: Buffer, longUrl: string, ticket: IdTicket): Promise<string> {
-    try {
-      return await claimUrl(this.deps.shards.at(indexShard).primary, { urlHash, longUrl, code: ticket.code });
-    } catch (error) {
-      if (!isUnavailable(error)) throw error;
-      // The URL's index shard is down: the link exists and is returned; the index row is
-      // written when that primary is back (first claim wins), so dedupe is deferred, not lost.
-      this.deps.repairs.enqueue({ urlHash, longUrl, code: ticket.code });
-      return ticket.code;
     }
   }
 

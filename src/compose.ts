@@ -30,6 +30,7 @@ import { rateGate } from "./http/rate-gate";
 import { openapi } from "@elysiajs/openapi";
 import { networkInterfaces } from "node:os";
 import { ownHostRule } from "./domain/own-host";
+import { startTracing } from "./observability/tracing";
 import { OPENAPI_DOCUMENTATION } from "./http/openapi-doc";
 import { CacheMetrics } from "./observability/cache-metrics";
 import { PrometheusMetrics } from "./observability/prometheus";
@@ -67,7 +68,9 @@ const PUBLIC_DIR = fileURLToPath(new URL("../public", import.meta.url));
  * and a request that came first — a readiness probe — could leave /dashboard answering 404.)
  */
 export async function compose(config: Config, logger: Logger, options: { peerAddress?: (request: Request) => string | undefined } = {}) {
+  const tracing = startTracing({ endpoint: config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, ratio: config.OTEL_TRACES_SAMPLER_ARG, service: "shorten", instance: `instance-${config.INSTANCE_ID}` });
   const shards = ShardSet.connect(config.shards, {
+    tracing,
     // No retries on Redis: every Redis read falls back to the database and every write is
     // best-effort, so a retry would only add latency before the fallback.
     redisPolicy: { timeoutMs: config.REDIS_TIMEOUT_MS, retries: 0, breakAfter: 5, halfOpenAfterMs: config.BREAKER_COOLDOWN_MS },
@@ -176,7 +179,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
         config.RATE_LIMIT_WHEN_REDIS_DOWN,
       )
     : null;
-  const reader = new LinkReader({ shards, router, hot, observer, cacheTtlSeconds: config.CACHE_TTL_SECONDS });
+  const reader = new LinkReader({ shards, router, hot, observer, cacheTtlSeconds: config.CACHE_TTL_SECONDS, annotate: tracing.enabled ? (a) => tracing.annotate(a) : undefined });
   const keys = new KeyRing({ catalog: { primary: shards.at(0).primary, replica: shards.at(0).replica }, subscriber: controlSubscriber, pollMs: config.KEYS_POLL_MS });
   const stats = new ClickStats({ shards, router });
   const manager = new LinkManager({ shards, router, links, invalidation, observer, stats, cacheTtlSeconds: config.CACHE_TTL_SECONDS, logger });
@@ -217,7 +220,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     },
   });
 
-  const door = frontDoor({ hub, app, prometheus });
+  const door = frontDoor({ hub, app, prometheus, tracing });
   return {
     app,
     /** The front door without a server (no WebSocket upgrades): what in-process tests call. */
@@ -290,6 +293,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
       repairs.stop();
       await ids.close();
       await shards.close();
+      await tracing.shutdown();
     },
   };
 }

@@ -60,6 +60,8 @@ const envSchema = z.object({
   ANONYMOUS_CREATE: z.enum(["true", "false"], { error: "must be true or false" }).default("true").transform((v) => v === "true"),
   RATE_LIMIT_KEY_PER_MIN: int(1, 10_000_000).default(1200),
   KEYS_POLL_MS: int(100, 60_000).default(1000),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/, error: "must be an http(s) URL (the OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces)" }).optional(),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number({ error: "must be a number" }).min(0, "must be >= 0").max(1, "must be <= 1").default(1),
   TOPOLOGY_POLL_MS: int(50, 60_000).default(1000),
   TOPOLOGY_LIVE_MS: int(500, 600_000).default(5000),
   WS_MAX_BUFFERED_BYTES: int(1024, 256 * 1024 * 1024).default(1024 * 1024),

@@ -1,6 +1,8 @@
 import type { Server } from "bun";
 import type { HubSocketData, WsHub } from "../events/ws-hub";
+import { SpanKind } from "@opentelemetry/api";
 import type { PrometheusMetrics } from "../observability/prometheus";
+import type { Tracing } from "../observability/tracing";
 import { routeLabel } from "./route-label";
 
 /**
@@ -9,13 +11,28 @@ import { routeLabel } from "./route-label";
  * in-process tests (`frontDoor(...)(request)`, no server: no upgrades), so nothing per request
  * lives elsewhere.
  */
-export function frontDoor(deps: { hub: WsHub; app: { fetch(request: Request): Response | Promise<Response> }; prometheus: PrometheusMetrics }) {
-  const { hub, app, prometheus } = deps;
-  return async (request: Request, server?: Server<HubSocketData>): Promise<Response | undefined> => {
-    if (server && hub.upgrade(request, server)) return undefined;
+export function frontDoor(deps: { hub: WsHub; app: { fetch(request: Request): Response | Promise<Response> }; prometheus: PrometheusMetrics; tracing: Tracing }) {
+  const { hub, app, prometheus, tracing } = deps;
+  const serve = async (request: Request): Promise<Response> => {
     const started = performance.now();
     const response = await app.fetch(request);
     prometheus.observe(routeLabel(request.url), request.method, response.status, (performance.now() - started) / 1000);
     return response;
+  };
+  // A server span per request when tracing is on; every Redis/PostgreSQL call inside is its child.
+  const traced = (request: Request) =>
+    tracing.span(
+      `${request.method} ${routeLabel(request.url)}`,
+      { "http.request.method": request.method, "url.path": request.url.slice(request.url.indexOf("/", request.url.indexOf("//") + 2)) },
+      async (span) => {
+        const response = await serve(request);
+        span?.setAttribute("http.response.status_code", response.status);
+        return response;
+      },
+      SpanKind.SERVER,
+    );
+  return async (request: Request, server?: Server<HubSocketData>): Promise<Response | undefined> => {
+    if (server && hub.upgrade(request, server)) return undefined;
+    return tracing.enabled ? traced(request) : serve(request);
   };
 }

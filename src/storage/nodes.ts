@@ -2,6 +2,7 @@ import Redis from "ioredis";
 import postgres from "postgres";
 import { redact } from "../config";
 import { NodePolicy, type NodePolicyOptions } from "../infra/resilience";
+import { NO_TRACING, type Tracing } from "../observability/tracing";
 
 /**
  * A storage node: a client and the resilience policy every call to it goes through.
@@ -13,6 +14,9 @@ export interface StorageNode<C> {
   readonly url: string;
   readonly client: C;
   readonly policy: NodePolicy;
+  /** Spans for every call when tracing is on (a no-op otherwise). */
+  readonly tracing: Tracing;
+  readonly shard: number;
 }
 
 export type RedisNode = StorageNode<Redis>;
@@ -22,9 +26,10 @@ export interface NodeTuning {
   redisPolicy: NodePolicyOptions;
   dbPolicy: NodePolicyOptions;
   dbPoolSize: number;
+  tracing?: Tracing;
 }
 
-export function createRedisNode(name: string, url: string, policy: NodePolicyOptions): RedisNode {
+export function createRedisNode(name: string, url: string, policy: NodePolicyOptions, shard = -1, tracing: Tracing = NO_TRACING): RedisNode {
   const client = new Redis(url, {
     // A down node must fail fast, not queue commands until it returns: the breaker decides.
     enableOfflineQueue: false,
@@ -37,10 +42,10 @@ export function createRedisNode(name: string, url: string, policy: NodePolicyOpt
   });
   // Connection errors surface through calls and the breaker; the default handler would spam stderr.
   client.on("error", () => {});
-  return { name, role: "redis", url: redact(url), client, policy: new NodePolicy(name, policy) };
+  return { name, role: "redis", url: redact(url), client, policy: new NodePolicy(name, policy), tracing, shard };
 }
 
-export function createPgNode(name: string, role: "primary" | "replica", url: string, policy: NodePolicyOptions, poolSize: number): PgNode {
+export function createPgNode(name: string, role: "primary" | "replica", url: string, policy: NodePolicyOptions, poolSize: number, shard = -1, tracing: Tracing = NO_TRACING): PgNode {
   const client = postgres(url, {
     max: poolSize,
     connect_timeout: Math.max(1, Math.ceil((policy.timeoutMs * 2) / 1000)),
@@ -49,7 +54,7 @@ export function createPgNode(name: string, role: "primary" | "replica", url: str
     onnotice: () => {},
     connection: { application_name: `shorten-${role}` },
   });
-  return { name, role, url: redact(url), client, policy: new NodePolicy(name, policy) };
+  return { name, role, url: redact(url), client, policy: new NodePolicy(name, policy), tracing, shard };
 }
 
 /**
@@ -59,16 +64,23 @@ export function createPgNode(name: string, role: "primary" | "replica", url: str
  * @example const rows = await pgCall(node, (sql) => sql`select 1`, { idempotent: true });
  */
 export function pgCall<R extends readonly postgres.MaybeRow[]>(node: PgNode, query: (sql: postgres.Sql) => postgres.PendingQuery<R>, opts: { idempotent: boolean }): Promise<postgres.RowList<R>> {
-  return node.policy.run((onTimeout) => {
-    const pending = query(node.client);
-    onTimeout(() => void pending.cancel());
-    return pending;
-  }, opts);
+  const call = () =>
+    node.policy.run((onTimeout) => {
+      const pending = query(node.client);
+      onTimeout(() => void pending.cancel());
+      return pending;
+    }, opts);
+  return node.tracing.enabled ? node.tracing.span(`postgres ${node.role}`, spanAttributes(node, "postgresql"), call) : call();
+}
+
+function spanAttributes(node: StorageNode<unknown>, system: string) {
+  return { "db.system": system, "shorten.shard": node.shard, "shorten.node": node.name, "shorten.role": node.role };
 }
 
 /** Redis commands cannot be cancelled: a timed-out one is abandoned, and the breaker stops new ones piling up. */
 export function redisCall<T>(node: RedisNode, command: (redis: Redis) => Promise<T>, opts: { idempotent: boolean }): Promise<T> {
-  return node.policy.run(() => command(node.client), opts);
+  const call = () => node.policy.run(() => command(node.client), opts);
+  return node.tracing.enabled ? node.tracing.span("redis", spanAttributes(node, "redis"), call) : call();
 }
 
 export async function closeRedisNode(node: RedisNode): Promise<void> {

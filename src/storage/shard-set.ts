@@ -24,9 +24,9 @@ export class ShardSet {
     return new ShardSet(
       nodes.map((n) => ({
         index: n.index,
-        redis: createRedisNode(`redis-${n.index}`, n.redis, tuning.redisPolicy),
-        primary: createPgNode(`primary-${n.index}`, "primary", n.primary, tuning.dbPolicy, tuning.dbPoolSize),
-        replica: createPgNode(`replica-${n.index}`, "replica", n.replica, tuning.dbPolicy, tuning.dbPoolSize),
+        redis: createRedisNode(`redis-${n.index}`, n.redis, tuning.redisPolicy, n.index, tuning.tracing),
+        primary: createPgNode(`primary-${n.index}`, "primary", n.primary, tuning.dbPolicy, tuning.dbPoolSize, n.index, tuning.tracing),
+        replica: createPgNode(`replica-${n.index}`, "replica", n.replica, tuning.dbPolicy, tuning.dbPoolSize, n.index, tuning.tracing),
       })),
     );
   }

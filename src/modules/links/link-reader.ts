@@ -19,6 +19,8 @@ export interface LinkReaderDeps {
   now?: () => number;
   /** Wall clock, for expiry. */
   clock?: () => number;
+  /** Notes on the request's trace span (why a read fell back), when tracing is on. */
+  annotate?: (attributes: Record<string, string>) => void;
 }
 
 export interface ResolvedLink {
@@ -83,6 +85,7 @@ export class LinkReader {
     const owner = route.read.shardFor(code);
     const cached = await getCachedLink(this.deps.shards.at(owner).redis, code).catch(() => null);
     if (cached !== null) return { link: cached, code, shard: owner, source: "redis" };
+    this.deps.annotate?.({ "shorten.fallback": "redis-miss" });
     let failure: unknown = null;
     try {
       const fromDb = await this.findInDb(owner, code);
@@ -94,6 +97,7 @@ export class LinkReader {
     // and the new owner's cache is filled so the next read stays there.
     const oldOwner = route.fallback?.shardFor(code);
     if (oldOwner !== undefined && oldOwner !== owner) {
+      this.deps.annotate?.({ "shorten.fallback": "old-owner" });
       const cachedOld = await getCachedLink(this.deps.shards.at(oldOwner).redis, code).catch(() => null);
       if (cachedOld !== null && cachedOld !== "deleted") return this.refilled(owner, { link: cachedOld, code, shard: oldOwner, source: "redis" });
       try {
@@ -112,6 +116,7 @@ export class LinkReader {
     const { replica, primary } = this.deps.shards.at(shard);
     const fromReplica = await findLink(replica, code).catch(() => null);
     if (fromReplica !== null) return { link: fromReplica, source: "replica" };
+    this.deps.annotate?.({ "shorten.fallback": "replica-miss-or-error" });
     const fromPrimary = await findLink(primary, code);
     return fromPrimary === null ? null : { link: fromPrimary, source: "primary" };
   }

@@ -59,13 +59,13 @@ export function eventProblem(e: unknown): string | null {
   const strOrNull = (k: string) => ev[k] === null || typeof ev[k] === "string";
   const nonNeg = (k: string) => typeof ev[k] === "number" && (ev[k] as number) >= 0;
   if (!nonEmpty("event_id") || !nonEmpty("node")) return "event_id/node";
-  if (ev.type !== "read" && ev.type !== "write") return "type";
-  if (ev.status !== "OK" && ev.status !== "ERROR" && ev.status !== "NOT_FOUND") return "status";
+  if (["read", "write", "update", "delete"].indexOf(ev.type as string) < 0) return "type";
+  if (["OK", "ERROR", "NOT_FOUND", "GONE"].indexOf(ev.status as string) < 0) return "status";
   if (!strOrNull("redis") || !strOrNull("db") || !strOrNull("short_code")) return "redis/db/short_code";
   if (!nonNeg("latency_ms")) return "latency_ms";
-  if (ev.type === "write") return null;
+  if (ev.type !== "read") return null;
   if (ev.cache !== "HIT" && ev.cache !== "MISS") return "cache";
-  if (["redis", "replica", "primary", "none", "error"].indexOf(ev.source as string) < 0) return "source";
+  if (["memory", "redis", "replica", "primary", "none", "error"].indexOf(ev.source as string) < 0) return "source";
   for (const k of ["cache_hit_count", "cache_miss_count", "cache_total"]) if (!nonNeg(k) || Math.floor(ev[k] as number) !== ev[k]) return k;
   for (const k of ["cache_hit_rate", "cache_miss_rate"]) if (!nonNeg(k) || (ev[k] as number) > 1) return k;
   const m = ev.cache_metrics as { [k: string]: unknown } | null;

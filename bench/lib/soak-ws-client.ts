@@ -1,0 +1,104 @@
+#!/usr/bin/env bun
+/**
+ * The dashboard-like WebSocket client of the soak run (bench/soak.ts), run as its own process as
+ * a browser would be. Same job as ws-client.ts (subscribe, parse every message, check every
+ * event's shape, a sample against the zod contract, count), but for a long run it prints its
+ * running totals as a `COUNTS {...}` line every `--every` ms (default 1000), so the soak can
+ * read them at each sample without stopping it. Prints `READY` once subscribed and a last
+ * `COUNTS` line on close or SIGTERM.
+ *
+ *   bun bench/lib/soak-ws-client.ts --url ws://127.0.0.1:8080/ws --topics events,metrics [--every 1000]
+ */
+import { linkEventSchema } from "../../src/events/event-schema";
+import { checkEvent } from "./event-check";
+
+export interface SoakWsCounts {
+  connected: boolean;
+  subscribed: string[];
+  messages: number;
+  events: number;
+  reads: number;
+  writes: number;
+  metrics_messages: number;
+  schema_errors: number;
+  zod_checked: number;
+  zod_errors: number;
+  first_errors: string[];
+  closed: { code: number; reason: string } | null;
+  seconds: number;
+}
+
+const ZOD_EVERY = 50;
+
+if (import.meta.main) {
+  const arg = (name: string, fallback: string) => {
+    const i = Bun.argv.indexOf(`--${name}`);
+    return i >= 0 ? (Bun.argv[i + 1] ?? fallback) : fallback;
+  };
+  const url = `${arg("url", "ws://127.0.0.1:8080/ws")}?topics=${arg("topics", "events,metrics")}`;
+  const every = Number(arg("every", "1000"));
+  const started = performance.now();
+  const r: SoakWsCounts = { connected: false, subscribed: [], messages: 0, events: 0, reads: 0, writes: 0, metrics_messages: 0, schema_errors: 0, zod_checked: 0, zod_errors: 0, first_errors: [], closed: null, seconds: 0 };
+  const problem = (what: string) => {
+    r.schema_errors++;
+    if (r.first_errors.length < 5) r.first_errors.push(what);
+  };
+  const print = () => {
+    r.seconds = (performance.now() - started) / 1000;
+    console.log(`COUNTS ${JSON.stringify(r)}`);
+  };
+  const ws = new WebSocket(url);
+  ws.onopen = () => {
+    r.connected = true;
+  };
+  ws.onmessage = (m) => {
+    r.messages++;
+    let msg: { kind?: string; events?: unknown[]; topics?: string[] };
+    try {
+      msg = JSON.parse(String(m.data));
+    } catch {
+      problem("message is not JSON");
+      return;
+    }
+    if (msg.kind === "subscribed") {
+      r.subscribed = msg.topics ?? [];
+      console.log("READY");
+    } else if (msg.kind === "metrics") r.metrics_messages++;
+    else if (msg.kind === "events") {
+      if (!Array.isArray(msg.events)) return problem("events message without an events array");
+      for (const e of msg.events) {
+        r.events++;
+        const type = (e as { type?: string }).type;
+        if (type === "read") r.reads++;
+        else if (type === "write") r.writes++;
+        // event-check.ts predates the hot-link cache: a memory hit is a HIT with source "memory"
+        // (src/events/event-schema.ts), which it rejects; check such an event as the Redis hit it
+        // otherwise is. The zod sample below checks the real contract, "memory" included.
+        const src = (e as { source?: unknown }).source;
+        const bad = checkEvent(src === "memory" ? { ...(e as object), source: "redis" } : e);
+        if (bad) problem(bad);
+        if (r.events % ZOD_EVERY === 1) {
+          r.zod_checked++;
+          const parsed = linkEventSchema.safeParse(e);
+          if (!parsed.success) {
+            r.zod_errors++;
+            if (r.first_errors.length < 5) r.first_errors.push(`zod: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`);
+          }
+        }
+      }
+    } else if (msg.kind === "error") problem(`server error message: ${JSON.stringify(msg)}`);
+  };
+  ws.onclose = (c) => {
+    r.closed = { code: c.code, reason: c.reason };
+    print();
+  };
+  const timer = setInterval(print, every);
+  const finish = () => {
+    clearInterval(timer);
+    print();
+    ws.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", finish);
+  process.on("SIGINT", finish);
+}

@@ -25,29 +25,32 @@ function composeFiles(files: string[], ...args: string[]) {
   return { code: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
 }
 
+// docker-compose is a Python program: on a busy 2-core machine one `config` call can take seconds.
+const SLOW = 30_000;
+
 describe("docker-compose config", () => {
   test("docker-compose is installed", () => {
     expect(BIN, "install the Debian package docker-compose").not.toBeNull();
-  });
+  }, SLOW);
 
   test("validates (config -q)", () => {
     const r = compose("config", "-q");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-  });
+  }, SLOW);
 
   test("defines exactly the expected services", () => {
     const r = compose("config", "--services");
     expect(r.code).toBe(0);
     const expected = ["redis0", "redis1", "redis2", "db0", "db1", "db2", "db0-replica", "db1-replica", "db2-replica", "app1", "app2", "app3", "haproxy"];
     expect(r.stdout.trim().split("\n").sort()).toEqual(expected.sort());
-  });
+  }, SLOW);
 
   test("named volumes", () => {
     const r = compose("config", "--volumes");
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split("\n").sort()).toEqual(["db0-data", "db0-replica-data", "db1-data", "db1-replica-data", "db2-data", "db2-replica-data", "redis0-data", "redis1-data", "redis2-data"]);
-  });
+  }, SLOW);
 
   test("the 4th-shard override merges: its nodes, and every app's node lists name 4 shards that the app's config accepts", () => {
     const r = composeFiles(WITH_SHARD3, "config");
@@ -66,5 +69,5 @@ describe("docker-compose config", () => {
     }
     // The override replaces the node lists only: each app keeps its own INSTANCE_ID.
     expect([...ids].sort()).toEqual(["1", "2", "3"]);
-  });
+  }, SLOW);
 });

@@ -106,13 +106,15 @@ describe("online re-sharding under load (3 instances behind HAProxy)", () => {
       await slow.waitFor(/ring v\d+: copy/);
       // Mid-migration clicks are flushed to the new owners while older ones still sit on the old.
       await click(2);
-      await Bun.sleep(500);
+      // Killed once the copy has saved a checkpoint, whatever the machine's speed.
+      await eventually(async () => ((await copied()).scanned > 0 ? true : undefined), "the copy's first checkpoint", 30_000);
       slow.proc.kill("SIGKILL");
       await slow.exited;
       const midway = await copied();
       expect((await topology()).phase).toBe("copy");
       expect(midway.scanned).toBeGreaterThan(0);
-      expect(midway.done).toBeLessThan(6);
+      // 3 sources x 3 tables: the copy was stopped before all of them were done.
+      expect(midway.done).toBeLessThan(9);
 
       const rerun = fleet.mover(["add", "--rate", "0", "--grace-ms", "500"]);
       expect(await rerun.exited, rerun.output()).toBe(0);

@@ -10,6 +10,8 @@ export interface FreeRangeOptions {
   firstBase: number;
   slots: number;
   step?: number;
+  /** Shards the caller will add later (add-shard): their ports must be free too. */
+  spareShards?: number;
   /** Checked before each attempt: the caller was interrupted. */
   stopped?: () => boolean;
 }
@@ -27,7 +29,7 @@ export async function clusterUpOnFreePorts(options: FreeRangeOptions): Promise<n
   for (let k = 0, tries = 0; k < slots && tries < 3; k++) {
     if (options.stopped?.()) throw new Error("interrupted while starting the cluster");
     const basePort = firstBase + ((first + k) % slots) * step;
-    if (!(await rangeFree(basePort, shards))) continue;
+    if (!(await rangeFree(basePort, shards + (options.spareShards ?? 0)))) continue;
     tries++;
     try {
       await clusterUp({ name, shards, basePort, fast: true });

@@ -32,7 +32,7 @@ export interface MoverRun {
  *   expect(await f.mover(["add"]).exited).toBe(0);
  */
 export async function startReshardFleet(name: string, shards: number, ids: readonly number[]) {
-  await clusterUpOnFreePorts({ name, shards, firstBase: 37_000, slots: 29 });
+  await clusterUpOnFreePorts({ name, shards, firstBase: 37_000, slots: 29, spareShards: 1 });
   let state: ClusterState = readState(clusterDir(REPO_ROOT, name));
   const env = (id: number) => ({ ...FLEET_ENV, ...TOPOLOGY_ENV, ...clusterEnvVars(state), INSTANCE_ID: String(id) });
   const instances: ServerProcess[] = [];

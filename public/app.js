@@ -1,6 +1,7 @@
 import { createCacheMetricsService } from "./cache-metrics-service.js";
 import { createTopologyPanel } from "./topology-panel.js";
 import { createClicksPanel } from "./clicks-panel.js";
+import { el } from "./dom.js";
 
 /*
  * The dashboard: one WebSocket to /ws (events, metrics, topology), a link-creation form, and views
@@ -192,16 +193,6 @@ function renderFigures(prefix, figures) {
   $(`${prefix}-hit-meter`).style.width = percent(figures.cache_hit_rate);
 }
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v);
-  }
-  node.append(...children);
-  return node;
-}
 
 function renderInstances(instances, self) {
   const chips = instances.map((name) => el("span", { class: name === self ? "instance self" : "instance", "data-instance": name, title: name === self ? "serving this page" : "" }, name));

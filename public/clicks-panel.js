@@ -11,20 +11,11 @@
  *   const clicks = createClicksPanel();
  *   metrics.subscribe((state) => clicks.render(state));
  */
+import { el } from "./dom.js";
 
 const countFormat = new Intl.NumberFormat("en-US");
 const speedFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1, minimumFractionDigits: 1 });
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v);
-  }
-  node.append(...children);
-  return node;
-}
 
 export function createClicksPanel(doc = document) {
   const $ = (id) => doc.getElementById(id);

@@ -10,6 +10,7 @@
  *   const topology = createTopologyPanel();
  *   topology.render(JSON.parse(message)); // false (and nothing drawn) when it is not a topology
  */
+import { el } from "./dom.js";
 
 const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 const isCount = (v) => Number.isInteger(v) && v >= 0;
@@ -63,16 +64,6 @@ function errorText(error) {
   return JSON.stringify(error);
 }
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v);
-  }
-  node.append(...children);
-  return node;
-}
 
 // ---------------------------------------------------------------- panel
 

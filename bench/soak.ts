@@ -51,6 +51,10 @@ interface Window {
   t: number;
   rss_mb: number;
   hwm_mb: number;
+  /** RssAnon (heap, malloc, stacks) and RssFile (mapped files: the bun binary, libraries). */
+  anon_mb: number;
+  file_mb: number;
+  threads: number;
   redirect: Pick<LoadResult, "requests" | "rps" | "failed" | "dropped" | "status"> & { p50: number; p99: number; max: number; seconds: number } | null;
   creates: { done: number; rps: number; p50: number; p99: number; statuses: Record<string, number>; dropped: number } | null;
   drops_events: number;
@@ -130,11 +134,14 @@ try {
     prevCpu = cpu;
     prevT = now;
     let server5xx = 0;
-    for (const [k, v] of m) if (/^shorten_http_requests_total\{.*status="5\d\d"/.test(k)) server5xx += v;
+    for (const [k, v] of m) if (is5xx(k)) server5xx += v;
     return {
       t,
       rss_mb: mem.rss,
       hwm_mb: mem.hwm,
+      anon_mb: mem.anon,
+      file_mb: mem.file,
+      threads: mem.threads,
       redirect: redirect && { requests: redirect.requests, rps: redirect.rps, failed: redirect.failed, dropped: redirect.dropped ?? 0, status: redirect.status, p50: redirect.latencyMs.p50, p99: redirect.latencyMs.p99, max: redirect.latencyMs.max, seconds: redirect.seconds },
       creates,
       drops_events: m.get('shorten_event_drops{unit="events"}') ?? Number.NaN,
@@ -167,7 +174,7 @@ try {
     const s = await sample((performance.now() - soakStart) / 1000, res, creator.window());
     windows.push(s);
     log(
-      `t=${s.t.toFixed(0)}s RSS ${s.rss_mb.toFixed(1)} MB | redirects ${res.rps.toFixed(0)}/s p99 ${res.latencyMs.p99.toFixed(2)} ms failed ${res.failed} dropped ${res.dropped ?? 0}` +
+      `t=${s.t.toFixed(0)}s RSS ${s.rss_mb.toFixed(1)} MB (anon ${s.anon_mb.toFixed(1)}, threads ${s.threads}) | redirects ${res.rps.toFixed(0)}/s p99 ${res.latencyMs.p99.toFixed(2)} ms failed ${res.failed} dropped ${res.dropped ?? 0}` +
         ` | creates ${s.creates!.rps.toFixed(0)}/s p99 ${s.creates!.p99.toFixed(1)} ms | drops ${s.drops_events}/${s.drops_batches} | ws ${s.ws_messages} msgs ${s.ws_events} ev | hot ${s.hot_links} | clicks ${s.clicks_counted}/${s.clicks_flushed}/${s.clicks_lost} | cores ${s.server_cores.toFixed(2)} load ${s.load1.toFixed(1)}`,
     );
   }
@@ -188,10 +195,21 @@ try {
   const midRss = mean(soak.slice(third, soak.length - third).map((s) => s.rss_mb));
   const lastRss = mean(soak.slice(soak.length - third).map((s) => s.rss_mb));
   const growth = lastRss / midRss - 1;
-  const levelsOff = growth < 0.1;
+  const enough = soak.length >= 3;
+  const levelsOff = enough && growth < 0.1;
   const half = soak.slice(Math.floor(soak.length / 2));
   const slope = slopeMbPerMin(half.map((s) => [s.t, s.rss_mb]));
+  const slopeAnon = slopeMbPerMin(half.map((s) => [s.t, s.anon_mb]));
+  // The third-vs-third rule can pass while RSS still climbs at the end: say so when the fitted
+  // rise over the second half alone is 10 % of the last third's mean or more (the rule's own bar;
+  // sample-to-sample noise is +-5 % or so, so a smaller fitted rise says little).
+  const halfMinutes = half.length > 1 ? (half[half.length - 1]!.t - half[0]!.t) / 60 : 0;
+  const stillRising = Number.isFinite(slope) && slope * halfMinutes >= 0.1 * lastRss;
   const server5xx = soak[soak.length - 1]!.server_5xx;
+  // Which requests the server answered 5xx (its own count, so also ones no client of ours saw as such).
+  const server5xxSeries = [...after].filter(([k, v]) => v > 0 && is5xx(k)).map(([k, v]) => `${k.replace(/^shorten_http_requests_total/, "")}: ${v}`);
+  const first5xxWindow = soak.find((s) => s.server_5xx > 0);
+  const notReady = [...after].filter(([k]) => /^shorten_http_requests_total\{route="\/health\/ready".*status="503"/.test(k)).reduce((a, [, v]) => a + v, 0);
   const client5xx = fiveXX.length;
   const redirectsDone = soak.reduce((a, s) => a + (s.redirect?.requests ?? 0), 0);
   const redirectsFailed = soak.reduce((a, s) => a + (s.redirect?.failed ?? 0), 0);
@@ -210,7 +228,7 @@ try {
     const dB = prev ? s.drops_batches - prev.drops_batches : Number.NaN;
     const dM = prev ? s.ws_messages - prev.ws_messages : Number.NaN;
     const dEv = prev ? s.ws_events - prev.ws_events : Number.NaN;
-    return `| ${f(s.t / 60, 1)} | ${f(s.rss_mb)} | ${s.redirect ? int(rps) : "(before)"} | ${s.redirect ? f(s.redirect.p99, 2) : ""} | ${s.creates ? f(s.creates.p99, 1) : ""} | ${int(s.drops_events)} (+${int(dE)}) | ${int(s.drops_batches)} (+${int(dB)}) | ${int(s.ws_messages)} (+${int(dM)}) | ${int(dEv)} | ${int(s.hot_links)} | ${int(s.clicks_counted)} / ${int(s.clicks_flushed)} / ${int(s.clicks_lost)} | ${f(s.server_cores, 2)} | ${f(s.load1, 1)} |`;
+    return `| ${f(s.t / 60, 1)} | ${f(s.rss_mb)} | ${f(s.anon_mb)} | ${s.redirect ? int(rps) : "(before)"} | ${s.redirect ? f(s.redirect.p99, 2) : ""} | ${s.creates ? f(s.creates.p99, 1) : ""} | ${int(s.drops_events)} (+${int(dE)}) | ${int(s.drops_batches)} (+${int(dB)}) | ${int(s.ws_messages)} (+${int(dM)}) | ${int(dEv)} | ${int(s.hot_links)} | ${int(s.clicks_counted)} / ${int(s.clicks_flushed)} / ${int(s.clicks_lost)} | ${f(s.server_cores, 2)} | ${f(s.load1, 1)} |`;
   });
   const statusLine = (rec: Record<string, number>) => Object.entries(rec).sort().map(([k, v]) => `${k}: ${v}`).join(", ") || "none";
   const redirectStatus: Record<string, number> = {};
@@ -222,25 +240,25 @@ try {
     `${startedAt.toISOString()}: ${f(soakSeconds / 60, 1)} min at ${rate} req/s = ${rateFlag ? "--rate" : `half of the measured max (${f(max!.rps, 0)} req/s, wrk -t1 -c${CONNECTIONS} ${MAX_S} s closed loop, p99 ${f(max!.latencyMs.p99, 2)} ms)`}, against one server process (RATE_LIMIT_ENABLED=false, LOG_LEVEL=warn) on a throwaway 3-shard cluster (Redis + PG primary + replica per shard), loopback, 2-core shared machine.`,
     ``,
     `- load: redirects at ${redirectRate}/s over ${LINKS} seeded codes (${HOT} hot get ${HOT_SHARE * 100} %), from bench/lib/open-loop.ts (open loop, ${CONNECTIONS} keep-alive connections) in back-to-back ${SAMPLE_S} s windows (each a fresh generator process: a few hundred ms gap between windows); creates (POST /create, a fresh URL each) at ${f(createRate, 0)}/s = ${CREATE_SHARE * 100} % on a fixed schedule from the soak process (fetch, keep-alive).`,
-    `- dashboard: bench/lib/soak-ws-client.ts, its own process, subscribed to events,metrics from before the max run to the end; checks every event's shape (bench/lib/event-check.ts, with source \"memory\" accepted) and 1 in 50 against the zod contract.`,
+    `- dashboard: bench/lib/soak-ws-client.ts, its own process, subscribed to events,metrics from before the max run to the end; checks every event's shape (bench/lib/event-check.ts) and 1 in 50 against the zod contract.`,
     `- RSS: VmRSS of pid ${pid}, which is the server itself (${exe} ${cmdline.replace(/^\S+ /, "")}; child processes: ${childPids || "none"}; Piscina workers are threads of it, so counted).`,
     ``,
     `## Verdict`,
     ``,
-    `- RSS ${levelsOff ? "**levels off**" : "**does not level off**"}: mean of the last third ${f(lastRss)} MB vs the middle third ${f(midRss)} MB = ${growth >= 0 ? "+" : ""}${f(growth * 100, 1)} % (threshold +10 %). Before load ${f(before.rss_mb)} MB; first window ${f(soak[0]!.rss_mb)} MB; last ${f(soak[soak.length - 1]!.rss_mb)} MB; peak (VmHWM) ${f(soak[soak.length - 1]!.hwm_mb)} MB; slope over the second half ${slope >= 0 ? "+" : ""}${f(slope, 2)} MB/min.`,
-    `- 5xx: **${client5xx + server5xx === 0 ? 0 : `${client5xx} seen by clients, ${server5xx} counted by the server`}**.`,
+    `- RSS ${!enough ? "**not judged (fewer than 3 samples)**" : levelsOff ? "**levels off**" : "**does not level off**"}: mean of the last third ${f(lastRss)} MB vs the middle third ${f(midRss)} MB = ${growth >= 0 ? "+" : ""}${f(growth * 100, 1)} % (threshold +10 %). Before load ${f(before.rss_mb)} MB; first window ${f(soak[0]!.rss_mb)} MB; last ${f(soak[soak.length - 1]!.rss_mb)} MB; peak (VmHWM) ${f(soak[soak.length - 1]!.hwm_mb)} MB; slope over the second half ${slope >= 0 ? "+" : ""}${f(slope, 2)} MB/min (anonymous memory ${slopeAnon >= 0 ? "+" : ""}${f(slopeAnon, 2)} MB/min)${stillRising ? " — **but still rising over the second half** (fitted +${f(slope * halfMinutes)} MB in ${f(halfMinutes, 1)} min, ≥ 10 %): the rule passes, the trend does not prove a plateau; a longer run would settle it" : ""}.`,
+    `- 5xx: **${client5xx + server5xx === 0 ? 0 : `${client5xx} seen by clients, ${server5xx} counted by the server`}**${server5xxSeries.length ? ` (server: ${server5xxSeries.join(", ")}; first seen in the sample at ${f((first5xxWindow?.t ?? 0) / 60, 1)} min${before.server_5xx > 0 ? `, ${before.server_5xx} already before the soak (seeding / max run)` : ""})` : ""}.`,
     `- redirects: ${int(redirectsDone)} answered, failed (non-3xx + socket errors + unanswered) ${redirectsFailed}, not sent on schedule (generator backlog full) ${redirectsDropped}; non-3xx statuses: ${statusLine(redirectStatus)}.`,
     `- creates: ${int(createsDone)} answered (${int(creator.totals.created)} new), statuses ${statusLine(creator.totals.statuses)}, errors ${creator.totals.errors}, not sent (over ${MAX_CREATES_IN_FLIGHT} in flight) ${creator.totals.dropped}; p50 / p99 over the run ${f(creator.totals.p50, 1)} / ${f(creator.totals.p99, 1)} ms.`,
     `- event drops during the soak: ${int(dropsEvents)} events in ${int(dropsBatches)} batches; dashboard received ${int(wsEvents)} events in ${int(wsFinal.messages)} messages (${wsFinal.metrics_messages} metrics pushes), schema errors ${wsFinal.schema_errors + wsFinal.zod_errors}${wsFinal.first_errors.length ? ` (${wsFinal.first_errors.join("; ")})` : ""}, connection ${wsFinal.closed ? `closed ${wsFinal.closed.code} ${wsFinal.closed.reason}` : "open to the end"}.`,
     `- clicks: counted ${int(after.get('shorten_clicks{state="counted"}') ?? Number.NaN)}, flushed ${int(after.get('shorten_clicks{state="flushed"}') ?? Number.NaN)}, lost ${int(after.get('shorten_clicks{state="lost"}') ?? Number.NaN)} (3 s after the load stopped); hot-link cache ${int(after.get("shorten_hot_links") ?? Number.NaN)} links.`,
-    `- afterwards: /health/ready ${ready}; ${resolved}/50 seeded links still resolve; server log lines at warn+: ${serverWarnings.length}.`,
+    `- afterwards: /health/ready ${ready} (503s from /health/ready over the server's life, not counted as 5xx: ${notReady}, the start-up wait polls it before the server is ready); ${resolved}/50 seeded links still resolve; server log lines at warn+: ${serverWarnings.length}.`,
     ``,
     `## Over time (sampled after every ${SAMPLE_S} s window)`,
     ``,
-    `Drops, WebSocket messages and clicks are cumulative since the server started (in brackets: this window); "ws events" is this window's events. req/s = redirects + creates answered per second of the window; p99 is this window's (redirects: open-loop, from the tick each request was due; creates: from when the fetch was issued).`,
+    `RSS = VmRSS, anon = its RssAnon part (heap, malloc, stacks). Drops, WebSocket messages and clicks are cumulative since the server started (in brackets: this window); "ws events" is this window's events. req/s = redirects + creates answered per second of the window; p99 is this window's (redirects: open-loop, from the tick each request was due; creates: from when the fetch was issued).`,
     ``,
-    `| minute | RSS MB | req/s | redirect p99 ms | create p99 ms | event drops | drop batches | ws msgs | ws events | hot links | clicks counted / flushed / lost | server cores | load avg |`,
-    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+    `| minute | RSS MB | anon MB | req/s | redirect p99 ms | create p99 ms | event drops | drop batches | ws msgs | ws events | hot links | clicks counted / flushed / lost | server cores | load avg |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
     ...rows,
     ...(fiveXX.length ? ["", "## 5xx", "", ...fiveXX.slice(0, 50).map((l) => `- ${l}`)] : []),
     ...(serverWarnings.length ? ["", "## Server log (warn+, last 20 lines)", "", "```", ...serverWarnings.slice(-20).map((l) => l.slice(0, 400)), "```"] : []),
@@ -252,7 +270,7 @@ try {
   const stamp = startedAt.toISOString().replace(/[:.]/g, "-").replace(/Z$/, "");
   const file = join(dir, `${stamp}-soak.md`);
   writeFileSync(file, `${report}\n`);
-  writeFileSync(join(dir, `${stamp}-soak.json`), `${JSON.stringify({ startedAt, minutes: MINUTES, rate, redirectRate, createRate, max, pid, exe, verdict: { levelsOff, midRss, lastRss, growth, slopeMbPerMin: slope }, client5xx: fiveXX, server5xx, creates: creator.totals, dashboard: wsFinal, windows }, null, 1)}\n`);
+  writeFileSync(join(dir, `${stamp}-soak.json`), `${JSON.stringify({ startedAt, minutes: MINUTES, rate, redirectRate, createRate, max, pid, exe, verdict: { levelsOff, stillRising, midRss, lastRss, growth, slopeMbPerMin: slope, anonSlopeMbPerMin: slopeAnon }, client5xx: fiveXX, server5xx, server5xxSeries, creates: creator.totals, dashboard: wsFinal, windows }, null, 1)}\n`);
   console.log(report);
   console.log(`\nreport: ${file}`);
   exitCode = client5xx + server5xx === 0 ? 0 : 1;
@@ -263,13 +281,18 @@ process.exit(exitCode);
 
 // ---------------------------------------------------------------------------------------------
 
-function memory(p: number): { rss: number; hwm: number } {
+/** A 5xx series of the server's request counter; /health/ready's 503 ("not ready yet", polled at start-up) is not an error answer. */
+function is5xx(series: string): boolean {
+  return /^shorten_http_requests_total\{.*status="5\d\d"/.test(series) && !/route="\/health\/ready"/.test(series);
+}
+
+function memory(p: number): { rss: number; hwm: number; anon: number; file: number; threads: number } {
   try {
     const status = readFileSync(`/proc/${p}/status`, "utf8");
     const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN);
-    return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 };
+    return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024, anon: kb("RssAnon") / 1024, file: kb("RssFile") / 1024, threads: Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? Number.NaN) };
   } catch {
-    return { rss: Number.NaN, hwm: Number.NaN };
+    return { rss: Number.NaN, hwm: Number.NaN, anon: Number.NaN, file: Number.NaN, threads: Number.NaN };
   }
 }
 

@@ -71,11 +71,7 @@ if (import.meta.main) {
         const type = (e as { type?: string }).type;
         if (type === "read") r.reads++;
         else if (type === "write") r.writes++;
-        // event-check.ts predates the hot-link cache: a memory hit is a HIT with source "memory"
-        // (src/events/event-schema.ts), which it rejects; check such an event as the Redis hit it
-        // otherwise is. The zod sample below checks the real contract, "memory" included.
-        const src = (e as { source?: unknown }).source;
-        const bad = checkEvent(src === "memory" ? { ...(e as object), source: "redis" } : e);
+        const bad = checkEvent(e);
         if (bad) problem(bad);
         if (r.events % ZOD_EVERY === 1) {
           r.zod_checked++;

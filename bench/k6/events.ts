@@ -65,7 +65,7 @@ export function eventProblem(e: unknown): string | null {
   if (!nonNeg("latency_ms")) return "latency_ms";
   if (ev.type === "write") return null;
   if (ev.cache !== "HIT" && ev.cache !== "MISS") return "cache";
-  if (["redis", "replica", "primary", "none", "error"].indexOf(ev.source as string) < 0) return "source";
+  if (["memory", "redis", "replica", "primary", "none", "error"].indexOf(ev.source as string) < 0) return "source";
   for (const k of ["cache_hit_count", "cache_miss_count", "cache_total"]) if (!nonNeg(k) || Math.floor(ev[k] as number) !== ev[k]) return k;
   for (const k of ["cache_hit_rate", "cache_miss_rate"]) if (!nonNeg(k) || (ev[k] as number) > 1) return k;
   const m = ev.cache_metrics as { [k: string]: unknown } | null;

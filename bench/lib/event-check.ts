@@ -19,12 +19,13 @@ export function checkEvent(e: unknown): string | null {
   if (!num("latency_ms")) return "latency_ms must be a number >= 0";
   if (ev.type === "write") return null;
   if (ev.cache !== "HIT" && ev.cache !== "MISS") return `cache must be HIT|MISS, got ${JSON.stringify(ev.cache)}`;
-  if (!["redis", "replica", "primary", "none", "error"].includes(ev.source as string)) return `source invalid: ${JSON.stringify(ev.source)}`;
+  if (!["memory", "redis", "replica", "primary", "none", "error"].includes(ev.source as string)) return `source invalid: ${JSON.stringify(ev.source)}`;
   for (const k of ["cache_hit_count", "cache_miss_count", "cache_total"]) if (!Number.isInteger(ev[k]) || (ev[k] as number) < 0) return `${k} must be an integer >= 0`;
   for (const k of ["cache_hit_rate", "cache_miss_rate"]) if (!num(k) || (ev[k] as number) > 1) return `${k} must be a number in 0..1`;
   const m = ev.cache_metrics as Record<string, unknown> | null;
   if (typeof m !== "object" || m === null) return "cache_metrics must be an object";
   for (const k of ["cache_hit_count", "cache_miss_count", "cache_total", "cache_hit_rate", "cache_miss_rate"]) if (m[k] !== ev[k]) return `cache_metrics.${k} must equal ${k}`;
-  if ((ev.cache === "HIT") !== (ev.source === "redis")) return "cache HIT must go with source redis (and only it)";
+  // memory: the instance's hot-link cache, a HIT like Redis.
+  if ((ev.cache === "HIT") !== (ev.source === "redis" || ev.source === "memory")) return "cache HIT must go with source redis or memory (and only them)";
   return null;
 }

@@ -11,7 +11,9 @@
  *
  * Extra flags: --rounds K (alternations of baseline/ours, default 3; smoke 1), --connections C,
  * --tool wrk|k6, --hit-rate-floor X, --p99-ms X (bound for the fixed-rate run, not in smoke),
- * --out DIR (results folder), --tag NAME (in the report file names, e.g. an A/B variant).
+ * --out DIR (results folder), --tag NAME (in the report file names, e.g. an A/B variant),
+ * --quiet-wait S (before each measured run wait up to S s until processes outside this checkout
+ * use < 0.15 cores; default 60, smoke 0 = off; every run reports those processes' cores).
  * zipf: --links N (1,000,000; smoke 20,000), --zipf-s S. creates: --creates-cluster durable|shared.
  * reshard (3 instances behind HAProxy by default; not part of `all`, it changes the ring):
  * --links N, --mover-rate ROWS_PER_S, --mover-batch ROWS.
@@ -22,6 +24,7 @@ import { parseArgs, type Scenario } from "./lib/args";
 import { installSignalCleanup, onCleanup, runCleanup, wasInterrupted } from "./lib/cleanup";
 import type { Ctx, ScenarioReport } from "./lib/context";
 import { hasK6 } from "./lib/k6";
+import { setQuietGate } from "./lib/cpu";
 import { ROOT } from "./lib/proc";
 import { machineInfo, writeScenarioFiles, writeSummary, type RunReport } from "./lib/report";
 import { createsScenario } from "./lib/scenario-creates";
@@ -53,13 +56,16 @@ async function main(): Promise<number> {
   }
   installSignalCleanup();
   const t0 = performance.now();
+  const log0 = (line: string) => console.error(`[bench ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}`);
+  // A shared box: before each measured run, wait (bounded) until other checkouts' processes idle.
+  setQuietGate({ enabled: args.quietWaitS > 0, maxWaitMs: args.quietWaitS * 1000, log: log0 });
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, "-").replace(/Z$/, "");
   const resultsDir = args.out ?? join(ROOT, "bench/results");
   const workDir = join(resultsDir, `.work-${process.pid}`);
   mkdirSync(workDir, { recursive: true });
   onCleanup("work dir", () => rmSync(workDir, { recursive: true, force: true }));
-  const log = (line: string) => console.error(`[bench ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}`);
+  const log = log0;
   log(`${args.scenarios.join(", ")}${args.smoke ? " (smoke)" : ""} with ${args.tool}, ${args.instances} instance(s)${args.haproxy ? " behind HAProxy" : ""}${args.tag ? `, tag ${args.tag}` : ""}`);
 
   const machine = await machineInfo();

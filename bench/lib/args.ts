@@ -39,12 +39,14 @@ export interface BenchArgs {
   createsCluster: "durable" | "shared";
   /** Appended to the report file names and printed in them (e.g. an A/B variant). */
   tag: string | null;
+  /** Max seconds to wait for a quiet box before each measured run (0 = off; default 60, smoke 0). */
+  quietWaitS: number;
   /** reshard: the mover's --rate (scanned rows/s, 0 = unlimited) and --batch. */
   moverRate: number;
   moverBatch: number;
 }
 
-const USAGE = `usage: bun run bench <redirects|zipf|creates|fallback|events|attribution|reshard|all> [--smoke] [--instances N] [--haproxy] [--duration S] [--rate R] [--rounds K] [--connections C] [--tool wrk|k6] [--out DIR] [--tag NAME]
+const USAGE = `usage: bun run bench <redirects|zipf|creates|fallback|events|attribution|reshard|all> [--smoke] [--instances N] [--haproxy] [--duration S] [--rate R] [--rounds K] [--connections C] [--tool wrk|k6] [--out DIR] [--tag NAME] [--quiet-wait S]
   zipf only: [--links N (1000000; smoke 20000)] [--zipf-s S (1)]
   creates only: [--creates-cluster durable|shared (durable; smoke shared)]
   reshard only: [--links N (100000; smoke 5000)] [--mover-rate ROWS_PER_S (10000, as the CLI; smoke 4000; 0 = unlimited)] [--mover-batch ROWS (1000)]`;
@@ -110,6 +112,7 @@ export function parseArgs(argv: readonly string[], hasK6: boolean): BenchArgs {
     links: Math.round(num("links", reshard ? (smoke ? 5_000 : 100_000) : smoke ? 20_000 : 1_000_000, 100, 10_000_000)),
     zipfS: num("zipf-s", 1, 0.1, 5),
     createsCluster: createsCluster === "durable" || createsCluster === "shared" ? createsCluster : smoke ? "shared" : "durable",
+    quietWaitS: num("quiet-wait", smoke ? 0 : 60, 0, 3600),
     tag: typeof flags.get("tag") === "string" ? (flags.get("tag") as string).replace(/[^A-Za-z0-9_.-]/g, "_") : null,
     moverRate: Math.round(num("mover-rate", smoke ? 4_000 : 10_000, 0, 10_000_000)),
     moverBatch: Math.round(num("mover-batch", 1_000, 1, 100_000)),

@@ -63,3 +63,9 @@ export async function cpuRun(server: readonly number[], redis: readonly number[]
   const { result, cpu } = await withCpu(server, redis, fn, (r) => r.requests);
   return { ...result, cpu };
 }
+
+/** The most cores processes outside this benchmark used during any of the runs (see CpuUse.foreign_cores). */
+export function foreignMax(runs: ReadonlyArray<{ cpu?: { foreign_cores: number } }>): number | null {
+  const v = runs.flatMap((r) => (r.cpu ? [r.cpu.foreign_cores] : []));
+  return v.length === 0 ? null : round(Math.max(...v), 2);
+}

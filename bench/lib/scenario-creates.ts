@@ -4,7 +4,8 @@ import { measured, type BackendDelta } from "./backend-metrics";
 import { Checks } from "./checks";
 import type { Ctx, ScenarioReport } from "./context";
 import { createsMax } from "./load";
-import { cpuRun, median, medianRun, round, type LoadResult } from "./load-result";
+import { onQuietBox, type BoxUse } from "./cpu";
+import { cpuRun, foreignMax, median, medianRun, round, type LoadResult } from "./load-result";
 import { BUN, runJsonChild } from "./proc";
 import { createLinks } from "./seed";
 import { startStack, type Stack } from "./stack";
@@ -19,6 +20,8 @@ interface RawResult {
   ops_per_s: number;
   concurrency: number;
   latency_ms: { p50: number; p95: number; p99: number; max: number };
+  /** Processes outside this benchmark during the run (not the baseline's own CPU). */
+  cpu?: BoxUse;
 }
 
 /**
@@ -59,8 +62,10 @@ async function createsOn(ctx: Ctx, stack: Stack): Promise<ScenarioReport> {
   const repeatsFile = join(ctx.workDir, "repeats.txt");
   writeFileSync(repeatsFile, `${repeats.map((r) => `${r.code} ${r.longUrl}`).join("\n")}\n`);
   const primaries = stack.shards.map((s) => s.primary).join(",");
-  const raw = (mode: "insert" | "create-sql", durationS: number) =>
-    runJsonChild<RawResult>(`raw-insert ${mode}`, [BUN, "bench/baselines/raw-insert.ts"], { env: { PRIMARIES: primaries, CONCURRENCY: String(connections), DURATION_S: String(durationS), POOL_SIZE: "8", MODE: mode } });
+  const raw = async (mode: "insert" | "create-sql", durationS: number): Promise<RawResult> => {
+    const { result, box } = await onQuietBox(() => runJsonChild<RawResult>(`raw-insert ${mode}`, [BUN, "bench/baselines/raw-insert.ts"], { env: { PRIMARIES: primaries, CONCURRENCY: String(connections), DURATION_S: String(durationS), POOL_SIZE: "8", MODE: mode } }));
+    return { ...result, cpu: box };
+  };
   const base = { url: stack.oursUrl, repeatsFile, repeatShare: REPEAT_SHARE, connections, durationS: args.duration };
 
   await createsMax(ctx.load, { ...base, label: "warmup", durationS: 1, runId: `${tag}w` });
@@ -73,12 +78,12 @@ async function createsOn(ctx: Ctx, stack: Stack): Promise<ScenarioReport> {
       if (who === "raw") {
         const b = await raw("insert", args.duration);
         baseline.push(b);
-        log(`  raw-insert-${r + 1}: ${b.ops_per_s.toFixed(0)} inserts/s, p99 ${b.latency_ms.p99.toFixed(2)} ms, errors ${b.errors}`);
+        log(`  raw-insert-${r + 1}: ${b.ops_per_s.toFixed(0)} inserts/s, p99 ${b.latency_ms.p99.toFixed(2)} ms, errors ${b.errors}; other processes ${b.cpu?.foreign_cores.toFixed(2)} cores`);
       } else {
         const m = await measured(urls(), () => cpuRun(stack.oursPids, stack.redisPids(), () => createsMax(ctx.load, { ...base, label: `ours-${r + 1}`, runId: `${tag}r${r}` })));
         ours.push(m.result);
         backend.push(m.backend);
-        log(`  ours-${r + 1}: ${m.result.rps.toFixed(0)} creates/s, p99 ${m.result.latencyMs.p99.toFixed(2)} ms, failed ${m.result.failed}, repeats ok ${m.result.counts.repeat_ok ?? 0}, app CPU ${m.result.cpu?.server_us_per_req.toFixed(0)} µs/create (${m.result.cpu?.server_cores.toFixed(2)} cores)`);
+        log(`  ours-${r + 1}: ${m.result.rps.toFixed(0)} creates/s, p99 ${m.result.latencyMs.p99.toFixed(2)} ms, failed ${m.result.failed}, repeats ok ${m.result.counts.repeat_ok ?? 0}, app CPU ${m.result.cpu?.server_us_per_req.toFixed(0)} µs/create (${m.result.cpu?.server_cores.toFixed(2)} cores); other processes ${m.result.cpu?.foreign_cores.toFixed(2)} cores`);
       }
     }
   }
@@ -125,6 +130,7 @@ async function createsOn(ctx: Ctx, stack: Stack): Promise<ScenarioReport> {
       create_statements: statements,
       creates_per_statement: statements === 0 ? null : round(batched / statements, 2),
       backend_write_errors: backend.reduce((n, b) => n + b.write_errors, 0),
+      other_processes_cores_max: foreignMax([...ours, ...baseline, sameSql]),
     },
     runs: { ours, baseline, sameSql, backend },
     checks: c.checks,

@@ -7,7 +7,7 @@ import { Checks } from "./checks";
 import { clicksSettled, clickTotals, sumFigures } from "./clicks";
 import { instanceUrls, type Ctx, type ScenarioReport } from "./context";
 import { redirectsMax } from "./load";
-import { cpuRun, hitRate, median, medianRun, round, sourceCount, type LoadResult } from "./load-result";
+import { cpuRun, foreignMax, hitRate, median, medianRun, round, sourceCount, type LoadResult } from "./load-result";
 import { seedDirect } from "./reshard-seed";
 import type { ShardUrls } from "./stack";
 
@@ -83,7 +83,7 @@ export async function zipfScenario(ctx: Ctx): Promise<ScenarioReport> {
           runs[dist].backend.push(m.backend);
         }
         const mem = sourceCount(last, (_sh, src) => src === "memory");
-        log(`  ${last.label}: ${last.rps.toFixed(0)} req/s, p99 ${last.latencyMs.p99.toFixed(2)} ms, hit ${(hitRate(last) ?? 0).toFixed(4)}, memory ${(mem / Math.max(1, last.requests)).toFixed(3)}, failed ${last.failed}, server CPU ${last.cpu?.server_us_per_req.toFixed(1)} µs/req (${last.cpu?.server_cores.toFixed(2)} cores)`);
+        log(`  ${last.label}: ${last.rps.toFixed(0)} req/s, p99 ${last.latencyMs.p99.toFixed(2)} ms, hit ${(hitRate(last) ?? 0).toFixed(4)}, memory ${(mem / Math.max(1, last.requests)).toFixed(3)}, failed ${last.failed}, server CPU ${last.cpu?.server_us_per_req.toFixed(1)} µs/req (${last.cpu?.server_cores.toFixed(2)} cores); other processes ${last.cpu?.foreign_cores.toFixed(2)} cores`);
       }
     }
   }
@@ -148,6 +148,7 @@ export async function zipfScenario(ctx: Ctx): Promise<ScenarioReport> {
       ...zipf.out,
       ...uniform.out,
       ours_rss_mb_after: rss.join(" "),
+      other_processes_cores_max: foreignMax(all),
       clicks_counted_flushed_lost: `${figures.counted} / ${figures.flushed} / ${figures.lost}`,
       clicks_in_db: clicks,
       clicks_served_302: served,

@@ -20,6 +20,9 @@ interface RawResult {
   ops_per_s: number;
   concurrency: number;
   latency_ms: { p50: number; p95: number; p99: number; max: number };
+  /** group-commit: statements written and creates per statement. */
+  statements?: number;
+  per_statement?: number;
   /** Processes outside this benchmark during the run (not the baseline's own CPU). */
   cpu?: BoxUse;
 }
@@ -62,7 +65,7 @@ async function createsOn(ctx: Ctx, stack: Stack): Promise<ScenarioReport> {
   const repeatsFile = join(ctx.workDir, "repeats.txt");
   writeFileSync(repeatsFile, `${repeats.map((r) => `${r.code} ${r.longUrl}`).join("\n")}\n`);
   const primaries = stack.shards.map((s) => s.primary).join(",");
-  const raw = async (mode: "insert" | "create-sql", durationS: number): Promise<RawResult> => {
+  const raw = async (mode: "insert" | "create-sql" | "group-commit", durationS: number): Promise<RawResult> => {
     const { result, box } = await onQuietBox(() => runJsonChild<RawResult>(`raw-insert ${mode}`, [BUN, "bench/baselines/raw-insert.ts"], { env: { PRIMARIES: primaries, CONCURRENCY: String(connections), DURATION_S: String(durationS), POOL_SIZE: "8", MODE: mode } }));
     return { ...result, cpu: box };
   };
@@ -89,6 +92,9 @@ async function createsOn(ctx: Ctx, stack: Stack): Promise<ScenarioReport> {
   }
   const sameSql = await raw("create-sql", args.duration);
   log(`  raw create-sql: ${sameSql.ops_per_s.toFixed(0)} ops/s`);
+  // Diagnosis only (not in smoke, to keep it short).
+  const groupSql = args.smoke ? null : await raw("group-commit", args.duration);
+  if (groupSql) log(`  raw group-commit: ${groupSql.ops_per_s.toFixed(0)} ops/s, ${groupSql.per_statement?.toFixed(2)} per statement, p50 ${groupSql.latency_ms.p50.toFixed(2)} ms`);
 
   const oursRps = median(ours.map((r) => r.rps));
   const rawRps = median(baseline.map((b) => b.ops_per_s));
@@ -117,6 +123,10 @@ async function createsOn(ctx: Ctx, stack: Stack): Promise<ScenarioReport> {
       round_ratios: ours.map((o, i) => round(o.rps / baseline[i]!.ops_per_s, 3)).join(" "),
       raw_create_sql_per_s: round(sameSql.ops_per_s, 0),
       ratio_to_raw_create_sql: round(oursRps / sameSql.ops_per_s, 3),
+      raw_group_commit_per_s: groupSql ? round(groupSql.ops_per_s, 0) : null,
+      raw_group_commit_per_statement: groupSql ? round(groupSql.per_statement ?? Number.NaN, 2) : null,
+      raw_group_commit_p50_ms: groupSql ? round(groupSql.latency_ms.p50, 3) : null,
+      ratio_to_raw_group_commit: groupSql ? round(oursRps / groupSql.ops_per_s, 3) : null,
       ours_p50_ms: round(mid.latencyMs.p50, 3),
       ours_p95_ms: round(mid.latencyMs.p95, 3),
       ours_p99_ms: round(mid.latencyMs.p99, 3),
@@ -130,14 +140,15 @@ async function createsOn(ctx: Ctx, stack: Stack): Promise<ScenarioReport> {
       create_statements: statements,
       creates_per_statement: statements === 0 ? null : round(batched / statements, 2),
       backend_write_errors: backend.reduce((n, b) => n + b.write_errors, 0),
-      other_processes_cores_max: foreignMax([...ours, ...baseline, sameSql]),
+      other_processes_cores_max: foreignMax([...ours, ...baseline, sameSql, ...(groupSql ? [groupSql] : [])]),
     },
-    runs: { ours, baseline, sameSql, backend },
+    runs: { ours, baseline, sameSql, groupSql, backend },
     checks: c.checks,
     targets: c.targets,
     notes: [
       `raw INSERT baseline: one \`insert into links\` per op, round-robin over the ${stack.shards.length} primaries, postgres.js pool 8 per primary (the app's DB_POOL_SIZE), ${connections} concurrent, no HTTP.`,
       "raw create-sql: the statement a create of one new URL issues (url_index claim + link insert in one CTE on one shard), one per op, same pools and concurrency; the app instead groups concurrent creates for one shard into one multi-row statement (createLinksWithIndex; creates_per_statement), and does a Redis GET (dedupe cache) before it and two Redis SETs after.",
+      "raw group-commit: the app's write path alone (CreateBatcher + createLinksWithIndex on a PgNode built like the app's, pool 8 per primary, one statement in flight per shard), same concurrency, new URLs only, no HTTP, Redis or id source: what the group-commit design does by itself.",
       `cluster: ${stack.durable ? "fsync on (PostgreSQL defaults: fsync, synchronous_commit, full_page_writes), its own cluster and instance(s) unless creates ran alone" : "the --fast cluster (fsync off): no durability cost on either side"}.`,
     ],
   };

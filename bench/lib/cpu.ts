@@ -29,6 +29,12 @@ export interface CpuUse {
   redis_us_per_req: number;
   /** Cores the server kept busy on average. */
   server_cores: number;
+  /** Cores this benchmark's PostgreSQL servers used (all shards, primaries and replicas). */
+  postgres_cores: number;
+  /** Cores Redis used. */
+  redis_cores: number;
+  /** Busy cores of the whole machine (everything: server, load tool, Redis, PostgreSQL, others). */
+  box_busy_cores: number;
   /**
    * Cores used meanwhile by processes that are not this benchmark's (working directory outside
    * this checkout: another checkout's tests, servers or clusters on the same shared box). Near 0
@@ -55,29 +61,36 @@ export async function withCpu<T>(server: readonly number[], redis: readonly numb
   const s = sum(server) - s0;
   const r = sum(redis) - r0;
   const n = Math.max(1, requests(result));
-  return { result, cpu: { server_ms: s, redis_ms: r, wall_ms: wall, server_us_per_req: (1000 * s) / n, redis_us_per_req: (1000 * r) / n, server_cores: s / wall, ...box } };
+  return { result, cpu: { server_ms: s, redis_ms: r, wall_ms: wall, server_us_per_req: (1000 * s) / n, redis_us_per_req: (1000 * r) / n, server_cores: s / wall, redis_cores: r / wall, ...box } };
 }
 
 export interface BoxUse {
   foreign_cores: number;
+  postgres_cores: number;
+  box_busy_cores: number;
   quiet_wait_ms: number;
 }
 
-/** Runs `fn` once the box is quiet (when the gate is on) and reports the cores foreign processes used meanwhile. */
+/** Runs `fn` once the box is quiet (when the gate is on) and reports the cores the box, our PostgreSQL servers and foreign processes used meanwhile. */
 export async function onQuietBox<T>(fn: () => Promise<T>): Promise<{ result: T; box: BoxUse }> {
   const quietWait = await waitQuiet();
   const f0 = foreignSnapshot();
+  const pg0 = postgresSnapshot();
+  const b0 = boxBusyMs();
   const t0 = performance.now();
   const result = await fn();
   const wall = performance.now() - t0;
-  return { result, box: { foreign_cores: foreignDeltaMs(f0, foreignSnapshot()) / wall, quiet_wait_ms: Math.round(quietWait) } };
+  const box = { foreign_cores: foreignDeltaMs(f0, foreignSnapshot()) / wall, postgres_cores: foreignDeltaMs(pg0, postgresSnapshot()) / wall, box_busy_cores: (boxBusyMs() - b0) / wall, quiet_wait_ms: Math.round(quietWait) };
+  return { result, box };
 }
 
 const ownDirs: string[] = [ROOT.replace(/\/$/, "")];
+const clusterDirs: string[] = [];
 
-/** Processes working in `dir` are this benchmark's too (a cluster's nodes dir outside the checkout). */
-export function addOwnDir(dir: string): void {
+/** Processes working in `dir` (a cluster's nodes dir, maybe outside the checkout) are this benchmark's: its Redis and PostgreSQL servers. */
+export function addClusterDir(dir: string): void {
   ownDirs.push(dir.replace(/\/$/, ""));
+  clusterDirs.push(dir.replace(/\/$/, ""));
 }
 
 /**
@@ -86,14 +99,21 @@ export function addOwnDir(dir: string): void {
  * may not inspect are skipped. Compare two snapshots with foreignDeltaMs.
  */
 export function foreignSnapshot(): Map<string, number> {
+  return cwdSnapshot((cwd) => cwd !== "/" && !ownDirs.some((d) => cwd.startsWith(d)));
+}
+
+/** The same for this benchmark's PostgreSQL servers (postmasters and backends work in their data dirs). */
+export function postgresSnapshot(): Map<string, number> {
+  return cwdSnapshot((cwd) => clusterDirs.some((d) => cwd.startsWith(d)) && cwd.endsWith("/data"));
+}
+
+function cwdSnapshot(include: (cwd: string) => boolean): Map<string, number> {
   const snap = new Map<string, number>();
   for (const name of readdirSync("/proc")) {
     if (name.charCodeAt(0) < 48 || name.charCodeAt(0) > 57) continue;
-    let cwd: string;
     let stat: string;
     try {
-      cwd = readlinkSync(`/proc/${name}/cwd`);
-      if (cwd === "/" || ownDirs.some((d) => cwd.startsWith(d))) continue;
+      if (!include(readlinkSync(`/proc/${name}/cwd`))) continue;
       stat = readFileSync(`/proc/${name}/stat`, "utf8");
     } catch {
       continue;
@@ -104,7 +124,14 @@ export function foreignSnapshot(): Map<string, number> {
   return snap;
 }
 
-/** CPU ms foreign processes used between two snapshots (a process that exited in between counts 0, one that started counts whole). */
+/** Busy CPU ms of the whole machine (/proc/stat: all but idle and iowait). */
+export function boxBusyMs(): number {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return (total - f[3]! - f[4]!) * TICK_MS;
+}
+
+/** CPU ms the processes of two snapshots used in between (one that exited in between counts 0, one that started counts whole). */
 export function foreignDeltaMs(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): number {
   let ms = 0;
   for (const [key, v] of after) ms += v - (before.get(key) ?? 0);

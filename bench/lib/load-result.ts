@@ -69,3 +69,15 @@ export function foreignMax(runs: ReadonlyArray<{ cpu?: { foreign_cores: number }
   const v = runs.flatMap((r) => (r.cpu ? [r.cpu.foreign_cores] : []));
   return v.length === 0 ? null : round(Math.max(...v), 2);
 }
+
+/** One log fragment with a run's CPU figures (bench/lib/cpu.ts). */
+export function cpuNote(r: Pick<LoadResult, "cpu">): string {
+  const c = r.cpu;
+  if (!c) return "no CPU figures";
+  return `server CPU ${c.server_us_per_req.toFixed(1)} µs/req (${c.server_cores.toFixed(2)} cores); redis ${c.redis_cores.toFixed(2)}, postgres ${c.postgres_cores.toFixed(2)}, box busy ${c.box_busy_cores.toFixed(2)} cores; other processes ${c.foreign_cores.toFixed(2)} cores`;
+}
+
+/** Median of one CPU figure over runs. */
+export function medianCpu(runs: readonly LoadResult[], key: "server_cores" | "postgres_cores" | "redis_cores" | "box_busy_cores" | "server_us_per_req"): number {
+  return round(median(runs.map((r) => r.cpu?.[key] ?? Number.NaN)), 2);
+}

@@ -5,7 +5,7 @@ import { Checks } from "./checks";
 import type { Ctx, ScenarioReport } from "./context";
 import { createsMax } from "./load";
 import { onQuietBox, type BoxUse } from "./cpu";
-import { cpuRun, foreignMax, median, medianRun, round, type LoadResult } from "./load-result";
+import { cpuNote, cpuRun, foreignMax, median, medianCpu, medianRun, round, type LoadResult } from "./load-result";
 import { BUN, runJsonChild } from "./proc";
 import { createLinks } from "./seed";
 import { startStack, type Stack } from "./stack";
@@ -81,20 +81,20 @@ async function createsOn(ctx: Ctx, stack: Stack): Promise<ScenarioReport> {
       if (who === "raw") {
         const b = await raw("insert", args.duration);
         baseline.push(b);
-        log(`  raw-insert-${r + 1}: ${b.ops_per_s.toFixed(0)} inserts/s, p99 ${b.latency_ms.p99.toFixed(2)} ms, errors ${b.errors}; other processes ${b.cpu?.foreign_cores.toFixed(2)} cores`);
+        log(`  raw-insert-${r + 1}: ${b.ops_per_s.toFixed(0)} inserts/s, p99 ${b.latency_ms.p99.toFixed(2)} ms, errors ${b.errors}; postgres ${b.cpu?.postgres_cores.toFixed(2)}, box busy ${b.cpu?.box_busy_cores.toFixed(2)} cores; other processes ${b.cpu?.foreign_cores.toFixed(2)} cores`);
       } else {
         const m = await measured(urls(), () => cpuRun(stack.oursPids, stack.redisPids(), () => createsMax(ctx.load, { ...base, label: `ours-${r + 1}`, runId: `${tag}r${r}` })));
         ours.push(m.result);
         backend.push(m.backend);
-        log(`  ours-${r + 1}: ${m.result.rps.toFixed(0)} creates/s, p99 ${m.result.latencyMs.p99.toFixed(2)} ms, failed ${m.result.failed}, repeats ok ${m.result.counts.repeat_ok ?? 0}, app CPU ${m.result.cpu?.server_us_per_req.toFixed(0)} µs/create (${m.result.cpu?.server_cores.toFixed(2)} cores); other processes ${m.result.cpu?.foreign_cores.toFixed(2)} cores`);
+        log(`  ours-${r + 1}: ${m.result.rps.toFixed(0)} creates/s, p99 ${m.result.latencyMs.p99.toFixed(2)} ms, failed ${m.result.failed}, repeats ok ${m.result.counts.repeat_ok ?? 0}, ${cpuNote(m.result)}`);
       }
     }
   }
   const sameSql = await raw("create-sql", args.duration);
-  log(`  raw create-sql: ${sameSql.ops_per_s.toFixed(0)} ops/s`);
+  log(`  raw create-sql: ${sameSql.ops_per_s.toFixed(0)} ops/s, p50 ${sameSql.latency_ms.p50.toFixed(2)} ms; postgres ${sameSql.cpu?.postgres_cores.toFixed(2)}, box busy ${sameSql.cpu?.box_busy_cores.toFixed(2)} cores`);
   // Diagnosis only (not in smoke, to keep it short).
   const groupSql = args.smoke ? null : await raw("group-commit", args.duration);
-  if (groupSql) log(`  raw group-commit: ${groupSql.ops_per_s.toFixed(0)} ops/s, ${groupSql.per_statement?.toFixed(2)} per statement, p50 ${groupSql.latency_ms.p50.toFixed(2)} ms`);
+  if (groupSql) log(`  raw group-commit: ${groupSql.ops_per_s.toFixed(0)} ops/s, ${groupSql.per_statement?.toFixed(2)} per statement, p50 ${groupSql.latency_ms.p50.toFixed(2)} ms; postgres ${groupSql.cpu?.postgres_cores.toFixed(2)}, box busy ${groupSql.cpu?.box_busy_cores.toFixed(2)} cores`);
 
   const oursRps = median(ours.map((r) => r.rps));
   const rawRps = median(baseline.map((b) => b.ops_per_s));
@@ -132,8 +132,12 @@ async function createsOn(ctx: Ctx, stack: Stack): Promise<ScenarioReport> {
       ours_p99_ms: round(mid.latencyMs.p99, 3),
       ours_cpu_us_per_create: round(median(ours.map((r) => r.cpu?.server_us_per_req ?? Number.NaN)), 1),
       ours_server_cores: round(median(ours.map((r) => r.cpu?.server_cores ?? Number.NaN)), 2),
+      ours_postgres_cores: medianCpu(ours, "postgres_cores"),
+      ours_box_busy_cores: medianCpu(ours, "box_busy_cores"),
       raw_p50_ms: round(median(baseline.map((b) => b.latency_ms.p50)), 3),
       raw_p99_ms: round(median(baseline.map((b) => b.latency_ms.p99)), 3),
+      raw_postgres_cores: round(median(baseline.map((b) => b.cpu?.postgres_cores ?? Number.NaN)), 2),
+      raw_box_busy_cores: round(median(baseline.map((b) => b.cpu?.box_busy_cores ?? Number.NaN)), 2),
       repeat_same_code_rate: repeatOk + repeatBad === 0 ? null : round(repeatOk / (repeatOk + repeatBad), 4),
       created: sum("created"),
       backend_writes: backend.reduce((n, b) => n + b.writes, 0),

@@ -5,7 +5,7 @@ import { instanceUrls, type Ctx, type ScenarioReport } from "./context";
 import { connectWsClient } from "./dashboard-client";
 import type { WsClientReport } from "./ws-client";
 import { redirectsFixed, redirectsMax } from "./load";
-import { cpuRun, foreignMax, hitRate, median, medianRun, round, sourceCount, type LoadResult } from "./load-result";
+import { cpuNote, cpuRun, foreignMax, hitRate, medianCpu, median, medianRun, round, sourceCount, type LoadResult } from "./load-result";
 import { recache, seedRedirectCodes, writeCodesFile } from "./seed";
 import { clicksSettled, clickTotals, sumFigures } from "./clicks";
 
@@ -62,7 +62,7 @@ export async function redirectsScenario(ctx: Ctx): Promise<ScenarioReport> {
           backend.push(m.backend);
         }
         const last = who === "floor" ? floor[floor.length - 1]! : ours[ours.length - 1]!;
-        log(`  ${last.label}: ${last.rps.toFixed(0)} req/s, p99 ${last.latencyMs.p99.toFixed(2)} ms, hit ${(hitRate(last) ?? 0).toFixed(4)}, failed ${last.failed}, server CPU ${last.cpu?.server_us_per_req.toFixed(1)} µs/req (${last.cpu?.server_cores.toFixed(2)} cores); other processes ${last.cpu?.foreign_cores.toFixed(2)} cores`);
+        log(`  ${last.label}: ${last.rps.toFixed(0)} req/s, p99 ${last.latencyMs.p99.toFixed(2)} ms, hit ${(hitRate(last) ?? 0).toFixed(4)}, failed ${last.failed}, ${cpuNote(last)}`);
       }
     }
   } finally {
@@ -80,7 +80,7 @@ export async function redirectsScenario(ctx: Ctx): Promise<ScenarioReport> {
       const [list, url, pids] = who === "ours" ? [fixedOurs, stack.oursUrl, stack.oursPids] : [fixedFloor, stack.floorUrl, stack.floorPids];
       const res = await cpuRun(pids, stack.redisPids(), () => redirectsFixed(ctx.load, { ...base, label: `fixed-${who}-${r + 1}`, url, durationS: args.duration, connections: 64, rate }));
       list.push(res);
-      log(`  ${res.label} at ${rate}/s: p50 ${res.latencyMs.p50.toFixed(2)} p95 ${res.latencyMs.p95.toFixed(2)} p99 ${res.latencyMs.p99.toFixed(2)} ms, failed ${res.failed}, dropped ${res.dropped ?? 0}; other processes ${res.cpu?.foreign_cores.toFixed(2)} cores`);
+      log(`  ${res.label} at ${rate}/s: p50 ${res.latencyMs.p50.toFixed(2)} p95 ${res.latencyMs.p95.toFixed(2)} p99 ${res.latencyMs.p99.toFixed(2)} ms, failed ${res.failed}, dropped ${res.dropped ?? 0}; ${cpuNote(res)}`);
     }
   }
   const fixedP = (list: LoadResult[], k: "p50" | "p95" | "p99") => median(list.map((x) => x.latencyMs[k]));
@@ -145,6 +145,9 @@ export async function redirectsScenario(ctx: Ctx): Promise<ScenarioReport> {
       ours_cpu_us_per_req: round(median(ours.map((r) => r.cpu?.server_us_per_req ?? Number.NaN)), 1),
       floor_cpu_us_per_req: round(median(floor.map((r) => r.cpu?.server_us_per_req ?? Number.NaN)), 1),
       ours_server_cores: round(median(ours.map((r) => r.cpu?.server_cores ?? Number.NaN)), 2),
+      ours_postgres_cores: medianCpu(ours, "postgres_cores"),
+      ours_box_busy_cores: medianCpu(ours, "box_busy_cores"),
+      floor_box_busy_cores: medianCpu(floor, "box_busy_cores"),
       floor_server_cores: round(median(floor.map((r) => r.cpu?.server_cores ?? Number.NaN)), 2),
       redis_cpu_us_per_req_ours: round(median(ours.map((r) => r.cpu?.redis_us_per_req ?? Number.NaN)), 1),
       redis_cpu_us_per_req_floor: round(median(floor.map((r) => r.cpu?.redis_us_per_req ?? Number.NaN)), 1),

@@ -7,7 +7,7 @@ import { Checks } from "./checks";
 import { clicksSettled, clickTotals, sumFigures } from "./clicks";
 import { instanceUrls, type Ctx, type ScenarioReport } from "./context";
 import { redirectsMax } from "./load";
-import { cpuRun, foreignMax, hitRate, median, medianRun, round, sourceCount, type LoadResult } from "./load-result";
+import { cpuNote, cpuRun, foreignMax, hitRate, medianCpu, median, medianRun, round, sourceCount, type LoadResult } from "./load-result";
 import { seedDirect } from "./reshard-seed";
 import type { ShardUrls } from "./stack";
 
@@ -83,7 +83,7 @@ export async function zipfScenario(ctx: Ctx): Promise<ScenarioReport> {
           runs[dist].backend.push(m.backend);
         }
         const mem = sourceCount(last, (_sh, src) => src === "memory");
-        log(`  ${last.label}: ${last.rps.toFixed(0)} req/s, p99 ${last.latencyMs.p99.toFixed(2)} ms, hit ${(hitRate(last) ?? 0).toFixed(4)}, memory ${(mem / Math.max(1, last.requests)).toFixed(3)}, failed ${last.failed}, server CPU ${last.cpu?.server_us_per_req.toFixed(1)} µs/req (${last.cpu?.server_cores.toFixed(2)} cores); other processes ${last.cpu?.foreign_cores.toFixed(2)} cores`);
+        log(`  ${last.label}: ${last.rps.toFixed(0)} req/s, p99 ${last.latencyMs.p99.toFixed(2)} ms, hit ${(hitRate(last) ?? 0).toFixed(4)}, memory ${(mem / Math.max(1, last.requests)).toFixed(3)}, failed ${last.failed}, ${cpuNote(last)}`);
       }
     }
   }
@@ -116,6 +116,8 @@ export async function zipfScenario(ctx: Ctx): Promise<ScenarioReport> {
         [`${dist}_floor_p50_p99_ms`]: `${round(midFloor.latencyMs.p50, 3)} / ${round(midFloor.latencyMs.p99, 3)}`,
         [`${dist}_ours_cpu_us_per_req`]: round(median(ours.map((x) => x.cpu?.server_us_per_req ?? Number.NaN)), 1),
         [`${dist}_floor_cpu_us_per_req`]: round(median(floor.map((x) => x.cpu?.server_us_per_req ?? Number.NaN)), 1),
+        [`${dist}_cores_ours_server_redis_postgres_box`]: `${medianCpu(ours, "server_cores")} / ${medianCpu(ours, "redis_cores")} / ${medianCpu(ours, "postgres_cores")} / ${medianCpu(ours, "box_busy_cores")}`,
+        [`${dist}_cores_floor_server_redis_postgres_box`]: `${medianCpu(floor, "server_cores")} / ${medianCpu(floor, "redis_cores")} / ${medianCpu(floor, "postgres_cores")} / ${medianCpu(floor, "box_busy_cores")}`,
         [`${dist}_ours_memory_share`]: round(ours.reduce((x, r) => x + sourceCount(r, (_sh, src) => src === "memory"), 0) / Math.max(1, total), 4),
         [`${dist}_ours_hit_rate`]: round(hitRate({ counts: { hit: ours.reduce((x, r) => x + (r.counts.hit ?? 0), 0), miss: ours.reduce((x, r) => x + (r.counts.miss ?? 0), 0) } }) ?? Number.NaN, 4),
       },

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { clusterDown, clusterEnvVars, clusterUpOnFreePorts, readState, type ClusterState, type Role } from "../../scripts/cluster/index";
 import { freePort, startServer, type ServerProcess } from "../../test/support/server-process";
 import { onCleanup } from "./cleanup";
-import { addOwnDir } from "./cpu";
+import { addClusterDir } from "./cpu";
 import { startHaproxy } from "./haproxy";
 import { BUN, ROOT, startChild, waitHttp } from "./proc";
 
@@ -78,7 +78,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const basePort = await bootCluster(name, durable);
   const dir = join(ROOT, ".cluster", name);
   const state = readState(dir);
-  addOwnDir(state.nodesDir ?? dir);
+  addClusterDir(state.nodesDir ?? dir);
   const env = clusterEnvVars(state);
   const shards = shardUrls(state);
   opts.log(`cluster ${name}: ${SHARDS} shards from port ${basePort}${durable ? ", durable (fsync on)" : ", --fast (fsync off)"}, up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

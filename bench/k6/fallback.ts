@@ -52,7 +52,7 @@ for (const p of PHASES) {
   phaseThresholds[`create_ok{phase:${p.name}}`] = ["rate==1"];
   phaseThresholds[`cache_hit{phase:${p.name}}`] = ["rate>=0"];
   for (const shard of ["0", "1", "2"]) {
-    for (const source of ["redis", "replica", "primary", "none", "error"]) phaseThresholds[`reads{phase:${p.name},shard:${shard},source:${source}}`] = ["count>=0"];
+    for (const source of ["memory", "redis", "replica", "primary", "none", "error"]) phaseThresholds[`reads{phase:${p.name},shard:${shard},source:${source}}`] = ["count>=0"];
     phaseThresholds[`created_per_shard{phase:${p.name},shard:${shard}}`] = ["count>=0"];
   }
 }
@@ -107,9 +107,11 @@ export function redirect(data: Data): void {
   redirectOk.add(ok, { phase });
   check(res, { "redirect answered 302": () => ok });
   if (!ok) return;
-  cacheHit.add(source === "redis", { phase });
+  // memory: the instance's hot-link cache, a hit like Redis.
+  const cached = source === "redis" || source === "memory";
+  cacheHit.add(cached, { phase });
   reads.add(1, { phase, shard, source });
-  const fallback = (phase === "redis_down" && source !== "redis") || (phase === "replica_down" && source === "primary");
+  const fallback = (phase === "redis_down" && !cached) || (phase === "replica_down" && source === "primary");
   const elsewhere = fallback && shard !== AFFECTED;
   unexpectedFallback.add(elsewhere ? 1 : 0, { phase });
   affectedFallback.add(fallback && !elsewhere ? 1 : 0, { phase });

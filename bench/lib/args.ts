@@ -3,7 +3,7 @@
  * Every knob has a smoke value (seconds, low rates) and a full value; explicit flags win over both.
  */
 
-export const SCENARIOS = ["redirects", "creates", "fallback", "events", "attribution", "reshard"] as const;
+export const SCENARIOS = ["redirects", "zipf", "creates", "fallback", "events", "attribution", "reshard"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchArgs {
@@ -27,14 +27,28 @@ export interface BenchArgs {
   /** p99 bound (ms) for the fixed-rate run; checked outside smoke only. */
   p99Ms: number;
   out: string | null;
-  /** reshard: links seeded straight into the shards (default 100,000; smoke 5,000). */
+  /** Links seeded straight into the shards: zipf (default 1,000,000; smoke 20,000), reshard (default 100,000; smoke 5,000). */
   links: number;
+  /** zipf: the Zipf exponent s (default 1). */
+  zipfS: number;
+  /**
+   * creates: where it runs. "durable": a cluster of its own with fsync on (the default outside
+   * smoke; `bench creates` alone starts the main stack durable instead); "shared": the main
+   * stack's --fast cluster (smoke default, to stay quick).
+   */
+  createsCluster: "durable" | "shared";
+  /** Appended to the report file names and printed in them (e.g. an A/B variant). */
+  tag: string | null;
+  /** Max seconds to wait for a quiet box before each measured run (0 = off; default 60, smoke 0). */
+  quietWaitS: number;
   /** reshard: the mover's --rate (scanned rows/s, 0 = unlimited) and --batch. */
   moverRate: number;
   moverBatch: number;
 }
 
-const USAGE = `usage: bun run bench <redirects|creates|fallback|events|attribution|reshard|all> [--smoke] [--instances N] [--haproxy] [--duration S] [--rate R] [--rounds K] [--connections C] [--tool wrk|k6] [--out DIR]
+const USAGE = `usage: bun run bench <redirects|zipf|creates|fallback|events|attribution|reshard|all> [--smoke] [--instances N] [--haproxy] [--duration S] [--rate R] [--rounds K] [--connections C] [--tool wrk|k6] [--out DIR] [--tag NAME] [--quiet-wait S]
+  zipf only: [--links N (1000000; smoke 20000)] [--zipf-s S (1)]
+  creates only: [--creates-cluster durable|shared (durable; smoke shared)]
   reshard only: [--links N (100000; smoke 5000)] [--mover-rate ROWS_PER_S (10000, as the CLI; smoke 4000; 0 = unlimited)] [--mover-batch ROWS (1000)]`;
 
 export function parseArgs(argv: readonly string[], hasK6: boolean): BenchArgs {
@@ -75,10 +89,12 @@ export function parseArgs(argv: readonly string[], hasK6: boolean): BenchArgs {
   const tool = toolFlag === "wrk" || toolFlag === "k6" ? toolFlag : hasK6 ? "k6" : "wrk";
   if (tool === "k6" && !hasK6) throw new Error("--tool k6: no k6 binary on PATH");
   const rateRaw = flags.get("rate");
+  const createsCluster = flags.get("creates-cluster");
+  if (createsCluster !== undefined && createsCluster !== "durable" && createsCluster !== "shared") throw new Error("--creates-cluster must be durable or shared");
   return {
     // Fallback kills nodes, so it runs last; events before creates keeps the redirect data warm.
     // Attribution (where the CPU goes) is diagnosis, not a check: full runs only.
-    scenarios: all ? (smoke ? ["redirects", "events", "creates", "fallback"] : ["redirects", "events", "creates", "attribution", "fallback"]) : [name as Scenario],
+    scenarios: all ? (smoke ? ["redirects", "events", "zipf", "creates", "fallback"] : ["redirects", "events", "zipf", "creates", "attribution", "fallback"]) : [name as Scenario],
     all,
     smoke,
     instances,
@@ -93,7 +109,11 @@ export function parseArgs(argv: readonly string[], hasK6: boolean): BenchArgs {
     hitRateFloor: num("hit-rate-floor", 0.9, 0, 1),
     p99Ms: num("p99-ms", 50, 0.1, 60_000),
     out: typeof flags.get("out") === "string" ? (flags.get("out") as string) : null,
-    links: Math.round(num("links", smoke ? 5_000 : 100_000, 100, 10_000_000)),
+    links: Math.round(num("links", reshard ? (smoke ? 5_000 : 100_000) : smoke ? 20_000 : 1_000_000, 100, 10_000_000)),
+    zipfS: num("zipf-s", 1, 0.1, 5),
+    createsCluster: createsCluster === "durable" || createsCluster === "shared" ? createsCluster : smoke ? "shared" : "durable",
+    quietWaitS: num("quiet-wait", smoke ? 0 : 60, 0, 3600),
+    tag: typeof flags.get("tag") === "string" ? (flags.get("tag") as string).replace(/[^A-Za-z0-9_.-]/g, "_") : null,
     moverRate: Math.round(num("mover-rate", smoke ? 4_000 : 10_000, 0, 10_000_000)),
     moverBatch: Math.round(num("mover-batch", 1_000, 1, 100_000)),
   };

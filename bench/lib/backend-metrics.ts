@@ -42,6 +42,8 @@ export interface BackendDelta {
   http: Record<string, number>;
   event_drops: number;
   ws_clients: number;
+  /** Group-commit create statements and the creates they carried (shorten_create_batches). */
+  create_batches: { statements: number; creates: number };
 }
 
 export function delta(before: Samples, after: Samples): BackendDelta {
@@ -70,6 +72,7 @@ export function delta(before: Samples, after: Samples): BackendDelta {
     http,
     event_drops: d('shorten_event_drops{unit="events"}'),
     ws_clients: after.get("shorten_ws_clients") ?? 0,
+    create_batches: { statements: d('shorten_create_batches{unit="statements"}'), creates: d('shorten_create_batches{unit="creates"}') },
   };
 }
 

@@ -42,8 +42,8 @@ export class Checks {
     return this.check(name, value !== null && value <= max, value, `<= ${max}`);
   }
 
-  target(name: string, value: number | null, op: ">=" | "<", bound: number): void {
-    const met = value === null || !Number.isFinite(value) ? null : op === ">=" ? value >= bound : value < bound;
+  target(name: string, value: number | null, op: ">=" | "<" | "==", bound: number): void {
+    const met = value === null || !Number.isFinite(value) ? null : op === ">=" ? value >= bound : op === "<" ? value < bound : value === bound;
     this.targets.push({ scenario: this.scenario, name, value: value === null ? null : round4(value), target: `${op} ${bound}`, met });
   }
 

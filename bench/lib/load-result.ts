@@ -63,3 +63,21 @@ export async function cpuRun(server: readonly number[], redis: readonly number[]
   const { result, cpu } = await withCpu(server, redis, fn, (r) => r.requests);
   return { ...result, cpu };
 }
+
+/** The most cores processes outside this benchmark used during any of the runs (see CpuUse.foreign_cores). */
+export function foreignMax(runs: ReadonlyArray<{ cpu?: { foreign_cores: number } }>): number | null {
+  const v = runs.flatMap((r) => (r.cpu ? [r.cpu.foreign_cores] : []));
+  return v.length === 0 ? null : round(Math.max(...v), 2);
+}
+
+/** One log fragment with a run's CPU figures (bench/lib/cpu.ts). */
+export function cpuNote(r: Pick<LoadResult, "cpu">): string {
+  const c = r.cpu;
+  if (!c) return "no CPU figures";
+  return `server CPU ${c.server_us_per_req.toFixed(1)} µs/req (${c.server_cores.toFixed(2)} cores); redis ${c.redis_cores.toFixed(2)}, postgres ${c.postgres_cores.toFixed(2)}, box busy ${c.box_busy_cores.toFixed(2)} cores; other processes ${c.foreign_cores.toFixed(2)} cores`;
+}
+
+/** Median of one CPU figure over runs. */
+export function medianCpu(runs: readonly LoadResult[], key: "server_cores" | "postgres_cores" | "redis_cores" | "box_busy_cores" | "server_us_per_req"): number {
+  return round(median(runs.map((r) => r.cpu?.[key] ?? Number.NaN)), 2);
+}

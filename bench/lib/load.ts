@@ -20,13 +20,19 @@ export interface RedirectLoad {
   hotShare: number;
   durationS: number;
   connections: number;
+  /** How codes are picked (bench/wrk/redirects.lua DIST): hot/cold by hotShare (default), Zipf over ranks, or uniform. */
+  dist?: "hotcold" | "zipf" | "uniform";
+  /** Zipf exponent for dist "zipf" (default 1). */
+  zipfS?: number;
 }
 
 /** Closed loop: as fast as `connections` concurrent clients go. */
 export async function redirectsMax(t: LoadTool, o: RedirectLoad): Promise<LoadResult> {
+  const dist = o.dist ?? "hotcold";
   if (t.tool === "wrk") {
-    return runWrk({ label: o.label, url: o.url, script: "redirects", env: { CODES_FILE: o.codesFile, HOT_SHARE: String(o.hotShare) }, connections: o.connections, durationS: o.durationS });
+    return runWrk({ label: o.label, url: o.url, script: "redirects", env: { CODES_FILE: o.codesFile, HOT_SHARE: String(o.hotShare), DIST: dist, ZIPF_S: String(o.zipfS ?? 1) }, connections: o.connections, durationS: o.durationS });
   }
+  if (dist !== "hotcold") throw new Error(`redirects with DIST=${dist} are driven by wrk only (bench/wrk/redirects.lua); run with --tool wrk`);
   // Thresholds are the runner's business here (it compares runs); the script's are relaxed.
   const env = { BASE_URL: o.url, CODES_FILE: o.codesFile, HOT_SHARE: String(o.hotShare), EXECUTOR: "vus", VUS: String(o.connections), DURATION: `${o.durationS}s`, WARMUP: "1s", HIT_RATE_FLOOR: "0", P99_MS: "60000" };
   return k6Redirects(await runK6("redirects", env, t.workDir, o.label), o.label, o.durationS);

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import Redis from "ioredis";
 import postgres from "postgres";
 import { encodeBase62 } from "../../src/domain/base62";
 import { HashRing } from "../../src/domain/ring";
@@ -19,43 +20,86 @@ export interface SeededLink {
  */
 export const SEED_ID_BASE = 1n << 40n;
 const BATCH = 5000;
+/** Links generated, written and cached per step, so a million never sit in memory as rows at once. */
+const CHUNK = 50_000;
+
+export interface SeedOptions {
+  /** Path segment of the long URLs (https://bench.example/<purpose>/<tag>/<k>); default "reshard". */
+  purpose?: string;
+  /** Write the url_index rows too (default true); the redirect benchmarks only read links. */
+  index?: boolean;
+  /** Also SET `l:<code>` → long URL on the code's shard Redis with this TTL (s), as a read would after a miss; default: nothing cached. */
+  redisTtlSeconds?: number;
+  /** Keep and return every SeededLink (default true); false returns [] and hands each chunk to onChunk only. */
+  collect?: boolean;
+  onChunk?: (links: readonly SeededLink[]) => void;
+}
 
 /**
  * `n` links written straight into the shards with multi-row INSERTs (the API would take minutes
  * for 100k), placed as the app places them under `ring`: the `links` row on the code's owner,
- * the `url_index` row (sha256 of the URL) on the URL's owner, then VACUUM ANALYZE. Nothing is
- * cached in Redis.
+ * the `url_index` row (sha256 of the URL) on the URL's owner, then VACUUM ANALYZE. Written in
+ * chunks of 50,000, all shards in parallel. Nothing is cached in Redis unless `redisTtlSeconds`
+ * is given: then each code's long URL is SET on its shard's Redis too (pipelined).
  */
-export async function seedDirect(shards: readonly ShardUrls[], members: readonly number[], n: number, tag: string): Promise<SeededLink[]> {
+export async function seedDirect(shards: readonly ShardUrls[], members: readonly number[], n: number, tag: string, options: SeedOptions = {}): Promise<SeededLink[]> {
+  const { purpose = "reshard", index: withIndex = true, collect = true } = options;
   const ring = new HashRing(members);
-  const links = new Map<number, Array<{ code: string; id: string; long_url: string }>>();
-  const index = new Map<number, Array<{ url_hash: Buffer; long_url: string; code: string }>>();
-  const push = <T>(m: Map<number, T[]>, shard: number, row: T) => (m.get(shard) ?? m.set(shard, []).get(shard)!).push(row);
   const out: SeededLink[] = [];
-  for (let k = 0n; out.length < n; k++) {
-    const id = SEED_ID_BASE + k;
-    const code = encodeBase62(id);
-    if (isReservedCode(code) || !isShortCodeShape(code)) continue;
-    const longUrl = `https://bench.example/reshard/${tag}/${k}`;
-    const shard = ring.shardFor(code);
-    push(links, shard, { code, id: id.toString(), long_url: longUrl });
-    push(index, ring.shardFor(longUrl), { url_hash: createHash("sha256").update(longUrl).digest(), long_url: longUrl, code });
-    out.push({ code, longUrl, shard });
+  const redis = options.redisTtlSeconds === undefined ? null : shards.map((s) => new Redis(s.redis, { maxRetriesPerRequest: 2, enableAutoPipelining: false }));
+  let k = 0n;
+  let made = 0;
+  let checked = false;
+  try {
+    await withPrimaries(shards, async (sqls) => {
+      while (made < n) {
+        const links = new Map<number, Array<{ code: string; id: string; long_url: string }>>();
+        const index = new Map<number, Array<{ url_hash: Buffer; long_url: string; code: string }>>();
+        const push = <T>(m: Map<number, T[]>, shard: number, row: T) => (m.get(shard) ?? m.set(shard, []).get(shard)!).push(row);
+        const chunk: SeededLink[] = [];
+        for (; made < n && chunk.length < CHUNK; k++) {
+          const id = SEED_ID_BASE + k;
+          const code = encodeBase62(id);
+          if (isReservedCode(code) || !isShortCodeShape(code)) continue;
+          const longUrl = `https://bench.example/${purpose}/${tag}/${k}`;
+          const shard = ring.shardFor(code);
+          push(links, shard, { code, id: id.toString(), long_url: longUrl });
+          if (withIndex) push(index, ring.shardFor(longUrl), { url_hash: createHash("sha256").update(longUrl).digest(), long_url: longUrl, code });
+          chunk.push({ code, longUrl, shard });
+          made++;
+        }
+        if (!checked && chunk.length > 0) {
+          if (new URL(chunk[0]!.longUrl).href !== chunk[0]!.longUrl) throw new Error(`seed URL ${chunk[0]!.longUrl} is not in canonical form`);
+          checked = true;
+        }
+        await Promise.all(
+          sqls.map(async (sql, shard) => {
+            const l = links.get(shard) ?? [];
+            const u = index.get(shard) ?? [];
+            for (let i = 0; i < l.length; i += BATCH) await sql`insert into links ${sql(l.slice(i, i + BATCH), "code", "id", "long_url")}`;
+            for (let i = 0; i < u.length; i += BATCH) await sql`insert into url_index ${sql(u.slice(i, i + BATCH), "url_hash", "long_url", "code")}`;
+            const r = redis?.[shard];
+            if (r) {
+              for (let i = 0; i < l.length; i += BATCH) {
+                const p = r.pipeline();
+                for (const row of l.slice(i, i + BATCH)) p.set(`l:${row.code}`, row.long_url, "EX", options.redisTtlSeconds!);
+                const res = await p.exec();
+                const failed = res?.find(([e]) => e !== null);
+                if (failed) throw new Error(`seeding Redis of shard ${shard}: ${failed[0]!.message}`);
+              }
+            }
+          }),
+        );
+        options.onChunk?.(chunk);
+        if (collect) for (const link of chunk) out.push(link);
+      }
+      // As a bulk load is finished in production: planner statistics and the visibility map
+      // up to date, so autovacuum does not wake up on these tables in the middle of a window.
+      await Promise.all(sqls.map((sql) => sql`vacuum analyze links, url_index`));
+    });
+  } finally {
+    for (const r of redis ?? []) r.disconnect();
   }
-  if (new URL(out[0]!.longUrl).href !== out[0]!.longUrl) throw new Error(`seed URL ${out[0]!.longUrl} is not in canonical form`);
-  await withPrimaries(shards, async (sqls) => {
-    await Promise.all(
-      sqls.map(async (sql, shard) => {
-        const l = links.get(shard) ?? [];
-        const u = index.get(shard) ?? [];
-        for (let i = 0; i < l.length; i += BATCH) await sql`insert into links ${sql(l.slice(i, i + BATCH), "code", "id", "long_url")}`;
-        for (let i = 0; i < u.length; i += BATCH) await sql`insert into url_index ${sql(u.slice(i, i + BATCH), "url_hash", "long_url", "code")}`;
-        // As a bulk load is finished in production: planner statistics and the visibility map
-        // up to date, so autovacuum does not wake up on these tables in the middle of a window.
-        await sql`vacuum analyze links, url_index`;
-      }),
-    );
-  });
   return out;
 }
 

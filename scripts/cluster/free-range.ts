@@ -14,10 +14,12 @@ export interface FreeRangeOptions {
   spareShards?: number;
   /** Checked before each attempt: the caller was interrupted. */
   stopped?: () => boolean;
+  /** fsync off etc. (ClusterOptions.fast); default true: these clusters are throwaway. */
+  fast?: boolean;
 }
 
 /**
- * Brings a throwaway (--fast) cluster up on the first port range that is free, for the test
+ * Brings a throwaway cluster (--fast unless `fast: false`) up on the first port range that is free, for the test
  * runner and the bench. Starting at a pid-dependent slot keeps concurrent runs on one machine
  * apart; a range another run grabs between probe and bind fails `up`, is wiped, and the next is
  * tried (three attempts). Resolves with the base port.
@@ -32,7 +34,7 @@ export async function clusterUpOnFreePorts(options: FreeRangeOptions): Promise<n
     if (!(await rangeFree(basePort, shards + (options.spareShards ?? 0)))) continue;
     tries++;
     try {
-      await clusterUp({ name, shards, basePort, fast: true });
+      await clusterUp({ name, shards, basePort, fast: options.fast ?? true });
       return basePort;
     } catch (error) {
       lastError = error;

@@ -35,7 +35,7 @@ describe("bench smoke (all scenarios)", () => {
       expect(line).toBeDefined();
       const result = JSON.parse(line!.slice("BENCH_RESULT ".length)) as { ok: boolean; stamp: string; scenarios: string[] };
       expect(result.ok).toBe(true);
-      expect(result.scenarios).toEqual(["redirects", "events", "creates", "fallback"]);
+      expect(result.scenarios).toEqual(["redirects", "events", "zipf", "creates", "fallback"]);
 
       const summary = JSON.parse(readFileSync(join(out, `${result.stamp}-all-smoke`, "summary.json"), "utf8")) as { ok: boolean; checks: Check[]; targets: unknown[] };
       expect(summary.ok).toBe(true);
@@ -47,6 +47,10 @@ describe("bench smoke (all scenarios)", () => {
       };
       expect(check("redirects", "cache hit rate once warm").ok).toBe(true);
       expect(check("redirects", "failed redirects (non-3xx").value).toBe(0);
+      expect(check("redirects", "clicks in link_clicks minus 302s served").value).toBe(0);
+      expect(check("zipf", "links seeded").ok).toBe(true);
+      expect(check("zipf", "failed redirects").value).toBe(0);
+      expect(check("zipf", "clicks lost").value).toBe(0);
       expect(check("fallback", "failed redirects while any single node is down").value).toBe(0);
       expect(check("fallback", "redis_down: database answers on other shards").value).toBe(0);
       expect(check("fallback", "hit rate after Redis returned").ok).toBe(true);

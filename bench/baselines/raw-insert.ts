@@ -57,7 +57,7 @@ async function one(): Promise<void> {
   }
   const hash = createHash("sha256").update(longUrl).digest();
   if (mode === "group-commit") {
-    const winner = await batcher.submit(n % nodes.length, { id: idBase - BigInt(n), code, longUrl, urlHash: hash });
+    const winner = await batcher.submit(n % nodes.length, { id: idBase - BigInt(n), code, longUrl, urlHash: hash, owner: null });
     if (winner !== code) throw new Error(`group-commit: ${longUrl} got ${winner}, not ${code}`);
     return;
   }

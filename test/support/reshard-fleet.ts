@@ -32,7 +32,8 @@ export interface MoverRun {
  *   expect(await f.mover(["add"]).exited).toBe(0);
  */
 export async function startReshardFleet(name: string, shards: number, ids: readonly number[]) {
-  await clusterUpOnFreePorts({ name, shards, firstBase: 37_000, slots: 29, spareShards: 1 });
+  // Below the kernel's ephemeral ports (32768+), where a busy box's client sockets would take ports at random.
+  await clusterUpOnFreePorts({ name, shards, firstBase: 27_000, slots: 57, spareShards: 1 });
   let state: ClusterState = readState(clusterDir(REPO_ROOT, name));
   const env = (id: number) => ({ ...FLEET_ENV, ...TOPOLOGY_ENV, ...clusterEnvVars(state), INSTANCE_ID: String(id) });
   const instances: ServerProcess[] = [];

@@ -132,7 +132,8 @@ describe("online re-sharding under load (3 instances behind HAProxy)", () => {
     const pushed = views.filter((m) => m.kind === "topology") as unknown as Array<TopologyBody & { progress: Array<{ step: string; scanned: number; total: number }> }>;
     closeWatcher();
     expect(new Set(pushed.map((v) => v.phase))).toEqual(new Set(["prepare", "dual", "copy", "verify", "switch", "cleanup", "stable"]));
-    expect(pushed.some((v) => v.phase === "copy" && v.progress.some((p) => p.step === "copy" && p.scanned > 0 && p.total > 0))).toBe(true);
+    // A fast copy can finish between two progress pushes: its figures then arrive with the next phase's view.
+    expect(pushed.some((v) => v.progress.some((p) => p.step === "copy" && p.scanned > 0 && p.total > 0))).toBe(true);
     expect(pushed.at(-1)).toMatchObject({ phase: "stable", members: [0, 1, 2, 3] });
   }, 180_000);
 

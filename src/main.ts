@@ -1,6 +1,7 @@
 import { parseConfig } from "./config";
 import { compose } from "./compose";
 import { installShutdown } from "./lifecycle/shutdown";
+import { isKnownLibraryRace } from "./lifecycle/library-races";
 import { createLogger } from "./observability/logger";
 
 const parsed = parseConfig(process.env);
@@ -10,6 +11,12 @@ if (!parsed.ok) {
 }
 const config = parsed.config;
 const logger = createLogger(config.LOG_LEVEL, { instance: config.INSTANCE_ID });
+// Only the known library race is survived; anything else still ends the process, as by default.
+process.on("uncaughtException", (error) => {
+  if (isKnownLibraryRace(error)) return logger.warn("postgres.js wrote to a closed socket (a node died mid-query); the query failed on its own", { error: (error as Error).message });
+  console.error(error);
+  process.exit(1);
+});
 const system = await compose(config, logger);
 
 let server: ReturnType<typeof system.listen>;

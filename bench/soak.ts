@@ -24,7 +24,7 @@ import { redirectsFixed, redirectsMax, type LoadTool } from "./lib/load";
 import type { LoadResult } from "./lib/load-result";
 import { BUN, startChild, type Child } from "./lib/proc";
 import { createLinks, writeCodesFile, type SeededCode } from "./lib/seed";
-import type { SoakWsCounts } from "./lib/soak-ws-client";
+import type { WsClientReport as SoakWsCounts } from "./lib/ws-client";
 
 const arg = (name: string, fallback: number) => {
   const i = Bun.argv.indexOf(`--${name}`);
@@ -240,7 +240,7 @@ try {
     `${startedAt.toISOString()}: ${f(soakSeconds / 60, 1)} min at ${rate} req/s = ${rateFlag ? "--rate" : `half of the measured max (${f(max!.rps, 0)} req/s, wrk -t1 -c${CONNECTIONS} ${MAX_S} s closed loop, p99 ${f(max!.latencyMs.p99, 2)} ms)`}, against one server process (RATE_LIMIT_ENABLED=false, LOG_LEVEL=warn) on a throwaway 3-shard cluster (Redis + PG primary + replica per shard), loopback, 2-core shared machine.`,
     ``,
     `- load: redirects at ${redirectRate}/s over ${LINKS} seeded codes (${HOT} hot get ${HOT_SHARE * 100} %), from bench/lib/open-loop.ts (open loop, ${CONNECTIONS} keep-alive connections) in back-to-back ${SAMPLE_S} s windows (each a fresh generator process: a few hundred ms gap between windows); creates (POST /create, a fresh URL each) at ${f(createRate, 0)}/s = ${CREATE_SHARE * 100} % on a fixed schedule from the soak process (fetch, keep-alive).`,
-    `- dashboard: bench/lib/soak-ws-client.ts, its own process, subscribed to events,metrics from before the max run to the end; checks every event's shape (bench/lib/event-check.ts) and 1 in 50 against the zod contract.`,
+    `- dashboard: bench/lib/ws-client.ts --every 1000, its own process, subscribed to events,metrics from before the max run to the end; checks every event's shape (bench/lib/event-check.ts) and 1 in 50 against the zod contract.`,
     `- RSS: VmRSS of pid ${pid}, which is the server itself (${exe} ${cmdline.replace(/^\S+ /, "")}; child processes: ${childPids || "none"}; Piscina workers are threads of it, so counted).`,
     ``,
     `## Verdict`,
@@ -321,7 +321,7 @@ function pct(sorted: Float64Array | number[], p: number): number {
 /** The dashboard client process and its latest `COUNTS` line. */
 async function connectDashboard(baseUrl: string): Promise<{ counts: () => SoakWsCounts | null; stop: () => Promise<SoakWsCounts> }> {
   const wsUrl = `${baseUrl.replace(/^http/, "ws")}/ws`;
-  const child: Child = startChild("soak ws client", [BUN, "bench/lib/soak-ws-client.ts", "--url", wsUrl, "--topics", "events,metrics"]);
+  const child: Child = startChild("soak ws client", [BUN, "bench/lib/ws-client.ts", "--url", wsUrl, "--topics", "events,metrics", "--every", "1000"]);
   const deadline = Date.now() + 10_000;
   while (!child.stdout().includes("READY")) {
     if (child.proc.exitCode !== null || Date.now() > deadline) throw new Error(`ws client did not subscribe to ${wsUrl}: ${child.stderr().slice(-1000)}`);

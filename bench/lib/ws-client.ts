@@ -3,9 +3,11 @@
  * A dashboard-like WebSocket client, run as its own process (as a browser would be) while load
  * runs: subscribes to /ws?topics=..., parses every message, checks every event's shape
  * (event-check.ts) and a sample against the exact zod contract, and counts. Prints `READY` once
- * subscribed; on SIGTERM prints `BENCH_JSON {...}` and exits.
+ * subscribed; on SIGTERM prints `BENCH_JSON {...}` and exits. With `--every MS` (a long run such
+ * as the soak) it also prints its running totals as a `COUNTS {...}` line every MS and on close,
+ * so they can be read without stopping it.
  *
- *   bun bench/lib/ws-client.ts --url ws://127.0.0.1:8080/ws --topics events,metrics
+ *   bun bench/lib/ws-client.ts --url ws://127.0.0.1:8080/ws --topics events,metrics [--every 1000]
  */
 import { linkEventSchema } from "../../src/events/event-schema";
 import { checkEvent } from "./event-check";
@@ -34,12 +36,18 @@ if (import.meta.main) {
     return i >= 0 ? (Bun.argv[i + 1] ?? fallback) : fallback;
   };
   const url = `${arg("url", "ws://127.0.0.1:8080/ws")}?topics=${arg("topics", "events,metrics")}`;
+  const every = Number(arg("every", "0"));
   const started = performance.now();
   const r: WsClientReport = { connected: false, subscribed: [], messages: 0, events: 0, reads: 0, writes: 0, metrics_messages: 0, schema_errors: 0, zod_checked: 0, zod_errors: 0, first_errors: [], closed: null, seconds: 0 };
   const problem = (what: string) => {
     r.schema_errors++;
     if (r.first_errors.length < 5) r.first_errors.push(what);
   };
+  const printCounts = () => {
+    r.seconds = (performance.now() - started) / 1000;
+    console.log(`COUNTS ${JSON.stringify(r)}`);
+  };
+  const timer = every > 0 ? setInterval(printCounts, every) : undefined;
   const ws = new WebSocket(url);
   ws.onopen = () => {
     r.connected = true;
@@ -79,8 +87,11 @@ if (import.meta.main) {
   };
   ws.onclose = (c) => {
     r.closed = { code: c.code, reason: c.reason };
+    if (timer) printCounts();
   };
   const finish = () => {
+    clearInterval(timer);
+    if (timer) printCounts();
     r.seconds = (performance.now() - started) / 1000;
     console.log(`BENCH_JSON ${JSON.stringify(r)}`);
     ws.close();

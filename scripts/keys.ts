@@ -3,7 +3,8 @@
  * API keys (`bun run keys …`). A key is shown once, at creation; only its SHA-256 is stored.
  *
  *   bun run keys create --name ci-bot     prints the key (shk_<id>_<secret>) and its id
- *   bun run keys list                     id, name, created, revoked
+ *   bun run keys create --name ops --admin   an admin key: the dashboard, /ws all-events topics, metrics
+ *   bun run keys list                     id, scope, name, created, revoked
  *   bun run keys revoke <id>              every instance refuses it within about a second
  *
  * Reads the same env as the server; without node lists it uses the local cluster (--cluster NAME).
@@ -13,10 +14,10 @@ import { composeKeyAdmin } from "../src/compose";
 import { envWithLocalCluster } from "./cluster/local-env";
 import { parseCommand, runCli } from "./cluster/run-cli";
 
-const USAGE = "usage: bun run keys create --name NAME | list | revoke <id>  [--cluster NAME (dev)]";
+const USAGE = "usage: bun run keys create --name NAME [--admin] | list | revoke <id>  [--cluster NAME (dev)]";
 
 async function main(): Promise<number> {
-  const line = parseCommand(USAGE, { name: { type: "string" }, cluster: { type: "string" } }, 1);
+  const line = parseCommand(USAGE, { name: { type: "string" }, admin: { type: "boolean" }, cluster: { type: "string" } }, 1);
   if ("exitCode" in line) return line.exitCode;
   const { command, args, values } = line;
   const parsed = parseConfig(envWithLocalCluster(values.cluster ?? "dev"));
@@ -30,14 +31,15 @@ async function main(): Promise<number> {
           console.error(`keys create needs --name (1-100 characters)\n${USAGE}`);
           return 2;
         }
-        const key = await admin.create(name);
-        console.log(`created key ${key.id} (${name}). It is shown only now; store it:\n\n${key.text}\n`);
+        const scope = values.admin === true ? "admin" : "user";
+        const key = await admin.create(name, scope);
+        console.log(`created ${scope === "admin" ? "admin " : ""}key ${key.id} (${name}). It is shown only now; store it:\n\n${key.text}\n`);
         return 0;
       }
       case "list": {
         const keys = await admin.list();
         if (keys.length === 0) console.log("no keys");
-        for (const k of keys) console.log(`${k.id}  ${k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : "active"}  created ${k.createdAt.toISOString()}  ${k.name}`);
+        for (const k of keys) console.log(`${k.id}  ${k.scope.padEnd(5)}  ${k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : "active"}  created ${k.createdAt.toISOString()}  ${k.name}`);
         return 0;
       }
       case "revoke": {

@@ -150,6 +150,8 @@ function spawnInstance(cluster: ClusterState, instanceId: number, port: number, 
     PUBLIC_BASE_URL: `http://127.0.0.1:${lbPort}`,
     SHUTDOWN_DRAIN_MS: process.env.SHUTDOWN_DRAIN_MS ?? String(DRAIN_MS),
     SHUTDOWN_GRACE_MS: process.env.SHUTDOWN_GRACE_MS ?? String(GRACE_MS),
+    // A local fleet, like `npm start`: the dashboard opens without a key unless the env closes it.
+    OBSERVABILITY_PUBLIC: process.env.OBSERVABILITY_PUBLIC ?? "true",
   };
   return spawnDetached(process.execPath, ["src/main.ts"], log, env);
 }

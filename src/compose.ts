@@ -21,7 +21,7 @@ import { InvalidationBus } from "./events/invalidation-bus";
 import { linkObserver } from "./events/link-observer";
 import { KEYS_CHANNEL, KeyRing } from "./modules/keys/key-ring";
 import { newApiKey } from "./domain/api-key";
-import { insertKey, listKeys, revokeKey } from "./storage/key-rows";
+import { insertKey, listKeys, revokeKey, type KeyScope } from "./storage/key-rows";
 import { createPgNode } from "./storage/nodes";
 import { LinkReader } from "./modules/links/link-reader";
 import { LinkManager } from "./modules/links/link-manager";
@@ -34,11 +34,14 @@ import { startTracing } from "./observability/tracing";
 import { OPENAPI_DOCUMENTATION } from "./http/openapi-doc";
 import { CacheMetrics } from "./observability/cache-metrics";
 import { PrometheusMetrics } from "./observability/prometheus";
-import { observabilityRoutes } from "./modules/observability/routes";
+import { metricsListener, observabilityRoutes } from "./modules/observability/routes";
 import { EventBus } from "./events/event-bus";
 import { EventFactory } from "./events/event-factory";
 import { ClusterMetrics } from "./events/cluster-metrics";
-import { WsHub, type HubSocketData } from "./events/ws-hub";
+import { WsHub } from "./events/ws-hub";
+import { WsGateway, type HubSocketData } from "./http/ws-gateway";
+import { ClientLimits } from "./http/client-limits";
+import { AccessControl } from "./http/access";
 import type { Server } from "bun";
 import type { Logger } from "./observability/logger";
 import { applyMigrations } from "./storage/migrate";
@@ -137,6 +140,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     bufferLevels: () => ids.levels(),
     eventDrops: () => hub.drops,
     wsClients: () => hub.clientCount,
+    wsRejections: () => gateway.rejections,
     hotLinks: () => hot.size,
     clicks: () => ({ counted: clicks.counted, ...clickFlusher.figures }),
     createBatches: () => links.batcher.figures,
@@ -181,13 +185,26 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     : null;
   const reader = new LinkReader({ shards, router, hot, observer, cacheTtlSeconds: config.CACHE_TTL_SECONDS, annotate: tracing.enabled ? (a) => tracing.annotate(a) : undefined });
   const keys = new KeyRing({ catalog: { primary: shards.at(0).primary, replica: shards.at(0).replica }, subscriber: controlSubscriber, pollMs: config.KEYS_POLL_MS });
+  keys.onRevoked = (keyIds) => hub.closeKeys(keyIds);
+  const access = new AccessControl({ keys, adminToken: config.ADMIN_TOKEN, observabilityPublic: config.OBSERVABILITY_PUBLIC });
   const stats = new ClickStats({ shards, router });
   const manager = new LinkManager({ shards, router, links, invalidation, observer, stats, cacheTtlSeconds: config.CACHE_TTL_SECONDS, logger });
   const clientKey = (request: Request) => clientIp(peerAddress(request), request.headers.get("x-forwarded-for"), config.TRUSTED_PROXIES);
   const gate = rateGate(limiter, clientKey);
+  const gateway = new WsGateway({
+    hub,
+    limits: new ClientLimits({ maxSockets: config.WS_MAX_PER_CLIENT, messagesPerSecond: config.WS_MESSAGES_PER_SEC }),
+    clientAddress: clientKey,
+    authenticate: (credential) => access.streamAccessOf(credential),
+    publicAccess: config.OBSERVABILITY_PUBLIC,
+    authTimeoutMs: config.WS_AUTH_TIMEOUT_MS,
+    maxMessageBytes: config.WS_MAX_MESSAGE_BYTES,
+    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+  });
   let accepting = false;
   let probeTimer: ReturnType<typeof setInterval> | undefined;
   let server: Server<HubSocketData> | null = null;
+  let metricsServer: Server<undefined> | null = null;
   const peerAddress = options.peerAddress ?? ((request: Request) => server?.requestIP(request)?.address);
 
   const dashboard = new Elysia({ name: "dashboard" })
@@ -196,9 +213,9 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   const app = buildApp({
     logger,
     plugins: [
-      observabilityRoutes({ prometheus, latest: () => clusterMetrics.snapshot }),
-      topologyRoutes({ view: () => topology.view() }),
-      clickRoutes({ stats, adminToken: config.ADMIN_TOKEN, keys, manager }),
+      observabilityRoutes({ prometheus, latest: () => clusterMetrics.snapshot, access }),
+      topologyRoutes({ view: () => topology.view(), access }),
+      clickRoutes({ stats, access, keys, manager }),
       manageRoutes({ manager, links, keys, gate, publicBaseUrl: config.PUBLIC_BASE_URL, maxBodyBytes: config.MAX_BODY_BYTES }),
       openapi({ path: "/docs", specPath: "/openapi.json", documentation: OPENAPI_DOCUMENTATION as never, exclude: { paths: ["/", "/ws", "/docs", "/openapi.json"], staticFile: true } }),
       dashboard,
@@ -220,7 +237,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     },
   });
 
-  const door = frontDoor({ hub, app, prometheus, tracing });
+  const door = frontDoor({ gateway, app, prometheus, tracing, logger });
   return {
     app,
     /** The front door without a server (no WebSocket upgrades): what in-process tests call. */
@@ -239,6 +256,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     cacheMetrics,
     repairs,
     hub,
+    gateway,
     bus,
     clusterMetrics,
     /** Migrates reachable primaries, loads the ring, fills the id buffers, then starts taking traffic. */
@@ -264,9 +282,15 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     },
     /** Starts Bun's server: /ws upgrades go to the hub, every other request to the Elysia app. */
     listen(hostname: string, port: number): Server<HubSocketData> {
-      server = Bun.serve<HubSocketData>({ hostname, port, fetch: door, websocket: hub.handlers });
+      server = Bun.serve<HubSocketData>({ hostname, port, fetch: door, websocket: gateway.handlers });
       hub.attach(server);
       return server;
+    },
+    /** The Prometheus listener (METRICS_PORT on METRICS_HOST, loopback by default), when configured. */
+    listenMetrics(): Server<undefined> | null {
+      if (config.METRICS_PORT === undefined) return null;
+      metricsServer = Bun.serve({ hostname: config.METRICS_HOST, port: config.METRICS_PORT, fetch: metricsListener(prometheus, logger) });
+      return metricsServer;
     },
     stopAccepting(): void {
       accepting = false;
@@ -278,6 +302,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     },
     async close(): Promise<void> {
       accepting = false;
+      void metricsServer?.stop(true);
       // Clicks first, while the database pools are open: a graceful stop loses none.
       await clickFlusher.stop();
       await topology.stop();
@@ -380,10 +405,10 @@ export function composeKeyAdmin(config: Config) {
   const publisher = new Redis(config.EVENT_BUS_REDIS ?? config.shards[0]!.redis, { enableOfflineQueue: true, maxRetriesPerRequest: 1, commandTimeout: 2000 });
   publisher.on("error", () => {});
   return {
-    async create(name: string) {
+    async create(name: string, scope: KeyScope = "user") {
       await applyMigrations(catalog.client, MIGRATIONS_DIR);
       const key = newApiKey((n) => crypto.getRandomValues(new Uint8Array(n)));
-      await insertKey(catalog, { id: key.id, name, hash: key.hash });
+      await insertKey(catalog, { id: key.id, name, scope, hash: key.hash });
       return key;
     },
     list: () => listKeys(catalog),

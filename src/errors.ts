@@ -9,6 +9,7 @@ export const ERROR_STATUS = {
   "invalid-url": 400,
   "invalid-query": 400,
   unauthorized: 401,
+  forbidden: 403,
   "short-url-not-found": 404,
   "alias-taken": 409,
   "link-gone": 410,

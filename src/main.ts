@@ -23,9 +23,12 @@ let server: ReturnType<typeof system.listen>;
 try {
   server = system.listen(config.HOST, config.PORT);
 } catch (error) {
-  const code = (error as { code?: string }).code;
-  console.error(code === "EADDRINUSE" ? `config: PORT ${config.PORT} is already in use on ${config.HOST}` : `startup: ${(error as Error).message}`);
-  process.exit(1);
+  exitListenFailure(error, `PORT ${config.PORT} is already in use on ${config.HOST}`);
+}
+try {
+  system.listenMetrics();
+} catch (error) {
+  exitListenFailure(error, `METRICS_PORT ${config.METRICS_PORT} is already in use on ${config.METRICS_HOST}`);
 }
 installShutdown(
   {
@@ -42,3 +45,9 @@ installShutdown(
 );
 await system.start();
 logger.info("listening", { url: config.PUBLIC_BASE_URL, shards: config.shards.length });
+
+function exitListenFailure(error: unknown, inUse: string): never {
+  const code = (error as { code?: string }).code;
+  console.error(code === "EADDRINUSE" ? `config: ${inUse}` : `startup: ${(error as Error).message}`);
+  process.exit(1);
+}

@@ -55,7 +55,7 @@ if (variant === "events" || variant === "elysia-events" || variant === "elysia-m
   const subscriber = new Redis(config.shards[0]!.redis);
   publisher.on("error", () => {});
   subscriber.on("error", () => {});
-  bus = new EventBus({ node: "variant", channel: "shorten:variant-events", flushMs: config.EVENT_FLUSH_MS, maxPending: 50_000, publisher, subscriber, local: { deliver: () => {} }, onDrop: () => {} });
+  bus = new EventBus({ node: "variant", channel: "shorten:variant-events", flushMs: config.EVENT_FLUSH_MS, maxPending: 50_000, publisher, subscriber, local: { deliver: () => {}, deliverOwned: () => {} }, onDrop: () => {} });
   bus.start();
   observer = {
     onRead: (o) => {
@@ -112,7 +112,8 @@ if (variant === "policy" || variant === "service" || variant === "events") {
     });
   if (variant === "elysia-metrics") {
     // As compose.ts listen(): request metrics at the server edge, around app.fetch.
-    const prometheus = new PrometheusMetrics({ cache: new CacheMetrics(shards.count), breakers: () => [], bufferLevels: () => [], eventDrops: () => ({ batches: 0, events: 0 }), wsClients: () => 0, hotLinks: () => 0, clicks: () => ({ counted: 0, flushed: 0, lost: 0 }), createBatches: () => ({ statements: 0, items: 0 }) });
+    const prometheus = new PrometheusMetrics({ cache: new CacheMetrics(shards.count), breakers: () => [], bufferLevels: () => [], eventDrops: () => ({ batches: 0, events: 0 }), wsClients: () => 0,
+    wsRejections: () => ({}), hotLinks: () => 0, clicks: () => ({ counted: 0, flushed: 0, lost: 0 }), createBatches: () => ({ statements: 0, items: 0 }) });
     Bun.serve({
       hostname: "127.0.0.1",
       port: config.PORT,

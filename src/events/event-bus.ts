@@ -15,6 +15,8 @@ export interface EventBatch {
 /** Where a batch of events is delivered on this instance (the WebSocket hub). */
 export interface LocalDelivery {
   deliver(topic: EventTopic, eventsJson: string, count: number): void;
+  /** The events of one owner's links (a JSON array text), for that owner's stream. */
+  deliverOwned(owner: string, eventsJson: string, count: number): void;
 }
 
 export interface EventBusOptions {
@@ -41,9 +43,10 @@ export interface EventBusOptions {
  * measured, that was most of the stream's cost per request. The price: a client that connects
  * to an instance nobody was watching sees the other instances' events up to a second later.
  *
- * Wire format on Redis: `origin readCount writeCount \n readsJson \n writesJson`. JSON text holds
- * no raw newline, so a receiver splits without parsing, skips its own batches, and forwards the
- * text as is.
+ * Wire format on Redis: `origin readCount writeCount \n readsJson \n writesJson`, then one line
+ * `ownerKeyId count eventsJson` per owner with events in the batch (the same events again, for
+ * the owners' own streams). JSON text holds no raw newline, so a receiver splits without
+ * parsing, skips its own batches, and forwards the text as is.
  * Within a batch, the `events` topic lists the reads before the writes.
  *
  * @example
@@ -54,6 +57,7 @@ export interface EventBusOptions {
 export class EventBus {
   private reads: string[] = [];
   private writes: string[] = [];
+  private owned = new Map<string, string[]>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private listenersTimer: ReturnType<typeof setInterval> | undefined;
   private localListening = false;
@@ -123,6 +127,11 @@ export class EventBus {
       return;
     }
     (event.type === "read" ? this.reads : this.writes).push(event.json);
+    if (event.owner !== null) {
+      const list = this.owned.get(event.owner);
+      if (list === undefined) this.owned.set(event.owner, [event.json]);
+      else list.push(event.json);
+    }
   }
 
   flush(): void {
@@ -132,11 +141,14 @@ export class EventBus {
     const writes = `[${this.writes.join(",")}]`;
     const readCount = this.reads.length;
     const writeCount = this.writes.length;
+    const owned = [...this.owned].map(([owner, list]) => `${owner} ${list.length} [${list.join(",")}]`);
     this.reads = [];
     this.writes = [];
-    this.deliverLocally(batchOf(reads, writes, readCount, writeCount));
+    this.owned = new Map();
+    this.deliverLocally(batchOf(reads, writes, readCount, writeCount), owned);
     if (this.remoteListeners > 0) {
-      this.options.publisher.publish(this.options.channel, `${this.options.node} ${readCount} ${writeCount}\n${reads}\n${writes}`).catch(() => this.options.onDrop(count));
+      const ownedLines = owned.length === 0 ? "" : `\n${owned.join("\n")}`;
+      this.options.publisher.publish(this.options.channel, `${this.options.node} ${readCount} ${writeCount}\n${reads}\n${writes}${ownedLines}`).catch(() => this.options.onDrop(count));
     }
   }
 
@@ -149,17 +161,22 @@ export class EventBus {
   }
 
   private receive(message: string): void {
-    const [header, reads, writes] = message.split("\n");
+    const [header, reads, writes, ...owned] = message.split("\n");
     const [origin, readCount, writeCount] = (header ?? "").split(" ");
     if (origin === this.options.node || reads === undefined || writes === undefined) return;
-    this.deliverLocally(batchOf(reads, writes, Number(readCount), Number(writeCount)));
+    this.deliverLocally(batchOf(reads, writes, Number(readCount), Number(writeCount)), owned);
   }
 
-  private deliverLocally(batch: EventBatch): void {
+  private deliverLocally(batch: EventBatch, owned: readonly string[]): void {
     const { local } = this.options;
     local.deliver("events", batch.events, batch.readCount + batch.writeCount);
     if (batch.readCount > 0) local.deliver("reads", batch.reads, batch.readCount);
     if (batch.writeCount > 0) local.deliver("writes", batch.writes, batch.writeCount);
+    for (const line of owned) {
+      const first = line.indexOf(" ");
+      const second = line.indexOf(" ", first + 1);
+      if (first > 0 && second > first) local.deliverOwned(line.slice(0, first), line.slice(second + 1), Number(line.slice(first + 1, second)));
+    }
   }
 }
 

@@ -5,6 +5,8 @@ import { cacheFigures } from "../observability/cache-metrics";
 export interface SerializedEvent {
   type: "read" | "write";
   json: string;
+  /** The key that owns the link: the event also goes to that owner's stream. */
+  owner: string | null;
 }
 
 /**
@@ -34,6 +36,7 @@ export class EventFactory {
     const metrics = `"cache_hit_count":${m.cache_hit_count},"cache_miss_count":${m.cache_miss_count},"cache_total":${m.cache_total},"cache_hit_rate":${m.cache_hit_rate},"cache_miss_rate":${m.cache_miss_rate}`;
     return {
       type: "read",
+      owner: outcome.owner,
       json:
         `{"event_id":"${this.nextId()}","type":"read","status":"${outcome.status}","node":${this.nodeJson},"redis":${redis},"db":${db},` +
         `"short_code":${JSON.stringify(outcome.code.slice(0, 64))},"latency_ms":${round(outcome.latencyMs)},"cache":"${outcome.cache}","source":"${outcome.source}",` +
@@ -45,6 +48,7 @@ export class EventFactory {
     const shard = outcome.shard;
     return {
       type: "write",
+      owner: outcome.owner,
       json:
         `{"event_id":"${this.nextId()}","type":"write","status":"${outcome.status}","node":${this.nodeJson},` +
         `"redis":${shard === null ? "null" : `"redis-${shard}"`},"db":${shard === null ? "null" : `"primary-${shard}"`},` +
@@ -57,6 +61,7 @@ export class EventFactory {
     const shard = outcome.shard;
     return {
       type: "write",
+      owner: outcome.owner,
       json:
         `{"event_id":"${this.nextId()}","type":"${outcome.kind}","status":"OK","node":${this.nodeJson},` +
         `"redis":${shard === null ? "null" : `"redis-${shard}"`},"db":${shard === null ? "null" : `"primary-${shard}"`},` +

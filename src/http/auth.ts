@@ -6,9 +6,19 @@ import type { KeyRing, Principal } from "../modules/keys/key-ring";
  * is anonymous (null); a key that is wrong or revoked is a 401, never silently anonymous.
  */
 export async function principalOf(request: Request, keys: KeyRing): Promise<Principal | null> {
+  const text = credentialOf(request);
+  return text === null ? null : verifiedKey(text, keys);
+}
+
+/** The credential a request carries: `Authorization: Bearer <text>` or `X-API-Key: <text>`. */
+export function credentialOf(request: Request): string | null {
   const header = request.headers.get("authorization");
   const text = header !== null && /^bearer /i.test(header) ? header.slice(7).trim() : request.headers.get("x-api-key")?.trim();
-  if (text === undefined || text === "") return null;
+  return text === undefined || text === "" ? null : text;
+}
+
+/** The key's principal; 401 when the text is not an active key, 503 when keys cannot be checked. */
+export async function verifiedKey(text: string, keys: KeyRing): Promise<Principal> {
   const principal = await keys.verify(text).catch((error: unknown) => {
     throw new AppError("storage-unavailable", "cannot check the API key right now; try again", { retryable: true, retryAfterSeconds: 1, cause: error });
   });

@@ -1,18 +1,20 @@
 import type { Server } from "bun";
-import type { HubSocketData, WsHub } from "../events/ws-hub";
 import { SpanKind } from "@opentelemetry/api";
+import type { Logger } from "../observability/logger";
 import type { PrometheusMetrics } from "../observability/prometheus";
 import type { Tracing } from "../observability/tracing";
+import { errorResponse } from "./error-handler";
 import { routeLabel } from "./route-label";
+import type { HubSocketData, WsGateway } from "./ws-gateway";
 
 /**
- * Bun.serve's fetch: /ws upgrades go to the WebSocket hub, every other request to the Elysia
+ * Bun.serve's fetch: /ws upgrades go to the WebSocket gateway, every other request to the Elysia
  * app, timed at the edge for the request metrics. The same function serves production and the
  * in-process tests (`frontDoor(...)(request)`, no server: no upgrades), so nothing per request
  * lives elsewhere.
  */
-export function frontDoor(deps: { hub: WsHub; app: { fetch(request: Request): Response | Promise<Response> }; prometheus: PrometheusMetrics; tracing: Tracing }) {
-  const { hub, app, prometheus, tracing } = deps;
+export function frontDoor(deps: { gateway: WsGateway; app: { fetch(request: Request): Response | Promise<Response> }; prometheus: PrometheusMetrics; tracing: Tracing; logger: Logger }) {
+  const { gateway, app, prometheus, tracing, logger } = deps;
   const serve = async (request: Request): Promise<Response> => {
     const started = performance.now();
     const response = await app.fetch(request);
@@ -32,7 +34,7 @@ export function frontDoor(deps: { hub: WsHub; app: { fetch(request: Request): Re
       SpanKind.SERVER,
     );
   return async (request: Request, server?: Server<HubSocketData>): Promise<Response | undefined> => {
-    if (server && hub.upgrade(request, server)) return undefined;
+    if (server && gateway.isStreamRequest(request)) return gateway.upgrade(request, server).catch((error: unknown) => errorResponse(error, undefined, logger));
     return tracing.enabled ? traced(request) : serve(request);
   };
 }

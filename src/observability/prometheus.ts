@@ -7,6 +7,8 @@ export interface PrometheusSources {
   bufferLevels: () => number[];
   eventDrops: () => { batches: number; events: number };
   wsClients: () => number;
+  /** WebSockets closed by a per-client limit or for want of a valid credential, by reason. */
+  wsRejections: () => Readonly<Record<string, number>>;
   hotLinks: () => number;
   /** Clicks counted on the redirect path, flushed to PostgreSQL, and given up on. */
   clicks: () => { counted: number; flushed: number; lost: number };
@@ -103,6 +105,15 @@ export class PrometheusMetrics {
       registers,
       collect() {
         this.set(sources.wsClients());
+      },
+    });
+    new Gauge({
+      name: "shorten_ws_rejections",
+      help: "WebSockets refused or closed with 1008 on this instance: connections (over the per-client cap), messages (over the per-second limit), size (message too large), auth (no or wrong credential)",
+      labelNames: ["reason"],
+      registers,
+      collect() {
+        for (const [reason, count] of Object.entries(sources.wsRejections())) this.set({ reason }, count);
       },
     });
     new Gauge({

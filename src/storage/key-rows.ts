@@ -2,26 +2,29 @@ import type { PgNode } from "./nodes";
 import { pgCall } from "./nodes";
 
 /** SQL for api_keys on the catalog shard (shard 0). */
+export type KeyScope = "user" | "admin";
+
 export interface KeyRow {
   id: string;
   name: string;
+  scope: KeyScope;
   createdAt: Date;
   revokedAt: Date | null;
 }
 
-export async function insertKey(node: PgNode, key: { id: string; name: string; hash: Buffer }): Promise<void> {
-  await pgCall(node, (sql) => sql`insert into api_keys (id, name, key_hash) values (${key.id}, ${key.name}, ${key.hash})`, { idempotent: false });
+export async function insertKey(node: PgNode, key: { id: string; name: string; scope: KeyScope; hash: Buffer }): Promise<void> {
+  await pgCall(node, (sql) => sql`insert into api_keys (id, name, scope, key_hash) values (${key.id}, ${key.name}, ${key.scope}, ${key.hash})`, { idempotent: false });
 }
 
 /** The key with this hash if it exists and is not revoked. */
-export async function findActiveKey(node: PgNode, hash: Buffer): Promise<{ id: string; name: string } | null> {
-  const rows = await pgCall(node, (sql) => sql<{ id: string; name: string }[]>`select id, name from api_keys where key_hash = ${hash} and revoked_at is null`, { idempotent: true });
+export async function findActiveKey(node: PgNode, hash: Buffer): Promise<{ id: string; name: string; scope: KeyScope } | null> {
+  const rows = await pgCall(node, (sql) => sql<{ id: string; name: string; scope: KeyScope }[]>`select id, name, scope from api_keys where key_hash = ${hash} and revoked_at is null`, { idempotent: true });
   return rows[0] ?? null;
 }
 
 export async function listKeys(node: PgNode): Promise<KeyRow[]> {
-  const rows = await pgCall(node, (sql) => sql<{ id: string; name: string; created_at: Date; revoked_at: Date | null }[]>`select id, name, created_at, revoked_at from api_keys order by created_at`, { idempotent: true });
-  return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, revokedAt: r.revoked_at }));
+  const rows = await pgCall(node, (sql) => sql<{ id: string; name: string; scope: KeyScope; created_at: Date; revoked_at: Date | null }[]>`select id, name, scope, created_at, revoked_at from api_keys order by created_at`, { idempotent: true });
+  return rows.map((r) => ({ id: r.id, name: r.name, scope: r.scope, createdAt: r.created_at, revokedAt: r.revoked_at }));
 }
 
 /** True when the key existed and was active. */

@@ -6,9 +6,12 @@ import { redisCall } from "./nodes";
  * shard (the create path's dedupe shortcut). Both expire after the configured TTL and are
  * refilled from PostgreSQL on the next miss, so Redis never holds the only copy of anything.
  *
- * A link's value is its long URL as is when it has no limits (every long URL starts with
- * "http"), `{"u":…,"e":expiresAtMs,"m":maxVisits}` when it has, and `-` for a deleted link (a
- * tombstone, so a read that raced the delete cannot put the old value back: refills are SET NX).
+ * A link's value is its long URL as is when it has no limits and no owner (every long URL
+ * starts with "http"), `{"u":…,"e":expiresAtMs,"m":maxVisits,"o":ownerKeyId}` otherwise, and `-`
+ * for a deleted link (a tombstone, so a read that raced the delete cannot put the old value
+ * back: refills are SET NX). The owner rides along so a redirect can be streamed to its owner's
+ * topic without a query; an owned link cached before owners were (plain text) streams to nobody
+ * until its entry expires or changes.
  */
 const linkKey = (code: string) => `l:${code}`;
 const urlKey = (urlHashHex: string) => `u:${urlHashHex}`;
@@ -17,6 +20,8 @@ export interface LinkValue {
   longUrl: string;
   expiresAt: number | null;
   maxVisits: number | null;
+  /** The id of the API key that owns the link; null for anonymous links. */
+  owner: string | null;
 }
 
 /** The cached link, `"deleted"` for a tombstone, or null when Redis has nothing. */
@@ -48,14 +53,14 @@ export async function writeLink(node: RedisNode, code: string, link: LinkValue |
 const TOMBSTONE = "-";
 
 export function encodeLink(link: LinkValue): string {
-  return link.expiresAt === null && link.maxVisits === null ? link.longUrl : JSON.stringify({ u: link.longUrl, e: link.expiresAt, m: link.maxVisits });
+  return link.expiresAt === null && link.maxVisits === null && link.owner === null ? link.longUrl : JSON.stringify({ u: link.longUrl, e: link.expiresAt, m: link.maxVisits, o: link.owner });
 }
 
 export function decodeLink(raw: string): LinkValue | "deleted" {
   if (raw === TOMBSTONE) return "deleted";
-  if (raw.charCodeAt(0) !== 123) return { longUrl: raw, expiresAt: null, maxVisits: null };
-  const v = JSON.parse(raw) as { u: string; e: number | null; m: number | null };
-  return { longUrl: v.u, expiresAt: v.e, maxVisits: v.m };
+  if (raw.charCodeAt(0) !== 123) return { longUrl: raw, expiresAt: null, maxVisits: null, owner: null };
+  const v = JSON.parse(raw) as { u: string; e: number | null; m: number | null; o?: string | null };
+  return { longUrl: v.u, expiresAt: v.e, maxVisits: v.m, owner: v.o ?? null };
 }
 
 export function getCachedCodeForUrl(node: RedisNode, urlHashHex: string): Promise<string | null> {

@@ -38,7 +38,8 @@ export async function startServer(env: Record<string, string> = {}, options: { w
   const proc = spawn({
     cmd: [BUN, "src/main.ts"],
     cwd: ROOT,
-    env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "warn", ...env },
+    // Observability is open unless the caller closes it (the access tests do): most tests and benches watch the stream.
+    env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "warn", OBSERVABILITY_PUBLIC: "true", ...env },
     stdout: "pipe",
     stderr: "pipe",
   });

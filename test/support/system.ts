@@ -22,7 +22,8 @@ export interface TestSystem {
 export const BASE = "http://localhost";
 
 export async function startSystem(overrides: Record<string, string> = {}): Promise<TestSystem> {
-  const parsed = parseConfig({ LOG_LEVEL: "error", ID_BLOCK_SIZE: "512", ID_LOW_WATER: "256", ...clusterNodesEnv(), ...overrides });
+  // Observability is open unless a test closes it (the access tests do): most tests watch the stream.
+  const parsed = parseConfig({ LOG_LEVEL: "error", ID_BLOCK_SIZE: "512", ID_LOW_WATER: "256", OBSERVABILITY_PUBLIC: "true", ...clusterNodesEnv(), ...overrides });
   if (!parsed.ok) throw new Error(parsed.message);
   const peers = new WeakMap<Request, string>();
   const composed = await compose(parsed.config, createLogger(parsed.config.LOG_LEVEL), { peerAddress: (req) => peers.get(req) ?? "127.0.0.1" });

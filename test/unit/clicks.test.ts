@@ -28,7 +28,7 @@ describe("ClickCounter", () => {
 });
 
 describe("HotLinks", () => {
-  const link = (longUrl: string) => ({ longUrl, expiresAt: null, maxVisits: null });
+  const link = (longUrl: string) => ({ longUrl, expiresAt: null, maxVisits: null, owner: null });
 
   test("bounded by entries (least recently used goes first) and by age", async () => {
     const hot = new HotLinks({ maxEntries: 2, ttlMs: 60 });

@@ -1,29 +1,86 @@
 import { expect, test } from "bun:test";
-import { WsHub } from "../../src/events/ws-hub";
+import { WsHub, type HubClient } from "../../src/events/ws-hub";
+
+const client = (topics: string[], buffered = 0, keyId: string | null = null, closed: string[] = []): HubClient => ({
+  topics: new Set(topics),
+  keyId,
+  bufferedAmount: () => buffered,
+  close: (code, reason) => closed.push(`${code} ${reason}`),
+});
+
+function hubWithLog() {
+  const hub = new WsHub(1000);
+  const published: Array<{ topic: string; data: string }> = [];
+  hub.attach({ publish: (topic, data) => (published.push({ topic, data }), 1) });
+  return { hub, published, topics: () => published.map((p) => p.topic) };
+}
 
 test("the hub counts a batch as dropped for a client over the buffer limit and still publishes", () => {
-  const hub = new WsHub(1000);
-  const published: string[] = [];
-  hub.attach({ publish: (topic) => (published.push(topic), 1) });
-  hub.register("slow", { topics: new Set(["events"]), bufferedAmount: () => 5000 });
-  hub.register("fast", { topics: new Set(["events"]), bufferedAmount: () => 0 });
-  hub.register("other", { topics: new Set(["metrics"]), bufferedAmount: () => 5000 });
+  const { hub, topics } = hubWithLog();
+  hub.register("slow", client(["events"], 5000));
+  hub.register("fast", client(["events"]));
+  hub.register("other", client(["metrics"], 5000));
   hub.deliver("events", "[{},{}]", 2);
   expect(hub.drops).toEqual({ batches: 1, events: 2 });
-  expect(published).toEqual(["events"]);
+  expect(topics()).toEqual(["events"]);
 });
 
 test("a topic no client holds is not published at all", () => {
-  const hub = new WsHub(1000);
-  const published: string[] = [];
-  hub.attach({ publish: (topic) => (published.push(topic), 1) });
-  hub.register("dashboard", { topics: new Set(["events", "metrics"]), bufferedAmount: () => 0 });
+  const { hub, topics } = hubWithLog();
+  hub.register("dashboard", client(["events", "metrics"]));
   hub.deliver("reads", "[{}]", 1);
   hub.deliver("writes", "[{}]", 1);
   hub.deliver("events", "[{},{}]", 2);
   hub.deliverMetrics({ at: 1 });
-  expect(published).toEqual(["events", "metrics"]);
-  hub.register("writer", { topics: new Set(["writes"]), bufferedAmount: () => 0 });
+  expect(topics()).toEqual(["events", "metrics"]);
+  hub.register("writer", client(["writes"]));
   hub.deliver("writes", "[{}]", 1);
-  expect(published).toEqual(["events", "metrics", "writes"]);
+  expect(topics()).toEqual(["events", "metrics", "writes"]);
+});
+
+test("subscriber counts follow subscribe, unsubscribe and unregister", () => {
+  const { hub, topics } = hubWithLog();
+  hub.register("a", client([]));
+  hub.subscribe("a", "reads");
+  hub.subscribe("a", "reads");
+  hub.register("b", client(["reads"]));
+  hub.unsubscribe("a", "reads");
+  hub.deliver("reads", "[{}]", 1);
+  expect(topics()).toEqual(["reads"]);
+  hub.unregister("b");
+  hub.deliver("reads", "[{}]", 1);
+  expect(topics()).toEqual(["reads"]);
+});
+
+test("an owner's events go to that owner's topic only, labelled mine", () => {
+  const { hub, published } = hubWithLog();
+  hub.register("alice", client(["owner:aliceKey"], 0, "aliceKey"));
+  hub.deliverOwned("aliceKey", '[{"short_code":"a"}]', 1);
+  hub.deliverOwned("bobKey", '[{"short_code":"b"}]', 1);
+  expect(published).toEqual([{ topic: "owner:aliceKey", data: '{"kind":"events","topic":"mine","events":[{"short_code":"a"}]}' }]);
+});
+
+test("revoking a key closes exactly the sockets opened with it, with 1008", () => {
+  const { hub } = hubWithLog();
+  const closed: string[] = [];
+  const untouched: string[] = [];
+  hub.register("k1", client(["mine"], 0, "revoked", closed));
+  hub.register("k2", client(["events"], 0, "revoked", closed));
+  hub.register("other", client(["events"], 0, "kept", untouched));
+  hub.register("anon", client(["events"], 0, null, untouched));
+  expect(hub.closeKeys(["revoked"])).toBe(2);
+  expect(closed).toEqual(["1008 API key revoked", "1008 API key revoked"]);
+  expect(untouched).toEqual([]);
+});
+
+test("the bus is told when the first client registers and the last one leaves", async () => {
+  const { hub } = hubWithLog();
+  const told: boolean[] = [];
+  hub.onListening = async (listening) => void told.push(listening);
+  await hub.register("a", client([]));
+  await hub.register("b", client([]));
+  hub.unregister("a");
+  hub.unregister("b");
+  hub.unregister("b");
+  expect(told).toEqual([true, false]);
 });

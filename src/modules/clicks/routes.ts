@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import { z } from "zod";
-import { isAdmin } from "../../http/admin-token";
+import type { AccessControl } from "../../http/access";
 import { requireKey } from "../../http/auth";
 import type { KeyRing } from "../keys/key-ring";
 import type { LinkManager } from "../links/link-manager";
@@ -11,13 +11,13 @@ export const statsQuery = z.object({ granularity: z.enum(["hour", "day"], { erro
 
 /**
  * GET /api/links/{code}/stats?granularity=hour|day: a link's clicks, for the key that owns it
- * (another key's link is 404) or for the admin token.
+ * (another key's link is 404) or for an admin (the admin token or an admin key).
  */
-export function clickRoutes(deps: { stats: ClickStats; adminToken: string | undefined; keys: KeyRing; manager: LinkManager }) {
+export function clickRoutes(deps: { stats: ClickStats; access: AccessControl; keys: KeyRing; manager: LinkManager }) {
   return new Elysia({ name: "clicks" }).get("/api/links/:code/stats", async ({ params, query, request }) => {
     const { granularity } = parseQuery(statsQuery, query);
     const path = typeof params.code === "string" ? params.code : "";
-    if (isAdmin(request, deps.adminToken)) return deps.stats.of(path, granularity);
+    if (await deps.access.isAdmin(request)) return deps.stats.of(path, granularity);
     const principal = await requireKey(request, deps.keys);
     const link = await deps.manager.get(principal.keyId, path);
     return deps.stats.of(link.code, granularity);

@@ -1,13 +1,14 @@
 import type Redis from "ioredis";
 import { hashKey, keyIdOf } from "../../domain/api-key";
 import type { PgNode } from "../../storage/nodes";
-import { findActiveKey, revokedSince } from "../../storage/key-rows";
+import { findActiveKey, revokedSince, type KeyScope } from "../../storage/key-rows";
 
 export const KEYS_CHANNEL = "shorten:keys";
 
 export interface Principal {
   keyId: string;
   name: string;
+  scope: KeyScope;
 }
 
 /**
@@ -15,7 +16,8 @@ export interface Principal {
  * replica while the primary is down) and then held in memory, so a keyed request costs no query.
  * A revoked key stops working on every instance within `pollMs`: the `keys revoke` command
  * announces it on Redis pub/sub (at once), and every instance also polls the catalog for keys
- * revoked since its last poll (the guarantee when the announcement is lost).
+ * revoked since its last poll (the guarantee when the announcement is lost). Whoever holds a
+ * connection opened with a key (the WebSocket hub) hears of each revocation through `onRevoked`.
  *
  * @example
  *   const keys = new KeyRing({ catalog, subscriber, pollMs: 1000 });
@@ -29,6 +31,9 @@ export class KeyRing {
   private readonly onMessage = (channel: string, id: string) => {
     if (channel === KEYS_CHANNEL) this.forget([id]);
   };
+
+  /** Told the ids of keys revoked (by the announcement or the poll; an id may come more than once). */
+  onRevoked: ((keyIds: readonly string[]) => void) | undefined;
 
   constructor(private readonly deps: { catalog: { primary: PgNode; replica: PgNode }; subscriber: Redis; pollMs: number }) {}
 
@@ -50,7 +55,7 @@ export class KeyRing {
     const { primary, replica } = this.deps.catalog;
     const row = await findActiveKey(primary, hashKey(text)).catch(() => findActiveKey(replica, hashKey(text)));
     if (row === null || row.id !== id) return null;
-    const principal = { keyId: row.id, name: row.name };
+    const principal = { keyId: row.id, name: row.name, scope: row.scope };
     this.known.set(hash, principal);
     return principal;
   }
@@ -62,7 +67,9 @@ export class KeyRing {
   }
 
   private forget(ids: readonly string[]): void {
+    if (ids.length === 0) return;
     for (const [hash, p] of this.known) if (ids.includes(p.keyId)) this.known.delete(hash);
+    this.onRevoked?.(ids);
   }
 
   private async poll(): Promise<void> {

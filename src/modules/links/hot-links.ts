@@ -16,7 +16,7 @@ import type { LinkValue } from "../../storage/link-cache";
  * @example
  *   const hot = new HotLinks({ maxEntries: 10_000, ttlMs: 5_000 });
  *   const gen = hot.generation;                     // before reading Redis/PostgreSQL
- *   hot.set("aB3x9", { longUrl: "https://example.com/", expiresAt: null, maxVisits: null }, gen);
+ *   hot.set("aB3x9", { longUrl: "https://example.com/", expiresAt: null, maxVisits: null, owner: null }, gen);
  *   hot.get("aB3x9"); hot.drop(["aB3x9"]);
  */
 export class HotLinks {

@@ -79,7 +79,7 @@ export class LinkManager {
     // The old URL no longer dedupes to this code (a later create of it gets a new link).
     if (longUrl !== undefined && longUrl !== changed.before.longUrl) await this.release(owner, changed.before);
     await this.propagate(changed.after.code, valueOf(changed.after), shard);
-    this.deps.observer.onChange({ code: changed.after.code, shard, kind: "update", latencyMs: (this.deps.now ?? performance.now)() - started });
+    this.deps.observer.onChange({ code: changed.after.code, shard, kind: "update", owner, latencyMs: (this.deps.now ?? performance.now)() - started });
     return changed.after;
   }
 
@@ -90,7 +90,7 @@ export class LinkManager {
     if (deleted === null) throw notFound(path);
     await this.release(owner, deleted);
     await this.propagate(deleted.code, "deleted", shard);
-    this.deps.observer.onChange({ code: deleted.code, shard, kind: "delete", latencyMs: (this.deps.now ?? performance.now)() - started });
+    this.deps.observer.onChange({ code: deleted.code, shard, kind: "delete", owner, latencyMs: (this.deps.now ?? performance.now)() - started });
   }
 
   /** Every one of the key's links, shard by shard, newest first within a shard, in pages: constant memory. */
@@ -162,11 +162,11 @@ export class LinkManager {
 }
 
 function sameValue(a: LinkValue | "deleted", b: LinkValue | "deleted"): boolean {
-  return a === "deleted" || b === "deleted" ? a === b : a.longUrl === b.longUrl && a.expiresAt === b.expiresAt && a.maxVisits === b.maxVisits;
+  return a === "deleted" || b === "deleted" ? a === b : a.longUrl === b.longUrl && a.expiresAt === b.expiresAt && a.maxVisits === b.maxVisits && a.owner === b.owner;
 }
 
 function valueOf(link: StoredLink): LinkValue {
-  return { longUrl: link.longUrl, expiresAt: link.expiresAt?.getTime() ?? null, maxVisits: link.maxVisits };
+  return { longUrl: link.longUrl, expiresAt: link.expiresAt?.getTime() ?? null, maxVisits: link.maxVisits, owner: link.owner };
 }
 
 function notFound(code: string): AppError {

@@ -55,7 +55,7 @@ export class LinkReader {
   async resolve(path: string): Promise<ResolvedLink> {
     const started = this.now();
     if (!isLinkPathShape(path)) {
-      this.observe(started, path, null, "none", "NOT_FOUND");
+      this.observe(started, path, null, "none", "NOT_FOUND", null);
       throw notFound(path.slice(0, 32));
     }
     const route = this.deps.router.current;
@@ -67,11 +67,11 @@ export class LinkReader {
       const alias = aliasFallback(path);
       found = (await this.lookup(route, path)) ?? (alias === null ? null : await this.lookup(route, alias));
     } catch (error) {
-      this.observe(started, path, route.read.shardFor(path), "error", "ERROR");
+      this.observe(started, path, route.read.shardFor(path), "error", "ERROR", null);
       throw asServiceError(error);
     }
     if (found === null || found.link === "deleted") {
-      this.observe(started, path, found?.shard ?? route.read.shardFor(path), found ? "redis" : "none", "NOT_FOUND");
+      this.observe(started, path, found?.shard ?? route.read.shardFor(path), found ? "redis" : "none", "NOT_FOUND", null);
       throw notFound(path);
     }
     // Only under the path asked for: an alias found through its capitalised spelling is not
@@ -130,7 +130,7 @@ export class LinkReader {
     const link = found.link as LinkValue;
     if (link.expiresAt !== null && this.clock() >= link.expiresAt) throw this.gone(started, found, source, "expired");
     if (link.maxVisits !== null && !(await this.visit(route, found))) throw this.gone(started, found, source, "used up its visits");
-    return { longUrl: link.longUrl, outcome: this.observe(started, found.code, found.shard, source, "OK") };
+    return { longUrl: link.longUrl, outcome: this.observe(started, found.code, found.shard, source, "OK", link.owner) };
   }
 
   /** Counted on the primary that holds the row (the new owner, or mid-migration the old one). */
@@ -143,12 +143,12 @@ export class LinkReader {
   }
 
   private gone(started: number, found: Found, source: ReadOutcome["source"], why: string): AppError {
-    this.observe(started, found.code, found.shard, source, "GONE");
+    this.observe(started, found.code, found.shard, source, "GONE", (found.link as LinkValue).owner);
     return new AppError("link-gone", `short URL ${JSON.stringify(found.code)} ${why}`);
   }
 
-  private observe(started: number, code: string, shard: number | null, source: ReadOutcome["source"], status: ReadOutcome["status"]): ReadOutcome {
-    const outcome: ReadOutcome = { code, shard, source, status, cache: source === "redis" || source === "memory" ? "HIT" : "MISS", latencyMs: this.now() - started };
+  private observe(started: number, code: string, shard: number | null, source: ReadOutcome["source"], status: ReadOutcome["status"], owner: string | null): ReadOutcome {
+    const outcome: ReadOutcome = { code, shard, source, status, owner, cache: source === "redis" || source === "memory" ? "HIT" : "MISS", latencyMs: this.now() - started };
     this.deps.observer.onRead(outcome);
     return outcome;
   }

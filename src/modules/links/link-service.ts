@@ -82,11 +82,11 @@ export class LinkService {
       const cached = await getCachedCodeForUrl(indexShard.redis, urlHash.toString("hex")).catch(() => null);
       const result = cached !== null ? { code: cached, created: false } : ((await this.claimedOnOldOwner(route, longUrl, urlHash, indexShard.index)) ?? (await this.place(route, indexShard.index, urlHash, longUrl, owner)));
       const shard = route.read.shardFor(result.code);
-      if (cached === null) void this.warmCache(result.code, shard, longUrl, indexShard.index, urlHash);
-      this.observeWrite(started, result.code, "OK", shard, result.created);
+      if (cached === null) void this.warmCache(result.code, shard, { longUrl, expiresAt: null, maxVisits: null, owner }, indexShard.index, urlHash);
+      this.observeWrite(started, result.code, "OK", shard, result.created, owner);
       return { code: result.code, longUrl, created: result.created, shard };
     } catch (error) {
-      this.observeWrite(started, null, "ERROR", null, false);
+      this.observeWrite(started, null, "ERROR", null, false, owner);
       throw asServiceError(error);
     } finally {
       this.deps.router.endWrite(route);
@@ -106,7 +106,7 @@ export class LinkService {
    * exists, and its Redis entry is overwritten (an alias deleted before may have a tombstone).
    */
   private async createOwn(started: number, route: Routing, longUrl: string, options: CreateOptions): Promise<CreatedLink> {
-    const link: LinkValue = { longUrl, expiresAt: options.expiresAt?.getTime() ?? null, maxVisits: options.maxVisits ?? null };
+    const link: LinkValue = { longUrl, expiresAt: options.expiresAt?.getTime() ?? null, maxVisits: options.maxVisits ?? null, owner: options.owner };
     for (let attempt = 0; ; attempt++) {
       const ticket = this.takeTicket(route.write.members) ?? (await this.deps.tickets.takeAsync(route.write.members[0]!));
       const code = options.alias ?? ticket.code;
@@ -114,7 +114,7 @@ export class LinkService {
       const row = { id: ticket.id, code, longUrl, owner: options.owner, alias: options.alias !== undefined, expiresAt: options.expiresAt ?? null, maxVisits: options.maxVisits ?? null };
       if (await insertOwnedLink(this.deps.shards.at(shard).primary, row)) {
         await writeLink(this.deps.shards.at(shard).redis, code, link, this.deps.cacheTtlSeconds).catch(() => {});
-        this.observeWrite(started, code, "OK", shard, true);
+        this.observeWrite(started, code, "OK", shard, true, options.owner);
         return { code, longUrl, created: true, shard };
       }
       if (options.alias !== undefined) throw new AppError("alias-taken", `alias ${JSON.stringify(code)} is taken`);
@@ -197,15 +197,15 @@ export class LinkService {
     }
   }
 
-  private async warmCache(code: string, codeShard: number, longUrl: string, indexShard: number, urlHash: Buffer): Promise<void> {
+  private async warmCache(code: string, codeShard: number, link: LinkValue, indexShard: number, urlHash: Buffer): Promise<void> {
     const { shards, cacheTtlSeconds } = this.deps;
     await Promise.allSettled([
-      writeLink(shards.at(codeShard).redis, code, { longUrl, expiresAt: null, maxVisits: null }, cacheTtlSeconds),
+      writeLink(shards.at(codeShard).redis, code, link, cacheTtlSeconds),
       cacheCodeForUrl(shards.at(indexShard).redis, urlHash.toString("hex"), code, cacheTtlSeconds),
     ]);
   }
 
-  private observeWrite(started: number, code: string | null, status: WriteOutcome["status"], shard: number | null, created: boolean): void {
-    this.deps.observer.onWrite({ code, shard, status, created, latencyMs: this.now() - started });
+  private observeWrite(started: number, code: string | null, status: WriteOutcome["status"], shard: number | null, created: boolean, owner: string | null): void {
+    this.deps.observer.onWrite({ code, shard, status, created, owner, latencyMs: this.now() - started });
   }
 }

@@ -7,6 +7,8 @@ export interface ReadOutcome {
   cache: "HIT" | "MISS";
   /** `memory`: this instance's hot-link cache; a HIT like `redis`. */
   source: "memory" | "redis" | "replica" | "primary" | "none" | "error";
+  /** The key that owns the link (its events also go to that owner's stream); null when none or unknown. */
+  owner: string | null;
   latencyMs: number;
 }
 
@@ -15,6 +17,7 @@ export interface WriteOutcome {
   shard: number | null;
   status: "OK" | "ERROR";
   created: boolean;
+  owner: string | null;
   latencyMs: number;
 }
 
@@ -23,6 +26,7 @@ export interface ChangeOutcome {
   code: string;
   shard: number | null;
   kind: "update" | "delete";
+  owner: string;
   latencyMs: number;
 }
 

@@ -1,0 +1,258 @@
+import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
+import { AppError } from "../errors";
+import type { WsHub } from "../events/ws-hub";
+import { busTopic, defaultTopics, grant, STREAM_TOPICS, topicList, topicsParam, type StreamAccess, type StreamTopic } from "../events/stream-access";
+import { credentialOf } from "./auth";
+import type { ClientLimits } from "./client-limits";
+
+export interface HubSocketData {
+  id: string;
+  /** The client's address (behind a trusted proxy, the forwarded one): what the limits count. */
+  address: string;
+  /** null until the client authenticates (first message `{"auth":"<key>"}`). */
+  access: StreamAccess | null;
+  /** Topics asked for in the URL, granted once the client is authenticated. */
+  requested: StreamTopic[] | null;
+  topics: Set<StreamTopic>;
+  /** Set at upgrade when the address is over its socket cap: the socket is closed on open. */
+  refusal: string | null;
+  /** A credential is being checked: a second one waits its turn (is refused). */
+  authenticating: boolean;
+  authTimer?: ReturnType<typeof setTimeout>;
+}
+
+export type Rejection = "connections" | "messages" | "size" | "auth";
+
+export interface WsGatewayDeps {
+  hub: WsHub;
+  limits: ClientLimits;
+  /** The client's address for the limits (trusted proxy rules applied). */
+  clientAddress(request: Request): string;
+  /** A credential's access; null when it is not one; throws when it cannot be checked now. */
+  authenticate(credential: string): Promise<StreamAccess | null>;
+  /** OBSERVABILITY_PUBLIC: a connection without a credential sees everything. */
+  publicAccess: boolean;
+  authTimeoutMs: number;
+  maxMessageBytes: number;
+  maxBufferedBytes: number;
+}
+
+/** Past this Bun itself closes the socket (1009) before our handler sees the message. */
+const HARD_MAX_PAYLOAD = 1024 * 1024;
+
+/**
+ * The /ws endpoint. Protocol:
+ * - connect to `/ws?topics=events,metrics` (default: events,metrics for admins, mine for ordinary keys);
+ * - authenticate with `Authorization: Bearer <key>` on the upgrade request (programs), or with the
+ *   first message `{"auth":"<key>"}` (browsers cannot set headers on a WebSocket). A key never goes
+ *   in the URL: URLs end up in proxy and access logs. The server says `{"kind":"auth-required"}`
+ *   on open and closes the socket with 1008 if no valid credential comes within WS_AUTH_TIMEOUT_MS;
+ * - then `{"subscribe":[...]}` / `{"unsubscribe":[...]}`; the answer is `{"kind":"subscribed","topics":[...]}`,
+ *   and a topic the key may not hold is refused with `{"kind":"error","error":{"code":"forbidden",...}}`.
+ * Server messages: `{"kind":"events","topic":T,"events":[...]}`, `{"kind":"metrics",...}`, `{"kind":"topology",...}`.
+ *
+ * Limits per client address (ClientLimits): concurrent sockets (over the cap: accepted, then
+ * closed with 1008), messages per second and message size (the offending socket is closed
+ * with 1008). A revoked key's sockets are closed with 1008 (WsHub.closeKeys).
+ *
+ * Served by Bun directly rather than Elysia's .ws(): in Elysia 1.4 a `/:code` GET route shadows
+ * a static WS route.
+ */
+export class WsGateway {
+  private readonly rejected: Record<Rejection, number> = { connections: 0, messages: 0, size: 0, auth: 0 };
+  readonly handlers: WebSocketHandler<HubSocketData>;
+
+  constructor(private readonly deps: WsGatewayDeps) {
+    this.handlers = this.createHandlers();
+  }
+
+  /** Sockets refused or closed by a limit or for want of a credential, by reason (metrics). */
+  get rejections(): Readonly<Record<Rejection, number>> {
+    return this.rejected;
+  }
+
+  /** Whether the request is for /ws: runs before every request, so a string compare first. */
+  isStreamRequest(request: Request): boolean {
+    const raw = request.url;
+    const pathStart = raw.indexOf("/", raw.indexOf("//") + 2);
+    if (raw.slice(pathStart, pathStart + 3) !== "/ws" || (raw.length > pathStart + 3 && raw[pathStart + 3] !== "?")) return false;
+    return request.headers.get("upgrade")?.toLowerCase() === "websocket";
+  }
+
+  /** Upgrades a /ws request; an HTTP error response when a header credential is wrong or cannot be checked. */
+  async upgrade(request: Request, server: Server<HubSocketData>): Promise<Response | undefined> {
+    const credential = credentialOf(request);
+    let access: StreamAccess | null = this.deps.publicAccess ? { everything: true, keyId: null } : null;
+    if (credential !== null) {
+      access = await this.deps.authenticate(credential);
+      if (access === null) throw new AppError("unauthorized", "the credential is not valid (unknown or revoked key)", { headers: { "www-authenticate": "Bearer" } });
+    }
+    const address = this.deps.clientAddress(request);
+    const admitted = this.deps.limits.admit(address);
+    const data: HubSocketData = {
+      id: crypto.randomUUID(),
+      address,
+      access,
+      requested: topicsParam(new URL(request.url).searchParams.get("topics")),
+      topics: new Set(),
+      refusal: admitted ? null : `too many connections from this address (at most ${this.deps.limits.maxSockets})`,
+      authenticating: false,
+    };
+    if (server.upgrade(request, { data })) return undefined;
+    if (admitted) this.deps.limits.release(address);
+    throw new AppError("invalid-body", "expected a WebSocket upgrade request");
+  }
+
+  private createHandlers(): WebSocketHandler<HubSocketData> {
+    return {
+      backpressureLimit: this.deps.maxBufferedBytes,
+      closeOnBackpressureLimit: false,
+      maxPayloadLength: HARD_MAX_PAYLOAD,
+      idleTimeout: 120,
+      sendPings: true,
+      open: (ws) => {
+        if (ws.data.refusal !== null) {
+          this.rejected.connections++;
+          ws.close(1008, ws.data.refusal);
+          return;
+        }
+        if (ws.data.access !== null) {
+          void this.admit(ws, ws.data.access, ws.data.requested ?? defaultTopics(ws.data.access));
+          return;
+        }
+        send(ws, { kind: "auth-required", message: `send {"auth":"<key>"} within ${this.deps.authTimeoutMs} ms; an admin key sees every link's events, an ordinary key its own (topic "mine")` });
+        ws.data.authTimer = setTimeout(() => {
+          if (ws.data.access !== null) return;
+          this.rejected.auth++;
+          ws.close(1008, "authentication required");
+        }, this.deps.authTimeoutMs);
+      },
+      message: (ws, message) => this.onMessage(ws, message),
+      close: (ws) => {
+        clearTimeout(ws.data.authTimer);
+        this.deps.hub.unregister(ws.data.id);
+        if (ws.data.refusal === null) this.deps.limits.release(ws.data.address);
+      },
+    };
+  }
+
+  private onMessage(ws: ServerWebSocket<HubSocketData>, message: string | Buffer): void {
+    const size = typeof message === "string" ? Buffer.byteLength(message) : message.byteLength;
+    if (size > this.deps.maxMessageBytes) {
+      this.rejected.size++;
+      ws.close(1008, `message too large (at most ${this.deps.maxMessageBytes} bytes)`);
+      return;
+    }
+    if (!this.deps.limits.allowMessage(ws.data.address)) {
+      this.rejected.messages++;
+      ws.close(1008, "too many messages from this address");
+      return;
+    }
+    const request = safeJson(typeof message === "string" ? message : message.toString());
+    const auth = (request as { auth?: unknown } | null)?.auth;
+    if (typeof auth === "string") {
+      void this.authenticate(ws, auth);
+      return;
+    }
+    if (ws.data.access === null) {
+      sendError(ws, "unauthorized", `authenticate first: send {"auth":"<key>"}`);
+      return;
+    }
+    const subscribe = topicList((request as { subscribe?: unknown } | null)?.subscribe);
+    const unsubscribe = topicList((request as { unsubscribe?: unknown } | null)?.unsubscribe);
+    if (subscribe === null && unsubscribe === null) {
+      sendError(ws, "invalid-message", `send {"subscribe":[...]} or {"unsubscribe":[...]} with topics from ${STREAM_TOPICS.join(", ")}`);
+      return;
+    }
+    this.subscribe(ws, ws.data.access, subscribe ?? []);
+    for (const topic of unsubscribe ?? []) {
+      ws.data.topics.delete(topic);
+      const bus = busTopic(topic, ws.data.access);
+      ws.unsubscribe(bus);
+      this.deps.hub.unsubscribe(ws.data.id, bus);
+    }
+    send(ws, { kind: "subscribed", topics: [...ws.data.topics] });
+  }
+
+  /**
+   * `{"auth": ...}`: once per socket, except that in public mode an anonymous socket may add a
+   * key (for its `mine` topic). A wrong key closes the socket with 1008.
+   */
+  private async authenticate(ws: ServerWebSocket<HubSocketData>, credential: string): Promise<void> {
+    const before = ws.data.access;
+    if (ws.data.authenticating || (before !== null && before.keyId !== null)) {
+      sendError(ws, "invalid-message", "this socket is authenticated already");
+      return;
+    }
+    ws.data.authenticating = true;
+    let access: StreamAccess | null;
+    try {
+      access = await this.deps.authenticate(credential);
+    } catch {
+      ws.close(1011, "cannot check the key right now; reconnect and try again");
+      return;
+    } finally {
+      ws.data.authenticating = false;
+    }
+    if (ws.readyState !== 1) return;
+    if (access === null) {
+      this.rejected.auth++;
+      ws.close(1008, "invalid key (unknown or revoked)");
+      return;
+    }
+    clearTimeout(ws.data.authTimer);
+    const topics = before === null ? (ws.data.requested ?? defaultTopics(access)) : [...ws.data.topics];
+    if (before !== null) {
+      // Public mode: registered already without a key; registered again under the key, so
+      // that its revocation closes this socket too.
+      for (const topic of ws.data.topics) ws.unsubscribe(busTopic(topic, before));
+      this.deps.hub.unregister(ws.data.id);
+    }
+    ws.data.access = access;
+    send(ws, { kind: "authenticated", key: access.keyId, everything: access.everything });
+    await this.admit(ws, access, topics);
+  }
+
+  /** Registers an authorised socket with the hub and grants the topics it asked for. */
+  private async admit(ws: ServerWebSocket<HubSocketData>, access: StreamAccess, requested: readonly StreamTopic[]): Promise<void> {
+    ws.data.topics = new Set();
+    await this.deps.hub.register(ws.data.id, {
+      topics: new Set(),
+      keyId: access.keyId,
+      bufferedAmount: () => ws.getBufferedAmount(),
+      close: (code, reason) => ws.close(code, reason),
+    });
+    if (ws.readyState !== 1) return;
+    this.subscribe(ws, access, requested);
+    send(ws, { kind: "subscribed", topics: [...ws.data.topics] });
+  }
+
+  private subscribe(ws: ServerWebSocket<HubSocketData>, access: StreamAccess, topics: readonly StreamTopic[]): void {
+    const { granted, refused } = grant(access, topics);
+    for (const topic of granted) {
+      ws.data.topics.add(topic);
+      const bus = busTopic(topic, access);
+      ws.subscribe(bus);
+      this.deps.hub.subscribe(ws.data.id, bus);
+    }
+    if (refused.length > 0) {
+      sendError(ws, "forbidden", `not subscribed: ${refused.map((t) => `${t} needs ${t === "mine" ? "an API key" : "an admin key"}`).join("; ")}`);
+    }
+  }
+}
+
+function send(ws: ServerWebSocket<HubSocketData>, message: object): void {
+  ws.send(JSON.stringify(message));
+}
+
+function sendError(ws: ServerWebSocket<HubSocketData>, code: string, message: string): void {
+  send(ws, { kind: "error", error: { code, message } });
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

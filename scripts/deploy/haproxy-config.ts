@@ -144,6 +144,8 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
     "    # X-Forwarded-For gets the address HAProxy saw. The app believes it only from HAProxy",
     "    # (TRUSTED_PROXIES) and takes the right-most untrusted hop, so a client-sent XFF is ignored.",
     "    option forwardfor",
+    "    # Prometheus scrapes each instance's METRICS_PORT inside the network; the edge never serves /metrics.",
+    `    http-request return status 404 content-type application/json string '{"error":{"code":"route-not-found","message":"no such route"}}' if { path /metrics /metrics/ }`,
     `    default_backend ${BACKEND}`,
     "",
     `backend ${BACKEND}`,

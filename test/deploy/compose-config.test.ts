@@ -4,6 +4,7 @@
  * `docker-compose` (v1.29, the Compose Specification without `version:`).
  */
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { parseConfig } from "../../src/config";
@@ -50,6 +51,22 @@ describe("docker-compose config", () => {
     const r = compose("config", "--volumes");
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split("\n").sort()).toEqual(["db0-data", "db0-replica-data", "db1-data", "db1-replica-data", "db2-data", "db2-replica-data", "redis0-data", "redis1-data", "redis2-data"]);
+  }, SLOW);
+
+  test("observability is closed and the metrics listener is published nowhere: apps have no ports, only HAProxy does, and it refuses /metrics", () => {
+    const r = compose("config");
+    expect(r.code).toBe(0);
+    const services = (parse(r.stdout) as { services: Record<string, { environment?: Record<string, string>; ports?: unknown[] }> }).services;
+    for (const app of ["app1", "app2", "app3"]) {
+      const parsed = parseConfig(services[app]!.environment!);
+      expect(parsed.ok && parsed.config.OBSERVABILITY_PUBLIC).toBe(false);
+      expect(parsed.ok && parsed.config.METRICS_PORT).toBe(9464);
+      expect(services[app]!.ports).toBeUndefined();
+    }
+    const published = Object.entries(services).filter(([, s]) => (s.ports ?? []).length > 0).map(([name]) => name);
+    expect(published).toEqual(["haproxy"]);
+    expect(JSON.stringify(services.haproxy!.ports)).not.toContain("9464");
+    expect(readFileSync(join(ROOT, "haproxy.cfg"), "utf8")).toMatch(/^\s*http-request return status 404 .* if \{ path \/metrics \/metrics\/ \}$/m);
   }, SLOW);
 
   test("the 4th-shard override merges: its nodes, and every app's node lists name 4 shards that the app's config accepts", () => {

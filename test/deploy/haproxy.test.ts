@@ -11,6 +11,7 @@ import { parseSnowflake } from "../../src/domain/snowflake";
 import { LANES_PER_INSTANCE } from "../../src/ids/id-source";
 import { backendStats } from "../../scripts/deploy/haproxy-runtime";
 import { connect } from "../events/ws-client";
+import { rawWebSocket, type RawSocket } from "../support/raw-ws";
 import { startFleet, startLoad, TEST_CHECK, type Fleet, type HaproxyProcess } from "../support/haproxy";
 import { eventually, type ServerProcess } from "../support/server-process";
 import { uniqueUrl } from "../support/system";
@@ -23,12 +24,13 @@ async function create(baseUrl: string, url = uniqueUrl("lb")): Promise<{ status:
 
 describe("HAProxy in front of 3 instances", () => {
   const IDS = [1, 2, 3];
+  const WS_CAP = 2;
   let fleet: Fleet | undefined;
   let instances: ServerProcess[] = [];
   let lb: HaproxyProcess;
 
   beforeAll(async () => {
-    fleet = await startFleet(IDS, () => ({ RATE_LIMIT_ENABLED: "false", SHUTDOWN_DRAIN_MS: "1000" }));
+    fleet = await startFleet(IDS, () => ({ RATE_LIMIT_ENABLED: "false", SHUTDOWN_DRAIN_MS: "1000", WS_MAX_PER_CLIENT: String(WS_CAP) }));
     ({ instances, lb } = fleet);
   }, 60_000);
 
@@ -67,6 +69,34 @@ describe("HAProxy in front of 3 instances", () => {
     } finally {
       ws.close();
     }
+  });
+
+  test("the WebSocket cap counts the client HAProxy saw (X-Forwarded-For), not HAProxy's own address", async () => {
+    const octet = () => 2 + Math.floor(Math.random() * 250);
+    const flooder = `127.${octet()}.${octet()}.1`;
+    const other = `127.${octet()}.${octet()}.2`;
+    const sockets: RawSocket[] = [];
+    try {
+      // Round robin spreads 12 sockets over the 3 instances: each admits WS_CAP of them.
+      for (let i = 0; i < 12; i++) sockets.push(await rawWebSocket({ port: lb.port, localAddress: flooder, path: "/ws?topics=events" }));
+      const first = await Promise.all(sockets.map((s) => s.next((f) => f.opcode === 8 || f.text.includes('"kind":"subscribed"')).then((f) => (f.opcode === 8 ? `${f.code} ${f.text}` : "held"))));
+      expect(first.filter((f) => f === "held").length).toBe(WS_CAP * IDS.length);
+      expect(new Set(first.filter((f) => f !== "held"))).toEqual(new Set([`1008 too many connections from this address (at most ${WS_CAP})`]));
+      const bystander = await rawWebSocket({ port: lb.port, localAddress: other, path: "/ws?topics=events" });
+      sockets.push(bystander);
+      await bystander.next((f) => f.text.includes('"kind":"subscribed"'));
+    } finally {
+      for (const s of sockets) s.close();
+    }
+  });
+
+  test("/metrics is not served at the edge: HAProxy answers 404 (Prometheus scrapes METRICS_PORT inside the network)", async () => {
+    for (const path of ["/metrics", "/metrics/", "/metrics?x=1"]) {
+      const res = await fetch(`http://127.0.0.1:${lb.port}${path}`);
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("route-not-found");
+    }
+    expect((await fetch(`${instances[0]!.url}/metrics`)).status).toBe(200);
   });
 
   test("Snowflake ids stay unique across 3 instances: 3000 creates through HAProxy", async () => {

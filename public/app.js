@@ -1,6 +1,7 @@
 import { createCacheMetricsService } from "./cache-metrics-service.js";
 import { createTopologyPanel } from "./topology-panel.js";
 import { createClicksPanel } from "./clicks-panel.js";
+import { createAdminKey } from "./admin-key.js";
 import { el } from "./dom.js";
 
 /*
@@ -21,6 +22,17 @@ const $ = (id) => document.getElementById(id);
 const metrics = createCacheMetricsService({ historyLimit: HISTORY_POINTS });
 const topology = createTopologyPanel();
 const clicks = createClicksPanel();
+const adminKey = createAdminKey({
+  storage: sessionStorage,
+  card: $("key-card"),
+  form: $("key-form"),
+  input: $("key-input"),
+  message: $("key-message"),
+  onKey: () => {
+    connection.attempt = 0;
+    connect();
+  },
+});
 
 // ---------------------------------------------------------------- formatting
 
@@ -75,18 +87,38 @@ function connect() {
     connection.connects++;
     connection.lastMessageAt = Date.now();
     setStatus("connected", "Connected");
-    void primeMetrics();
   };
   socket.onmessage = (message) => {
     connection.lastMessageAt = Date.now();
-    handleMessage(message.data);
+    handleMessage(message.data, socket);
   };
-  socket.onclose = () => {
-    // A socket we already gave up on (watchdog) must not schedule a second reconnect.
+  socket.onclose = (event) => {
+    // A socket we already gave up on (watchdog, key refused) must not schedule a second reconnect.
     if (connection.socket !== socket) return;
     connection.socket = null;
+    // 1008 about the key: retrying with it cannot help; wait for another one.
+    if (event.code === 1008 && /key|authentication/.test(event.reason)) {
+      lock(`The server refused the key (${event.reason}). Paste an admin key.`, true);
+      return;
+    }
     scheduleReconnect();
   };
+}
+
+/** Stops connecting until a key is given: the socket is dropped and the key form shown. */
+function lock(why, refused) {
+  const socket = connection.socket;
+  connection.socket = null;
+  socket?.close();
+  clearTimeout(connection.retryTimer);
+  setStatus("locked", "Needs an admin key");
+  adminKey.ask(why, { refused });
+}
+
+// The server asks for a key unless it runs in public mode: the stored one is sent, or asked for.
+function authenticate(socket) {
+  if (adminKey.value === null) lock("This dashboard shows every link's traffic, so it needs an admin key.", false);
+  else socket.send(JSON.stringify({ auth: adminKey.value }));
 }
 
 // Exponential backoff with jitter, so a restarted server is not hit by every dashboard at once.
@@ -120,7 +152,7 @@ addEventListener("online", () => {
 // The socket carries only pushes made after it opened; the last push fills the page right away.
 async function primeMetrics() {
   try {
-    const response = await fetch("/api/metrics", { cache: "no-store" });
+    const response = await fetch("/api/metrics", { cache: "no-store", headers: adminKey.headers() });
     if (response.ok) metrics.ingest(await response.json());
   } catch {
     // The next push over the socket fills the page instead.
@@ -133,7 +165,7 @@ async function primeMetrics() {
 async function primeTopology() {
   const drawn = topology.updates;
   try {
-    const response = await fetch("/api/topology", { cache: "no-store" });
+    const response = await fetch("/api/topology", { cache: "no-store", headers: adminKey.headers() });
     if (!response.ok) return;
     const body = await response.json();
     if (topology.updates === drawn) topology.render(body);
@@ -142,7 +174,7 @@ async function primeTopology() {
   }
 }
 
-function handleMessage(data) {
+function handleMessage(data, socket) {
   let message;
   try {
     message = JSON.parse(data);
@@ -152,8 +184,17 @@ function handleMessage(data) {
   if (message?.kind === "metrics") metrics.ingest(message);
   else if (message?.kind === "events" && message.topic === "events" && Array.isArray(message.events)) feed.add(message.events);
   else if (message?.kind === "topology") topology.render(message);
-  else if (message?.kind === "subscribed" && Array.isArray(message.topics) && message.topics.includes("topology")) void primeTopology();
+  else if (message?.kind === "subscribed" && Array.isArray(message.topics)) subscribed(message.topics);
+  else if (message?.kind === "auth-required") authenticate(socket);
+  else if (message?.kind === "authenticated" && message.everything !== true) lock("That key is an ordinary one: it sees only its own links. The dashboard needs an admin key.", true);
+  else if (message?.kind === "authenticated") adminKey.hide();
   else if (message?.kind === "error") console.warn("server refused a socket message:", message.error?.message);
+}
+
+// The socket is in: the last push fills the page at once (the socket carries only later ones).
+function subscribed(topics) {
+  void primeMetrics();
+  if (topics.includes("topology")) void primeTopology();
 }
 
 // ---------------------------------------------------------------- metrics views

@@ -14,10 +14,12 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 2500);
 let sys: TestSystem;
 let stored: Array<{ code: string; url: string }> = [];
 let key: { text: string };
+let adminKey: { text: string };
 
 beforeAll(async () => {
-  sys = await startSystem({ RATE_LIMIT_ENABLED: "false", INSTANCE_ID: "15", DB_TIMEOUT_MS: "3000" });
-  key = await makeKey(sys.config, "fuzz");
+  // Closed observability (the default): the access checks are part of what is fuzzed.
+  sys = await startSystem({ RATE_LIMIT_ENABLED: "false", INSTANCE_ID: "15", DB_TIMEOUT_MS: "3000", OBSERVABILITY_PUBLIC: "false", ADMIN_TOKEN: "fuzz-admin-token-0123456789" });
+  [key, adminKey] = await Promise.all([makeKey(sys.config, "fuzz"), makeKey(sys.config, "fuzz-admin", "admin")]);
   for (let i = 0; i < 5; i++) {
     const url = uniqueUrl("fuzz-keep");
     const res = await sys.request("POST", "/create", { url });
@@ -30,8 +32,8 @@ describe("fuzz: every route, random input", () => {
   test(`${RUNS} random requests: never a 5xx, never a hang; errors are JSON naming the problem`, async () => {
     const failures: string[] = [];
     await fc.assert(
-      fc.asyncProperty(fuzzRequest, fc.boolean(), async (r, withKey) => {
-        if (withKey) r.headers.authorization = `Bearer ${key.text}`;
+      fc.asyncProperty(fuzzRequest, fc.constantFrom("random", "user", "admin"), async (r, credential) => {
+        if (credential !== "random") r.headers.authorization = `Bearer ${credential === "admin" ? adminKey.text : key.text}`;
         const started = performance.now();
         const res = await Promise.race([sys.composed.fetch(toRequest("http://localhost", r)), Bun.sleep(15_000).then(() => null)]);
         if (res === null) throw new Error(`${r.method} ${r.path}: no answer within 15 s`);

@@ -43,7 +43,12 @@ interface Session {
 }
 
 function sessions(): fc.Arbitrary<Session> {
-  const credential = fc.oneof(fc.constant(admin), fc.constant(user), fc.constantFrom("", "shk_AAAAAAAA_" + "B".repeat(36), `${admin}x`, admin.slice(0, -1)), fc.string({ maxLength: 60 }));
+  const credential = fc.oneof(
+    { arbitrary: fc.constant(admin), weight: 2 },
+    { arbitrary: fc.constant(user), weight: 3 },
+    { arbitrary: fc.constantFrom("", "shk_AAAAAAAA_" + "B".repeat(36), `${admin}x`, admin.slice(0, -1)), weight: 1 },
+    { arbitrary: fc.string({ maxLength: 60 }), weight: 1 },
+  );
   const topic = fc.oneof(fc.constantFrom(...STREAM_TOPICS, "owner:x", "EVENTS", "", " mine"), fc.string({ maxLength: 10 }));
   const topics = fc.oneof(fc.array(topic, { maxLength: 4 }), fc.string({ maxLength: 10 }), fc.integer(), fc.constant(null));
   const message = fc.oneof(

@@ -3,9 +3,10 @@
  * run, counts events and checks each one's schema (DESIGN.md "Events"; the same rules as
  * bench/lib/event-check.ts), while another scenario sends redirects (so read events flow).
  *
- *   k6 run -e BASE_URL=http://127.0.0.1:8080 -e RATE=500 -e DURATION=20s bench/k6/events.ts
+ *   k6 run -e BASE_URL=http://127.0.0.1:8080 -e RATE=500 -e DURATION=20s -e ADMIN_KEY=shk_... bench/k6/events.ts
  *
- * __ENV: BASE_URL, RATE, DURATION (seconds, e.g. "20"), TOPICS, CODES_FILE|CODES, SUMMARY_JSON.
+ * __ENV: BASE_URL, RATE, DURATION (seconds, e.g. "20"), TOPICS, ADMIN_KEY (sent as the first
+ * message when the server asks; not needed with OBSERVABILITY_PUBLIC=true), CODES_FILE|CODES, SUMMARY_JSON.
  */
 import { check } from "k6";
 import http from "k6/http";
@@ -18,6 +19,7 @@ import { BASE_URL, codesFromEnv, createCodes, env, num, pickCode, summaryOutputs
 const RATE = num("RATE", 300);
 const DURATION_S = num("DURATION", 20);
 const TOPICS = env("TOPICS", "events,metrics");
+const ADMIN_KEY = env("ADMIN_KEY", "");
 const GIVEN = codesFromEnv();
 
 const eventsReceived = new Counter("events_received");
@@ -83,6 +85,11 @@ export function subscriber(): void {
       msg = JSON.parse(String(data));
     } catch {
       eventSchemaOk.add(false);
+      return;
+    }
+    if (msg.kind === "auth-required") {
+      if (ADMIN_KEY === "") wsErrors.add(1);
+      ws.send(JSON.stringify({ auth: ADMIN_KEY }));
       return;
     }
     if (msg.kind === "metrics") metricsMessages.add(1);

@@ -75,9 +75,11 @@ export const OPENAPI_PATHS = {
       responses: { "200": { description: "created, duplicate, invalid, failed and the first errors" }, ...errors(401, 415) },
     },
   },
-  "/api/topology": { get: { summary: "The ring: version, phase, instances, re-sharding progress", responses: { "200": { description: "the topology view" }, ...errors(503) } } },
-  "/api/metrics": { get: { summary: "The last cache and click figures pushed to dashboards", responses: { "200": { description: "instance and cluster figures" } } } },
-  "/metrics": { get: { summary: "Prometheus metrics", responses: { "200": { description: "Prometheus text" } } } },
+  "/api/topology": { get: { summary: "The ring: version, phase, instances, re-sharding progress (admin key, unless OBSERVABILITY_PUBLIC)", security: bearer, responses: { "200": { description: "the topology view" }, ...errors(401, 403, 503) } } },
+  "/api/metrics": { get: { summary: "The last cache and click figures pushed to dashboards (admin key, unless OBSERVABILITY_PUBLIC)", security: bearer, responses: { "200": { description: "instance and cluster figures" }, ...errors(401, 403) } } },
+  "/metrics": {
+    get: { summary: "Prometheus metrics (admin key, unless OBSERVABILITY_PUBLIC; scrapers use the METRICS_PORT listener)", security: bearer, responses: { "200": { description: "Prometheus text" }, ...errors(401, 403) } },
+  },
   "/health/live": { get: { summary: "Liveness", responses: { "200": { description: "the process answers" } } } },
   "/health/ready": { get: { summary: "Readiness with every node's state", responses: { "200": { description: "takes traffic" }, "503": { description: "starting, draining or no writable primary" } } } },
 } as const;

@@ -298,7 +298,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     /** Flushes buffered events to clients, then closes every WebSocket with 1001. */
     closeStreams(): void {
       bus.flush();
-      hub.closeAll();
+      gateway.closeAll();
     },
     async close(): Promise<void> {
       accepting = false;
@@ -312,7 +312,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
       clusterMetrics.stop();
       if (probeTimer) clearInterval(probeTimer);
       await bus.stop();
-      hub.closeAll();
+      gateway.closeAll();
       busSubscriber.disconnect();
       await busPublisher.quit().catch(() => busPublisher.disconnect());
       repairs.stop();

@@ -60,6 +60,8 @@ const HARD_MAX_PAYLOAD = 1024 * 1024;
  */
 export class WsGateway {
   private readonly rejected: Record<Rejection, number> = { connections: 0, messages: 0, size: 0, auth: 0 };
+  /** Every open socket, authenticated or not: a shutdown closes them all (Bun's stop waits for them). */
+  private readonly sockets = new Set<ServerWebSocket<HubSocketData>>();
   readonly handlers: WebSocketHandler<HubSocketData>;
 
   constructor(private readonly deps: WsGatewayDeps) {
@@ -69,6 +71,13 @@ export class WsGateway {
   /** Sockets refused or closed by a limit or for want of a credential, by reason (metrics). */
   get rejections(): Readonly<Record<Rejection, number>> {
     return this.rejected;
+  }
+
+  /** On shutdown: 1001 "going away" tells every client, even one still authenticating, to reconnect elsewhere. */
+  closeAll(): void {
+    this.deps.hub.closeAll();
+    for (const ws of this.sockets) ws.close(1001, "server shutting down");
+    this.sockets.clear();
   }
 
   /** Whether the request is for /ws: runs before every request, so a string compare first. */
@@ -111,6 +120,7 @@ export class WsGateway {
       idleTimeout: 120,
       sendPings: true,
       open: (ws) => {
+        this.sockets.add(ws);
         if (ws.data.refusal !== null) {
           this.rejected.connections++;
           ws.close(1008, ws.data.refusal);
@@ -129,6 +139,7 @@ export class WsGateway {
       },
       message: (ws, message) => this.onMessage(ws, message),
       close: (ws) => {
+        this.sockets.delete(ws);
         clearTimeout(ws.data.authTimer);
         this.deps.hub.unregister(ws.data.id);
         if (ws.data.refusal === null) this.deps.limits.release(ws.data.address);

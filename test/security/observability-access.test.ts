@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import postgres from "postgres";
 import { parseConfig, type Config } from "../../src/config";
 import { connect, open, type RecordingSocket } from "../events/ws-client";
 import { makeKey, revokeKeyNow } from "../support/keys";
@@ -157,6 +158,21 @@ describe("/ws needs a key", () => {
     await again.next("auth-required");
     again.send({ auth: carol.text });
     expect((await again.closed).code).toBe(1008);
+  });
+
+  test("a revocation whose announcement is lost still closes the key's sockets, at the next KEYS_POLL_MS poll", async () => {
+    const dave = await makeKey(config, "dave");
+    const socket = await connect(ws(b), { auth: dave.text });
+    // Straight in the catalog, as if the CLI's Redis announcement never arrived.
+    const sql = postgres(config.shards[0]!.primary, { max: 1 });
+    try {
+      await sql`update api_keys set revoked_at = now(), updated_at = now() where id = ${dave.id}`;
+    } finally {
+      await sql.end();
+    }
+    const started = Date.now();
+    expect(await socket.closed).toEqual({ code: 1008, reason: "API key revoked" });
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });
 

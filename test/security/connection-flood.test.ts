@@ -106,3 +106,18 @@ describe("public mode (OBSERVABILITY_PUBLIC=true)", () => {
     anonymous.close();
   });
 });
+
+describe("shutdown", () => {
+  test("SIGTERM closes every socket with 1001, those still authenticating too, and exits 0 without waiting for them", async () => {
+    const pending = await open(`ws://127.0.0.1:${server.port}/ws`);
+    await pending.next("auth-required");
+    const held = await connect(`ws://127.0.0.1:${server.port}/ws`, { auth: adminKey });
+    const started = Date.now();
+    const exit = server.stop();
+    expect((await pending.closed).code).toBe(1001);
+    expect((await held.closed).code).toBe(1001);
+    expect(await exit).toBe(0);
+    // The default WS_AUTH_TIMEOUT_MS is 5 s: the pending socket did not hold the stop up.
+    expect(Date.now() - started).toBeLessThan(4000);
+  }, 20_000);
+});

@@ -115,7 +115,10 @@ export interface NewLink {
  * one claimed before. A claim committed by a concurrent statement after this one's snapshot is
  * re-read. A code taken by another id fails the whole statement (unique violation): the caller
  * retries those links one by one. Re-running a statement after a timeout finds its own claims
- * and returns the same codes.
+ * and returns the same codes. An earlier claim is read by a per-row subquery on the primary key,
+ * not a join: planned while url_index was small (a new shard, no statistics yet), the join was a
+ * hash join over a sequential scan of url_index, and postgres.js's prepared statement kept that
+ * generic plan while the table grew, so every create scanned the whole index.
  */
 export async function createLinksWithIndex(node: PgNode, links: readonly NewLink[]): Promise<string[]> {
   const rows = await pgCall(
@@ -135,8 +138,8 @@ export async function createLinksWithIndex(node: PgNode, links: readonly NewLink
         select i.code, i.id, i.long_url, i.owner from input i join claim c on c.url_hash = i.url_hash and c.code = i.code
         returning code
       )
-      select i.ord, coalesce(c.code, u.code) as code
-      from input i left join claim c on c.url_hash = i.url_hash left join url_index u on u.url_hash = i.url_hash
+      select i.ord, coalesce(c.code, (select u.code from url_index u where u.url_hash = i.url_hash)) as code
+      from input i left join claim c on c.url_hash = i.url_hash
       order by i.ord`,
     { idempotent: true },
   );

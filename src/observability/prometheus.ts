@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Gauge, Registry } from "prom-client";
+import { RequestMetrics } from "./request-metrics";
 import type { CacheMetrics } from "./cache-metrics";
 
 export interface PrometheusSources {
@@ -25,20 +26,11 @@ const BREAKER_VALUE = { closed: 0, "half-open": 1, open: 2 } as const;
  */
 export class PrometheusMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<"route" | "method" | "status">;
-  private readonly latency: Histogram<"route" | "method">;
-  private readonly series = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
+  private readonly requests = new RequestMetrics([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
 
   constructor(sources: PrometheusSources) {
     const registers = [this.registry];
-    this.requests = new Counter({ name: "shorten_http_requests_total", help: "HTTP requests by route, method and status", labelNames: ["route", "method", "status"], registers });
-    this.latency = new Histogram({
-      name: "shorten_http_request_duration_seconds",
-      help: "HTTP request latency by route",
-      labelNames: ["route", "method"],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers,
-    });
+    for (const metric of this.requests.metrics()) this.registry.registerMetric(metric);
     new Gauge({
       name: "shorten_cache_requests",
       help: "Reads by cache result on this instance (hit = served from the hot-link cache or Redis; memory_hit is the hot-link part)",
@@ -149,16 +141,9 @@ export class PrometheusMetrics {
     });
   }
 
-  /** Per request, so label children are cached: prom-client hashes a labels object on every call. */
+  /** Per request (the front door): see RequestMetrics for why it is not prom-client's own observe. */
   observe(route: string, method: string, status: number, seconds: number): void {
-    const key = `${method} ${status} ${route}`;
-    let series = this.series.get(key);
-    if (!series) {
-      series = { count: this.requests.labels({ route, method, status: String(status) }), latency: this.latency.labels({ route, method }) };
-      this.series.set(key, series);
-    }
-    series.count.inc();
-    series.latency.observe(seconds);
+    this.requests.observe(route, method, status, seconds);
   }
 
   text(): Promise<string> {

@@ -52,7 +52,11 @@ export class LinkReader {
     this.clock = deps.clock ?? Date.now;
   }
 
-  async resolve(path: string): Promise<ResolvedLink> {
+  /**
+   * The link, synchronously when this instance holds it in memory (no promise on the hottest
+   * path), else once storage answers. Throws (404, 410, 503 as AppError) either way.
+   */
+  resolve(path: string): ResolvedLink | Promise<ResolvedLink> {
     const started = this.now();
     if (!isLinkPathShape(path)) {
       this.observe(started, path, null, "none", "NOT_FOUND", null);
@@ -61,6 +65,10 @@ export class LinkReader {
     const route = this.deps.router.current;
     const hot = this.deps.hot.get(path);
     if (hot !== undefined) return this.serve(started, route, { link: hot, code: path, shard: route.read.shardFor(path), source: "redis" }, "memory");
+    return this.resolveFromStorage(started, route, path);
+  }
+
+  private async resolveFromStorage(started: number, route: Routing, path: string): Promise<ResolvedLink> {
     const generation = this.deps.hot.generation;
     let found: Found | null;
     try {
@@ -126,10 +134,15 @@ export class LinkReader {
     return found;
   }
 
-  private async serve(started: number, route: Routing, found: Found, source: ReadOutcome["source"]): Promise<ResolvedLink> {
+  private serve(started: number, route: Routing, found: Found, source: ReadOutcome["source"]): ResolvedLink | Promise<ResolvedLink> {
     const link = found.link as LinkValue;
     if (link.expiresAt !== null && this.clock() >= link.expiresAt) throw this.gone(started, found, source, "expired");
-    if (link.maxVisits !== null && !(await this.visit(route, found))) throw this.gone(started, found, source, "used up its visits");
+    if (link.maxVisits !== null) return this.serveBudgeted(started, route, found, source, link);
+    return { longUrl: link.longUrl, outcome: this.observe(started, found.code, found.shard, source, "OK", link.owner) };
+  }
+
+  private async serveBudgeted(started: number, route: Routing, found: Found, source: ReadOutcome["source"], link: LinkValue): Promise<ResolvedLink> {
+    if (!(await this.visit(route, found))) throw this.gone(started, found, source, "used up its visits");
     return { longUrl: link.longUrl, outcome: this.observe(started, found.code, found.shard, source, "OK", link.owner) };
   }
 

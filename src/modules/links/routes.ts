@@ -7,7 +7,7 @@ import type { rateGate } from "../../http/rate-gate";
 import type { RateLimiter } from "../../infra/rate-limit/rate-limiter";
 import { checkAlias } from "../../domain/alias";
 import type { KeyRing } from "../keys/key-ring";
-import type { LinkReader } from "./link-reader";
+import type { LinkReader, ResolvedLink } from "./link-reader";
 import type { LinkService } from "./link-service";
 import { createLinkBody, futureDate, parseBody } from "./schema";
 
@@ -58,35 +58,45 @@ export function linkRoutes(deps: LinkRoutesDeps) {
       },
       { parse: "none" },
     )
-    .get("/:code", async ({ params, request }) => {
-      const client = limiter ? deps.clientKey(request) : "";
-      if (limiter) {
-        const decision = await limiter.consume("redirect", client, 1);
-        if (!decision.allowed) throw rateLimitedError(decision);
+    .get("/:code", ({ params, request }) => {
+      const code = typeof params.code === "string" ? params.code : "";
+      if (!limiter) {
+        // Without a rate limit a link held in memory is answered with no promise at all.
+        const resolved = reader.resolve(code);
+        return resolved instanceof Promise ? resolved.then(redirect) : redirect(resolved);
       }
-      try {
-        const { longUrl, outcome } = await reader.resolve(typeof params.code === "string" ? params.code : "");
-        // A plain Response: the hottest route skips Elysia's header mapping.
-        return new Response(null, {
-          status: deps.redirectStatus,
-          headers: {
-            location: longUrl,
-            "cache-control": "private, max-age=0",
-            "x-cache": outcome.cache,
-            "x-source": outcome.source,
-            "x-shard": String(outcome.shard),
-            "x-instance": instanceHeader,
-          },
-        });
-      } catch (error) {
-        // Snowflake codes are sequential, so guessing must cost more than a hit: the rest of a 404's
-        // price is charged even when it empties the bucket, so a prober's steady rate of 404s is the
-        // redirect budget divided by RATE_LIMIT_NOT_FOUND_COST. The 404 says what is left.
-        if (limiter && error instanceof AppError && error.code === "short-url-not-found") {
-          const decision = deps.notFoundCost > 1 ? await limiter.consume("redirect", client, deps.notFoundCost - 1, true) : null;
-          if (decision) throw new AppError(error.code, error.message, { headers: rateLimitHeaders(decision) });
-        }
-        throw error;
-      }
+      return limitedRedirect(limiter, deps.clientKey(request), code);
     });
+
+  // A plain Response: the hottest route skips Elysia's header mapping.
+  function redirect({ longUrl, outcome }: ResolvedLink): Response {
+    return new Response(null, {
+      status: deps.redirectStatus,
+      headers: {
+        location: longUrl,
+        "cache-control": "private, max-age=0",
+        "x-cache": outcome.cache,
+        "x-source": outcome.source,
+        "x-shard": String(outcome.shard),
+        "x-instance": instanceHeader,
+      },
+    });
+  }
+
+  async function limitedRedirect(limiter: RateLimiter, client: string, code: string): Promise<Response> {
+    const decision = await limiter.consume("redirect", client, 1);
+    if (!decision.allowed) throw rateLimitedError(decision);
+    try {
+      return redirect(await reader.resolve(code));
+    } catch (error) {
+      // Snowflake codes are sequential, so guessing must cost more than a hit: the rest of a 404's
+      // price is charged even when it empties the bucket, so a prober's steady rate of 404s is the
+      // redirect budget divided by RATE_LIMIT_NOT_FOUND_COST. The 404 says what is left.
+      if (error instanceof AppError && error.code === "short-url-not-found") {
+        const charged = deps.notFoundCost > 1 ? await limiter.consume("redirect", client, deps.notFoundCost - 1, true) : null;
+        if (charged) throw new AppError(error.code, error.message, { headers: rateLimitHeaders(charged) });
+      }
+      throw error;
+    }
+  }
 }

@@ -24,6 +24,7 @@ import { newApiKey } from "./domain/api-key";
 import { insertKey, listKeys, revokeKey, type KeyScope } from "./storage/key-rows";
 import { createPgNode } from "./storage/nodes";
 import { LinkReader } from "./modules/links/link-reader";
+import { directCode, redirectHandler } from "./modules/links/redirect-route";
 import { LinkManager } from "./modules/links/link-manager";
 import { manageRoutes } from "./modules/links/manage-routes";
 import { rateGate } from "./http/rate-gate";
@@ -191,6 +192,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   const manager = new LinkManager({ shards, router, links, invalidation, observer, stats, cacheTtlSeconds: config.CACHE_TTL_SECONDS, logger });
   const clientKey = (request: Request) => clientIp(peerAddress(request), request.headers.get("x-forwarded-for"), config.TRUSTED_PROXIES);
   const gate = rateGate(limiter, clientKey);
+  const redirect = redirectHandler({ reader, limiter, clientKey, redirectStatus: config.REDIRECT_STATUS, notFoundCost: config.RATE_LIMIT_NOT_FOUND_COST, instanceId: config.INSTANCE_ID });
   const gateway = new WsGateway({
     hub,
     limits: new ClientLimits({ maxSockets: config.WS_MAX_PER_CLIENT, messagesPerSecond: config.WS_MESSAGES_PER_SEC }),
@@ -223,21 +225,16 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     health: { shards, instanceId: config.INSTANCE_ID, inUse: () => shardsInUse(router.topology), isAccepting: () => accepting },
     links: {
       links,
-      reader,
       keys,
       gate,
+      redirect,
       anonymousCreate: config.ANONYMOUS_CREATE,
-      limiter,
-      clientKey,
       publicBaseUrl: config.PUBLIC_BASE_URL,
-      redirectStatus: config.REDIRECT_STATUS,
       maxBodyBytes: config.MAX_BODY_BYTES,
-      notFoundCost: config.RATE_LIMIT_NOT_FOUND_COST,
-      instanceId: config.INSTANCE_ID,
     },
   });
 
-  const door = frontDoor({ gateway, app, prometheus, tracing, logger });
+  const door = frontDoor({ gateway, app, direct: { match: directCode, handle: redirect }, prometheus, tracing, logger });
   return {
     app,
     /** The front door without a server (no WebSocket upgrades): what in-process tests call. */

@@ -1,0 +1,80 @@
+import { isReservedName } from "../../domain/alias";
+import { AppError } from "../../errors";
+import { rateLimitHeaders, rateLimitedError } from "../../http/rate-limit-headers";
+import type { RateLimiter } from "../../infra/rate-limit/rate-limiter";
+import type { LinkReader, ResolvedLink } from "./link-reader";
+
+export interface RedirectDeps {
+  reader: LinkReader;
+  limiter: RateLimiter | null;
+  clientKey: (request: Request) => string;
+  redirectStatus: number;
+  notFoundCost: number;
+  instanceId: number;
+}
+
+export type RedirectHandler = (code: string, request: Request) => Response | Promise<Response>;
+
+/**
+ * GET|HEAD /{code}: the redirect. Without a rate limit, a link this instance holds in memory is
+ * answered synchronously (no promise anywhere); with one, the client's budget is charged first
+ * (Redis), and a 404 costs RATE_LIMIT_NOT_FOUND_COST. Errors are thrown as AppError.
+ */
+export function redirectHandler(deps: RedirectDeps): RedirectHandler {
+  const { reader, limiter } = deps;
+  const instanceHeader = String(deps.instanceId);
+
+  // A plain Response: the hottest route skips Elysia's header mapping.
+  const redirect = ({ longUrl, outcome }: ResolvedLink): Response =>
+    new Response(null, {
+      status: deps.redirectStatus,
+      headers: {
+        location: longUrl,
+        "cache-control": "private, max-age=0",
+        "x-cache": outcome.cache,
+        "x-source": outcome.source,
+        "x-shard": String(outcome.shard),
+        "x-instance": instanceHeader,
+      },
+    });
+
+  const limited = async (limiter: RateLimiter, client: string, code: string): Promise<Response> => {
+    const decision = await limiter.consume("redirect", client, 1);
+    if (!decision.allowed) throw rateLimitedError(decision);
+    try {
+      return redirect(await reader.resolve(code));
+    } catch (error) {
+      // Snowflake codes are sequential, so guessing must cost more than a hit: the rest of a 404's
+      // price is charged even when it empties the bucket, so a prober's steady rate of 404s is the
+      // redirect budget divided by RATE_LIMIT_NOT_FOUND_COST. The 404 says what is left.
+      if (error instanceof AppError && error.code === "short-url-not-found") {
+        const charged = deps.notFoundCost > 1 ? await limiter.consume("redirect", client, deps.notFoundCost - 1, true) : null;
+        if (charged) throw new AppError(error.code, error.message, { headers: rateLimitHeaders(charged) });
+      }
+      throw error;
+    }
+  };
+
+  return (code, request) => {
+    if (limiter) return limited(limiter, deps.clientKey(request), code);
+    const resolved = reader.resolve(code);
+    return resolved instanceof Promise ? resolved.then(redirect) : redirect(resolved);
+  };
+}
+
+const DIRECT = /^\/([A-Za-z0-9_-]{1,64})(?:\?|$)/;
+
+/**
+ * The code of a `GET /{code}` the front door may hand to the redirect handler itself, without
+ * Elysia's router and its promise (measured: ~10 % of a cached redirect's server CPU): a single
+ * path segment of code or alias characters that names no route of the service (reserved names
+ * such as `metrics` or `docs` go to the router). Anything else, percent-encoded paths included,
+ * reaches the same handler through the router's `/:code` route.
+ */
+export function directCode(request: Request): string | null {
+  if (request.method !== "GET") return null;
+  const url = request.url;
+  const match = DIRECT.exec(url.slice(url.indexOf("/", url.indexOf("//") + 2)));
+  const code = match?.[1];
+  return code === undefined || isReservedName(code) ? null : code;
+}

@@ -27,7 +27,7 @@ import { stableState } from "../../src/domain/topology";
 import { RingRouter } from "../../src/topology/ring-router";
 import { HotLinks } from "../../src/modules/links/hot-links";
 import { PrometheusMetrics } from "../../src/observability/prometheus";
-import { routeLabel } from "../../src/http/route-label";
+import { pathOf, routeLabel } from "../../src/http/route-label";
 
 const variant = process.env.VARIANT ?? "service";
 const parsed = parseConfig(process.env);
@@ -120,7 +120,7 @@ if (variant === "policy" || variant === "service" || variant === "events") {
       fetch: async (request) => {
         const started = performance.now();
         const response = await app.fetch(request);
-        prometheus.observe(routeLabel(request.url), request.method, response.status, (performance.now() - started) / 1000);
+        prometheus.observe(routeLabel(pathOf(request.url)), request.method, response.status, (performance.now() - started) / 1000);
         return response;
       },
     });

@@ -4,7 +4,7 @@ import type { Logger } from "../observability/logger";
 import type { PrometheusMetrics } from "../observability/prometheus";
 import type { Tracing } from "../observability/tracing";
 import { errorResponse } from "./error-handler";
-import { routeLabel } from "./route-label";
+import { pathOf, routeLabel } from "./route-label";
 import type { HubSocketData, WsGateway } from "./ws-gateway";
 
 /**
@@ -18,16 +18,14 @@ export function frontDoor(deps: {
   gateway: WsGateway;
   app: { fetch(request: Request): Response | Promise<Response> };
   /** Requests one handler answers without the router (the redirect: see redirect-route.ts). */
-  direct: { match(request: Request): string | null; handle(code: string, request: Request): Response | Promise<Response> };
+  direct: { match(method: string, path: string): string | null; handle(code: string, request: Request): Response | Promise<Response> };
   prometheus: PrometheusMetrics;
   tracing: Tracing;
   logger: Logger;
 }) {
   const { gateway, app, direct, prometheus, tracing, logger } = deps;
   const failed = (error: unknown) => errorResponse(error, undefined, logger);
-  const route = (request: Request): Response | Promise<Response> => {
-    const code = direct.match(request);
-    if (code === null) return app.fetch(request);
+  const handle = (code: string, request: Request): Response | Promise<Response> => {
     try {
       const response = direct.handle(code, request);
       return response instanceof Promise ? response.catch(failed) : response;
@@ -36,29 +34,32 @@ export function frontDoor(deps: {
     }
   };
   // Synchronous when the route is: a link held in memory is answered without a promise.
-  const serve = (request: Request): Response | Promise<Response> => {
+  const serve = (request: Request, path: string): Response | Promise<Response> => {
     const started = performance.now();
+    const code = direct.match(request.method, path);
+    const label = code === null ? routeLabel(path) : "/:code";
     const record = (response: Response) => {
-      prometheus.observe(routeLabel(request.url), request.method, response.status, (performance.now() - started) / 1000);
+      prometheus.observe(label, request.method, response.status, (performance.now() - started) / 1000);
       return response;
     };
-    const response = route(request);
+    const response = code === null ? app.fetch(request) : handle(code, request);
     return response instanceof Promise ? response.then(record) : record(response);
   };
   // A server span per request when tracing is on; every Redis/PostgreSQL call inside is its child.
-  const traced = (request: Request) =>
+  const traced = (request: Request, path: string) =>
     tracing.span(
-      `${request.method} ${routeLabel(request.url)}`,
+      `${request.method} ${routeLabel(path)}`,
       { "http.request.method": request.method, "url.path": request.url.slice(request.url.indexOf("/", request.url.indexOf("//") + 2)) },
       async (span) => {
-        const response = await serve(request);
+        const response = await serve(request, path);
         span?.setAttribute("http.response.status_code", response.status);
         return response;
       },
       SpanKind.SERVER,
     );
   return (request: Request, server?: Server<HubSocketData>): Response | Promise<Response | undefined> => {
-    if (server && gateway.isStreamRequest(request)) return gateway.upgrade(request, server).catch((error: unknown) => errorResponse(error, undefined, logger));
-    return tracing.enabled ? traced(request) : serve(request);
+    const path = pathOf(request.url);
+    if (server && gateway.isStreamRequest(request, path)) return gateway.upgrade(request, server).catch(failed);
+    return tracing.enabled ? traced(request, path) : serve(request, path);
   };
 }

@@ -5,11 +5,15 @@
  */
 const STATIC_ROUTES = new Set(["/", "/create", "/health/live", "/health/ready", "/metrics", "/api/metrics", "/api/topology", "/api/links", "/api/links/export", "/api/links/bulk", "/api/links/import", "/openapi.json", "/docs", "/ws"]);
 
-export function routeLabel(url: string): string {
+/** The path of a request URL, without its query: read once per request by the front door. */
+export function pathOf(url: string): string {
   const start = url.indexOf("/", url.indexOf("//") + 2);
   if (start < 0) return "/";
   const query = url.indexOf("?", start);
-  const path = url.slice(start, query < 0 ? undefined : query);
+  return url.slice(start, query < 0 ? undefined : query);
+}
+
+export function routeLabel(path: string): string {
   if (STATIC_ROUTES.has(path)) return path;
   if (path === "/dashboard" || path.startsWith("/dashboard/")) return "/dashboard/*";
   if (path.startsWith("/api/links/")) return path.endsWith("/stats") ? "/api/links/:code/stats" : "/api/links/:code";

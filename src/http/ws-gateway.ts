@@ -80,12 +80,9 @@ export class WsGateway {
     this.sockets.clear();
   }
 
-  /** Whether the request is for /ws: runs before every request, so a string compare first. */
-  isStreamRequest(request: Request): boolean {
-    const raw = request.url;
-    const pathStart = raw.indexOf("/", raw.indexOf("//") + 2);
-    if (raw.slice(pathStart, pathStart + 3) !== "/ws" || (raw.length > pathStart + 3 && raw[pathStart + 3] !== "?")) return false;
-    return request.headers.get("upgrade")?.toLowerCase() === "websocket";
+  /** Whether the request is a WebSocket upgrade of /ws (`path`: its path without the query). */
+  isStreamRequest(request: Request, path: string): boolean {
+    return path === "/ws" && request.headers.get("upgrade")?.toLowerCase() === "websocket";
   }
 
   /** Upgrades a /ws request; an HTTP error response when a header credential is wrong or cannot be checked. */

@@ -116,6 +116,19 @@ describe("GET /:code", () => {
     expect(res.status).toBe(302);
   });
 
+  test("a 302 carries no cache-control; with REDIRECT_STATUS=301 the redirect says not to cache it", async () => {
+    const { body } = await create(uniqueUrl("cc"));
+    const temporary = await sys.request("GET", `/${body.short_code}`);
+    expect([temporary.status, temporary.headers.get("cache-control")]).toEqual([302, null]);
+    const permanentSys = await startSystem({ RATE_LIMIT_ENABLED: "false", REDIRECT_STATUS: "301", INSTANCE_ID: "47" });
+    try {
+      const permanent = await permanentSys.request("GET", `/${body.short_code}`);
+      expect([permanent.status, permanent.headers.get("cache-control"), permanent.headers.get("location")]).toEqual([301, "private, max-age=0", String(body.long_url)]);
+    } finally {
+      await permanentSys.close();
+    }
+  });
+
   test("unknown code: 404 JSON", async () => {
     const res = await sys.request("GET", "/zzzzzzzzzz");
     expect(res.status).toBe(404);

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { pathOf } from "../../src/http/route-label";
 import { directCode } from "../../src/modules/links/redirect-route";
 
-const at = (path: string, method = "GET") => directCode(new Request(`http://127.0.0.1:8080${path}`, { method }));
+const at = (path: string, method = "GET") => directCode(method, pathOf(`http://127.0.0.1:8080${path}`));
 
 describe("directCode: which requests skip the router", () => {
   test("a single segment of code or alias characters, with or without a query", () => {

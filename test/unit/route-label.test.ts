@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { routeLabel } from "../../src/http/route-label";
+import { pathOf, routeLabel } from "../../src/http/route-label";
 
 test.each([
   ["http://h:1/8sHulm2g6M", "/:code"],
@@ -12,5 +12,5 @@ test.each([
   ["http://h:1/", "/"],
   ["http://h:1/a/b/c", "unmatched"],
 ])("%p is labelled %p", (url, label) => {
-  expect(routeLabel(url)).toBe(label);
+  expect(routeLabel(pathOf(url))).toBe(label);
 });

@@ -2,9 +2,9 @@ import type { RedisNode } from "./nodes";
 import { redisCall } from "./nodes";
 
 /**
- * Redis keys: `l:<code>` → the link on the code's shard; `u:<sha256 hex>` → code on the URL's
- * shard (the create path's dedupe shortcut). Both expire after the configured TTL and are
+ * Redis keys: `l:<code>` → the link on the code's shard, expiring after the configured TTL and
  * refilled from PostgreSQL on the next miss, so Redis never holds the only copy of anything.
+ * (`u:<sha256 hex>`, the old dedupe shortcut, is only deleted now: see forgetCodeForUrl.)
  *
  * A link's value is its long URL as is when it has no limits and no owner (every long URL
  * starts with "http"), `{"u":…,"e":expiresAtMs,"m":maxVisits,"o":ownerKeyId}` otherwise, and `-`
@@ -63,15 +63,12 @@ export function decodeLink(raw: string): LinkValue | "deleted" {
   return { longUrl: v.u, expiresAt: v.e, maxVisits: v.m, owner: v.o ?? null };
 }
 
-export function getCachedCodeForUrl(node: RedisNode, urlHashHex: string): Promise<string | null> {
-  return redisCall(node, (r) => r.get(urlKey(urlHashHex)), { idempotent: true });
-}
-
-/** The dedupe shortcut of a URL whose link changed: the next create of it asks PostgreSQL. */
+/**
+ * The dedupe shortcut of a URL whose link changed. This version neither reads nor writes these
+ * `u:` entries (the claim statement dedupes), but instances of the previous version, side by
+ * side in a rolling deploy, read the ones they wrote, for up to CACHE_TTL_SECONDS.
+ */
 export async function forgetCodeForUrl(node: RedisNode, urlHashHex: string): Promise<void> {
   await redisCall(node, (r) => r.del(urlKey(urlHashHex)), { idempotent: true });
 }
 
-export async function cacheCodeForUrl(node: RedisNode, urlHashHex: string, code: string, ttlSeconds: number): Promise<void> {
-  await redisCall(node, (r) => (ttlSeconds > 0 ? r.set(urlKey(urlHashHex), code, "EX", ttlSeconds) : r.set(urlKey(urlHashHex), code)), { idempotent: true });
-}

@@ -2,7 +2,7 @@ import { AppError } from "../../errors";
 import { checkLongUrl, type LongUrlRules } from "../../domain/long-url";
 import { isReservedCode } from "../../domain/short-code";
 import type { ShardSet } from "../../storage/shard-set";
-import { cacheCodeForUrl, getCachedCodeForUrl, writeLink, type LinkValue } from "../../storage/link-cache";
+import { writeLink, type LinkValue } from "../../storage/link-cache";
 import { createLinksWithIndex, findCodeForUrl, insertLink, insertOwnedLink, type NewLink } from "../../storage/link-rows";
 import type { IdTicket } from "../../ids/id-source";
 import type { Routing } from "../../domain/topology";
@@ -78,11 +78,12 @@ export class LinkService {
     const route = this.deps.router.beginWrite();
     try {
       if (options.alias !== undefined || options.expiresAt != null || options.maxVisits != null) return await this.createOwn(started, route, longUrl, options);
-      const indexShard = this.deps.shards.at(route.write.shardFor(longUrl));
-      const cached = await getCachedCodeForUrl(indexShard.redis, urlHash.toString("hex")).catch(() => null);
-      const result = cached !== null ? { code: cached, created: false } : ((await this.claimedOnOldOwner(route, longUrl, urlHash, indexShard.index)) ?? (await this.place(route, indexShard.index, urlHash, longUrl, owner)));
+      // No Redis read first: the claim statement answers a repeated URL with its code anyway, and
+      // the read cost more than it saved (A/B in the README: creates/s with and without it).
+      const indexShard = route.write.shardFor(longUrl);
+      const result = (await this.claimedOnOldOwner(route, longUrl, urlHash, indexShard)) ?? (await this.place(route, indexShard, urlHash, longUrl, owner));
       const shard = route.read.shardFor(result.code);
-      if (cached === null) void this.warmCache(result.code, shard, { longUrl, expiresAt: null, maxVisits: null, owner }, indexShard.index, urlHash);
+      if (result.created) void writeLink(this.deps.shards.at(shard).redis, result.code, { longUrl, expiresAt: null, maxVisits: null, owner }, this.deps.cacheTtlSeconds).catch(() => {});
       this.observeWrite(started, result.code, "OK", shard, result.created, owner);
       return { code: result.code, longUrl, created: result.created, shard };
     } catch (error) {
@@ -195,14 +196,6 @@ export class LinkService {
       const ticket = this.deps.tickets.takeFor(candidates);
       if (ticket === undefined || !isReservedCode(ticket.code)) return ticket;
     }
-  }
-
-  private async warmCache(code: string, codeShard: number, link: LinkValue, indexShard: number, urlHash: Buffer): Promise<void> {
-    const { shards, cacheTtlSeconds } = this.deps;
-    await Promise.allSettled([
-      writeLink(shards.at(codeShard).redis, code, link, cacheTtlSeconds),
-      cacheCodeForUrl(shards.at(indexShard).redis, urlHash.toString("hex"), code, cacheTtlSeconds),
-    ]);
   }
 
   private observeWrite(started: number, code: string | null, status: WriteOutcome["status"], shard: number | null, created: boolean, owner: string | null): void {

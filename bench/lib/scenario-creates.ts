@@ -151,7 +151,7 @@ async function createsOn(ctx: Ctx, stack: Stack): Promise<ScenarioReport> {
     targets: c.targets,
     notes: [
       `raw INSERT baseline: one \`insert into links\` per op, round-robin over the ${stack.shards.length} primaries, postgres.js pool 8 per primary (the app's DB_POOL_SIZE), ${connections} concurrent, no HTTP.`,
-      "raw create-sql: the statement a create of one new URL issues (url_index claim + link insert in one CTE on one shard), one per op, same pools and concurrency; the app instead groups concurrent creates for one shard into one multi-row statement (createLinksWithIndex; creates_per_statement), and does a Redis GET (dedupe cache) before it and two Redis SETs after.",
+      "raw create-sql: the statement a create of one new URL issues (url_index claim + link insert in one CTE on one shard), one per op, same pools and concurrency; the app instead groups concurrent creates for one shard into one multi-row statement (createLinksWithIndex; creates_per_statement), and writes a new link's Redis entry after it (no Redis read: the statement dedupes).",
       "raw group-commit: the app's write path alone (CreateBatcher + createLinksWithIndex on a PgNode built like the app's, pool 8 per primary, one statement in flight per shard), same concurrency, new URLs only, no HTTP, Redis or id source: what the group-commit design does by itself.",
       `cluster: ${stack.durable ? "fsync on (PostgreSQL defaults: fsync, synchronous_commit, full_page_writes), its own cluster and instance(s) unless creates ran alone" : "the --fast cluster (fsync off): no durability cost on either side"}.`,
     ],

@@ -1,5 +1,4 @@
 import type { ChangeOutcome, ReadOutcome, WriteOutcome } from "../modules/links/outcomes";
-import { cacheFigures } from "../observability/cache-metrics";
 
 /** An event already in its wire form: serialised once, then batched and fanned out as text. */
 export interface SerializedEvent {
@@ -32,14 +31,16 @@ export class EventFactory {
     const shard = outcome.shard;
     const redis = shard === null ? "null" : `"redis-${shard}"`;
     const db = shard === null || outcome.cache === "HIT" ? "null" : outcome.source === "replica" ? `"replica-${shard}"` : `"primary-${shard}"`;
-    const m = cacheFigures(hits, misses);
-    const metrics = `"cache_hit_count":${m.cache_hit_count},"cache_miss_count":${m.cache_miss_count},"cache_total":${m.cache_total},"cache_hit_rate":${m.cache_hit_rate},"cache_miss_rate":${m.cache_miss_rate}`;
+    const total = hits + misses;
+    const metrics = `"cache_hit_count":${hits},"cache_miss_count":${misses},"cache_total":${total},"cache_hit_rate":${fixed(total === 0 ? 0 : hits / total, 4)},"cache_miss_rate":${fixed(total === 0 ? 0 : misses / total, 4)}`;
+    // A served link's code passed the path shape check (letters, digits, - and _): no escaping.
+    const code = outcome.status === "OK" ? `"${outcome.code}"` : JSON.stringify(outcome.code.slice(0, 64));
     return {
       type: "read",
       owner: outcome.owner,
       json:
         `{"event_id":"${this.nextId()}","type":"read","status":"${outcome.status}","node":${this.nodeJson},"redis":${redis},"db":${db},` +
-        `"short_code":${JSON.stringify(outcome.code.slice(0, 64))},"latency_ms":${round(outcome.latencyMs)},"cache":"${outcome.cache}","source":"${outcome.source}",` +
+        `"short_code":${code},"latency_ms":${fixed(outcome.latencyMs, 3)},"cache":"${outcome.cache}","source":"${outcome.source}",` +
         `${metrics},"cache_metrics":{${metrics}}}`,
     };
   }
@@ -52,7 +53,7 @@ export class EventFactory {
       json:
         `{"event_id":"${this.nextId()}","type":"write","status":"${outcome.status}","node":${this.nodeJson},` +
         `"redis":${shard === null ? "null" : `"redis-${shard}"`},"db":${shard === null ? "null" : `"primary-${shard}"`},` +
-        `"short_code":${outcome.code === null ? "null" : JSON.stringify(outcome.code)},"latency_ms":${round(outcome.latencyMs)}}`,
+        `"short_code":${outcome.code === null ? "null" : JSON.stringify(outcome.code)},"latency_ms":${fixed(outcome.latencyMs, 3)}}`,
     };
   }
 
@@ -65,15 +66,28 @@ export class EventFactory {
       json:
         `{"event_id":"${this.nextId()}","type":"${outcome.kind}","status":"OK","node":${this.nodeJson},` +
         `"redis":${shard === null ? "null" : `"redis-${shard}"`},"db":${shard === null ? "null" : `"primary-${shard}"`},` +
-        `"short_code":${JSON.stringify(outcome.code)},"latency_ms":${round(outcome.latencyMs)}}`,
+        `"short_code":${JSON.stringify(outcome.code)},"latency_ms":${fixed(outcome.latencyMs, 3)}}`,
     };
   }
 
   private nextId(): string {
-    return this.idPrefix + (this.seq++).toString(36);
+    return this.idPrefix + this.seq++;
   }
 }
 
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
+const PAD = ["", "0", "00", "000"];
+
+/**
+ * A non-negative number rounded to `places` (3 or 4) decimals as JSON, from integers only:
+ * a float's shortest-decimal conversion cost more than the rest of the event. Trailing zeros
+ * may remain ("0.040"): the same number once parsed as `Math.round(x * 10^places) / 10^places`.
+ */
+function fixed(x: number, places: 3 | 4): string {
+  const scale = places === 3 ? 1000 : 10_000;
+  const scaled = Math.round(x * scale);
+  const whole = Math.floor(scaled / scale);
+  const fraction = scaled - whole * scale;
+  if (fraction === 0) return `${whole}`;
+  const digits = `${fraction}`;
+  return `${whole}.${PAD[places - digits.length]}${digits}`;
 }

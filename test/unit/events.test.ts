@@ -1,8 +1,10 @@
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { sumInstances } from "../../src/events/cluster-metrics";
 import { EventFactory } from "../../src/events/event-factory";
 import { linkEventSchema } from "../../src/events/event-schema";
-import { CacheMetrics, emptyShardCounters } from "../../src/observability/cache-metrics";
+import { CacheMetrics, cacheFigures, emptyShardCounters } from "../../src/observability/cache-metrics";
+import type { ReadOutcome } from "../../src/modules/links/outcomes";
 
 describe("cache metrics", () => {
   test("a HIT is a Redis read; every other outcome is a MISS; rates come from the counts", () => {
@@ -38,6 +40,30 @@ describe("events", () => {
     const write = parse(factory.write({ code: "xyz", shard: 0, status: "OK", created: true, latencyMs: 2, owner: null }));
     expect(write).toMatchObject({ type: "write", db: "primary-0", redis: "redis-0", short_code: "xyz" });
     expect(read.event_id).not.toBe(write.event_id);
+  });
+
+  test("any read outcome is an event of the schema whose figures are cacheFigures() of its counters", () => {
+    const common = {
+      shard: fc.option(fc.nat({ max: 7 }), { nil: null }),
+      cache: fc.constantFrom("HIT", "MISS"),
+      source: fc.constantFrom("memory", "redis", "replica", "primary", "none", "error"),
+      latencyMs: fc.double({ min: 0, max: 60_000, noNaN: true }),
+      owner: fc.constant(null),
+    };
+    // A served (OK) read's code passed the path shape check; any other may be anything.
+    const outcome = fc.oneof(
+      fc.record({ ...common, code: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), status: fc.constant("OK") }),
+      fc.record({ ...common, code: fc.string({ maxLength: 80 }), status: fc.constantFrom("NOT_FOUND", "GONE", "ERROR") }),
+    ) as fc.Arbitrary<ReadOutcome>;
+    fc.assert(
+      fc.property(outcome, fc.nat({ max: 10_000_000 }), fc.nat({ max: 10_000_000 }), (o, hits, misses) => {
+        const event = parse(factory.read(o, hits, misses));
+        const figures = cacheFigures(hits, misses);
+        expect(event).toMatchObject({ ...figures, short_code: o.code.slice(0, 64), status: o.status, latency_ms: Math.round(o.latencyMs * 1000) / 1000 });
+        expect(event.type === "read" && event.cache_metrics).toEqual(figures);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   test("hostile short codes stay inside their JSON string", () => {

@@ -33,6 +33,9 @@ export function aliasFallback(path: string): string | null {
   return lower !== path && ALIAS.test(path) ? lower : null;
 }
 
+const LONGEST_RESERVED = Math.max(...[...RESERVED].map((name) => name.length));
+
+/** Whether a path names a route of the service (any case). Runs per redirect: long codes skip the lowercasing. */
 export function isReservedName(code: string): boolean {
-  return RESERVED.has(code.toLowerCase());
+  return code.length <= LONGEST_RESERVED && RESERVED.has(code.toLowerCase());
 }

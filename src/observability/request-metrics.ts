@@ -4,6 +4,8 @@ interface Series {
   route: string;
   method: string;
   status: string;
+  /** The status as a number, to match the previous request's series without building its key. */
+  code: number;
   count: number;
   sum: number;
   /** Observations per bucket (not cumulative); the last slot is over the largest bound. */
@@ -28,15 +30,21 @@ type Sample = { metricName?: string; labels: Record<string, string | number>; va
  */
 export class RequestMetrics {
   private readonly series = new Map<string, Series>();
+  /** The series of the previous request: under load most requests repeat it, and skip the key. */
+  private last: Series | null = null;
 
   constructor(private readonly bounds: readonly number[]) {}
 
   observe(route: string, method: string, status: number, seconds: number): void {
-    const key = `${method} ${status} ${route}`;
-    let series = this.series.get(key);
-    if (series === undefined) {
-      series = { route, method, status: String(status), count: 0, sum: 0, buckets: new Float64Array(this.bounds.length + 1) };
-      this.series.set(key, series);
+    let series = this.last;
+    if (series === null || series.code !== status || series.route !== route || series.method !== method) {
+      const key = `${method} ${status} ${route}`;
+      series = this.series.get(key) ?? null;
+      if (series === null) {
+        series = { route, method, status: String(status), code: status, count: 0, sum: 0, buckets: new Float64Array(this.bounds.length + 1) };
+        this.series.set(key, series);
+      }
+      this.last = series;
     }
     series.count++;
     series.sum += seconds;
@@ -57,7 +65,10 @@ export class RequestMetrics {
           type: m.type,
           aggregator: "sum",
           get: async () => ({ name: m.name, help: m.help, type: m.type, aggregator: "sum", values: m.values() }),
-          reset: () => this.series.clear(),
+          reset: () => {
+        this.series.clear();
+        this.last = null;
+      },
         }) as unknown as Metric<string>,
     );
   }

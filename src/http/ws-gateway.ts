@@ -174,7 +174,7 @@ export class WsGateway {
     }
     this.subscribe(ws, ws.data.access, subscribe ?? []);
     for (const topic of unsubscribe ?? []) {
-      ws.data.topics.delete(topic);
+      if (!ws.data.topics.delete(topic)) continue;
       const bus = busTopic(topic, ws.data.access);
       ws.unsubscribe(bus);
       this.deps.hub.unsubscribe(ws.data.id, bus);

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
-import { parseConfig, type Config } from "../../src/config";
+import type { Config } from "../../src/config";
 import { launchBrowser, watchPage, type PageProblems } from "../support/browser";
 import { makeKey, revokeKeyNow } from "../support/keys";
 import { startServer, type ServerProcess } from "../support/server-process";
-import { clusterNodesEnv, uniqueUrl } from "../support/system";
+import { clusterConfig, uniqueUrl } from "../support/system";
 
 /**
  * The dashboard of a server in the default (closed) mode, in a real Chromium: it asks for an
@@ -24,9 +24,7 @@ let admin: { id: string; text: string };
 let ordinary: { id: string; text: string };
 
 beforeAll(async () => {
-  const parsed = parseConfig(clusterNodesEnv());
-  if (!parsed.ok) throw new Error(parsed.message);
-  config = parsed.config;
+  config = clusterConfig();
   [admin, ordinary] = await Promise.all([makeKey(config, "dash-admin", "admin"), makeKey(config, "dash-user")]);
   browser = await launchBrowser();
   server = await startServer({ OBSERVABILITY_PUBLIC: "false", RATE_LIMIT_ENABLED: "false", KEYS_POLL_MS: "500", INSTANCE_ID: "45" });

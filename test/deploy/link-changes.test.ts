@@ -4,18 +4,15 @@
  * its hot-link cache and Redis had it cached.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { parseConfig } from "../../src/config";
 import { startFleet, type Fleet } from "../support/haproxy";
 import { makeKey } from "../support/keys";
-import { clusterNodesEnv, uniqueUrl } from "../support/system";
+import { clusterConfig, uniqueUrl } from "../support/system";
 
 let fleet: Fleet;
 let key: { text: string };
 beforeAll(async () => {
   fleet = await startFleet([31, 32, 33], () => ({ RATE_LIMIT_ENABLED: "false" }));
-  const parsed = parseConfig(clusterNodesEnv());
-  if (!parsed.ok) throw new Error(parsed.message);
-  key = await makeKey(parsed.config, "fleet");
+  key = await makeKey(clusterConfig(), "fleet");
 }, 60_000);
 afterAll(() => fleet?.stop());
 

@@ -9,12 +9,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { parseConfig } from "../../src/config";
 import { STREAM_TOPICS } from "../../src/events/stream-access";
 import { connect } from "../events/ws-client";
 import { makeKey } from "../support/keys";
 import { startServer, type ServerProcess } from "../support/server-process";
-import { clusterNodesEnv, uniqueUrl } from "../support/system";
+import { clusterConfig, uniqueUrl } from "../support/system";
 
 const SESSIONS = Number(process.env.FUZZ_WS_SESSIONS ?? 250);
 const KINDS = new Set(["auth-required", "authenticated", "subscribed", "error", "events", "metrics", "topology"]);
@@ -26,9 +25,8 @@ let user: string;
 const seen = { privileged: 0, refusedTopics: 0, closed1008: 0, upgradeRefused: 0 };
 
 beforeAll(async () => {
-  const parsed = parseConfig(clusterNodesEnv());
-  if (!parsed.ok) throw new Error(parsed.message);
-  [admin, user] = (await Promise.all([makeKey(parsed.config, "wsfuzz-admin", "admin"), makeKey(parsed.config, "wsfuzz-user")])).map((k) => k.text) as [string, string];
+  const config = clusterConfig();
+  [admin, user] = (await Promise.all([makeKey(config, "wsfuzz-admin", "admin"), makeKey(config, "wsfuzz-user")])).map((k) => k.text) as [string, string];
   // Limits high enough that most sessions get past them (they have their own tests), auth fast.
   server = await startServer({ OBSERVABILITY_PUBLIC: "false", RATE_LIMIT_ENABLED: "false", INSTANCE_ID: "46", METRICS_PUSH_MS: "200", EVENT_FLUSH_MS: "20", WS_AUTH_TIMEOUT_MS: "300", WS_MESSAGES_PER_SEC: "2000", WS_MAX_PER_CLIENT: "200" });
 });

@@ -1,15 +1,13 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { parseConfig } from "../../src/config";
 import { applyClickBatch, clickRows } from "../../src/storage/click-rows";
 import { ShardSet } from "../../src/storage/shard-set";
 import { freshCode } from "../support/cluster";
-import { clusterNodesEnv } from "../support/system";
+import { clusterConfig } from "../support/system";
 
 /** The click flush statement against a real primary: a batch counts once, however often it is sent. */
-const parsed = parseConfig(clusterNodesEnv());
-if (!parsed.ok) throw new Error(parsed.message);
+const config = clusterConfig();
 const policy = { timeoutMs: 2000, retries: 0, breakAfter: 5, halfOpenAfterMs: 500 };
-const shards = ShardSet.connect(parsed.config.shards, { redisPolicy: policy, dbPolicy: policy, dbPoolSize: 2 });
+const shards = ShardSet.connect(config.shards, { redisPolicy: policy, dbPolicy: policy, dbPoolSize: 2 });
 const primary = shards.at(1).primary;
 afterAll(() => shards.close());
 

@@ -1,16 +1,14 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { parseConfig } from "../../src/config";
 import { ShardSet } from "../../src/storage/shard-set";
 import { createLinksWithIndex, findCodeForUrl, findLongUrl, type NewLink } from "../../src/storage/link-rows";
 import { freshCode, freshId } from "../support/cluster";
-import { clusterNodesEnv } from "../support/system";
+import { clusterConfig } from "../support/system";
 
 /** The create statement against a real primary: both rows or neither. */
-const parsed = parseConfig(clusterNodesEnv());
-if (!parsed.ok) throw new Error(parsed.message);
+const config = clusterConfig();
 const policy = { timeoutMs: 2000, retries: 0, breakAfter: 5, halfOpenAfterMs: 500 };
-const shards = ShardSet.connect(parsed.config.shards, { redisPolicy: policy, dbPolicy: policy, dbPoolSize: 2 });
+const shards = ShardSet.connect(config.shards, { redisPolicy: policy, dbPolicy: policy, dbPoolSize: 2 });
 const primary = shards.at(0).primary;
 afterAll(() => shards.close());
 

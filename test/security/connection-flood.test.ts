@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { parseConfig } from "../../src/config";
 import { connect, open } from "../events/ws-client";
 import { makeKey } from "../support/keys";
 import { rawWebSocket } from "../support/raw-ws";
 import { eventually, startServer, type ServerProcess } from "../support/server-process";
-import { clusterNodesEnv, uniqueUrl } from "../support/system";
+import { clusterConfig, uniqueUrl } from "../support/system";
 
 /**
  * One address opening sockets without end: the cap holds, the server stays ready and other
@@ -19,9 +18,8 @@ let adminKey: string;
 let userKey: { id: string; text: string };
 
 beforeAll(async () => {
-  const parsed = parseConfig(clusterNodesEnv());
-  if (!parsed.ok) throw new Error(parsed.message);
-  const [admin, user] = await Promise.all([makeKey(parsed.config, "flood-admin", "admin"), makeKey(parsed.config, "flood-user")]);
+  const config = clusterConfig();
+  const [admin, user] = await Promise.all([makeKey(config, "flood-admin", "admin"), makeKey(config, "flood-user")]);
   adminKey = admin.text;
   userKey = user;
   const env = { RATE_LIMIT_ENABLED: "false", EVENT_FLUSH_MS: "20" };

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { parseConfig, type Config } from "../../src/config";
+import type { Config } from "../../src/config";
 import { connect, open, type RecordingSocket } from "../events/ws-client";
 import { makeKey, revokeKeyNow } from "../support/keys";
 import { eventually, freePort, startServer, type ServerProcess } from "../support/server-process";
-import { clusterNodesEnv, uniqueUrl } from "../support/system";
+import { clusterConfig, uniqueUrl } from "../support/system";
 
 /**
  * Who may watch, on real server processes in the default (closed) mode: two instances on one
@@ -20,9 +20,7 @@ let alice: { id: string; text: string };
 let bob: { id: string; text: string };
 
 beforeAll(async () => {
-  const parsed = parseConfig(clusterNodesEnv());
-  if (!parsed.ok) throw new Error(parsed.message);
-  config = parsed.config;
+  config = clusterConfig();
   [admin, alice, bob] = await Promise.all([makeKey(config, "ops", "admin"), makeKey(config, "alice"), makeKey(config, "bob")]);
   metricsPort = await freePort();
   const env = { OBSERVABILITY_PUBLIC: "false", RATE_LIMIT_ENABLED: "false", EVENT_FLUSH_MS: "20", KEYS_POLL_MS: "500", WS_AUTH_TIMEOUT_MS: "700", ADMIN_TOKEN };

@@ -46,6 +46,13 @@ export function clusterNodesEnv(): { DATABASE_NODES: string; REDIS_NODES: string
   return { DATABASE_NODES, REDIS_NODES };
 }
 
+/** The service's config for the test cluster's nodes, defaults otherwise (for keys, direct storage access). */
+export function clusterConfig(): Config {
+  const parsed = parseConfig(clusterNodesEnv());
+  if (!parsed.ok) throw new Error(parsed.message);
+  return parsed.config;
+}
+
 export function uniqueUrl(tag = "t"): string {
   return `https://example.com/${tag}/${crypto.randomUUID()}`;
 }

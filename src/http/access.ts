@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { AppError } from "../errors";
 import type { StreamAccess } from "../events/stream-access";
 import type { KeyRing } from "../modules/keys/key-ring";
-import { credentialOf, verifiedKey } from "./auth";
+import { credentialOf, keyOrNull, verifiedKey } from "./auth";
 
 /**
  * Who may watch. Admin is the configured ADMIN_TOKEN or an API key of scope admin; an ordinary
@@ -26,10 +26,7 @@ export class AccessControl {
    */
   async streamAccessOf(credential: string): Promise<StreamAccess | null> {
     if (this.isAdminToken(credential)) return { everything: true, keyId: null };
-    const principal = await verifiedKey(credential, this.deps.keys).catch((error: unknown) => {
-      if (error instanceof AppError && error.code === "unauthorized") return null;
-      throw error;
-    });
+    const principal = await keyOrNull(credential, this.deps.keys);
     if (principal === null) return null;
     return { everything: principal.scope === "admin" || this.deps.observabilityPublic, keyId: principal.keyId };
   }

@@ -17,11 +17,16 @@ export function credentialOf(request: Request): string | null {
   return text === undefined || text === "" ? null : text;
 }
 
-/** The key's principal; 401 when the text is not an active key, 503 when keys cannot be checked. */
-export async function verifiedKey(text: string, keys: KeyRing): Promise<Principal> {
-  const principal = await keys.verify(text).catch((error: unknown) => {
+/** The key's principal, or null when the text is not an active key; 503 when keys cannot be checked. */
+export function keyOrNull(text: string, keys: KeyRing): Promise<Principal | null> {
+  return keys.verify(text).catch((error: unknown) => {
     throw new AppError("storage-unavailable", "cannot check the API key right now; try again", { retryable: true, retryAfterSeconds: 1, cause: error });
   });
+}
+
+/** The key's principal; 401 when the text is not an active key, 503 when keys cannot be checked. */
+export async function verifiedKey(text: string, keys: KeyRing): Promise<Principal> {
+  const principal = await keyOrNull(text, keys);
   if (principal === null) throw new AppError("unauthorized", "the API key is not valid (unknown or revoked)", { headers: { "www-authenticate": "Bearer" } });
   return principal;
 }

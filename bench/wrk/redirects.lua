@@ -27,25 +27,16 @@ local cdf = {}
 
 function init(args)
   local f = assert(io.open(codes_file, "r"))
-  if dist == "hotcold" then
-    for line in f:lines() do
-      local code, class = line:match("^(%S+)%s+(%S+)")
-      if code and class == "cold" then
-        ncold = ncold + 1
-        cold[ncold] = wrk.format("GET", "/" .. code)
-      elseif code then
-        nhot = nhot + 1
-        hot[nhot] = wrk.format("GET", "/" .. code)
-      end
-    end
-  else
-    -- Ranked codes, one request each, pre-formatted (a million of them is ~100 MB here).
-    for line in f:lines() do
-      local code = line:match("^(%S+)")
-      if code then
-        nhot = nhot + 1
-        hot[nhot] = wrk.format("GET", "/" .. code)
-      end
+  -- One request per code, pre-formatted (a million of them is ~100 MB here). Ranked codes
+  -- (zipf, uniform) all go to `hot`, in file order: line k is rank k.
+  for line in f:lines() do
+    local code, class = line:match("^(%S+)%s*(%S*)")
+    if code and dist == "hotcold" and class == "cold" then
+      ncold = ncold + 1
+      cold[ncold] = wrk.format("GET", "/" .. code)
+    elseif code then
+      nhot = nhot + 1
+      hot[nhot] = wrk.format("GET", "/" .. code)
     end
   end
   f:close()

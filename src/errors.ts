@@ -8,6 +8,7 @@ export const ERROR_STATUS = {
   "invalid-body": 400,
   "invalid-url": 400,
   "invalid-query": 400,
+  "invalid-value": 400,
   unauthorized: 401,
   forbidden: 403,
   "short-url-not-found": 404,
@@ -43,8 +44,9 @@ export class AppError extends Error {
 }
 
 /**
- * A failure of Redis or PostgreSQL. `transient` tells the retry policy whether trying again
- * can help (a timeout or a dropped connection can; a constraint violation cannot).
+ * A failure of a Redis or PostgreSQL node: unreachable, timed out, shutting down, out of
+ * connections, or the breaker skipping it. Another node may answer. `transient` says whether
+ * the same call on the same node may succeed later (a demoted primary refusing writes will not).
  */
 export class InfraError extends Error {
   override readonly name = "InfraError";
@@ -55,5 +57,28 @@ export class InfraError extends Error {
     cause?: unknown,
   ) {
     super(`${node}: ${message}`, { cause });
+  }
+}
+
+/**
+ * A call the node answered with a refusal of the statement itself: a value it cannot take
+ * (SQLSTATE class 22), a constraint (23), SQL or a command that is wrong, or a value the client
+ * library could not serialise. It would fail on any node, so it never counts against one.
+ * `sqlState` is PostgreSQL's code when there is one.
+ */
+export class StatementError extends Error {
+  override readonly name = "StatementError";
+  constructor(
+    readonly node: string,
+    message: string,
+    readonly sqlState: string | null,
+    cause?: unknown,
+  ) {
+    super(`${node}: ${message}`, { cause });
+  }
+
+  /** A data exception: a value in the statement (from the request, if validation let it through) is malformed or out of range. */
+  get isDataError(): boolean {
+    return this.sqlState?.startsWith("22") ?? false;
   }
 }

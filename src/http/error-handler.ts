@@ -10,6 +10,9 @@ export function errorResponse(error: unknown, frameworkCode: string | number | u
   const appError = toAppError(error, frameworkCode);
   if (appError.status >= 500 && appError.code !== "storage-unavailable" && appError.code !== "not-ready") {
     logger.error("request failed", { error: describe(error) });
+  } else if (appError.code === "invalid-value") {
+    // The database refused a value of the request: the client's 400, but our validation let it through.
+    logger.warn("a request value reached the database unvalidated", { error: describe(error) });
   }
   const headers: Record<string, string> = { "content-type": "application/json", ...appError.options.headers };
   if (appError.options.retryAfterSeconds !== undefined) headers["retry-after"] = String(appError.options.retryAfterSeconds);

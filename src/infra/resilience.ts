@@ -1,5 +1,5 @@
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry, wrap, type IPolicy } from "cockatiel";
-import { InfraError } from "../errors";
+import { InfraError, StatementError } from "../errors";
 import { DeadlineSweeper } from "./deadline";
 
 /**
@@ -12,8 +12,12 @@ import { DeadlineSweeper } from "./deadline";
  * explicit here and nowhere else. The timeout is ours (infra/deadline.ts): cockatiel's costs an
  * AbortController and a timer per call, which we measured at ~30% of redirect throughput.
  *
+ * What counts as the node's failure is not decided here: the storage layer passes `classify`
+ * (storage/failure-kind.ts), since only it knows its clients' errors. A call that fails for its
+ * statement's sake passes through untouched by the breaker and comes out as a StatementError.
+ *
  * @example
- *   const policy = new NodePolicy("redis-0", { timeoutMs: 100, retries: 1, breakAfter: 5, halfOpenAfterMs: 2000 });
+ *   const policy = new NodePolicy("redis-0", { timeoutMs: 100, retries: 1, breakAfter: 5, halfOpenAfterMs: 2000, classify: classifyRedisError });
  *   const value = await policy.run(() => redis.get(key), { idempotent: true });
  *   const rows = await policy.run((onTimeout) => { const q = sql`...`; onTimeout(() => q.cancel()); return q; }, { idempotent: true });
  */
@@ -23,6 +27,8 @@ export interface NodePolicyOptions {
   retries: number;
   breakAfter: number;
   halfOpenAfterMs: number;
+  /** Whether a client error is the node's failure and whether the call may be repeated. */
+  classify: (error: unknown) => { node: boolean; retryable: boolean };
 }
 
 export type BreakerState = "closed" | "open" | "half-open";
@@ -40,13 +46,15 @@ export class NodePolicy {
     readonly node: string,
     private readonly options: NodePolicyOptions,
   ) {
-    this.breaker = circuitBreaker(handleWhen(isTransient), {
+    const isNodeFailure = (error: unknown) => (error instanceof InfraError ? error.transient : options.classify(error).node);
+    this.breaker = circuitBreaker(handleWhen(isNodeFailure), {
       halfOpenAfter: options.halfOpenAfterMs,
       breaker: new ConsecutiveBreaker(options.breakAfter),
     });
     this.breaker.onStateChange((state) => {
       for (const listener of this.listeners) listener(toBreakerState(state));
     });
+    const isRetryable = (error: unknown) => !(error instanceof BrokenCircuitError) && (error instanceof InfraError ? error.transient : options.classify(error).retryable);
     const retryPolicy = retry(handleWhen(isRetryable), {
       maxAttempts: options.retries,
       backoff: new ExponentialBackoff({ initialDelay: 5, maxDelay: Math.max(5, options.timeoutMs / 2) }),
@@ -55,13 +63,13 @@ export class NodePolicy {
     this.deadlines = new DeadlineSweeper(options.timeoutMs);
   }
 
-  /** Runs `call` under the policy; every failure comes out as an InfraError. */
+  /** Runs `call` under the policy; a failure comes out as an InfraError (the node's) or a StatementError (the call's). */
   async run<T>(call: (onTimeout: OnTimeout) => Promise<T>, opts: { idempotent: boolean }): Promise<T> {
     const attempt = () => this.withDeadline(call);
     try {
       return await (opts.idempotent && this.options.retries > 0 ? this.withRetry.execute(attempt) : this.breaker.execute(attempt));
     } catch (error) {
-      throw this.asInfraError(error);
+      throw this.asStorageError(error);
     }
   }
 
@@ -88,11 +96,14 @@ export class NodePolicy {
     });
   }
 
-  private asInfraError(error: unknown): InfraError {
-    if (error instanceof InfraError) return error;
+  private asStorageError(error: unknown): InfraError | StatementError {
+    if (error instanceof InfraError || error instanceof StatementError) return error;
     if (error instanceof BrokenCircuitError) return new InfraError(this.node, "circuit open; node skipped", true, error);
     const message = error instanceof Error ? error.message : String(error);
-    return new InfraError(this.node, message, isTransient(error), error);
+    const kind = this.options.classify(error);
+    if (kind.node) return new InfraError(this.node, message, kind.retryable, error);
+    const code = (error as { code?: unknown } | null)?.code;
+    return new StatementError(this.node, message, typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : null, error);
   }
 }
 
@@ -100,22 +111,4 @@ function toBreakerState(state: CircuitState): BreakerState {
   if (state === CircuitState.Closed) return "closed";
   if (state === CircuitState.HalfOpen) return "half-open";
   return "open";
-}
-
-function isRetryable(error: unknown): boolean {
-  return !(error instanceof BrokenCircuitError) && isTransient(error);
-}
-
-// Data exception, integrity violation, syntax/access: the request is wrong, not the node.
-const PERMANENT_PG_CLASSES = ["22", "23", "42"];
-
-/** Whether trying again (or elsewhere) can help. A deterministic failure says nothing about the node's health. */
-export function isTransient(error: unknown): boolean {
-  if (error instanceof InfraError) return error.transient;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) {
-    // 25006: a write reached a read-only (standby) node; retrying the same node cannot help.
-    return !PERMANENT_PG_CLASSES.includes(code.slice(0, 2)) && code !== "25006";
-  }
-  return true;
 }

@@ -168,7 +168,7 @@ export async function countVisit(node: PgNode, code: string): Promise<boolean> {
 
 export interface StoredLink {
   code: string;
-  /** created_at to the microsecond, as sortable text: the list cursor's position. */
+  /** created_at in microseconds since the epoch, as an integer string: the list cursor's position. */
   createdKey: string;
   longUrl: string;
   owner: string | null;
@@ -197,7 +197,11 @@ function stored(r: StoredRow): StoredLink {
   return { code: r.code, createdKey: r.created_key, longUrl: r.long_url, owner: r.owner, alias: r.alias, createdAt: r.created_at, updatedAt: r.updated_at, expiresAt: r.expires_at, maxVisits: r.max_visits === null ? null : Number(r.max_visits), visits: Number(r.visits) };
 }
 
-const STORED = `code, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_key, long_url, owner, alias, created_at, updated_at, expires_at, max_visits::text, visits::text`;
+// The sort key as an exact integer of microseconds: a timestamptz handed to postgres.js as a
+// parameter goes through a JS Date (milliseconds), which would drop the rows that share a
+// millisecond with a page's last row, so keys go in and out as integers and never as dates.
+const CREATED_US = `(extract(epoch from created_at) * 1000000)::bigint::text`;
+const STORED = `code, ${CREATED_US} as created_key, long_url, owner, alias, created_at, updated_at, expires_at, max_visits::text, visits::text`;
 
 /** A link with options (alias, expiry, visit budget): no dedupe. False when the code is taken. */
 export async function insertOwnedLink(
@@ -238,7 +242,7 @@ export async function updateOwnedLink(node: PgNode, code: string, owner: string,
         max_visits = ${patch.maxVisits === undefined ? sql`l.max_visits` : sql`${patch.maxVisits}`},
         updated_at = now()
       from links old where old.code = l.code and l.code = ${code} and l.owner = ${owner}
-      returning l.code, to_char(l.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_key, l.long_url, l.owner, l.alias, l.created_at, l.updated_at, l.expires_at, l.max_visits::text, l.visits::text, old.long_url as old_url`,
+      returning l.code, (extract(epoch from l.created_at) * 1000000)::bigint::text as created_key, l.long_url, l.owner, l.alias, l.created_at, l.updated_at, l.expires_at, l.max_visits::text, l.visits::text, old.long_url as old_url`,
     { idempotent: true },
   );
   const row = rows[0];
@@ -256,14 +260,18 @@ export async function releaseUrl(node: PgNode, urlHash: Buffer, code: string): P
   await pgCall(node, (sql) => sql`delete from url_index where url_hash = ${urlHash} and code = ${code}`, { idempotent: true });
 }
 
-/** One shard's page of a key's links, newest first, strictly before `before` (createdKey, code). */
+/**
+ * One shard's page of a key's links, newest first, strictly before `before` (createdKey, code).
+ * `before.createdKey` must be an integer string (the caller validates it). Codes compare
+ * bytewise (COLLATE "C") on every shard, as the cross-shard merge compares them.
+ */
 export async function listOwnedLinks(node: PgNode, owner: string, before: { createdKey: string; code: string } | null, limit: number): Promise<StoredLink[]> {
   const rows = await pgCall(
     node,
     (sql) => sql<StoredRow[]>`
       select ${sql.unsafe(STORED)} from links
-      where owner = ${owner} ${before === null ? sql`` : sql`and (created_at, code) < (${before.createdKey}::timestamptz, ${before.code})`}
-      order by created_at desc, code desc limit ${limit}`,
+      where owner = ${owner} ${before === null ? sql`` : sql`and (created_at, code collate "C") < (timestamptz 'epoch' + ${before.createdKey}::bigint * interval '1 microsecond', ${before.code} collate "C")`}
+      order by created_at desc, code collate "C" desc limit ${limit}`,
     { idempotent: true },
   );
   return rows.map(stored);

@@ -2,6 +2,7 @@ import Redis from "ioredis";
 import postgres from "postgres";
 import { redact } from "../config";
 import { NodePolicy, type NodePolicyOptions } from "../infra/resilience";
+import { classifyPgError, classifyRedisError } from "./failure-kind";
 import { NO_TRACING, type Tracing } from "../observability/tracing";
 
 /**
@@ -22,14 +23,17 @@ export interface StorageNode<C> {
 export type RedisNode = StorageNode<Redis>;
 export type PgNode = StorageNode<postgres.Sql>;
 
+/** A node's timeouts, retries and breaker; which failures count is the storage layer's to say (failure-kind.ts). */
+export type PolicyTuning = Omit<NodePolicyOptions, "classify">;
+
 export interface NodeTuning {
-  redisPolicy: NodePolicyOptions;
-  dbPolicy: NodePolicyOptions;
+  redisPolicy: PolicyTuning;
+  dbPolicy: PolicyTuning;
   dbPoolSize: number;
   tracing?: Tracing;
 }
 
-export function createRedisNode(name: string, url: string, policy: NodePolicyOptions, shard = -1, tracing: Tracing = NO_TRACING): RedisNode {
+export function createRedisNode(name: string, url: string, policy: PolicyTuning, shard = -1, tracing: Tracing = NO_TRACING): RedisNode {
   const client = new Redis(url, {
     // A down node must fail fast, not queue commands until it returns: the breaker decides.
     enableOfflineQueue: false,
@@ -42,10 +46,10 @@ export function createRedisNode(name: string, url: string, policy: NodePolicyOpt
   });
   // Connection errors surface through calls and the breaker; the default handler would spam stderr.
   client.on("error", () => {});
-  return { name, role: "redis", url: redact(url), client, policy: new NodePolicy(name, policy), tracing, shard };
+  return { name, role: "redis", url: redact(url), client, policy: new NodePolicy(name, { ...policy, classify: classifyRedisError }), tracing, shard };
 }
 
-export function createPgNode(name: string, role: "primary" | "replica", url: string, policy: NodePolicyOptions, poolSize: number, shard = -1, tracing: Tracing = NO_TRACING): PgNode {
+export function createPgNode(name: string, role: "primary" | "replica", url: string, policy: PolicyTuning, poolSize: number, shard = -1, tracing: Tracing = NO_TRACING): PgNode {
   const client = postgres(url, {
     max: poolSize,
     connect_timeout: Math.max(1, Math.ceil((policy.timeoutMs * 2) / 1000)),
@@ -54,7 +58,7 @@ export function createPgNode(name: string, role: "primary" | "replica", url: str
     onnotice: () => {},
     connection: { application_name: `shorten-${role}` },
   });
-  return { name, role, url: redact(url), client, policy: new NodePolicy(name, policy), tracing, shard };
+  return { name, role, url: redact(url), client, policy: new NodePolicy(name, { ...policy, classify: classifyPgError }), tracing, shard };
 }
 
 /**

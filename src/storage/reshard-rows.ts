@@ -22,11 +22,23 @@ export interface MovableRow {
   values: Record<string, unknown>;
 }
 
+/**
+ * Every column of a link, timestamps as integer microseconds since the epoch (text): a
+ * timestamptz read into a JS Date loses its microseconds, and the list's keyset needs them
+ * exact on the new owner too. Text of the timestamps themselves would depend on each server's
+ * TimeZone, and the fingerprint must match across servers.
+ */
 interface LinkRow {
   code: string;
   id: string;
   long_url: string;
-  created_at: Date;
+  owner: string | null;
+  alias: boolean;
+  created_us: string;
+  updated_us: string;
+  expires_us: string | null;
+  max_visits: string | null;
+  visits: string;
 }
 
 interface ClickRow {
@@ -42,11 +54,17 @@ interface UrlIndexRow {
   url_hash: Buffer;
   long_url: string;
   code: string;
-  created_at: Date;
+  created_us: string;
 }
 
+const US = (column: string) => `(extract(epoch from ${column}) * 1000000)::bigint::text`;
+const LINK_COLUMNS = `code, id::text, long_url, owner, alias, ${US("created_at")} as created_us, ${US("updated_at")} as updated_us, ${US("expires_at")} as expires_us, max_visits::text, visits::text`;
+const URL_INDEX_COLUMNS = `url_hash, long_url, code, ${US("created_at")} as created_us`;
+
+// Visits and updated_at are left out: they change while a link is served, on whichever owner serves it.
 function linkRow(r: LinkRow): MovableRow {
-  return { key: Buffer.from(r.code), ringKey: r.code, fingerprint: `${r.code}\u0000${r.id}\u0000${r.long_url}`, cacheKey: `l:${r.code}`, values: { ...r } };
+  const fingerprint = [r.code, r.id, r.long_url, r.owner ?? "", r.alias, r.created_us, r.expires_us ?? "", r.max_visits ?? ""].join("\u0000");
+  return { key: Buffer.from(r.code), ringKey: r.code, fingerprint, cacheKey: `l:${r.code}`, values: { ...r } };
 }
 
 // The code is left out of the fingerprint: if two racing creates claimed one URL on both rings
@@ -75,7 +93,7 @@ export async function scanRows(node: PgNode, table: MovableTable, after: Buffer 
     const from = after === null ? null : after.toString();
     const rows = await pgCall(
       node,
-      (sql) => sql<LinkRow[]>`select code, id::text, long_url, created_at from links where ${from === null ? sql`true` : sql`code > ${from}`} order by code limit ${limit}`,
+      (sql) => sql<LinkRow[]>`select ${sql.unsafe(LINK_COLUMNS)} from links where ${from === null ? sql`true` : sql`code > ${from}`} order by code limit ${limit}`,
       { idempotent: true },
     );
     return rows.map(linkRow);
@@ -94,7 +112,7 @@ export async function scanRows(node: PgNode, table: MovableTable, after: Buffer 
   }
   const rows = await pgCall(
     node,
-    (sql) => sql<UrlIndexRow[]>`select url_hash, long_url, code, created_at from url_index where ${after === null ? sql`true` : sql`url_hash > ${after}`} order by url_hash limit ${limit}`,
+    (sql) => sql<UrlIndexRow[]>`select ${sql.unsafe(URL_INDEX_COLUMNS)} from url_index where ${after === null ? sql`true` : sql`url_hash > ${after}`} order by url_hash limit ${limit}`,
     { idempotent: true },
   );
   return rows.map(urlIndexRow);
@@ -121,8 +139,32 @@ export async function insertRows(node: PgNode, table: MovableTable, rows: readon
     );
     return inserted.length;
   }
-  const columns = table === "links" ? (["code", "id", "long_url", "created_at"] as const) : (["url_hash", "long_url", "code", "created_at"] as const);
-  const inserted = await pgCall(node, (sql) => sql`insert into ${sql(table)} ${sql(values as never, ...columns)} on conflict do nothing returning 1`, { idempotent: true });
+  const at = (column: string) => `case when ${column} is null then null else timestamptz 'epoch' + ${column}::bigint * interval '1 microsecond' end`;
+  if (table === "links") {
+    const r = values as unknown as LinkRow[];
+    const inserted = await pgCall(
+      node,
+      (sql) => sql`
+        insert into links (code, id, long_url, owner, alias, created_at, updated_at, expires_at, max_visits, visits)
+        select c, i::bigint, u, o, a::boolean, ${sql.unsafe(at("cr"))}, ${sql.unsafe(at("up"))}, ${sql.unsafe(at("ex"))}, mv::bigint, v::bigint
+        from unnest(${r.map((x) => x.code)}::text[], ${r.map((x) => x.id)}::text[], ${r.map((x) => x.long_url)}::text[], ${r.map((x) => x.owner)}::text[], ${r.map((x) => String(x.alias))}::text[],
+                    ${r.map((x) => x.created_us)}::text[], ${r.map((x) => x.updated_us)}::text[], ${r.map((x) => x.expires_us)}::text[], ${r.map((x) => x.max_visits)}::text[], ${r.map((x) => x.visits)}::text[])
+          as t(c, i, u, o, a, cr, up, ex, mv, v)
+        on conflict do nothing returning 1`,
+      { idempotent: true },
+    );
+    return inserted.length;
+  }
+  const r = values as unknown as UrlIndexRow[];
+  const inserted = await pgCall(
+    node,
+    (sql) => sql`
+      insert into url_index (url_hash, long_url, code, created_at)
+      select decode(h, 'hex'), u, c, ${sql.unsafe(at("cr"))}
+      from unnest(${r.map((x) => x.url_hash.toString("hex"))}::text[], ${r.map((x) => x.long_url)}::text[], ${r.map((x) => x.code)}::text[], ${r.map((x) => x.created_us)}::text[]) as t(h, u, c, cr)
+      on conflict do nothing returning 1`,
+    { idempotent: true },
+  );
   return inserted.length;
 }
 
@@ -131,7 +173,7 @@ export async function findRows(node: PgNode, table: MovableTable, keys: readonly
   if (keys.length === 0) return [];
   if (table === "links") {
     const codes = keys.map((k) => k.toString());
-    const rows = await pgCall(node, (sql) => sql<LinkRow[]>`select code, id::text, long_url, created_at from links where code = any(${codes})`, { idempotent: true });
+    const rows = await pgCall(node, (sql) => sql<LinkRow[]>`select ${sql.unsafe(LINK_COLUMNS)} from links where code = any(${codes})`, { idempotent: true });
     return rows.map(linkRow);
   }
   if (table === "link_clicks") {
@@ -148,7 +190,7 @@ export async function findRows(node: PgNode, table: MovableTable, keys: readonly
   const hexes = keys.map((k) => k.toString("hex"));
   const rows = await pgCall(
     node,
-    (sql) => sql<UrlIndexRow[]>`select url_hash, long_url, code, created_at from url_index where url_hash = any(select decode(h, 'hex') from unnest(${hexes}::text[]) h)`,
+    (sql) => sql<UrlIndexRow[]>`select ${sql.unsafe(URL_INDEX_COLUMNS)} from url_index where url_hash = any(select decode(h, 'hex') from unnest(${hexes}::text[]) h)`,
     { idempotent: true },
   );
   return rows.map(urlIndexRow);

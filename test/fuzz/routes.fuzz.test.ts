@@ -1,11 +1,13 @@
 /**
  * Property-based fuzzing of every route, in-process through the real front door against the
  * real cluster: whatever the method, path, percent-encoding, headers or body, the answer is
- * never a 5xx, an error is a JSON 4xx naming the problem, the server stays ready, and links
- * stored before still resolve.
+ * never a 5xx, an error is a JSON 4xx naming the problem, no node's breaker changes state (a
+ * client's bad input is not a node failure), the server stays ready, and links stored before
+ * still resolve.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { watchBreakers } from "../support/breaker-watch";
 import { makeKey } from "../support/keys";
 import { fuzzRequest, toRequest } from "../support/fuzz-requests";
 import { startSystem, uniqueUrl, type TestSystem } from "../support/system";
@@ -15,6 +17,7 @@ let sys: TestSystem;
 let stored: Array<{ code: string; url: string }> = [];
 let key: { text: string };
 let adminKey: { text: string };
+let breakers: ReturnType<typeof watchBreakers>;
 
 beforeAll(async () => {
   // Closed observability (the default): the access checks are part of what is fuzzed.
@@ -25,8 +28,12 @@ beforeAll(async () => {
     const res = await sys.request("POST", "/create", { url });
     stored.push({ code: ((await res.json()) as { short_code: string }).short_code, url });
   }
+  breakers = watchBreakers(sys.composed.shards);
 });
-afterAll(() => sys.close());
+afterAll(() => {
+  breakers.stop();
+  return sys.close();
+});
 
 describe("fuzz: every route, random input", () => {
   test(`${RUNS} random requests: never a 5xx, never a hang; errors are JSON naming the problem`, async () => {
@@ -52,8 +59,10 @@ describe("fuzz: every route, random input", () => {
     expect(failures).toEqual([]);
   }, 300_000);
 
-  test("afterwards the server is ready and every link stored before still resolves", async () => {
-    expect((await sys.request("GET", "/health/ready")).status).toBe(200);
+  test("afterwards no breaker has changed state, the server is ready (status ok) and every link stored before still resolves", async () => {
+    expect(breakers.changes()).toEqual([]);
+    const ready = await sys.request("GET", "/health/ready");
+    expect([ready.status, ((await ready.json()) as { status: string }).status]).toEqual([200, "ok"]);
     for (const { code, url } of stored) {
       const res = await sys.request("GET", `/${code}`);
       expect([res.status, res.headers.get("location")]).toEqual([302, url]);

@@ -25,13 +25,29 @@ const segment = fc.oneof(
 
 const ROUTES = ["/", "/create", "/:x", "/api/links", "/api/links/:x", "/api/links/:x/stats", "/api/links/bulk", "/api/links/import", "/api/links/export", "/api/topology", "/api/metrics", "/metrics", "/health/live", "/health/ready", "/openapi.json", "/docs", "/dashboard/:x", "/:x/:x", "/ws"];
 
-const path = fc.tuple(fc.constantFrom(...ROUTES), fc.array(segment, { minLength: 3, maxLength: 3 }), fc.option(fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 12 }), { maxKeys: 3 }))).map(([route, segs, query]) => {
-  let i = 0;
-  const p = route.replace(/:x/g, () => segs[i++]!);
-  if (!query) return p;
-  const q = Object.entries(query).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
-  return `${p}?${q}&limit=${encodeURIComponent(String(query[""] ?? "x"))}&granularity=${encodeURIComponent(Object.keys(query)[0] ?? "")}`;
-});
+const twoDigits = fc.integer({ min: 0, max: 99 }).map((n) => String(n).padStart(2, "0"));
+/** List cursors of the API's shape (a position and a code, base64url JSON) with positions no calendar or clock has. */
+const cursor = fc
+  .tuple(
+    fc.oneof(
+      fc.tuple(fc.integer({ min: 0, max: 9999 }), twoDigits, twoDigits, twoDigits, twoDigits).map(([y, mo, d, h, mi]) => `${String(y).padStart(4, "0")}-${mo}-${d}T${h}:${mi}:00.000000Z`),
+      fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String),
+      fc.string({ maxLength: 12 }),
+    ),
+    fc.oneof(fc.stringMatching(/^[A-Za-z0-9]{1,11}$/), fc.string({ maxLength: 12 })),
+  )
+  .map((parts) => Buffer.from(JSON.stringify(parts)).toString("base64url"));
+
+const path = fc
+  .tuple(fc.constantFrom(...ROUTES), fc.array(segment, { minLength: 3, maxLength: 3 }), fc.option(fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 12 }), { maxKeys: 3 })), fc.option(cursor))
+  .map(([route, segs, query, position]) => {
+    let i = 0;
+    const p = route.replace(/:x/g, () => segs[i++]!);
+    const after = position === null ? "" : `${query ? "&" : "?"}cursor=${position}`;
+    if (!query) return `${p}${after}`;
+    const q = Object.entries(query).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
+    return `${p}?${q}&limit=${encodeURIComponent(String(query[""] ?? "x"))}&granularity=${encodeURIComponent(Object.keys(query)[0] ?? "")}${after}`;
+  });
 
 const method = fc.oneof(fc.constantFrom("GET", "GET", "GET", "HEAD", "POST", "POST", "PATCH", "DELETE", "PUT", "OPTIONS"), fc.stringMatching(/^[A-Z]{3,8}$/));
 

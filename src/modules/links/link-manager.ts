@@ -50,21 +50,39 @@ export class LinkManager {
   }
 
   /**
-   * Newest first across every shard: each shard gives its newest `limit` before the cursor, the
-   * pages are merged, and the cursor is the last link's (created_at to the microsecond, code),
-   * so a page is exact however links are spread.
+   * Newest first across every shard, `limit` at a time. The cursor is the last link's exact sort
+   * key (created_at in microseconds, code), so the next page starts right after it: every link
+   * once, however many share a microsecond or a shard.
    */
   async list(owner: string, limit: number, cursor: string | null): Promise<{ links: StoredLink[]; next: string | null }> {
-    const before = cursor === null ? null : decodeCursor(cursor);
+    const page = await this.page(owner, cursor === null ? null : decodeCursor(cursor), limit);
+    return { links: page.links, next: page.next === null ? null : encodeCursor(page.next) };
+  }
+
+  /** Every one of the key's links in list order, a page at a time: constant memory, and exactly the set `list` pages through. */
+  async *all(owner: string, pageSize = 500): AsyncGenerator<StoredLink> {
+    let before: LinkPosition | null = null;
+    do {
+      const page: { links: StoredLink[]; next: LinkPosition | null } = await this.page(owner, before, pageSize);
+      yield* page.links;
+      before = page.next;
+    } while (before !== null);
+  }
+
+  /**
+   * Each shard that may hold the key's links gives its newest `limit + 1` before `before`; the
+   * merge of those holds the overall newest `limit + 1`. Mid re-sharding a link may sit on its
+   * old and its new owner at once, with the same key: it is listed once.
+   */
+  private async page(owner: string, before: LinkPosition | null, limit: number): Promise<{ links: StoredLink[]; next: LinkPosition | null }> {
     const route = this.deps.router.current;
     const shards = [...new Set([...route.read.members, ...(route.fallback?.members ?? [])])];
     try {
       const pages = await Promise.all(shards.map((s) => listOwnedLinks(this.deps.shards.at(s).primary, owner, before, limit + 1)));
-      const byCode = new Map(pages.flat().map((l) => [l.code, l]));
-      const merged = [...byCode.values()].sort((a, b) => (a.createdKey === b.createdKey ? (a.code < b.code ? 1 : -1) : a.createdKey < b.createdKey ? 1 : -1));
+      const merged = [...new Map(pages.flat().map((l) => [l.code, l])).values()].sort(newestFirst);
       const links = merged.slice(0, limit);
       const last = links.at(-1);
-      return { links, next: merged.length > limit && last ? encodeCursor(last) : null };
+      return { links, next: merged.length > limit && last ? { createdKey: last.createdKey, code: last.code } : null };
     } catch (error) {
       throw asServiceError(error);
     }
@@ -91,21 +109,6 @@ export class LinkManager {
     await this.release(owner, deleted);
     await this.propagate(deleted.code, "deleted", shard);
     this.deps.observer.onChange({ code: deleted.code, shard, kind: "delete", owner, latencyMs: (this.deps.now ?? performance.now)() - started });
-  }
-
-  /** Every one of the key's links, shard by shard, newest first within a shard, in pages: constant memory. */
-  async *all(owner: string, pageSize = 1000): AsyncGenerator<StoredLink> {
-    const route = this.deps.router.current;
-    for (const shard of route.read.members) {
-      let before: { createdKey: string; code: string } | null = null;
-      for (;;) {
-        const page: StoredLink[] = await listOwnedLinks(this.deps.shards.at(shard).primary, owner, before, pageSize);
-        yield* page;
-        if (page.length < pageSize) break;
-        const last = page.at(-1)!;
-        before = { createdKey: last.createdKey, code: last.code };
-      }
-    }
   }
 
   /** The shard holding the key's link: its owner, mid-migration the old owner; an alias in any case. */
@@ -173,16 +176,36 @@ function notFound(code: string): AppError {
   return new AppError("short-url-not-found", `no short URL ${JSON.stringify(code)} among this key's links`);
 }
 
-function encodeCursor(link: StoredLink): string {
-  return Buffer.from(JSON.stringify([link.createdKey, link.code])).toString("base64url");
+interface LinkPosition {
+  createdKey: string;
+  code: string;
 }
 
-function decodeCursor(cursor: string): { createdKey: string; code: string } {
+/** The database's order: created_at descending, then code descending byte by byte (COLLATE "C"). */
+function newestFirst(a: StoredLink, b: StoredLink): number {
+  if (a.createdKey !== b.createdKey) return BigInt(b.createdKey) > BigInt(a.createdKey) ? 1 : -1;
+  return a.code === b.code ? 0 : a.code < b.code ? 1 : -1;
+}
+
+function encodeCursor(position: LinkPosition): string {
+  return Buffer.from(JSON.stringify([position.createdKey, position.code])).toString("base64url");
+}
+
+/**
+ * A cursor this API could have returned, or a 400: microseconds since the epoch within
+ * PostgreSQL's timestamp range (as digits, so no calendar to get wrong) and a code of the
+ * shape links have. Nothing else reaches SQL.
+ */
+function decodeCursor(cursor: string): LinkPosition {
+  let parts: unknown;
   try {
-    const [createdKey, code] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as unknown[];
-    if (typeof createdKey === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(createdKey) && typeof code === "string" && isLinkPathShape(code)) return { createdKey, code };
+    parts = JSON.parse(Buffer.from(cursor, "base64url").toString());
   } catch {
-    // falls through to the error below
+    parts = null;
+  }
+  if (Array.isArray(parts) && parts.length === 2) {
+    const [createdKey, code] = parts as unknown[];
+    if (typeof createdKey === "string" && /^(0|[1-9]\d{0,15})$/.test(createdKey) && typeof code === "string" && isLinkPathShape(code)) return { createdKey, code };
   }
   throw new AppError("invalid-query", "cursor is not one this API returned");
 }

@@ -29,7 +29,7 @@ import { LinkManager } from "./modules/links/link-manager";
 import { manageRoutes } from "./modules/links/manage-routes";
 import { rateGate } from "./http/rate-gate";
 import { openapi } from "@elysiajs/openapi";
-import { networkInterfaces } from "node:os";
+import { hostname, networkInterfaces } from "node:os";
 import { ownHostRule } from "./domain/own-host";
 import { startTracing } from "./observability/tracing";
 import { OPENAPI_DOCUMENTATION } from "./http/openapi-doc";
@@ -168,7 +168,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     repairs,
     urlRules: {
       maxLength: config.MAX_URL_LENGTH,
-      isOwnHost: ownHostRule({ publicBaseUrl: config.PUBLIC_BASE_URL, host: config.HOST, port: config.PORT, extraHosts: config.OWN_HOSTNAMES, localAddresses: localAddresses() }),
+      isOwnHost: ownHostRule({ publicBaseUrl: config.PUBLIC_BASE_URL, host: config.HOST, extraHosts: config.OWN_HOSTNAMES, machineHosts: machineHosts() }),
     },
     cacheTtlSeconds: config.CACHE_TTL_SECONDS,
   });
@@ -421,7 +421,7 @@ export function composeKeyAdmin(config: Config) {
   };
 }
 
-/** This machine's addresses: with a wildcard listen address, a link to any of them is a link to us. */
-function localAddresses(): string[] {
-  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
+/** What names this machine: a link to one reaches us, or the load balancer in front of us, on some port. */
+function machineHosts(): string[] {
+  return [hostname(), ...Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address))];
 }

@@ -4,10 +4,13 @@ import { isShortCodeShape } from "./short-code";
  * Custom aliases: 1–64 of [A-Za-z0-9_-], case-insensitive (stored and matched lowercase, so
  * `/MyLink` and `/mylink` are one link, as users of Kutt and dub ask for). An alias lives in the
  * same key space as generated codes and must never collide with one, now or later: generated
- * codes are Base62 Snowflake ids, which from 2026-11 on are 10 or 11 letters and digits long, so
- * an alias of exactly that shape is refused (use up to 9 characters, or add - or _).
+ * codes are Base62 Snowflake ids, which since 2026-02 are 10 or 11 letters and digits long (11 is
+ * the most a 64-bit id takes), so an alias of that shape is refused (use up to 9 characters, or
+ * add - or _). The whole shape, not only the aliases that are codes as written: a path reaches an
+ * alias in any capitalisation, and "abcdefghijk" is no code while "Abcdefghijk" is one.
  */
 const ALIAS = /^[A-Za-z0-9_-]{1,64}$/;
+const CODE_SHAPED = /^[0-9a-z]{10,11}$/;
 const RESERVED = new Set(["create", "health", "metrics", "ws", "dashboard", "favicon", "robots", "api", "openapi", "docs", "swagger"]);
 
 export type AliasCheck = { ok: true; alias: string } | { ok: false; reason: string };
@@ -16,7 +19,7 @@ export function checkAlias(raw: string): AliasCheck {
   if (!ALIAS.test(raw)) return { ok: false, reason: "alias must be 1-64 characters of A-Z, a-z, 0-9, _ and -" };
   const alias = raw.toLowerCase();
   if (RESERVED.has(alias)) return { ok: false, reason: `alias "${alias}" is reserved` };
-  if (alias.length >= 10 && /^[0-9a-z]+$/.test(alias) && isShortCodeShape(alias)) {
+  if (CODE_SHAPED.test(alias)) {
     return { ok: false, reason: "aliases of 10 or 11 letters and digits only are reserved for generated codes; use up to 9 characters or include - or _" };
   }
   return { ok: true, alias };

@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startSystem, uniqueUrl, type TestSystem } from "../support/system";
+import { makeKey } from "../support/keys";
+import { clusterConfig, startSystem, uniqueUrl, type TestSystem } from "../support/system";
 
 /** Abuse inputs for the write endpoint: each gets a clear 4xx and leaves stored links intact. */
 let sys: TestSystem;
 let existing: { code: string; url: string };
+let key: { text: string };
 
 beforeAll(async () => {
+  key = await makeKey(clusterConfig(), "create-security");
   sys = await startSystem({ RATE_LIMIT_ENABLED: "false", MAX_BODY_BYTES: "4096", MAX_URL_LENGTH: "2048", PUBLIC_BASE_URL: "https://sho.rt" });
   const url = uniqueUrl("keep");
   const res = await sys.request("POST", "/create", { url });
@@ -83,6 +86,37 @@ describe("hostile URLs", () => {
     ["/relative/path", "not an absolute URL"],
   ])("%p is refused", async (url, message) => {
     await expectError(await sys.request("POST", "/create", { url }), 400, "invalid-url", message);
+  });
+});
+
+describe("links back to this service, on any port and in any spelling", () => {
+  // The service listens on 127.0.0.1:8080 (HOST, PORT) and is https://sho.rt to the world.
+  test.each([
+    "http://LOCALHOST:9999/x",
+    "http://foo.localhost/x",
+    "http://0.0.0.0:1/x",
+    "http://[::ffff:127.0.0.1]:8081/x",
+    "http://[::]:8080/x",
+    "http://2130706433:3000/x",
+    "https://sho.rt:8443/x",
+    "http://SHO.RT./x",
+  ])("%p is refused", async (url) => {
+    await expectError(await sys.request("POST", "/create", { url }), 400, "invalid-url", "points back at this service");
+  });
+
+  const auth = () => ({ authorization: `Bearer ${key.text}` });
+
+  test("a link with a visit budget cannot point at itself, nor at another of our links, nor be edited to", async () => {
+    const alias = `self-${crypto.randomUUID().slice(0, 8)}`;
+    for (const url of [`https://sho.rt/${alias}`, `HTTP://Sho.Rt.:80/${alias.toUpperCase()}`, `https://sho.rt/${existing.code}`]) {
+      await expectError(await sys.request("POST", "/create", { url, alias, max_visits: 5 }, { headers: auth() }), 400, "invalid-url", "points back at this service");
+    }
+    expect((await sys.request("GET", `/${alias}`)).status).toBe(404);
+
+    const made = await sys.request("POST", "/create", { url: uniqueUrl("budget"), alias, max_visits: 5 }, { headers: auth() });
+    expect(made.status).toBe(201);
+    await expectError(await sys.request("PATCH", `/api/links/${alias}`, { url: `https://sho.rt/${alias}` }, { headers: auth() }), 400, "invalid-url", "points back at this service");
+    await expectError(await sys.request("PATCH", `/api/links/${alias}`, { url: `http://127.0.0.1:8081/${existing.code}` }, { headers: auth() }), 400, "invalid-url", "points back at this service");
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { checkLongUrl } from "../../src/domain/long-url";
 import { ownHostRule } from "../../src/domain/own-host";
 
-const rules = { maxLength: 200, isOwnHost: ownHostRule({ publicBaseUrl: "https://sho.rt", host: "127.0.0.1", port: 8080, extraHosts: ["go.example"], localAddresses: [] }) };
+const rules = { maxLength: 200, isOwnHost: ownHostRule({ publicBaseUrl: "https://sho.rt", host: "127.0.0.1", extraHosts: ["go.example"], machineHosts: [] }) };
 const reason = (raw: string) => {
   const r = checkLongUrl(raw, rules);
   return r.ok ? null : r.reason;
@@ -44,9 +44,10 @@ describe("checkLongUrl", () => {
     expect(reason(`https://example.com/${"é".repeat(80)}`)).toBe("url is longer than 200 characters once normalised");
   });
 
-  test("another port on our host is not us", () => {
-    expect(checkLongUrl("http://127.0.0.1:9090/x", rules).ok).toBe(true);
-    expect(checkLongUrl("http://sho.rt:8443/x", rules).ok).toBe(true);
+  test("another port on our host is still us (a sibling instance, the metrics port, the load balancer)", () => {
+    expect(reason("http://127.0.0.1:9090/x")).toBe("url points back at this service");
+    expect(reason("http://sho.rt:8443/x")).toBe("url points back at this service");
+    expect(reason("http://localhost:1/x")).toBe("url points back at this service");
   });
 
   test.each([
@@ -68,14 +69,9 @@ describe("checkLongUrl", () => {
     expect(reason(raw)).toBe("url points back at this service");
   });
 
-  test("a wildcard listen address adds the machine's own addresses; loopback elsewhere is not us", () => {
-    const wildcard = ownHostRule({ publicBaseUrl: "https://sho.rt", host: "0.0.0.0", port: 8080, extraHosts: [], localAddresses: ["10.1.2.3", "fe80::1"] });
-    expect(wildcard(new URL("http://10.1.2.3:8080/"))).toBe(true);
-    expect(wildcard(new URL("http://[fe80::1]:8080/"))).toBe(true);
-    expect(wildcard(new URL("http://localhost:8080/"))).toBe(true);
-    expect(wildcard(new URL("http://10.1.2.4:8080/"))).toBe(false);
-    const publicOnly = ownHostRule({ publicBaseUrl: "https://sho.rt", host: "10.1.2.3", port: 8080, extraHosts: [], localAddresses: [] });
-    expect(publicOnly(new URL("http://localhost:8080/"))).toBe(false);
-    expect(publicOnly(new URL("http://10.1.2.3:8080/"))).toBe(true);
+  test("the machine's own addresses and name, the listen host and OWN_HOSTNAMES are us in every spelling; their neighbours are not", () => {
+    const own = ownHostRule({ publicBaseUrl: "https://sho.rt", host: "app.internal", extraHosts: ["192.0.2.7", "2001:DB8::7"], machineHosts: ["10.1.2.3", "fe80::1", "vm"] });
+    for (const raw of ["http://10.1.2.3:8080/", "http://167838211/", "http://[::ffff:10.1.2.3]/", "http://[fe80:0::1]:1/", "http://VM./", "http://app.internal:9/", "http://0300.0.2.7/", "http://[2001:db8:0:0::7]/"]) expect([raw, own(new URL(raw))]).toEqual([raw, true]);
+    for (const raw of ["http://10.1.2.4:8080/", "http://[fe80::2]/", "http://vm.example/", "http://internal/", "http://192.0.2.8/", "http://[2001:db8::8]/", "http://[64:ff9b::a01:203]/"]) expect([raw, own(new URL(raw))]).toEqual([raw, false]);
   });
 });

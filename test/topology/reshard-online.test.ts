@@ -6,7 +6,8 @@
  * SIGKILLed mid-copy and a target shard's Redis killed; then an add is aborted mid-copy. After all of it: no redirect failed,
  * every seeded and every acknowledged link resolves, dedupe still finds seeded URLs, and every
  * row lives on its ring owner only. Clicks of a set of links kept out of the load are counted
- * before and during the copy and still add up after every move.
+ * before and during the copy and still add up after every move. A key's links are listed and
+ * exported exactly (each once, none missing) mid-copy, when rows sit on old and new owners.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HashRing } from "../../src/domain/ring";
@@ -14,6 +15,9 @@ import { startNode, stopNode } from "../../scripts/cluster/index";
 import { connect } from "../events/ws-client";
 import { eventually } from "../support/eventually";
 import { FLEET_ADMIN, seedLinks, startMixedLoad, startReshardFleet, type MixedLoad, type ReshardFleet } from "../support/reshard-fleet";
+import { clusterEnvVars } from "../../scripts/cluster/index";
+import { parseConfig } from "../../src/config";
+import { makeKey } from "../support/keys";
 
 const SEEDED = 3000;
 /** Seeded links the load leaves alone, so their click counts are known exactly. */
@@ -25,6 +29,26 @@ const redirectFailures: string[] = [];
 let redirects = 0;
 let views: Array<Record<string, unknown>> = [];
 let closeWatcher = () => {};
+/** A key's own links (made before any move) and the key: its list and export must stay exact. */
+let owner: { text: string };
+const owned = new Set<string>();
+
+/** The key's export and its list (pages of 37) both hold exactly `owned`, each link once. */
+async function listedExactly(): Promise<void> {
+  const headers = { authorization: `Bearer ${owner.text}` };
+  const exported = (await (await fetch(`${fleet.lb.url}/api/links/export`, { headers })).text()).split("\n").filter((l) => l !== "").map((l) => (JSON.parse(l) as { short_code: string }).short_code);
+  const paged: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = (await (await fetch(`${fleet.lb.url}/api/links?limit=37${cursor ? `&cursor=${cursor}` : ""}`, { headers })).json()) as { links: Array<{ short_code: string }>; next_cursor: string | null };
+    paged.push(...page.links.map((l) => l.short_code));
+    cursor = page.next_cursor;
+  } while (cursor !== null);
+  for (const listing of [exported, paged]) {
+    expect(listing.length).toBe(owned.size);
+    expect(new Set(listing)).toEqual(owned);
+  }
+}
 
 interface TopologyBody {
   version: number;
@@ -85,6 +109,16 @@ describe("online re-sharding under load (3 instances behind HAProxy)", () => {
   beforeAll(async () => {
     fleet = await startReshardFleet(`reshard-${process.pid}`, 3, [41, 42, 43]);
     seeded = await seedLinks(fleet.lb.url, SEEDED, 16, `seed-${process.pid}`);
+    const parsed = parseConfig(clusterEnvVars(fleet.state));
+    if (!parsed.ok) throw new Error(parsed.message);
+    owner = await makeKey(parsed.config, "reshard-owner");
+    const bulk = await fetch(`${fleet.lb.url}/api/links/bulk`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${owner.text}`, "content-type": "application/json" },
+      body: JSON.stringify({ links: Array.from({ length: 400 }, (_, i) => ({ url: `https://example.com/owned-${process.pid}/${i}` })) }),
+    });
+    for (const r of ((await bulk.json()) as { results: Array<{ short_code: string }> }).results) owned.add(r.short_code);
+    expect(owned.size).toBe(400);
   }, 180_000);
 
   afterAll(() => fleet?.stop(), 60_000);
@@ -104,6 +138,7 @@ describe("online re-sharding under load (3 instances behind HAProxy)", () => {
       await clicksAre(5);
       const slow = fleet.mover(["add", "--rate", "1500", "--batch", "100", "--grace-ms", "500"]);
       await slow.waitFor(/ring v\d+: copy/);
+      await listedExactly();
       // Mid-migration clicks are flushed to the new owners while older ones still sit on the old.
       await click(2);
       // Killed once the copy has saved a checkpoint, whatever the machine's speed.
@@ -123,6 +158,7 @@ describe("online re-sharding under load (3 instances behind HAProxy)", () => {
     });
     const after = await topology();
     expect(after).toMatchObject({ phase: "stable", members: [0, 1, 2, 3], target: null });
+    await listedExactly();
     expect(after.verify!.differences).toBe(0);
     await clicksAre(7);
     for (const pair of after.verify!.pairs) expect(pair.target_checksum).toBe(pair.source_checksum);
@@ -141,6 +177,7 @@ describe("online re-sharding under load (3 instances behind HAProxy)", () => {
     await underLoad(async () => {
       const mover = fleet.mover(["drain", "1", "--rate", "2000", "--batch", "100", "--grace-ms", "500"]);
       await mover.waitFor(/ring v\d+: copy/);
+      await listedExactly();
       fleet.kill(1);
       await stopNode(fleet.state, 2, "redis", "kill");
       // The mover stops waiting for a dead instance once its heartbeat is older than TOPOLOGY_LIVE_MS.
@@ -150,6 +187,7 @@ describe("online re-sharding under load (3 instances behind HAProxy)", () => {
       expect(await mover.exited, mover.output()).toBe(0);
     });
     expect(await topology()).toMatchObject({ phase: "stable", members: [0, 2, 3] });
+    await listedExactly();
   }, 180_000);
 
   test("abort mid-copy: back to the old ring, links made meanwhile kept", async () => {

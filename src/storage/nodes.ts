@@ -57,8 +57,21 @@ export function createPgNode(name: string, role: "primary" | "replica", url: str
     max_lifetime: 60 * 30,
     onnotice: () => {},
     connection: { application_name: `shorten-${role}` },
-  });
+    types: { date: { to: 1184, from: [1082, 1114, 1184], serialize: timestampParameter, parse: (text: string) => new Date(text) } },
+  }) as unknown as postgres.Sql;
   return { name, role, url: redact(url), client, policy: new NodePolicy(name, { ...policy, classify: classifyPgError }), tracing, shard };
+}
+
+/**
+ * A timestamp parameter as postgres.js sends it, except that what no calendar has goes to the
+ * server as it came, to be refused there (SQLSTATE 22007/22008: the statement's fault). postgres.js'
+ * own serializer throws on it halfway through the Bind message, which leaves the connection
+ * waiting until the call times out: a client's bad date would count against the node.
+ */
+function timestampParameter(value: unknown): string {
+  const date = value instanceof Date ? value : new Date(value as string);
+  if (!Number.isNaN(date.getTime())) return date.toISOString();
+  return value instanceof Date ? "invalid date" : String(value);
 }
 
 /**

@@ -19,7 +19,9 @@ export interface AppDeps {
  * `app.handle(new Request(...))` against the real cluster.
  */
 export function buildApp(deps: AppDeps) {
-  let app = new Elysia()
+  // The router takes the path from the first "/" after "http://", not after 11 characters (Elysia's
+  // default, which misroutes `Host: x`); the front door gives host-less requests a URL (routable).
+  let app = new Elysia({ handler: { standardHostname: false } })
     .onError(({ error, code }) => errorResponse(error, code, deps.logger))
     .use(healthRoutes(deps.health));
   for (const plugin of deps.plugins) app = app.use(plugin);

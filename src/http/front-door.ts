@@ -4,8 +4,29 @@ import type { Logger } from "../observability/logger";
 import type { PrometheusMetrics } from "../observability/prometheus";
 import type { Tracing } from "../observability/tracing";
 import { errorResponse } from "./error-handler";
-import { pathOf, routeLabel } from "./route-label";
+import { pathOf, pathStart, routeLabel } from "./route-label";
 import type { HubSocketData, WsGateway } from "./ws-gateway";
+
+/**
+ * Where Elysia's router starts looking for the path's "/" in request.url: just past "http://"
+ * (app.ts sets `handler.standardHostname: false`; Elysia's default, 11, assumes a Host of 4
+ * characters or more).
+ */
+const ELYSIA_PATH_FROM = "http://".length;
+
+/**
+ * A request whose path Elysia's router finds where the front door did. Bun's URL is
+ * `http://<host>/…` for any Host, which Elysia reads right; it is the bare target when the Host
+ * header is missing (HTTP/1.0) or unusable, and such a request gets an absolute URL on a
+ * placeholder host (RFC 6761's .invalid). The URL is set on the request itself: a copy would lose
+ * the socket that server.requestIP (the client's rate-limit key) and server.upgrade need.
+ */
+function routable(request: Request): Request {
+  const url = request.url;
+  const start = pathStart(url);
+  if (url.indexOf("/", ELYSIA_PATH_FROM) !== start) Object.defineProperty(request, "url", { value: `http://host.invalid${url.slice(start)}` });
+  return request;
+}
 
 /**
  * Bun.serve's fetch: /ws upgrades go to the WebSocket gateway, a plain `GET /{code}` straight to
@@ -42,14 +63,14 @@ export function frontDoor(deps: {
       prometheus.observe(label, request.method, response.status, (performance.now() - started) / 1000);
       return response;
     };
-    const response = code === null ? app.fetch(request) : handle(code, request);
+    const response = code === null ? app.fetch(routable(request)) : handle(code, request);
     return response instanceof Promise ? response.then(record) : record(response);
   };
   // A server span per request when tracing is on; every Redis/PostgreSQL call inside is its child.
   const traced = (request: Request, path: string) =>
     tracing.span(
       `${request.method} ${routeLabel(path)}`,
-      { "http.request.method": request.method, "url.path": request.url.slice(request.url.indexOf("/", request.url.indexOf("//") + 2)) },
+      { "http.request.method": request.method, "url.path": request.url.slice(pathStart(request.url)) },
       async (span) => {
         const response = await serve(request, path);
         span?.setAttribute("http.response.status_code", response.status);
@@ -59,7 +80,7 @@ export function frontDoor(deps: {
     );
   return (request: Request, server?: Server<HubSocketData>): Response | Promise<Response | undefined> => {
     const path = pathOf(request.url);
-    if (server && gateway.isStreamRequest(request, path)) return gateway.upgrade(request, server).catch(failed);
+    if (server && gateway.isStreamRequest(request, path)) return gateway.upgrade(routable(request), server).catch(failed);
     return tracing.enabled ? traced(request, path) : serve(request, path);
   };
 }

@@ -66,7 +66,7 @@ describe("docker-compose config", () => {
     const published = Object.entries(services).filter(([, s]) => (s.ports ?? []).length > 0).map(([name]) => name);
     expect(published).toEqual(["haproxy"]);
     expect(JSON.stringify(services.haproxy!.ports)).not.toContain("9464");
-    expect(readFileSync(join(ROOT, "haproxy.cfg"), "utf8")).toMatch(/^\s*http-request return status 404 .* if \{ path \/metrics \/metrics\/ \}$/m);
+    expect(readFileSync(join(ROOT, "haproxy.cfg"), "utf8")).toMatch(/^\s*http-request return status 404 .* if \{ path -i \/metrics \/metrics\/ \}$/m);
   }, SLOW);
 
   test("the 4th-shard override merges: its nodes, and every app's node lists name 4 shards that the app's config accepts", () => {

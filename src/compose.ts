@@ -27,7 +27,9 @@ import { LinkReader } from "./modules/links/link-reader";
 import { directCode, redirectHandler } from "./modules/links/redirect-route";
 import { LinkManager } from "./modules/links/link-manager";
 import { manageRoutes } from "./modules/links/manage-routes";
-import { rateGate } from "./http/rate-gate";
+import { BULK_BODY_BYTES } from "./modules/links/schema";
+import { keyLookupGate, rateGate } from "./http/rate-gate";
+import { CreateBudget } from "./http/create-budget";
 import { openapi } from "@elysiajs/openapi";
 import { hostname, networkInterfaces } from "node:os";
 import { ownHostRule } from "./domain/own-host";
@@ -180,17 +182,24 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
           create: gcraParams({ perMinute: config.RATE_LIMIT_CREATE_PER_MIN }),
           redirect: gcraParams({ perMinute: config.RATE_LIMIT_REDIRECT_PER_MIN }),
           keyed: gcraParams({ perMinute: config.RATE_LIMIT_KEY_PER_MIN }),
+          auth: gcraParams({ perMinute: config.RATE_LIMIT_AUTH_PER_MIN }),
         },
         config.RATE_LIMIT_WHEN_REDIS_DOWN,
       )
     : null;
   const reader = new LinkReader({ shards, router, hot, observer, cacheTtlSeconds: config.CACHE_TTL_SECONDS, annotate: tracing.enabled ? (a) => tracing.annotate(a) : undefined });
-  const keys = new KeyRing({ catalog: { primary: shards.at(0).primary, replica: shards.at(0).replica }, subscriber: controlSubscriber, pollMs: config.KEYS_POLL_MS });
+  const clientKey = (request: Request) => clientIp(peerAddress(request), request.headers.get("x-forwarded-for"), config.TRUSTED_PROXIES);
+  const keys = new KeyRing({
+    catalog: { primary: shards.at(0).primary, replica: shards.at(0).replica },
+    subscriber: controlSubscriber,
+    pollMs: config.KEYS_POLL_MS,
+    unknownTtlMs: config.KEYS_UNKNOWN_TTL_MS,
+    lookupGate: limiter ? keyLookupGate(limiter, clientKey) : undefined,
+  });
   keys.onRevoked = (keyIds) => hub.closeKeys(keyIds);
   const access = new AccessControl({ keys, adminToken: config.ADMIN_TOKEN, observabilityPublic: config.OBSERVABILITY_PUBLIC });
   const stats = new ClickStats({ shards, router });
   const manager = new LinkManager({ shards, router, links, invalidation, observer, stats, cacheTtlSeconds: config.CACHE_TTL_SECONDS, logger });
-  const clientKey = (request: Request) => clientIp(peerAddress(request), request.headers.get("x-forwarded-for"), config.TRUSTED_PROXIES);
   const gate = rateGate(limiter, clientKey);
   const redirect = redirectHandler({ reader, limiter, clientKey, redirectStatus: config.REDIRECT_STATUS, notFoundCost: config.RATE_LIMIT_NOT_FOUND_COST, instanceId: config.INSTANCE_ID });
   const gateway = new WsGateway({
@@ -218,7 +227,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
       observabilityRoutes({ prometheus, latest: () => clusterMetrics.snapshot, access }),
       topologyRoutes({ view: () => topology.view(), access }),
       clickRoutes({ stats, access, keys, manager }),
-      manageRoutes({ manager, links, keys, gate, publicBaseUrl: config.PUBLIC_BASE_URL, maxBodyBytes: config.MAX_BODY_BYTES }),
+      manageRoutes({ manager, links, keys, gate, budgetFor: (keyId) => new CreateBudget(limiter, keyId), publicBaseUrl: config.PUBLIC_BASE_URL, maxBodyBytes: config.MAX_BODY_BYTES, maxImportBytes: config.IMPORT_MAX_BYTES }),
       openapi({ path: "/docs", specPath: "/openapi.json", documentation: OPENAPI_DOCUMENTATION as never, exclude: { paths: ["/", "/ws", "/docs", "/openapi.json"], staticFile: true } }),
       dashboard,
     ],
@@ -279,7 +288,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     },
     /** Starts Bun's server: /ws upgrades go to the hub, every other request to the Elysia app. */
     listen(hostname: string, port: number): Server<HubSocketData> {
-      server = Bun.serve<HubSocketData>({ hostname, port, fetch: door, websocket: gateway.handlers });
+      server = Bun.serve<HubSocketData>({ hostname, port, fetch: door, websocket: gateway.handlers, maxRequestBodySize: serverBodyLimit(config) });
       hub.attach(server);
       return server;
     },
@@ -419,6 +428,15 @@ export function composeKeyAdmin(config: Config) {
       await catalog.client.end({ timeout: 2 });
     },
   };
+}
+
+/**
+ * Bun's own body limit, set above every limit of ours (MAX_BODY_BYTES, bulk's, IMPORT_MAX_BYTES):
+ * past it Bun answers a bare 413 itself, even after a handler has started, so ours must be the
+ * ones that trip, and answer in JSON.
+ */
+export function serverBodyLimit(config: Pick<Config, "MAX_BODY_BYTES" | "IMPORT_MAX_BYTES">): number {
+  return Math.max(config.MAX_BODY_BYTES, BULK_BODY_BYTES, config.IMPORT_MAX_BYTES) + 1024 * 1024;
 }
 
 /** What names this machine: a link to one reaches us, or the load balancer in front of us, on some port. */

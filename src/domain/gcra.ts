@@ -1,7 +1,7 @@
 /**
  * GCRA (generic cell rate algorithm): a token bucket kept as one number, the theoretical
  * arrival time (TAT). Smoother than a fixed window (no double burst at a window edge) and one
- * key per client. The same arithmetic runs in Redis (infra/rate-limit/gcra.lua.ts) and in
+ * key per client. The same arithmetic runs in Redis (infra/rate-limit/gcra-script.ts) and in
  * memory when Redis is down.
  *
  * @example
@@ -57,6 +57,39 @@ export function gcraStep(storedTat: number | undefined, now: number, params: Gcr
     tat: newTat,
     retryAfterMs: 0,
     remaining: Math.max(0, Math.floor((now - allowAt) / emissionMs)),
+    resetMs: Math.ceil(newTat - now),
+  };
+}
+
+export interface GcraTake {
+  /** Tokens taken: at most what was asked for. */
+  granted: number;
+  /** The new TAT to store (unchanged when nothing was granted). */
+  tat: number;
+  /** Milliseconds until one more token; 0 when everything asked for was granted. */
+  retryAfterMs: number;
+  remaining: number;
+  resetMs: number;
+}
+
+/**
+ * Takes as many of `wanted` tokens as the bucket holds now, in one step: what a batch of `wanted`
+ * items needs to learn how many of them may go ahead, without a call per item.
+ */
+const TAKE_SLACK_MS = 0.01;
+
+export function gcraTake(storedTat: number | undefined, now: number, params: GcraParams, wanted: number): GcraTake {
+  const { emissionMs, burst } = params;
+  const tat = Math.max(storedTat ?? now, now);
+  // TATs are epoch milliseconds with fractions: the slack keeps float rounding from costing a token.
+  const available = Math.max(0, Math.floor((now + burst * emissionMs - tat + TAKE_SLACK_MS) / emissionMs));
+  const granted = Math.min(wanted, available);
+  const newTat = tat + granted * emissionMs;
+  return {
+    granted,
+    tat: newTat,
+    retryAfterMs: granted < wanted ? Math.ceil(newTat + emissionMs - burst * emissionMs - now) : 0,
+    remaining: available - granted,
     resetMs: Math.ceil(newTat - now),
   };
 }

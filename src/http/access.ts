@@ -36,7 +36,7 @@ export class AccessControl {
     const credential = credentialOf(request);
     if (credential === null) return false;
     if (this.isAdminToken(credential)) return true;
-    return (await verifiedKey(credential, this.deps.keys)).scope === "admin";
+    return (await verifiedKey(credential, this.deps.keys, request)).scope === "admin";
   }
 
   /** Observability routes: open in public mode, else admin only (401 without a credential, 403 for an ordinary key). */

@@ -7,7 +7,7 @@ import type { KeyRing, Principal } from "../modules/keys/key-ring";
  */
 export async function principalOf(request: Request, keys: KeyRing): Promise<Principal | null> {
   const text = credentialOf(request);
-  return text === null ? null : verifiedKey(text, keys);
+  return text === null ? null : verifiedKey(text, keys, request);
 }
 
 /** The credential a request carries: `Authorization: Bearer <text>` or `X-API-Key: <text>`. */
@@ -17,16 +17,21 @@ export function credentialOf(request: Request): string | null {
   return text === undefined || text === "" ? null : text;
 }
 
-/** The key's principal, or null when the text is not an active key; 503 when keys cannot be checked. */
-export function keyOrNull(text: string, keys: KeyRing): Promise<Principal | null> {
-  return keys.verify(text).catch((error: unknown) => {
+/**
+ * The key's principal, or null when the text is not an active key; 503 when keys cannot be
+ * checked. With the request, a key this instance does not already know is first charged to the
+ * client address (429 when that budget is spent: wrong keys are rate-limited before any lookup).
+ */
+export function keyOrNull(text: string, keys: KeyRing, request?: Request): Promise<Principal | null> {
+  return keys.verify(text, request).catch((error: unknown) => {
+    if (error instanceof AppError) throw error;
     throw new AppError("storage-unavailable", "cannot check the API key right now; try again", { retryable: true, retryAfterSeconds: 1, cause: error });
   });
 }
 
-/** The key's principal; 401 when the text is not an active key, 503 when keys cannot be checked. */
-export async function verifiedKey(text: string, keys: KeyRing): Promise<Principal> {
-  const principal = await keyOrNull(text, keys);
+/** The key's principal; 401 when the text is not an active key, 429 as keyOrNull, 503 when keys cannot be checked. */
+export async function verifiedKey(text: string, keys: KeyRing, request?: Request): Promise<Principal> {
+  const principal = await keyOrNull(text, keys, request);
   if (principal === null) throw new AppError("unauthorized", "the API key is not valid (unknown or revoked)", { headers: { "www-authenticate": "Bearer" } });
   return principal;
 }

@@ -1,15 +1,17 @@
 import { AppError } from "../errors";
+import { mediaTypeOf, requireUtf8 } from "./media-type";
 
 /**
  * Reads a JSON request body with the checks a public endpoint needs, in the order a client
- * would want to hear about them: media type (415), size (413, before and while reading), syntax (400).
+ * would want to hear about them: media type and charset (415), size (413, before and while reading),
+ * encoding and syntax (400).
  */
 export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
-  const type = request.headers.get("content-type") ?? "";
-  const mediaType = type.split(";")[0]!.trim().toLowerCase();
+  const { type: mediaType, charset } = mediaTypeOf(request.headers.get("content-type"));
   if (mediaType !== "application/json" && !/^application\/[\w.+-]+\+json$/.test(mediaType)) {
     throw new AppError("unsupported-media-type", `content-type must be application/json, got ${JSON.stringify(mediaType || "none")}`);
   }
+  requireUtf8(charset);
   const length = request.headers.get("content-length");
   if (length !== null && Number(length) > maxBytes) throw tooLarge(maxBytes);
   // With a declared length the server already bounds the body; only a chunked one is counted as it streams.

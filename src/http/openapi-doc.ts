@@ -72,7 +72,12 @@ export const OPENAPI_PATHS = {
       summary: "Create links from NDJSON or CSV (streamed)",
       security: bearer,
       requestBody: { required: true, content: { "application/x-ndjson": { schema: { type: "string" } }, "text/csv": { schema: { type: "string" } } } },
-      responses: { "200": { description: "created, duplicate, invalid, failed and the first errors" }, ...errors(401, 415) },
+      responses: {
+        "200": { description: "created, duplicate, invalid, failed and the first errors, in line order" },
+        "400": { description: "CSV header or syntax error: the summary so far, error and stopped_at_line" },
+        "413": { description: "over IMPORT_MAX_BYTES: nothing created (declared length), or the summary so far, error and stopped_at_line (streamed)" },
+        ...errors(401, 415),
+      },
     },
   },
   "/api/topology": { get: { summary: "The ring: version, phase, instances, re-sharding progress (admin key, unless OBSERVABILITY_PUBLIC)", security: bearer, responses: { "200": { description: "the topology view" }, ...errors(401, 403, 503) } } },

@@ -15,3 +15,21 @@ export function rateGate(limiter: RateLimiter | null, clientKey: (request: Reque
     return rateLimitHeaders(decision);
   };
 }
+
+/**
+ * The KeyRing's lookup gate: a credential this instance does not know as a valid key costs the
+ * client address one token of its `auth` budget before it is checked, so wrong keys, random or
+ * repeated, get 429s once the address has spent that budget (and the catalog hears of them no
+ * more). A key that proves valid gets its token back: the budget counts wrong keys only.
+ */
+export function keyLookupGate(limiter: RateLimiter, clientKey: (request: Request) => string) {
+  return {
+    async charge(request: Request): Promise<void> {
+      const decision = await limiter.consume("auth", clientKey(request), 1);
+      if (!decision.allowed) throw rateLimitedError(decision, "too many API keys this server does not know from this address (RATE_LIMIT_AUTH_PER_MIN)");
+    },
+    async refund(request: Request): Promise<void> {
+      await limiter.consume("auth", clientKey(request), -1);
+    },
+  };
+}

@@ -11,9 +11,10 @@ export function rateLimitHeaders(decision: RateDecision): Record<string, string>
   };
 }
 
-export function rateLimitedError(decision: RateDecision): AppError {
+/** `what` names the budget that is spent, for the message. */
+export function rateLimitedError(decision: RateDecision, what = "too many requests"): AppError {
   const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-  return new AppError("rate-limited", `too many requests; retry in ${retryAfterSeconds} s`, {
+  return new AppError("rate-limited", `${what}; retry in ${retryAfterSeconds} s`, {
     retryAfterSeconds,
     headers: rateLimitHeaders(decision),
   });

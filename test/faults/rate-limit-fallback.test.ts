@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HashRing } from "../../src/domain/ring";
 import { clusterState, startNode, stopNode } from "../support/cluster";
+import { makeKey } from "../support/keys";
 import { startSystem, uniqueUrl, type TestSystem } from "../support/system";
 
 /** RATE_LIMIT_WHEN_REDIS_DOWN decides what happens when the client's Redis node is down. */
@@ -15,9 +16,27 @@ function peerOnShard(shard: number): string {
   }
 }
 
+/** A new API key whose own budget lives on `shard`'s Redis. */
+async function keyOnShard(sys: TestSystem, shard: number): Promise<{ id: string; text: string }> {
+  const ring = new HashRing(3);
+  for (;;) {
+    const key = await makeKey(sys.config, "rl-down");
+    if (ring.shardFor(`key:${key.id}`) === shard) return key;
+  }
+}
+
+/** Bulk of `n` with a key whose budget is on the dead node, from an address whose buckets are not. */
+async function bulkOnDeadNode(sys: TestSystem, n: number): Promise<{ status: number; created: number; limited: number }> {
+  const key = await keyOnShard(sys, SHARD);
+  const links = Array.from({ length: n }, () => ({ url: uniqueUrl("rl-down-bulk") }));
+  const res = await sys.request("POST", "/api/links/bulk", { links }, { headers: { authorization: `Bearer ${key.text}` }, peer: peerOnShard(0) });
+  const body = (await res.json()) as { results?: Array<{ error?: { code: string } }>; created?: number };
+  return { status: res.status, created: body.created ?? 0, limited: (body.results ?? []).filter((r) => r.error?.code === "rate-limited").length };
+}
+
 beforeAll(async () => {
   for (const mode of ["memory", "allow", "deny"]) {
-    systems[mode] = await startSystem({ RATE_LIMIT_CREATE_PER_MIN: "3", RATE_LIMIT_WHEN_REDIS_DOWN: mode, REDIS_TIMEOUT_MS: "100", BREAKER_COOLDOWN_MS: "300" });
+    systems[mode] = await startSystem({ RATE_LIMIT_CREATE_PER_MIN: "3", RATE_LIMIT_KEY_PER_MIN: "6", RATE_LIMIT_WHEN_REDIS_DOWN: mode, REDIS_TIMEOUT_MS: "100", BREAKER_COOLDOWN_MS: "300" });
   }
   await stopNode(clusterState(), SHARD, "redis", "kill");
 });
@@ -42,5 +61,16 @@ describe("rate limiting while the client's Redis node is down", () => {
   });
   test("deny: requests are refused with 429", async () => {
     expect(await statuses(systems.deny!, peerOnShard(SHARD), 2)).toEqual([429, 429]);
+  });
+
+  test("memory: a bulk call still pays per link, out of the per-instance bucket", async () => {
+    // 6 tokens: 1 for the call, 5 links; the other 5 are refused per item.
+    expect(await bulkOnDeadNode(systems.memory!, 10)).toEqual({ status: 200, created: 5, limited: 5 });
+  });
+  test("allow: a bulk call creates everything", async () => {
+    expect(await bulkOnDeadNode(systems.allow!, 10)).toEqual({ status: 200, created: 10, limited: 0 });
+  });
+  test("deny: a bulk call is refused whole", async () => {
+    expect((await bulkOnDeadNode(systems.deny!, 10)).status).toBe(429);
   });
 });

@@ -6,6 +6,9 @@
  *
  * Written here rather than taken from rate-limiter-flexible: that library's Redis limiters are
  * fixed-window counters, and the issue asks for something smoother.
+ *
+ * TATs are stored with %.17g, every digit of the double: Lua's tostring keeps 14, which for epoch
+ * milliseconds is 0.1 ms, and that rounding, repeated at each write, drifts a bucket by tokens.
  */
 export const GCRA_LUA = `
 local emission = tonumber(ARGV[1])
@@ -23,11 +26,36 @@ if now < allow_at then
   if remaining < 0 then remaining = 0 end
   if force then
     local owed = math.min(new_tat, now + 2 * burst * emission)
-    redis.call('SET', KEYS[1], tostring(owed), 'PX', math.max(1, math.ceil(owed - now)))
+    redis.call('SET', KEYS[1], string.format('%.17g', owed), 'PX', math.max(1, math.ceil(owed - now)))
     return {0, math.ceil(owed - burst * emission - now), 0, math.ceil(owed - now)}
   end
   return {0, math.ceil(allow_at - now), remaining, math.ceil(tat - now)}
 end
-redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.max(1, math.ceil(new_tat - now)))
+redis.call('SET', KEYS[1], string.format('%.17g', new_tat), 'PX', math.max(1, math.ceil(new_tat - now)))
 return {1, 0, math.floor((now - allow_at) / emission), math.ceil(new_tat - now)}
+`;
+
+/**
+ * gcraTake in Lua: takes up to ARGV[3] tokens and says how many it granted, so a batch of items
+ * is charged in one round trip. KEYS[1] bucket; ARGV: emission ms, burst, wanted.
+ * Returns {granted, retry_after_ms, remaining, reset_ms}.
+ */
+export const GCRA_TAKE_LUA = `
+local emission = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local wanted = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+local available = math.floor((now + burst * emission - tat + 0.01) / emission)
+if available < 0 then available = 0 end
+local granted = math.min(wanted, available)
+local new_tat = tat + emission * granted
+if granted > 0 then
+  redis.call('SET', KEYS[1], string.format('%.17g', new_tat), 'PX', math.max(1, math.ceil(new_tat - now)))
+end
+local retry = 0
+if granted < wanted then retry = math.ceil(new_tat + emission - burst * emission - now) end
+return {granted, retry, available - granted, math.ceil(new_tat - now)}
 `;

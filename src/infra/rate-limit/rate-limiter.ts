@@ -1,11 +1,15 @@
 import type Redis from "ioredis";
-import { gcraStep, type GcraParams, type GcraResult } from "../../domain/gcra";
+import { gcraStep, gcraTake, type GcraParams, type GcraResult } from "../../domain/gcra";
 import type { ShardSet } from "../../storage/shard-set";
 import { redisCall } from "../../storage/nodes";
-import { GCRA_LUA } from "./gcra-script";
+import { GCRA_LUA, GCRA_TAKE_LUA } from "./gcra-script";
 
-/** `keyed`: everything a request with an API key does besides redirects (its own, higher budget). */
-export type RateBucket = "create" | "redirect" | "keyed";
+/**
+ * `keyed`: everything a request with an API key does besides redirects, and each link its bulk or
+ * import calls create (its own, higher budget). `auth`: per client address, every credential this
+ * instance does not already know as a valid key (paid before the catalog is asked).
+ */
+export type RateBucket = "create" | "redirect" | "keyed" | "auth";
 export type WhenRedisDown = "memory" | "allow" | "deny";
 
 export interface RateDecision extends GcraResult {
@@ -15,7 +19,15 @@ export interface RateDecision extends GcraResult {
   store: "redis" | "memory" | "none";
 }
 
-type GcraRedis = Redis & { shortenGcra(key: string, emission: number, burst: number, cost: number, force: number): Promise<[number, number, number, number]> };
+/** What `take` granted of the tokens asked for; `allowed` when it granted all of them. */
+export interface RateTake extends RateDecision {
+  granted: number;
+}
+
+type GcraRedis = Redis & {
+  shortenGcra(key: string, emission: number, burst: number, cost: number, force: number): Promise<[number, number, number, number]>;
+  shortenGcraTake(key: string, emission: number, burst: number, wanted: number): Promise<[number, number, number, number]>;
+};
 
 /**
  * Per-client rate limits in Redis, keyed by client IP and routed on the ring like any other key.
@@ -41,15 +53,13 @@ export class RateLimiter {
     for (const shard of shards.shards) {
       const client = shard.redis.client as GcraRedis;
       if (typeof client.shortenGcra !== "function") client.defineCommand("shortenGcra", { numberOfKeys: 1, lua: GCRA_LUA });
+      if (typeof client.shortenGcraTake !== "function") client.defineCommand("shortenGcraTake", { numberOfKeys: 1, lua: GCRA_TAKE_LUA });
     }
   }
 
   /** `force`: charge even what the bucket cannot pay (see gcraStep); the request is not refused for it. */
   async consume(bucket: RateBucket, clientKey: string, cost: number, force = false): Promise<RateDecision> {
-    const params = this.buckets[bucket];
-    const key = `rl:${bucket}:${clientKey}`;
-    const node = this.shards.at(this.shardFor(clientKey)).redis;
-    const base = { limit: params.burst, windowSeconds: Math.round((params.burst * params.emissionMs) / 1000) };
+    const { params, key, node, base } = this.bucketOf(bucket, clientKey);
     try {
       // Not idempotent: a retried consume would charge twice.
       const [allowed, retryAfterMs, remaining, resetMs] = await redisCall(node, (r) => (r as GcraRedis).shortenGcra(key, params.emissionMs, params.burst, cost, force ? 1 : 0), { idempotent: false });
@@ -57,6 +67,38 @@ export class RateLimiter {
     } catch {
       return { ...base, ...this.fallback(key, params, cost, force) };
     }
+  }
+
+  /** Takes up to `wanted` tokens in one call and says how many it granted (the rest are not charged). */
+  async take(bucket: RateBucket, clientKey: string, wanted: number): Promise<RateTake> {
+    const { params, key, node, base } = this.bucketOf(bucket, clientKey);
+    try {
+      // Not idempotent either: a retried take would charge twice.
+      const [granted, retryAfterMs, remaining, resetMs] = await redisCall(node, (r) => (r as GcraRedis).shortenGcraTake(key, params.emissionMs, params.burst, wanted), { idempotent: false });
+      return { ...base, granted, allowed: granted === wanted, tat: 0, retryAfterMs, remaining, resetMs, store: "redis" };
+    } catch {
+      return { ...base, ...this.takeFallback(key, params, wanted) };
+    }
+  }
+
+  private bucketOf(bucket: RateBucket, clientKey: string) {
+    const params = this.buckets[bucket];
+    return {
+      params,
+      key: `rl:${bucket}:${clientKey}`,
+      node: this.shards.at(this.shardFor(clientKey)).redis,
+      base: { limit: params.burst, windowSeconds: Math.round((params.burst * params.emissionMs) / 1000) },
+    };
+  }
+
+  private takeFallback(key: string, params: GcraParams, wanted: number): Omit<RateTake, "limit" | "windowSeconds"> {
+    if (this.whenRedisDown === "allow") return { granted: wanted, allowed: true, tat: 0, retryAfterMs: 0, remaining: params.burst, resetMs: 0, store: "none" };
+    if (this.whenRedisDown === "deny") return { granted: 0, allowed: wanted === 0, tat: 0, retryAfterMs: 1000, remaining: 0, resetMs: 1000, store: "none" };
+    const now = this.now();
+    this.sweep(now);
+    const result = gcraTake(this.memory.get(key), now, params, wanted);
+    if (result.granted > 0) this.memory.set(key, result.tat);
+    return { ...result, allowed: result.granted === wanted, store: "memory" };
   }
 
   private fallback(key: string, params: GcraParams, cost: number, force: boolean): GcraResult & { store: RateDecision["store"] } {

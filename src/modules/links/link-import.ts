@@ -1,9 +1,11 @@
 import { AppError } from "../../errors";
 import { checkAlias } from "../../domain/alias";
+import { mediaTypeOf, requireUtf8 } from "../../http/media-type";
+import { csvRecords, ndjsonRecords, type ImportEvent } from "./import-records";
 import type { CreatedLink } from "./link-service";
+import { futureDate, importLinkItem, parseBody } from "./schema";
 
 const CHUNK = 200;
-const MAX_LINE = 16 * 1024;
 const MAX_ERRORS = 50;
 
 export interface ImportSummary {
@@ -11,142 +13,81 @@ export interface ImportSummary {
   duplicate: number;
   invalid: number;
   failed: number;
+  /** The first MAX_ERRORS problems, in line order. */
   errors: Array<{ line: number; code: string; message: string }>;
 }
 
+/** What the route answers: the summary, with an error and the line it stopped at when it stopped early. */
+export type ImportOutcome = { status: 200; body: ImportSummary } | { status: number; body: ImportSummary & { error: { code: string; message: string }; stopped_at_line: number } };
+
+export type CreateImported = (url: string, options: { alias?: string; expiresAt?: Date | null; maxVisits?: number | null }) => Promise<CreatedLink>;
+
 /**
- * POST /api/links/import: NDJSON (`{"url": ..., "alias"?: ...}` per line) or CSV (a header row
- * naming `url` and optionally `alias`), read as a stream and created in chunks, so memory is one
- * chunk whatever the upload's size. A bad line is counted and reported; it never stops the rest.
+ * POST /api/links/import: NDJSON or CSV (import-records.ts), read as a stream and created in
+ * chunks, so memory is one chunk whatever the upload's size. Each record is checked exactly as
+ * POST /create checks its body; a bad one is counted and reported and never stops the rest.
+ * A declared length over `maxBytes` is refused before anything is created; a streamed body that
+ * goes past it is 413 with the summary of what was created from the records before the limit.
  */
-export async function importLinks(request: Request, create: (url: string, options: { alias?: string }) => Promise<CreatedLink>): Promise<ImportSummary> {
-  const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+export async function importLinks(request: Request, maxBytes: number, create: CreateImported): Promise<ImportOutcome> {
+  const { type, charset } = mediaTypeOf(request.headers.get("content-type"));
   const csv = type === "text/csv";
   if (!csv && type !== "application/x-ndjson" && type !== "application/jsonl") throw new AppError("unsupported-media-type", "send application/x-ndjson or text/csv");
+  requireUtf8(charset);
+  const length = request.headers.get("content-length");
+  if (length !== null && Number(length) > maxBytes) throw new AppError("payload-too-large", `the import is larger than ${maxBytes} bytes; nothing was imported`);
   if (!request.body) throw new AppError("invalid-body", "the import body is empty");
+  const body = request.body as unknown as AsyncIterable<Uint8Array>;
   const summary: ImportSummary = { created: 0, duplicate: 0, invalid: 0, failed: 0, errors: [] };
-  const note = (line: number, code: string, message: string) => {
-    if (summary.errors.length < MAX_ERRORS) summary.errors.push({ line, code, message });
-  };
-  let header: { url: number; alias: number } | null = null;
-  let chunk: Array<{ line: number; url: string; alias?: string }> = [];
+  let chunk: Array<Exclude<ImportEvent, { stop: AppError }>> = [];
+  // A chunk's creates start together (they meet in the group commit, and a key's budget is
+  // reserved for them in one call) and are settled in line order, so the errors are too.
   const flush = async () => {
-    await Promise.all(
-      chunk.map(async (item) => {
-        try {
-          const link = await create(item.url, { alias: item.alias });
-          if (link.created) summary.created++;
-          else summary.duplicate++;
-        } catch (error) {
-          const e = error instanceof AppError ? error : new AppError("internal", "internal error");
-          if (e.status < 500) summary.invalid++;
-          else summary.failed++;
-          note(item.line, e.code, e.message);
-        }
-      }),
-    );
+    const done = chunk.map((event) => settle(event, create));
+    for (const [i, event] of chunk.entries()) {
+      const result = await done[i]!;
+      if (result === "created") summary.created++;
+      else if (result === "duplicate") summary.duplicate++;
+      else {
+        if (result.status < 500) summary.invalid++;
+        else summary.failed++;
+        if (summary.errors.length < MAX_ERRORS) summary.errors.push({ line: event.line, code: result.code, message: result.message });
+      }
+    }
     chunk = [];
   };
-  let lineNo = 0;
-  for await (const line of lines(request.body)) {
-    lineNo++;
-    if (line.trim() === "") continue;
-    if (line.length > MAX_LINE) {
-      summary.invalid++;
-      note(lineNo, "invalid-body", `line is longer than ${MAX_LINE} characters`);
-      continue;
+  for await (const event of csv ? csvRecords(body, maxBytes) : ndjsonRecords(body, maxBytes)) {
+    if ("stop" in event) {
+      await flush();
+      const { code, message } = event.stop;
+      return { status: event.stop.status, body: { error: { code, message }, ...summary, stopped_at_line: event.line } };
     }
-    const parsed = csv ? parseCsvLine(line, header) : parseJsonLine(line);
-    if (csv && header === null) {
-      header = parsed as { url: number; alias: number } | null;
-      if (header === null) throw new AppError("invalid-body", "the CSV header must name a url column");
-      continue;
-    }
-    if ("error" in (parsed as object)) {
-      summary.invalid++;
-      note(lineNo, "invalid-body", (parsed as { error: string }).error);
-      continue;
-    }
-    const item = parsed as { url: string; alias?: string };
-    if (item.alias !== undefined) {
-      const alias = checkAlias(item.alias);
-      if (!alias.ok) {
-        summary.invalid++;
-        note(lineNo, "invalid-body", alias.reason);
-        continue;
-      }
-      item.alias = alias.alias;
-    }
-    chunk.push({ line: lineNo, ...item });
+    chunk.push(event);
     if (chunk.length >= CHUNK) await flush();
   }
   await flush();
-  return summary;
+  return { status: 200, body: summary };
 }
 
-function parseJsonLine(line: string): { url: string; alias?: string } | { error: string } {
+async function settle(event: Exclude<ImportEvent, { stop: AppError }>, create: CreateImported): Promise<AppError | "created" | "duplicate"> {
   try {
-    const value = JSON.parse(line) as { url?: unknown; alias?: unknown };
-    if (typeof value !== "object" || value === null || typeof value.url !== "string") return { error: "each line must be a JSON object with a url string" };
-    if (value.alias !== undefined && typeof value.alias !== "string") return { error: "alias must be a string" };
-    return { url: value.url, alias: value.alias as string | undefined };
-  } catch {
-    return { error: "line is not valid JSON" };
+    if ("error" in event) return new AppError(event.error.code, event.error.message);
+    const link = await createOne(event.item, create);
+    return link.created ? "created" : "duplicate";
+  } catch (error) {
+    return error instanceof AppError ? error : new AppError("internal", "internal error", { cause: error });
   }
 }
 
-/** The header row maps column names; later rows give values. Quoted fields with "" escapes. */
-function parseCsvLine(line: string, header: { url: number; alias: number } | null): { url: number; alias: number } | { url: string; alias?: string } | { error: string } | null {
-  const fields = splitCsv(line);
-  if (header === null) {
-    const names = fields.map((f) => f.trim().toLowerCase());
-    const url = names.indexOf("url");
-    return url < 0 ? null : { url, alias: names.indexOf("alias") };
+/** The checks of POST /create, in its order: the shape, the alias, the expiry, then the URL. */
+function createOne(value: Record<string, unknown>, create: CreateImported): Promise<CreatedLink> {
+  const item = parseBody(importLinkItem, value);
+  const wanted = item.alias === true ? item.short_code : item.alias === false ? undefined : item.alias;
+  let alias: string | undefined;
+  if (wanted !== undefined) {
+    const checked = checkAlias(wanted);
+    if (!checked.ok) throw new AppError("invalid-body", checked.reason);
+    alias = checked.alias;
   }
-  const url = fields[header.url];
-  if (url === undefined || url === "") return { error: "the url column is empty" };
-  const alias = header.alias >= 0 ? fields[header.alias] : undefined;
-  return { url, alias: alias === "" ? undefined : alias };
-}
-
-function splitCsv(line: string): string[] {
-  const out: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") {
-      out.push(field);
-      field = "";
-    } else field += c;
-  }
-  out.push(field);
-  return out;
-}
-
-/** The body's lines as they arrive (\n or \r\n), decoded as UTF-8. */
-async function* lines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let rest = "";
-  for await (const chunk of body) {
-    rest += decoder.decode(chunk, { stream: true });
-    let at: number;
-    while ((at = rest.indexOf("\n")) >= 0) {
-      yield rest.slice(0, at).replace(/\r$/, "");
-      rest = rest.slice(at + 1);
-    }
-    if (rest.length > MAX_LINE * 2) {
-      yield rest;
-      rest = "";
-    }
-  }
-  rest += decoder.decode();
-  if (rest !== "") yield rest;
+  return create((item.url ?? item.long_url)!, { alias, expiresAt: futureDate(item.expires_at, Date.now()), maxVisits: item.max_visits });
 }

@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import { AppError } from "../../errors";
 import { requireKey } from "../../http/auth";
+import type { CreateBudget } from "../../http/create-budget";
 import { readJsonBody } from "../../http/json-body";
 import type { rateGate } from "../../http/rate-gate";
 import { checkAlias } from "../../domain/alias";
@@ -8,16 +9,20 @@ import type { StoredLink } from "../../storage/link-rows";
 import type { KeyRing } from "../keys/key-ring";
 import { importLinks } from "./link-import";
 import type { LinkManager } from "./link-manager";
-import type { LinkService } from "./link-service";
-import { bulkBody, futureDate, listQuery, parseBody, parseQuery, patchLinkBody } from "./schema";
+import type { CreateOptions, LinkService } from "./link-service";
+import { BULK_BODY_BYTES, bulkBody, futureDate, listQuery, parseBody, parseQuery, patchLinkBody } from "./schema";
 
 export interface ManageRoutesDeps {
   manager: LinkManager;
   links: LinkService;
   keys: KeyRing;
   gate: ReturnType<typeof rateGate>;
+  /** Charges each link a bulk or import call creates to the key's budget. */
+  budgetFor: (keyId: string) => CreateBudget;
   publicBaseUrl: string;
   maxBodyBytes: number;
+  /** IMPORT_MAX_BYTES: the largest import body. */
+  maxImportBytes: number;
 }
 
 /** The JSON a key sees of its link. */
@@ -38,7 +43,8 @@ export function linkJson(link: StoredLink & { clicks?: number }, publicBaseUrl: 
 
 /**
  * The management API under /api/links, for API keys only: list, details, edit, delete, bulk
- * create, NDJSON export and NDJSON/CSV import. Every route charges the key's own budget.
+ * create, NDJSON export and NDJSON/CSV import. Every route charges the key's own budget, and
+ * bulk and import charge it once more for each item they try to create.
  */
 export function manageRoutes(deps: ManageRoutesDeps) {
   const { manager, links, keys, gate } = deps;
@@ -76,15 +82,18 @@ export function manageRoutes(deps: ManageRoutesDeps) {
       "/api/links/bulk",
       async ({ request, set }) => {
         const owner = await authed(request, set);
-        const body = parseBody(bulkBody, await readJsonBody(request, Math.max(deps.maxBodyBytes, 4 * 1024 * 1024)));
+        const body = parseBody(bulkBody, await readJsonBody(request, Math.max(deps.maxBodyBytes, BULK_BODY_BYTES)));
         const now = Date.now();
-        // All at once: the creates for one shard meet in the group commit and go in multi-row statements.
+        const budget = deps.budgetFor(owner);
+        const create = budget.charged((url: string, options: CreateOptions) => links.create(url, options));
+        // All at once: the creates for one shard meet in the group commit and go in multi-row
+        // statements, and the budget reserves for all of them in one call.
         const results = await Promise.all(
           body.links.map(async (item, index) => {
             try {
               const alias = item.alias === undefined ? undefined : checkAlias(item.alias);
               if (alias && !alias.ok) throw new AppError("invalid-body", alias.reason);
-              const link = await links.create(item.url, { owner, alias: alias?.alias, expiresAt: futureDate(item.expires_at, now), maxVisits: item.max_visits });
+              const link = await create(item.url, { owner, alias: alias?.alias, expiresAt: futureDate(item.expires_at, now), maxVisits: item.max_visits });
               return { index, short_code: link.code, short_url: `${deps.publicBaseUrl}/${link.code}`, long_url: link.longUrl, created: link.created };
             } catch (error) {
               const e = error instanceof AppError ? error : new AppError("internal", "internal error", { cause: error });
@@ -92,6 +101,7 @@ export function manageRoutes(deps: ManageRoutesDeps) {
             }
           }),
         );
+        Object.assign(set.headers, budget.headers());
         return { results, created: results.filter((r) => "created" in r && r.created).length, failed: results.filter((r) => "error" in r).length };
       },
       { parse: "none" },
@@ -100,7 +110,11 @@ export function manageRoutes(deps: ManageRoutesDeps) {
       "/api/links/import",
       async ({ request, set }) => {
         const owner = await authed(request, set);
-        return importLinks(request, (url, options) => links.create(url, { owner, ...options }));
+        const budget = deps.budgetFor(owner);
+        const outcome = await importLinks(request, deps.maxImportBytes, budget.charged((url, options) => links.create(url, { owner, ...options })));
+        Object.assign(set.headers, budget.headers());
+        set.status = outcome.status;
+        return outcome.body;
       },
       { parse: "none" },
     )

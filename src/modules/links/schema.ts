@@ -14,15 +14,35 @@ export const linkOptions = {
   max_visits: maxVisits.optional().meta({ description: "after this many redirects the link answers 410" }),
 };
 
+const urlFields = {
+  url: z.string({ error: "url must be a string" }).optional(),
+  long_url: z.string({ error: "long_url must be a string" }).optional(),
+};
+
+/** Exactly one URL, under either name (or both, equal). */
+function oneUrl<T extends { url?: string; long_url?: string }>(schema: z.ZodType<T>) {
+  return schema
+    .refine((b) => b.url !== undefined || b.long_url !== undefined, { message: "body needs a url (or long_url) field" })
+    .refine((b) => b.url === undefined || b.long_url === undefined || b.url === b.long_url, { message: "url and long_url differ; send one" });
+}
+
 /** POST /create body: `{"url": "..."}`, with `long_url` accepted as an alias. Extra keys are ignored. */
-export const createLinkBody = z
-  .object({
-    url: z.string({ error: "url must be a string" }).optional(),
-    long_url: z.string({ error: "long_url must be a string" }).optional(),
-    ...linkOptions,
-  })
-  .refine((b) => b.url !== undefined || b.long_url !== undefined, { message: "body needs a url (or long_url) field" })
-  .refine((b) => b.url === undefined || b.long_url === undefined || b.url === b.long_url, { message: "url and long_url differ; send one" });
+export const createLinkBody = oneUrl(z.object({ ...urlFields, ...linkOptions }));
+
+/**
+ * One link of POST /api/links/import: a /create body, or an export line as it is (`long_url`,
+ * `alias: true` with its `short_code`, `null` for no limit). Other export fields (visits, dates)
+ * are ignored: an imported link starts afresh.
+ */
+export const importLinkItem = oneUrl(
+  z.object({
+    ...urlFields,
+    alias: z.union([z.string(), z.boolean()], { error: "alias must be a string (or a boolean with short_code)" }).optional(),
+    short_code: z.string({ error: "short_code must be a string" }).optional(),
+    expires_at: expiresAt.nullable().optional(),
+    max_visits: maxVisits.nullable().optional(),
+  }),
+).refine((b) => b.alias !== true || b.short_code !== undefined, { message: "alias true needs the short_code that is the alias" });
 
 export const patchLinkBody = z
   .object({
@@ -31,6 +51,9 @@ export const patchLinkBody = z
     max_visits: maxVisits.nullable().optional().meta({ description: "null removes the visit budget" }),
   })
   .refine((b) => b.url !== undefined || b.expires_at !== undefined || b.max_visits !== undefined, { message: "send at least one of url, expires_at, max_visits" });
+
+/** A bulk body's limit: 1,000 links of a long URL each, whatever MAX_BODY_BYTES is. */
+export const BULK_BODY_BYTES = 4 * 1024 * 1024;
 
 export const bulkBody = z.object({
   links: z

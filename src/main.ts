@@ -1,5 +1,5 @@
 import { parseConfig } from "./config";
-import { compose } from "./compose";
+import { compose } from "./composition/server";
 import { installShutdown } from "./lifecycle/shutdown";
 import { isKnownLibraryRace } from "./lifecycle/library-races";
 import { createLogger } from "./observability/logger";

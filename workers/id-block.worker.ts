@@ -7,15 +7,8 @@ import { generateBlock, planMoves, type Block, type IdWorkerTask, type MovePlan 
  */
 export default function run(task: IdWorkerTask): Block | MovePlan {
   switch (task.kind) {
-    case "block": {
-      const block = generateBlock(task);
-      // After generating, so the fault looks like a thread dying mid-block with ids made but
-      // never delivered: the lane must retry from its last delivered state.
-      if (task.fault === "exit") process.exit(70);
-      if (task.fault === "throw") throw new Error("id worker: injected fault");
-      if (task.fault === "hang") for (;;);
-      return block;
-    }
+    case "block":
+      return generateBlock(task);
     case "plan-moves":
       return planMoves(task);
   }

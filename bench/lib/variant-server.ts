@@ -19,7 +19,7 @@ import { parseConfig } from "../../src/config";
 import { EventBus } from "../../src/events/event-bus";
 import { EventFactory } from "../../src/events/event-factory";
 import { LinkReader } from "../../src/modules/links/link-reader";
-import type { LinkObserver } from "../../src/modules/links/outcomes";
+import type { LinkObserver } from "../../src/domain/outcomes";
 import { CacheMetrics } from "../../src/observability/cache-metrics";
 import { getCachedLongUrl } from "../../src/storage/link-cache";
 import { ShardSet } from "../../src/storage/shard-set";

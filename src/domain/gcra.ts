@@ -1,7 +1,7 @@
 /**
  * GCRA (generic cell rate algorithm): a token bucket kept as one number, the theoretical
  * arrival time (TAT). Smoother than a fixed window (no double burst at a window edge) and one
- * key per client. The same arithmetic runs in Redis (infra/rate-limit/gcra-script.ts) and in
+ * key per client. The same arithmetic runs in Redis (modules/ratelimit/gcra-script.ts) and in
  * memory when Redis is down.
  *
  * @example

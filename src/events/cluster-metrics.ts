@@ -1,6 +1,5 @@
 import type Redis from "ioredis";
 import { cacheFigures, emptyShardCounters, type CacheMetrics, type ShardCounters } from "../observability/cache-metrics";
-import type { ClickCounter } from "../modules/clicks/click-counter";
 
 const TOP_LINKS = 10;
 
@@ -16,6 +15,13 @@ export interface InstanceFigures {
   clicks_total: number;
   top_links: Array<{ code: string; clicks: number }>;
   shards: ShardCounters[];
+}
+
+/** What this instance's click counter tells the figures (the clicks module's ClickCounter). */
+export interface ClickFigures {
+  readonly perSecond: number;
+  readonly counted: number;
+  top(n: number): Array<{ code: string; clicks: number }>;
 }
 
 export interface NodeState {
@@ -42,7 +48,7 @@ export class ClusterMetrics {
       intervalMs: number;
       staleMs: number;
       cache: CacheMetrics;
-      clicks: ClickCounter;
+      clicks: ClickFigures;
       nodes: () => NodeState[];
       push: (payload: object) => void;
     },

@@ -1,4 +1,4 @@
-import type { ChangeOutcome, ReadOutcome, WriteOutcome } from "../modules/links/outcomes";
+import type { ChangeOutcome, ReadOutcome, WriteOutcome } from "../domain/outcomes";
 
 /** An event already in its wire form: serialised once, then batched and fanned out as text. */
 export interface SerializedEvent {

@@ -5,7 +5,6 @@ import type { PrometheusMetrics } from "../observability/prometheus";
 import type { Tracing } from "../observability/tracing";
 import { errorResponse } from "./error-handler";
 import { pathOf, pathStart, routeLabel } from "./route-label";
-import type { HubSocketData, WsGateway } from "./ws-gateway";
 
 /**
  * Where Elysia's router starts looking for the path's "/" in request.url: just past "http://"
@@ -28,6 +27,12 @@ function routable(request: Request): Request {
   return request;
 }
 
+/** Who takes WebSocket upgrades (the stream module's gateway); the front door only hands them on. */
+export interface StreamUpgrades<S> {
+  isStreamRequest(request: Request, path: string): boolean;
+  upgrade(request: Request, server: Server<S>): Promise<Response | undefined>;
+}
+
 /**
  * Bun.serve's fetch: /ws upgrades go to the WebSocket gateway, a plain `GET /{code}` straight to
  * the redirect handler, every other request to the Elysia app; all timed at the edge for the
@@ -35,8 +40,8 @@ function routable(request: Request): Request {
  * in-process tests (`frontDoor(...)(request)`, no server: no upgrades), so nothing per request
  * lives elsewhere.
  */
-export function frontDoor(deps: {
-  gateway: WsGateway;
+export function frontDoor<S>(deps: {
+  gateway: StreamUpgrades<S>;
   app: { fetch(request: Request): Response | Promise<Response> };
   /** Requests one handler answers without the router (the redirect: see redirect-route.ts). */
   direct: { match(method: string, path: string): string | null; handle(code: string, request: Request): Response | Promise<Response> };
@@ -78,7 +83,7 @@ export function frontDoor(deps: {
       },
       SpanKind.SERVER,
     );
-  return (request: Request, server?: Server<HubSocketData>): Response | Promise<Response | undefined> => {
+  return (request: Request, server?: Server<S>): Response | Promise<Response | undefined> => {
     const path = pathOf(request.url);
     if (server && gateway.isStreamRequest(request, path)) return gateway.upgrade(routable(request), server).catch(failed);
     return tracing.enabled ? traced(request, path) : serve(request, path);

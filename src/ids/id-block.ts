@@ -53,11 +53,8 @@ export interface MovesRequest {
   vnodes?: number;
 }
 
-/** Injected by fault tests: after generating, the thread throws, exits, or never answers. */
-export type BlockFault = "throw" | "exit" | "hang";
-
 /** What workers/id-block.worker.ts accepts. */
-export type IdWorkerTask = ({ kind: "block"; fault?: BlockFault } & BlockRequest) | ({ kind: "plan-moves" } & MovesRequest);
+export type IdWorkerTask = ({ kind: "block" } & BlockRequest) | ({ kind: "plan-moves" } & MovesRequest);
 
 /** Ring owners are stored as Uint16, and so are a block's shards. */
 export const MAX_SHARDS = 0xffff;

@@ -2,8 +2,7 @@ import { Piscina } from "piscina";
 import { HashRing } from "../domain/ring";
 import { MAX_WORKER_ID, type SnowflakeState } from "../domain/snowflake";
 import { AppError } from "../errors";
-import { blockCodes, MAX_BLOCK_SIZE, MAX_SHARDS, type Block, type BlockFault, type IdWorkerTask, type MovePlan, type MovesRequest } from "./id-block";
-import { planMovesOn } from "./move-planner";
+import { blockCodes, MAX_BLOCK_SIZE, MAX_SHARDS, type Block, type IdWorkerTask } from "./id-block";
 
 export interface IdTicket {
   id: bigint;
@@ -47,7 +46,6 @@ interface Lane {
   generation: number;
   failures: number;
   retryAt: number;
-  fault?: BlockFault;
 }
 
 /**
@@ -174,16 +172,6 @@ export class IdSource {
     return this.failures;
   }
 
-  /** Fault tests only: lane `lane`'s next block makes its thread throw or exit after generating. */
-  injectFault(fault: BlockFault, lane = 0): void {
-    this.lanes[lane]!.fault = fault;
-  }
-
-  /** Bulk ring work for re-sharding on this pool (see planMovesOn). */
-  planMoves(request: MovesRequest): Promise<MovePlan> {
-    return planMovesOn(this.pool, request, this.options.vnodes);
-  }
-
   /** Stops refilling and destroys the pool's threads (so a test runner or server can exit). */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -221,8 +209,7 @@ export class IdSource {
     lane.busy = true;
     lane.generation = this.generation;
     const { blockSize, vnodes } = this.options;
-    const task: IdWorkerTask = { kind: "block", workerId: lane.workerId, resumeFrom: lane.state, count: blockSize, members: this.ring.members, vnodes, fault: lane.fault };
-    lane.fault = undefined;
+    const task: IdWorkerTask = { kind: "block", workerId: lane.workerId, resumeFrom: lane.state, count: blockSize, members: this.ring.members, vnodes };
     // Aborting a running task makes piscina terminate that thread: a hung block cannot stall its lane.
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), this.blockTimeoutMs);

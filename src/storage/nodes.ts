@@ -1,7 +1,7 @@
 import Redis from "ioredis";
 import postgres from "postgres";
 import { redact } from "../config";
-import { NodePolicy, type NodePolicyOptions } from "../infra/resilience";
+import { NodePolicy, type NodePolicyOptions } from "./resilience";
 import { classifyPgError, classifyRedisError } from "./failure-kind";
 import { NO_TRACING, type Tracing } from "../observability/tracing";
 

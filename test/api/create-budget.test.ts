@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { CreateBudget } from "../../src/http/create-budget";
-import { RateLimiter, type RateBucket } from "../../src/infra/rate-limit/rate-limiter";
+import { CreateBudget } from "../../src/modules/ratelimit/create-budget";
+import { RateLimiter, type RateBucket } from "../../src/modules/ratelimit/rate-limiter";
 import { gcraParams } from "../../src/domain/gcra";
 import { makeKey } from "../support/keys";
 import { startSystem, uniqueUrl, type TestSystem } from "../support/system";

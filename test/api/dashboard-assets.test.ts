@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { compose, type Composed } from "../../src/compose";
+import { compose, type Composed } from "../../src/composition/server";
 import { parseConfig } from "../../src/config";
 import { createLogger } from "../../src/observability/logger";
 import { BASE, clusterNodesEnv } from "../support/system";

@@ -24,7 +24,7 @@ interface DomElement {
 declare const document: { getElementById(id: string): DomElement | null; querySelector(selector: string): DomElement | null; querySelectorAll(selector: string): Iterable<DomElement> };
 
 const ENV: Record<string, string> = { RATE_LIMIT_ENABLED: "false", SHUTDOWN_DRAIN_MS: "0" };
-// The name the server acknowledges the ring under (src/compose.ts: `instance-${INSTANCE_ID}`, default 0).
+// The name the server acknowledges the ring under (src/composition/server.ts: `instance-${INSTANCE_ID}`, default 0).
 const INSTANCE = `instance-${ENV.INSTANCE_ID ?? process.env.INSTANCE_ID ?? "0"}`;
 // The channel the topology agent forwards `{"kind":"topology"}` messages from (src/topology/topology-agent.ts).
 const TOPOLOGY_CHANNEL = "shorten:topology";

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import Redis from "ioredis";
 import { gcraParams, gcraTake } from "../../src/domain/gcra";
-import { GCRA_TAKE_LUA } from "../../src/infra/rate-limit/gcra-script";
+import { GCRA_TAKE_LUA } from "../../src/modules/ratelimit/gcra-script";
 import { shardUrls } from "../support/cluster";
 
 const redis = new Redis(shardUrls()[0]!.redis);

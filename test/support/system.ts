@@ -1,5 +1,5 @@
 import { parseConfig, type Config } from "../../src/config";
-import { compose, type Composed } from "../../src/compose";
+import { compose, type Composed } from "../../src/composition/server";
 import { createLogger } from "../../src/observability/logger";
 import { clusterEnv } from "./cluster";
 

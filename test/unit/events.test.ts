@@ -4,7 +4,7 @@ import { sumInstances } from "../../src/events/cluster-metrics";
 import { EventFactory } from "../../src/events/event-factory";
 import { linkEventSchema } from "../../src/events/event-schema";
 import { CacheMetrics, cacheFigures, emptyShardCounters } from "../../src/observability/cache-metrics";
-import type { ReadOutcome } from "../../src/modules/links/outcomes";
+import type { ReadOutcome } from "../../src/domain/outcomes";
 
 describe("cache metrics", () => {
   test("a HIT is a Redis read; every other outcome is a MISS; rates come from the counts", () => {

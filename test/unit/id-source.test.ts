@@ -1,13 +1,26 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Piscina } from "piscina";
 import { decodeBase62, encodeBase62 } from "../../src/domain/base62";
 import { HashRing } from "../../src/domain/ring";
 import { parseSnowflake } from "../../src/domain/snowflake";
 import { AppError } from "../../src/errors";
 import { blockCodes, generateBlock, planMoves } from "../../src/ids/id-block";
 import { IdSource, type IdSourceOptions, type IdTicket } from "../../src/ids/id-source";
+import { planMovesOn } from "../../src/topology/move-planner";
 
 const workerFile = fileURLToPath(new URL("../../workers/id-block.worker.ts", import.meta.url));
+const faultyWorkerFile = fileURLToPath(new URL("../support/faulty-id-worker.ts", import.meta.url));
+// Read by the faulty worker's threads, which take a copy of the environment when they start.
+const faultDir = mkdtempSync(join(tmpdir(), "shorten-id-fault-"));
+process.env.SHORTEN_ID_FAULT_DIR = faultDir;
+/** Lane `lane`'s next block (worker id INSTANCE * 16 + lane) fails that way, once. */
+function injectFault(fault: "throw" | "exit" | "hang", lane = 0): void {
+  writeFileSync(join(faultDir, `lane-${LANE0 + lane}`), fault);
+}
 const INSTANCE = 5;
 const LANE0 = INSTANCE * 16;
 
@@ -176,7 +189,7 @@ describe("IdSource over piscina", () => {
   for (const fault of ["exit", "throw"] as const) {
     test(`a worker thread that dies mid-block (${fault}) is replaced and no id repeats`, async () => {
       const errors: Error[] = [];
-      const ids = source({ blockSize: 2048, lowWater: 1024, onError: (e) => errors.push(e) });
+      const ids = source({ blockSize: 2048, lowWater: 1024, workerFile: faultyWorkerFile, onError: (e) => errors.push(e) });
       await ids.start();
       const seen = new Set<string>();
       const laneAfterCrash = new Set<number>();
@@ -185,7 +198,7 @@ describe("IdSource over piscina", () => {
         if (seen.has(t.code)) duplicates++;
         seen.add(t.code);
       };
-      ids.injectFault(fault, 0);
+      injectFault(fault, 0);
       // Drain until the faulted block has failed, then well past it so lane 0 delivers again.
       while (ids.failedBlocks === 0) await drain(ids, 3000, 3, record);
       await drain(ids, 60_000, 3, (t) => {
@@ -200,9 +213,9 @@ describe("IdSource over piscina", () => {
   }
 
   test("a hung block times out: takeAsync says 503 meanwhile, then the lane recovers on a new thread", async () => {
-    const ids = source({ blockSize: 256, lowWater: 64, threads: 1, blockTimeoutMs: 500 });
+    const ids = source({ blockSize: 256, lowWater: 64, threads: 1, blockTimeoutMs: 500, workerFile: faultyWorkerFile });
     await ids.start();
-    ids.injectFault("hang");
+    injectFault("hang");
     while (ids.levels()[0]! > 0) ids.take(0);
     const error = await ids.takeAsync(0, 100).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppError);
@@ -219,9 +232,9 @@ describe("IdSource over piscina", () => {
   });
 
   test("planMoves through the pool agrees with the pure function across chunks", async () => {
-    const ids = source({ blockSize: 64, lowWater: 16, threads: 1 });
+    const pool = new Piscina({ filename: workerFile, minThreads: 1, maxThreads: 1 });
     const codes = Array.from({ length: 150_000 }, (_, i) => encodeBase62(BigInt(i) * 7_919n + 1_000_000_007n));
-    const viaPool = await ids.planMoves({ keys: codes, source: 0, to: [0, 1, 2, 3] });
+    const viaPool = await planMovesOn(pool, { keys: codes, source: 0, to: [0, 1, 2, 3] }).finally(() => pool.destroy());
     const inline = planMoves({ keys: codes, source: 0, to: [0, 1, 2, 3] });
     expect(viaPool.index.length).toBe(inline.index.length);
     expect(Buffer.from(viaPool.index.buffer).equals(Buffer.from(inline.index.buffer))).toBe(true);

@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import { z } from "zod";
-import type { AccessControl } from "../../http/access";
-import { requireKey } from "../../http/auth";
+import type { AccessControl } from "../keys/access";
+import { requireKey } from "../keys/auth";
 import type { KeyRing } from "../keys/key-ring";
 import type { LinkManager } from "../links/link-manager";
 import { parseQuery } from "../links/schema";

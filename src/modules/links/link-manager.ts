@@ -1,15 +1,13 @@
 import { aliasFallback, isLinkPathShape } from "../../domain/alias";
 import { AppError } from "../../errors";
-import type { InvalidationBus } from "../../events/invalidation-bus";
 import type { Logger } from "../../observability/logger";
 import { forgetCodeForUrl, writeLink, type LinkValue } from "../../storage/link-cache";
 import { deleteOwnedLink, findLink, findOwnedLink, listOwnedLinks, releaseUrl, updateOwnedLink, type StoredLink } from "../../storage/link-rows";
 import type { ShardSet } from "../../storage/shard-set";
 import type { RingRouter } from "../../topology/ring-router";
-import type { ClickStats } from "../clicks/click-stats";
 import { dedupeKey } from "./dedupe-key";
 import type { LinkService } from "./link-service";
-import type { LinkObserver } from "./outcomes";
+import type { LinkObserver } from "../../domain/outcomes";
 import { asServiceError } from "./service-errors";
 
 export interface LinkEdit {
@@ -34,9 +32,11 @@ export class LinkManager {
       shards: ShardSet;
       router: RingRouter;
       links: LinkService;
-      invalidation: InvalidationBus;
+      /** Tells every instance's hot-link cache to drop these codes (the events' invalidation bus). */
+      invalidation: { publish(codes: readonly string[]): Promise<void> };
       observer: LinkObserver;
-      stats: ClickStats;
+      /** A link's clicks so far (the clicks module's stats); a failure shows as 0. */
+      clicksOf: (code: string) => Promise<number>;
       cacheTtlSeconds: number;
       logger: Logger;
       now?: () => number;
@@ -45,7 +45,7 @@ export class LinkManager {
 
   async get(owner: string, path: string): Promise<StoredLink & { clicks: number }> {
     const { link } = await this.locate(owner, path);
-    const clicks = (await this.deps.stats.of(link.code, "day").catch(() => ({ total: 0 }))).total;
+    const clicks = await this.deps.clicksOf(link.code).catch(() => 0);
     return { ...link, clicks };
   }
 

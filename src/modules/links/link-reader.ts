@@ -6,7 +6,7 @@ import { countVisit, findLink } from "../../storage/link-rows";
 import type { ShardSet } from "../../storage/shard-set";
 import type { RingRouter } from "../../topology/ring-router";
 import type { HotLinks } from "./hot-links";
-import type { LinkObserver, ReadOutcome } from "./outcomes";
+import type { LinkObserver, ReadOutcome } from "../../domain/outcomes";
 import { asServiceError } from "./service-errors";
 
 export interface LinkReaderDeps {

@@ -9,7 +9,7 @@ import type { Routing } from "../../domain/topology";
 import type { RingRouter } from "../../topology/ring-router";
 import { CreateBatcher } from "./create-batcher";
 import type { ClaimRepair } from "./claim-repair";
-import type { WriteOutcome, LinkObserver } from "./outcomes";
+import type { WriteOutcome, LinkObserver } from "../../domain/outcomes";
 import { dedupeKey } from "./dedupe-key";
 import { asServiceError, isUnavailable, isUniqueViolation } from "./service-errors";
 

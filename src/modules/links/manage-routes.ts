@@ -1,9 +1,9 @@
 import { Elysia } from "elysia";
 import { AppError } from "../../errors";
-import { requireKey } from "../../http/auth";
-import type { CreateBudget } from "../../http/create-budget";
+import { requireKey } from "../keys/auth";
+import type { CreateBudget } from "../ratelimit/create-budget";
 import { readJsonBody } from "../../http/json-body";
-import type { rateGate } from "../../http/rate-gate";
+import type { rateGate } from "../ratelimit/rate-gate";
 import { checkAlias } from "../../domain/alias";
 import type { StoredLink } from "../../storage/link-rows";
 import type { KeyRing } from "../keys/key-ring";

@@ -1,7 +1,7 @@
 import { isLinkPathShape, isReservedName } from "../../domain/alias";
 import { AppError } from "../../errors";
-import { rateLimitHeaders, rateLimitedError } from "../../http/rate-limit-headers";
-import type { RateLimiter } from "../../infra/rate-limit/rate-limiter";
+import { rateLimitHeaders, rateLimitedError } from "../ratelimit/rate-limit-headers";
+import type { RateLimiter } from "../ratelimit/rate-limiter";
 import type { LinkReader, ResolvedLink } from "./link-reader";
 
 export interface RedirectDeps {

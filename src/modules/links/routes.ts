@@ -1,8 +1,8 @@
 import { Elysia } from "elysia";
 import { AppError } from "../../errors";
-import { principalOf } from "../../http/auth";
+import { principalOf } from "../keys/auth";
 import { readJsonBody } from "../../http/json-body";
-import type { rateGate } from "../../http/rate-gate";
+import type { rateGate } from "../ratelimit/rate-gate";
 import { checkAlias } from "../../domain/alias";
 import type { KeyRing } from "../keys/key-ring";
 import type { LinkService } from "./link-service";

@@ -3,7 +3,7 @@ import { AppError } from "../../errors";
 
 /**
  * The links API's request shapes, one zod schema each: they validate requests and, through
- * z.toJSONSchema, are the OpenAPI spec's schemas (src/http/openapi.ts), so the two cannot drift.
+ * z.toJSONSchema, are the OpenAPI spec's schemas (src/composition/openapi-doc.ts), so the two cannot drift.
  */
 const expiresAt = z.iso.datetime({ offset: true, error: "expires_at must be an ISO 8601 date-time, e.g. 2027-01-31T12:00:00Z" });
 const maxVisits = z.number({ error: "max_visits must be a number" }).int("max_visits must be an integer").min(1, "max_visits must be >= 1").max(1_000_000_000_000, "max_visits must be <= 10^12");

@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import { AppError } from "../../errors";
-import type { AccessControl } from "../../http/access";
+import type { AccessControl } from "../keys/access";
 import { errorResponse } from "../../http/error-handler";
 import type { Logger } from "../../observability/logger";
 import type { PrometheusMetrics } from "../../observability/prometheus";

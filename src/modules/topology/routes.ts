@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import { AppError } from "../../errors";
-import type { AccessControl } from "../../http/access";
+import type { AccessControl } from "../keys/access";
 import type { TopologyView } from "../../topology/topology-view";
 
 /**

@@ -9,7 +9,7 @@ import { DeadlineSweeper } from "./deadline";
  *
  * Breaker and retry are cockatiel's. Its defaults are unsafe for us (retry() with no options
  * retries forever with no delay; maxAttempts counts retries, not calls), so every option is
- * explicit here and nowhere else. The timeout is ours (infra/deadline.ts): cockatiel's costs an
+ * explicit here and nowhere else. The timeout is ours (deadline.ts): cockatiel's costs an
  * AbortController and a timer per call, which we measured at ~30% of redirect throughput.
  *
  * What counts as the node's failure is not decided here: the storage layer passes `classify`

@@ -1,5 +1,5 @@
-import { AppError } from "../errors";
-import type { KeyRing, Principal } from "../modules/keys/key-ring";
+import { AppError } from "../../errors";
+import type { KeyRing, Principal } from "./key-ring";
 
 /**
  * The API key a request carries, as `Authorization: Bearer <key>` or `X-API-Key: <key>`. No key

@@ -1,5 +1,5 @@
 import type { Piscina } from "piscina";
-import type { IdWorkerTask, MovePlan, MovesRequest } from "./id-block";
+import type { IdWorkerTask, MovePlan, MovesRequest } from "../ids/id-block";
 
 const PLAN_CHUNK = 65_536;
 

@@ -1,9 +1,9 @@
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
-import { AppError } from "../errors";
-import type { WsHub } from "../events/ws-hub";
-import { busTopic, defaultTopics, grant, STREAM_TOPICS, topicList, topicsParam, type StreamAccess, type StreamTopic } from "../events/stream-access";
-import { credentialOf } from "./auth";
-import type { ClientLimits } from "./client-limits";
+import { AppError } from "../../errors";
+import type { WsHub } from "../../events/ws-hub";
+import { busTopic, defaultTopics, grant, STREAM_TOPICS, topicList, topicsParam, type StreamAccess, type StreamTopic } from "../../events/stream-access";
+import { credentialOf } from "../keys/auth";
+import type { ClientLimits } from "../../http/client-limits";
 
 export interface HubSocketData {
   id: string;

@@ -1,8 +1,8 @@
 import { Elysia } from "elysia";
-import { errorResponse } from "./http/error-handler";
-import type { Logger } from "./observability/logger";
-import { healthRoutes, type HealthDeps } from "./modules/health/routes";
-import { linkRoutes, type LinkRoutesDeps } from "./modules/links/routes";
+import { errorResponse } from "../http/error-handler";
+import type { Logger } from "../observability/logger";
+import { healthRoutes, type HealthDeps } from "../modules/health/routes";
+import { linkRoutes, type LinkRoutesDeps } from "../modules/links/routes";
 
 type AnyElysia = Elysia<any, any, any, any, any, any, any>;
 

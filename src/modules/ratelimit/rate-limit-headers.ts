@@ -1,5 +1,5 @@
-import { AppError } from "../errors";
-import type { RateDecision } from "../infra/rate-limit/rate-limiter";
+import { AppError } from "../../errors";
+import type { RateDecision } from "./rate-limiter";
 
 /** IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers), plus Retry-After on 429. */
 export function rateLimitHeaders(decision: RateDecision): Record<string, string> {

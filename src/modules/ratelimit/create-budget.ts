@@ -1,4 +1,4 @@
-import type { RateDecision, RateLimiter } from "../infra/rate-limit/rate-limiter";
+import type { RateDecision, RateLimiter } from "./rate-limiter";
 import { rateLimitHeaders, rateLimitedError } from "./rate-limit-headers";
 
 /**

@@ -1,5 +1,5 @@
-import type { RateLimiter } from "../infra/rate-limit/rate-limiter";
-import type { Principal } from "../modules/keys/key-ring";
+import type { RateLimiter } from "./rate-limiter";
+import type { Principal } from "../keys/key-ring";
 import { rateLimitHeaders, rateLimitedError } from "./rate-limit-headers";
 
 /**

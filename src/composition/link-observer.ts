@@ -1,8 +1,8 @@
 import type { ClickCounter } from "../modules/clicks/click-counter";
-import type { LinkObserver } from "../modules/links/outcomes";
+import type { LinkObserver } from "../domain/outcomes";
 import type { CacheMetrics } from "../observability/cache-metrics";
-import type { EventBus } from "./event-bus";
-import type { EventFactory } from "./event-factory";
+import type { EventBus } from "../events/event-bus";
+import type { EventFactory } from "../events/event-factory";
 
 /**
  * What happens after every read and write, on the request's own turn: the cache counters, a

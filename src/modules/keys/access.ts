@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { AppError } from "../errors";
-import type { StreamAccess } from "../events/stream-access";
-import type { KeyRing } from "../modules/keys/key-ring";
+import { AppError } from "../../errors";
+import type { StreamAccess } from "../../events/stream-access";
+import type { KeyRing } from "./key-ring";
 import { credentialOf, keyOrNull, verifiedKey } from "./auth";
 
 /**

@@ -10,7 +10,7 @@
  * Reads the same env as the server; without node lists it uses the local cluster (--cluster NAME).
  */
 import { parseConfig } from "../src/config";
-import { composeKeyAdmin } from "../src/composition/server";
+import { composeKeyAdmin } from "../src/composition/key-admin";
 import { envWithLocalCluster } from "./cluster/local-env";
 import { parseCommand, runCli } from "./cluster/run-cli";
 

@@ -13,7 +13,7 @@
  * the command again resumes from the saved checkpoints.
  */
 import { parseConfig } from "../src/config";
-import { composeMover } from "../src/composition/server";
+import { composeMover } from "../src/composition/mover";
 import type { ReshardCommand } from "../src/topology/mover/coordinator";
 import { MoverStopped } from "../src/topology/mover/mover-context";
 import { envWithLocalCluster } from "./cluster/local-env";

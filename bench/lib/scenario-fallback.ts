@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import Redis from "ioredis";
-import { INVALIDATION_CHANNEL } from "../../src/events/invalidation-bus";
+import { INVALIDATION_CHANNEL } from "../../src/storage/redis-keys";
 import { startNode, stopNode } from "../../scripts/cluster/index";
 import { measured, scrape, type BackendDelta } from "./backend-metrics";
 import { Checks } from "./checks";

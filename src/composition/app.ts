@@ -1,31 +1,91 @@
+import { openapi } from "@elysiajs/openapi";
+import { staticPlugin } from "@elysiajs/static";
 import { Elysia } from "elysia";
+import type { Config } from "../config";
 import { errorResponse } from "../http/error-handler";
-import type { Logger } from "../observability/logger";
+import { clickRoutes } from "../modules/clicks/routes";
+import type { ClickStats } from "../modules/clicks/click-stats";
 import { healthRoutes, type HealthDeps } from "../modules/health/routes";
-import { linkRoutes, type LinkRoutesDeps } from "../modules/links/routes";
+import type { AccessControl } from "../modules/keys/access";
+import type { KeyRing } from "../modules/keys/key-ring";
+import type { LinkManager } from "../modules/links/link-manager";
+import type { LinkService } from "../modules/links/link-service";
+import { manageRoutes } from "../modules/links/manage-routes";
+import { linkRoutes } from "../modules/links/routes";
+import { observabilityRoutes } from "../modules/observability/routes";
+import { CreateBudget } from "../modules/ratelimit/create-budget";
+import type { rateGate } from "../modules/ratelimit/rate-gate";
+import type { RateLimiter } from "../modules/ratelimit/rate-limiter";
+import { topologyRoutes } from "../modules/topology/routes";
+import type { Logger } from "../observability/logger";
+import type { PrometheusMetrics } from "../observability/prometheus";
+import type { TopologyView } from "../topology/topology-view";
+import { OPENAPI_DOCUMENTATION } from "./openapi-doc";
+import { PUBLIC_DIR } from "./paths";
 
-type AnyElysia = Elysia<any, any, any, any, any, any, any>;
-
-export interface AppDeps {
+export interface HttpAppDeps {
+  config: Config;
   logger: Logger;
   health: HealthDeps;
-  links: LinkRoutesDeps;
-  /** Routes that must win over /:code (dashboard, event stream, metrics). */
-  plugins: AnyElysia[];
+  links: LinkService;
+  manager: LinkManager;
+  keys: KeyRing;
+  access: AccessControl;
+  stats: ClickStats;
+  redirect: (code: string, request: Request) => Response | Promise<Response>;
+  gate: ReturnType<typeof rateGate>;
+  limiter: RateLimiter | null;
+  prometheus: PrometheusMetrics;
+  latestMetrics: () => object | null;
+  topologyView: () => Promise<TopologyView>;
 }
 
 /**
- * The HTTP surface, built from ready-made services so tests can drive it in-process with
- * `app.handle(new Request(...))` against the real cluster.
+ * The HTTP surface from ready-made services: every feature's routes, the OpenAPI document and
+ * the dashboard. Async only because the static plugin lists public/ before it can register
+ * routes: awaited here, those routes are in the router before the first request. (Handed to
+ * `.use()` as a promise, they were added later and a request that came first — a readiness
+ * probe — could leave /dashboard answering 404.)
  */
-export function buildApp(deps: AppDeps) {
+export async function httpApp(deps: HttpAppDeps) {
+  const { config, access } = deps;
+  const dashboard = new Elysia({ name: "dashboard" })
+    .get("/", ({ redirect }) => redirect("/dashboard/", 302))
+    .use(await staticPlugin({ assets: PUBLIC_DIR, prefix: "/dashboard", alwaysStatic: true, indexHTML: true, maxAge: 60 }));
+  // Routes that must win over /:code (dashboard, event stream, metrics) come before the links'.
   // The router takes the path from the first "/" after "http://", not after 11 characters (Elysia's
   // default, which misroutes `Host: x`); the front door gives host-less requests a URL (routable).
-  let app = new Elysia({ handler: { standardHostname: false } })
+  return new Elysia({ handler: { standardHostname: false } })
     .onError(({ error, code }) => errorResponse(error, code, deps.logger))
-    .use(healthRoutes(deps.health));
-  for (const plugin of deps.plugins) app = app.use(plugin);
-  return app.use(linkRoutes(deps.links));
+    .use(healthRoutes(deps.health))
+    .use(observabilityRoutes({ prometheus: deps.prometheus, latest: deps.latestMetrics, access }))
+    .use(topologyRoutes({ view: deps.topologyView, access }))
+    .use(clickRoutes({ stats: deps.stats, access, keys: deps.keys, manager: deps.manager }))
+    .use(
+      manageRoutes({
+        manager: deps.manager,
+        links: deps.links,
+        keys: deps.keys,
+        gate: deps.gate,
+        budgetFor: (keyId) => new CreateBudget(deps.limiter, keyId),
+        publicBaseUrl: config.PUBLIC_BASE_URL,
+        maxBodyBytes: config.MAX_BODY_BYTES,
+        maxImportBytes: config.IMPORT_MAX_BYTES,
+      }),
+    )
+    .use(openapi({ path: "/docs", specPath: "/openapi.json", documentation: OPENAPI_DOCUMENTATION as never, exclude: { paths: ["/", "/ws", "/docs", "/openapi.json"], staticFile: true } }))
+    .use(dashboard)
+    .use(
+      linkRoutes({
+        links: deps.links,
+        keys: deps.keys,
+        gate: deps.gate,
+        redirect: deps.redirect,
+        anonymousCreate: config.ANONYMOUS_CREATE,
+        publicBaseUrl: config.PUBLIC_BASE_URL,
+        maxBodyBytes: config.MAX_BODY_BYTES,
+      }),
+    );
 }
 
-export type App = ReturnType<typeof buildApp>;
+export type App = Awaited<ReturnType<typeof httpApp>>;

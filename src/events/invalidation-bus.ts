@@ -1,6 +1,6 @@
+import { INVALIDATION_CHANNEL } from "../storage/redis-keys";
 import type Redis from "ioredis";
 
-export const INVALIDATION_CHANNEL = "shorten:invalidate";
 
 /**
  * Tells every instance to forget links: a change to a link (edit, delete, expiry, a move) is

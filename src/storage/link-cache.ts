@@ -1,3 +1,4 @@
+import { linkKey, urlKey } from "./redis-keys";
 import type { RedisNode } from "./nodes";
 import { redisCall } from "./nodes";
 
@@ -13,8 +14,6 @@ import { redisCall } from "./nodes";
  * topic without a query; an owned link cached before owners were (plain text) streams to nobody
  * until its entry expires or changes.
  */
-const linkKey = (code: string) => `l:${code}`;
-const urlKey = (urlHashHex: string) => `u:${urlHashHex}`;
 
 export interface LinkValue {
   longUrl: string;

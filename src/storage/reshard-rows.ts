@@ -1,3 +1,4 @@
+import { linkKey, urlKey } from "./redis-keys";
 import type { PgNode } from "./nodes";
 import { pgCall } from "./nodes";
 
@@ -64,14 +65,14 @@ const URL_INDEX_COLUMNS = `url_hash, long_url, code, ${US("created_at")} as crea
 // Visits and updated_at are left out: they change while a link is served, on whichever owner serves it.
 function linkRow(r: LinkRow): MovableRow {
   const fingerprint = [r.code, r.id, r.long_url, r.owner ?? "", r.alias, r.created_us, r.expires_us ?? "", r.max_visits ?? ""].join("\u0000");
-  return { key: Buffer.from(r.code), ringKey: r.code, fingerprint, cacheKey: `l:${r.code}`, values: { ...r } };
+  return { key: Buffer.from(r.code), ringKey: r.code, fingerprint, cacheKey: linkKey(r.code), values: { ...r } };
 }
 
 // The code is left out of the fingerprint: if two racing creates claimed one URL on both rings
 // while instances switched phase, the new owner's claim wins and the old code still resolves.
 function urlIndexRow(r: UrlIndexRow): MovableRow {
   const hex = r.url_hash.toString("hex");
-  return { key: r.url_hash, ringKey: r.long_url, fingerprint: `${hex}\u0000${r.long_url}`, cacheKey: `u:${hex}`, values: { ...r } };
+  return { key: r.url_hash, ringKey: r.long_url, fingerprint: `${hex}\u0000${r.long_url}`, cacheKey: urlKey(hex), values: { ...r } };
 }
 
 // A click row only ever grows (flushes add to it), so the larger count is the newer one: a copy

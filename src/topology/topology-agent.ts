@@ -1,3 +1,4 @@
+import { TOPOLOGY_CHANNEL } from "../storage/redis-keys";
 import type Redis from "ioredis";
 import { shardsInUse, stableState, type TopologyState } from "../domain/topology";
 import type { Logger } from "../observability/logger";
@@ -7,7 +8,6 @@ import { catalogView } from "./catalog-view";
 import type { RingRouter } from "./ring-router";
 import type { TopologyView } from "./topology-view";
 
-export const TOPOLOGY_CHANNEL = "shorten:topology";
 
 export interface TopologyAgentDeps {
   /** Shard 0's nodes: the catalog lives on the primary; the replica answers reads while it is down. */

@@ -1,3 +1,4 @@
+import { TOPOLOGY_CHANNEL } from "../../src/storage/redis-keys";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import { mkdirSync, statSync } from "node:fs";
@@ -27,7 +28,6 @@ const ENV: Record<string, string> = { RATE_LIMIT_ENABLED: "false", SHUTDOWN_DRAI
 // The name the server acknowledges the ring under (src/composition/server.ts: `instance-${INSTANCE_ID}`, default 0).
 const INSTANCE = `instance-${ENV.INSTANCE_ID ?? process.env.INSTANCE_ID ?? "0"}`;
 // The channel the topology agent forwards `{"kind":"topology"}` messages from (src/topology/topology-agent.ts).
-const TOPOLOGY_CHANNEL = "shorten:topology";
 // The README's picture is refreshed only on request (UPDATE_SCREENSHOT=1), so a test run leaves the tree clean.
 const SCREENSHOT = new URL(process.env.UPDATE_SCREENSHOT === "1" ? "../../docs/dashboard.png" : "../../test-results/dashboard.png", import.meta.url).pathname;
 // Socket and fetch failures Chromium itself logs while the server is down during the restart.

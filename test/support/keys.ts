@@ -1,4 +1,4 @@
-import { composeKeyAdmin } from "../../src/composition/server";
+import { composeKeyAdmin } from "../../src/composition/key-admin";
 import type { Config } from "../../src/config";
 import type { KeyScope } from "../../src/storage/key-rows";
 

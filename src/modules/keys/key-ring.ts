@@ -2,9 +2,9 @@ import type Redis from "ioredis";
 import { LRUCache } from "lru-cache";
 import { hashKey, keyIdOf } from "../../domain/api-key";
 import type { PgNode } from "../../storage/nodes";
+import { KEYS_CHANNEL } from "../../storage/redis-keys";
 import { findActiveKey, revokedSince, type KeyScope } from "../../storage/key-rows";
 
-export const KEYS_CHANNEL = "shorten:keys";
 
 export interface Principal {
   keyId: string;

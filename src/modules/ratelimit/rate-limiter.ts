@@ -1,3 +1,4 @@
+import { rateKey } from "../../storage/redis-keys";
 import type Redis from "ioredis";
 import { gcraStep, gcraTake, type GcraParams, type GcraResult } from "../../domain/gcra";
 import type { ShardSet } from "../../storage/shard-set";
@@ -85,7 +86,7 @@ export class RateLimiter {
     const params = this.buckets[bucket];
     return {
       params,
-      key: `rl:${bucket}:${clientKey}`,
+      key: rateKey(bucket, clientKey),
       node: this.shards.at(this.shardFor(clientKey)).redis,
       base: { limit: params.burst, windowSeconds: Math.round((params.burst * params.emissionMs) / 1000) },
     };

@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * The env contract (DESIGN.md). `parseConfig` is pure: it takes an env record and returns the
+ * The env contract (README, Configuration). `parseConfig` is pure: it takes an env record and returns the
  * typed config or one line naming the variable that is wrong. Only the composition root calls
  * it, with process.env; nothing else reads the environment.
  */

@@ -9,6 +9,8 @@ export const ERROR_STATUS = {
   "invalid-url": 400,
   "invalid-query": 400,
   "invalid-value": 400,
+  /** A WebSocket message that is not one of the protocol's (the stream answers, the socket stays open). */
+  "invalid-message": 400,
   unauthorized: 401,
   forbidden: 403,
   "short-url-not-found": 404,
@@ -57,6 +59,21 @@ export class InfraError extends Error {
     cause?: unknown,
   ) {
     super(`${node}: ${message}`, { cause });
+  }
+}
+
+/**
+ * No pre-generated short code for a shard within the wait: the worker pool is failing or the
+ * id source is closed. Not the client's doing, and gone once the pool refills.
+ */
+export class NoTicketError extends Error {
+  override readonly name = "NoTicketError";
+  constructor(
+    readonly shard: number,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(message, { cause });
   }
 }
 

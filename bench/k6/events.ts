@@ -1,6 +1,6 @@
 /**
  * Event stream under load: one VU holds a WebSocket on /ws?topics=events,metrics for the whole
- * run, counts events and checks each one's schema (DESIGN.md "Events"; the same rules as
+ * run, counts events and checks each one's schema (docs/api.md "Event stream protocol"; the same rules as
  * bench/lib/event-check.ts), while another scenario sends redirects (so read events flow).
  *
  *   k6 run -e BASE_URL=http://127.0.0.1:8080 -e RATE=500 -e DURATION=20s -e ADMIN_KEY=shk_... bench/k6/events.ts

@@ -1,5 +1,5 @@
 /**
- * A fast structural check of one stream event (DESIGN.md "Events"): the fields every event has,
+ * A fast structural check of one stream event (docs/api.md "Event stream protocol"): the fields every event has,
  * the read-only fields, and their types. Cheap enough to run on every event at full load; the
  * exact zod contract (src/events/event-schema.ts) is applied to a sample as well. The k6 script
  * bench/k6/events.ts carries the same rules (k6 cannot import from src/).

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { ClusterState } from "./state";
 
 /**
- * The env contract (DESIGN.md) for this cluster: DATABASE_NODES in primary,replica pairs per
+ * The env contract (README, Configuration) for this cluster: DATABASE_NODES in primary,replica pairs per
  * shard, REDIS_NODES one per shard, both in shard order.
  */
 export function clusterEnvVars(state: Pick<ClusterState, "nodes" | "shards">): { DATABASE_NODES: string; REDIS_NODES: string } {

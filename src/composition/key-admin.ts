@@ -3,7 +3,7 @@ import { KeyAdmin } from "../modules/keys/key-admin";
 import { applyMigrations } from "../storage/migrate";
 import { createPgNode } from "../storage/nodes";
 import { KEYS_CHANNEL } from "../storage/redis-keys";
-import type { KeyScope } from "../storage/key-rows";
+import type { KeyScope } from "../domain/api-key";
 import { MIGRATIONS_DIR } from "./paths";
 import { adminPublisher } from "./redis-clients";
 

@@ -41,3 +41,13 @@ function base62Of(bytes: Uint8Array, width: number): string {
   for (const b of bytes) n = (n << 8n) | BigInt(b);
   return encodeBase62(n).padStart(width, "0");
 }
+
+/** What a key may do: its own links (user), or also the cluster's observability (admin). */
+export type KeyScope = "user" | "admin";
+
+/** Who a verified key is. */
+export interface Principal {
+  keyId: string;
+  name: string;
+  scope: KeyScope;
+}

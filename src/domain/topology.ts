@@ -39,6 +39,18 @@ export interface Routing {
   fallback: HashRing | null;
 }
 
+/** The shards that may hold a code under a routing, read owner first: one, or two mid-move. */
+export function ownersOf(routing: Pick<Routing, "read" | "fallback">, code: string): number[] {
+  const read = routing.read.shardFor(code);
+  const fallback = routing.fallback?.shardFor(code);
+  return fallback === undefined || fallback === read ? [read] : [read, fallback];
+}
+
+/** Every shard that may hold some code under a routing (the read ring's members and the fallback's). */
+export function shardsToScan(routing: Pick<Routing, "read" | "fallback">): number[] {
+  return [...new Set([...routing.read.members, ...(routing.fallback?.members ?? [])])];
+}
+
 export class TopologyError extends Error {
   override readonly name = "TopologyError";
 }

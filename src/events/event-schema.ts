@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * The event contract of DESIGN.md. Every read and write becomes one of these; the dashboard and
+ * The event contract (docs/api.md, "Event stream protocol"). Every read and write becomes one of these; the dashboard and
  * load tools read them, so the tests validate every event against this schema.
  */
 export const cacheMetricsSchema = z.object({

@@ -1,7 +1,7 @@
 import { Piscina } from "piscina";
 import { HashRing } from "../domain/ring";
 import { MAX_WORKER_ID, type SnowflakeState } from "../domain/snowflake";
-import { AppError } from "../errors";
+import { NoTicketError } from "../errors";
 import { blockCodes, MAX_BLOCK_SIZE, MAX_SHARDS, type Block, type IdWorkerTask } from "./id-block";
 
 export interface IdTicket {
@@ -132,7 +132,7 @@ export class IdSource {
     return undefined;
   }
 
-  /** The rare path: waits for refills until `shard` has a ticket; a 503 AppError after `timeoutMs`. */
+  /** The rare path: waits for refills until `shard` has a ticket; a NoTicketError after `timeoutMs`. */
   async takeAsync(shard: number, timeoutMs = this.blockTimeoutMs): Promise<IdTicket> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
@@ -141,7 +141,7 @@ export class IdSource {
       const left = deadline - performance.now();
       if (this.closed || left <= 0) {
         const why = this.closed ? "the id source is closed" : `none within ${timeoutMs} ms${this.lastError ? ` (last pool error: ${this.lastError.message})` : ""}`;
-        throw new AppError("not-ready", `no short code available for shard ${shard}: ${why}`, { retryable: true, retryAfterSeconds: 1, cause: this.lastError });
+        throw new NoTicketError(shard, `no short code available for shard ${shard}: ${why}`, this.lastError);
       }
       await this.nextChange(left);
     }

@@ -1,8 +1,9 @@
 import type { PgNode } from "./nodes";
 import { pgCall } from "./nodes";
 
+import type { KeyScope } from "../domain/api-key";
+
 /** SQL for api_keys on the catalog shard (shard 0). */
-export type KeyScope = "user" | "admin";
 
 export interface KeyRow {
   id: string;

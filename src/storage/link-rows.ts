@@ -3,7 +3,8 @@ import { pgCall } from "./nodes";
 import type { LinkValue } from "./link-cache";
 
 /**
- * SQL for the two tables (migrations/001_links.sql). Every write here is idempotent by key
+ * SQL for the three tables of links: `links`, `url_index` and `pending_claims` (migrations/001, 002,
+ * 006). Every write here is idempotent by key
  * (ON CONFLICT DO NOTHING), so the policy may retry it after a timeout without doubling anything.
  */
 

@@ -1,6 +1,6 @@
 import { composeKeyAdmin } from "../../src/composition/key-admin";
 import type { Config } from "../../src/config";
-import type { KeyScope } from "../../src/storage/key-rows";
+import type { KeyScope } from "../../src/domain/api-key";
 
 /**
  * Makes and revokes real API keys in the test cluster's catalog, as `bun run keys` does.

@@ -7,7 +7,8 @@ import { Piscina } from "piscina";
 import { decodeBase62, encodeBase62 } from "../../src/domain/base62";
 import { HashRing } from "../../src/domain/ring";
 import { parseSnowflake } from "../../src/domain/snowflake";
-import { AppError } from "../../src/errors";
+import { NoTicketError } from "../../src/errors";
+import { asServiceError } from "../../src/modules/links/service-errors";
 import { blockCodes, generateBlock, planMoves } from "../../src/ids/id-block";
 import { IdSource, type IdSourceOptions, type IdTicket } from "../../src/ids/id-source";
 import { planMovesOn } from "../../src/topology/move-planner";
@@ -212,14 +213,15 @@ describe("IdSource over piscina", () => {
     }, 60_000);
   }
 
-  test("a hung block times out: takeAsync says 503 meanwhile, then the lane recovers on a new thread", async () => {
+  test("a hung block times out: takeAsync says no ticket meanwhile (a 503 for the client), then the lane recovers on a new thread", async () => {
     const ids = source({ blockSize: 256, lowWater: 64, threads: 1, blockTimeoutMs: 500, workerFile: faultyWorkerFile });
     await ids.start();
     injectFault("hang");
     while (ids.levels()[0]! > 0) ids.take(0);
     const error = await ids.takeAsync(0, 100).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(AppError);
-    expect((error as AppError).status).toBe(503);
+    expect(error).toBeInstanceOf(NoTicketError);
+    expect((error as NoTicketError).shard).toBe(0);
+    expect(asServiceError(error)).toMatchObject({ code: "not-ready", status: 503, retryable: true });
     const ticket = await ids.takeAsync(0, 5_000);
     expect(ticket.shard).toBe(0);
     expect(ids.failedBlocks).toBe(1);

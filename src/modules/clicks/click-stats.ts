@@ -1,3 +1,4 @@
+import { ownersOf } from "../../domain/topology";
 import { AppError } from "../../errors";
 import { isShortCodeShape } from "../../domain/short-code";
 import { clickRows, type ClickRow } from "../../storage/click-rows";
@@ -26,7 +27,7 @@ export class ClickStats {
   async of(code: string, granularity: Granularity): Promise<LinkStats> {
     if (!isShortCodeShape(code)) throw notFound(code);
     const route = this.deps.router.current;
-    const owners = [...new Set([route.read.shardFor(code), route.fallback?.shardFor(code)].filter((s): s is number => s !== undefined))];
+    const owners = ownersOf(route, code);
     const found = await Promise.all(owners.map((s) => this.onShard(s, code)));
     if (found.every((f) => !f.exists)) throw notFound(code);
     const rows = new Map<string, ClickRow>();

@@ -1,5 +1,5 @@
 import type { ShardSet } from "../../storage/shard-set";
-import { pgCall, redisCall, type StorageNode } from "../../storage/nodes";
+import { pgCall, redisCall, type PgNode, type RedisNode, type StorageNode } from "../../storage/nodes";
 
 export interface NodeReport {
   name: string;
@@ -23,14 +23,13 @@ export async function checkShards(shards: ShardSet): Promise<ShardReport[]> {
   return Promise.all(
     shards.shards.map(async (shard) => ({
       shard: shard.index,
-      nodes: await Promise.all([
-        probe(shard.redis, () => redisCall(shard.redis, (r) => r.ping(), { idempotent: false })),
-        probe(shard.primary, () => pgCall(shard.primary, (sql) => sql`select 1`, { idempotent: false })),
-        probe(shard.replica, () => pgCall(shard.replica, (sql) => sql`select 1`, { idempotent: false })),
-      ]),
+      nodes: await Promise.all([pingRedis(shard.redis), pingPg(shard.primary), pingPg(shard.replica)]),
     })),
   );
 }
+
+const pingRedis = (node: RedisNode) => probe(node, () => redisCall(node, (r) => r.ping(), { idempotent: false }));
+const pingPg = (node: PgNode) => probe(node, () => pgCall(node, (sql) => sql`select 1`, { idempotent: false }));
 
 async function probe(node: StorageNode<unknown>, call: () => Promise<unknown>): Promise<NodeReport> {
   const started = performance.now();
@@ -54,10 +53,7 @@ export async function probeShards(shards: ShardSet, indices: readonly number[]):
   const reports = await Promise.all(
     indices.map(async (index) => {
       const shard = shards.at(index);
-      return Promise.all([
-        probe(shard.redis, () => redisCall(shard.redis, (r) => r.ping(), { idempotent: false })),
-        probe(shard.primary, () => pgCall(shard.primary, (sql) => sql`select 1`, { idempotent: false })),
-      ]);
+      return Promise.all([pingRedis(shard.redis), pingPg(shard.primary)]);
     }),
   );
   const down = reports.flat().filter((r) => !r.up);

@@ -1,5 +1,6 @@
 import { AppError } from "../../errors";
-import type { KeyRing, Principal } from "./key-ring";
+import type { Principal } from "../../domain/api-key";
+import type { KeyRing } from "./key-ring";
 
 /**
  * The API key a request carries, as `Authorization: Bearer <key>` or `X-API-Key: <key>`. No key

@@ -1,6 +1,6 @@
-import { newApiKey } from "../../domain/api-key";
+import { newApiKey, type KeyScope } from "../../domain/api-key";
 import type { PgNode } from "../../storage/nodes";
-import { insertKey, listKeys, revokeKey, type KeyScope } from "../../storage/key-rows";
+import { insertKey, listKeys, revokeKey } from "../../storage/key-rows";
 
 /**
  * API key administration on the catalog: a new key's text is returned once and only its hash is

@@ -1,16 +1,11 @@
 import type Redis from "ioredis";
 import { LRUCache } from "lru-cache";
-import { hashKey, keyIdOf } from "../../domain/api-key";
+import { hashKey, keyIdOf, type Principal } from "../../domain/api-key";
 import type { PgNode } from "../../storage/nodes";
 import { KEYS_CHANNEL } from "../../storage/redis-keys";
-import { findActiveKey, revokedSince, type KeyScope } from "../../storage/key-rows";
+import { findActiveKey, revokedSince } from "../../storage/key-rows";
 
 
-export interface Principal {
-  keyId: string;
-  name: string;
-  scope: KeyScope;
-}
 
 /**
  * Which API key a request carries. Active keys are looked up once in the catalog (shard 0; its

@@ -1,3 +1,4 @@
+import { ownersOf, shardsToScan } from "../../domain/topology";
 import { aliasFallback, isLinkPathShape } from "../../domain/alias";
 import { AppError } from "../../errors";
 import type { Logger } from "../../observability/logger";
@@ -76,7 +77,7 @@ export class LinkManager {
    */
   private async page(owner: string, before: LinkPosition | null, limit: number): Promise<{ links: StoredLink[]; next: LinkPosition | null }> {
     const route = this.deps.router.current;
-    const shards = [...new Set([...route.read.members, ...(route.fallback?.members ?? [])])];
+    const shards = shardsToScan(route);
     try {
       const pages = await Promise.all(shards.map((s) => listOwnedLinks(this.deps.shards.at(s).primary, owner, before, limit + 1)));
       const merged = [...new Map(pages.flat().map((l) => [l.code, l])).values()].sort(newestFirst);
@@ -118,7 +119,7 @@ export class LinkManager {
     const codes = [path, aliasFallback(path)].filter((c): c is string => c !== null);
     try {
       for (const code of codes) {
-        for (const shard of new Set([route.read.shardFor(code), route.fallback?.shardFor(code)].filter((s): s is number => s !== undefined))) {
+        for (const shard of ownersOf(route, code)) {
           const link = await findOwnedLink(this.deps.shards.at(shard).primary, code, owner);
           if (link) return { shard, link };
         }
@@ -153,9 +154,9 @@ export class LinkManager {
 
   private async writeCached(code: string, value: LinkValue | "deleted"): Promise<void> {
     const route = this.deps.router.current;
-    const owners = new Set([route.read.shardFor(code), route.fallback?.shardFor(code)].filter((s): s is number => s !== undefined));
+    const owners = ownersOf(route, code);
     await Promise.all(
-      [...owners].map((s) =>
+      owners.map((s) =>
         writeLink(this.deps.shards.at(s).redis, code, value, this.deps.cacheTtlSeconds).catch((error: unknown) =>
           this.deps.logger.warn("cached link not rewritten; it expires by its TTL", { code, shard: s, error: (error as Error).message }),
         ),

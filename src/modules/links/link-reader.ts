@@ -1,6 +1,6 @@
 import { aliasFallback, isLinkPathShape } from "../../domain/alias";
 import { AppError } from "../../errors";
-import type { Routing } from "../../domain/topology";
+import { ownersOf, type Routing } from "../../domain/topology";
 import { cacheLink, getCachedLink, type LinkValue } from "../../storage/link-cache";
 import { countVisit, findLink } from "../../storage/link-rows";
 import type { ShardSet } from "../../storage/shard-set";
@@ -148,8 +148,7 @@ export class LinkReader {
 
   /** Counted on the primary that holds the row (the new owner, or mid-migration the old one). */
   private async visit(route: Routing, found: Found): Promise<boolean> {
-    const owners = [route.read.shardFor(found.code), route.fallback?.shardFor(found.code)].filter((s): s is number => s !== undefined);
-    for (const shard of new Set(owners)) {
+    for (const shard of ownersOf(route, found.code)) {
       if (await countVisit(this.deps.shards.at(shard).primary, found.code).catch((e: unknown) => Promise.reject(asServiceError(e)))) return true;
     }
     return false;

@@ -1,5 +1,5 @@
 import type { RateLimiter } from "./rate-limiter";
-import type { Principal } from "../keys/key-ring";
+import type { Principal } from "../../domain/api-key";
 import { rateLimitHeaders, rateLimitedError } from "./rate-limit-headers";
 
 /**

@@ -1,8 +1,9 @@
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
-import { AppError } from "../../errors";
+import { AppError, type ErrorCode } from "../../errors";
 import type { WsHub } from "../../events/ws-hub";
-import { busTopic, defaultTopics, grant, STREAM_TOPICS, topicList, topicsParam, type StreamAccess, type StreamTopic } from "../../events/stream-access";
+import { busTopic, defaultTopics, grant, STREAM_TOPICS, topicsParam, type StreamAccess, type StreamTopic } from "../../events/stream-access";
 import { credentialOf } from "../keys/auth";
+import { parseClientMessage } from "./client-message";
 import type { ClientLimits } from "../../http/client-limits";
 
 export interface HubSocketData {
@@ -156,24 +157,21 @@ export class WsGateway {
       ws.close(1008, "too many messages from this address");
       return;
     }
-    const request = safeJson(typeof message === "string" ? message : message.toString());
-    const auth = (request as { auth?: unknown } | null)?.auth;
-    if (typeof auth === "string") {
-      void this.authenticate(ws, auth);
+    const request = parseClientMessage(typeof message === "string" ? message : message.toString());
+    if (request?.kind === "auth") {
+      void this.authenticate(ws, request.credential);
       return;
     }
     if (ws.data.access === null) {
       sendError(ws, "unauthorized", `authenticate first: send {"auth":"<key>"}`);
       return;
     }
-    const subscribe = topicList((request as { subscribe?: unknown } | null)?.subscribe);
-    const unsubscribe = topicList((request as { unsubscribe?: unknown } | null)?.unsubscribe);
-    if (subscribe === null && unsubscribe === null) {
+    if (request === null) {
       sendError(ws, "invalid-message", `send {"subscribe":[...]} or {"unsubscribe":[...]} with topics from ${STREAM_TOPICS.join(", ")}`);
       return;
     }
-    this.subscribe(ws, ws.data.access, subscribe ?? []);
-    for (const topic of unsubscribe ?? []) {
+    this.subscribe(ws, ws.data.access, request.subscribe);
+    for (const topic of request.unsubscribe) {
       if (!ws.data.topics.delete(topic)) continue;
       const bus = busTopic(topic, ws.data.access);
       ws.unsubscribe(bus);
@@ -253,14 +251,7 @@ function send(ws: ServerWebSocket<HubSocketData>, message: object): void {
   ws.send(JSON.stringify(message));
 }
 
-function sendError(ws: ServerWebSocket<HubSocketData>, code: string, message: string): void {
+/** The same `{code, message}` as an HTTP error body, with a code from the one table (src/errors.ts). */
+function sendError(ws: ServerWebSocket<HubSocketData>, code: ErrorCode, message: string): void {
   send(ws, { kind: "error", error: { code, message } });
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
 }

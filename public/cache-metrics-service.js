@@ -123,8 +123,6 @@ export function parseMetricsPayload(payload) {
 export function createCacheMetricsService({ historyLimit = 180 } = {}) {
   let latest = null;
   let series = [];
-  let rejected = 0;
-  let lastRejection = null;
   const listeners = new Set();
 
   function state() {
@@ -153,13 +151,7 @@ export function createCacheMetricsService({ historyLimit = 180 } = {}) {
     /** Accepts a metrics message or /api/metrics body. Returns true when it was stored. */
     ingest(payload) {
       const parsed = parseMetricsPayload(payload);
-      if (!parsed.ok) {
-        if (!parsed.pending) {
-          rejected++;
-          lastRejection = parsed.reason;
-        }
-        return false;
-      }
+      if (!parsed.ok) return false;
       const value = parsed.value;
       // The same push can arrive twice (the /api/metrics prime after connecting, then the socket):
       // anything not newer than what we hold is ignored, so the series stays strictly in time order.
@@ -174,13 +166,6 @@ export function createCacheMetricsService({ historyLimit = 180 } = {}) {
       notify();
       return true;
     },
-    getLatest: () => latest,
-    getInstance: () => latest?.instance ?? null,
-    getCluster: () => latest?.cluster ?? null,
-    getNodes: () => latest?.nodes ?? [],
-    getSeries: () => series,
-    getState: state,
-    stats: () => ({ rejected, lastRejection, points: series.length }),
     /** Calls `listener(state)` on every stored push, and once now if data is already held. */
     subscribe(listener) {
       listeners.add(listener);

@@ -11,32 +11,19 @@
  *   const clicks = createClicksPanel();
  *   metrics.subscribe((state) => clicks.render(state));
  */
-import { el } from "./dom.js";
-
-const countFormat = new Intl.NumberFormat("en-US");
-const speedFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1, minimumFractionDigits: 1 });
-
+import { el, show } from "./dom.js";
+import { count, speed } from "./format.js";
 
 export function createClicksPanel(doc = document) {
   const $ = (id) => doc.getElementById(id);
 
-  /** Raw value in data-value (empty when the server sent none), formatted text, "—" for none. */
-  function show(id, raw, format) {
-    const node = $(id);
-    if (!node) return;
-    const value = raw === null || raw === undefined ? "" : String(raw);
-    if (node.dataset.value === value) return;
-    node.dataset.value = value;
-    node.textContent = value === "" ? "—" : format(raw);
-  }
-
   function render(state) {
     const { cluster, instance } = state;
     if (!cluster || !instance) return;
-    show("cluster-clicks-per-s", cluster.clicks_per_s, (v) => speedFormat.format(v));
-    show("cluster-clicks-total", cluster.clicks_total, (v) => countFormat.format(v));
-    show("instance-clicks-per-s", instance.clicks_per_s, (v) => speedFormat.format(v));
-    show("instance-clicks-total", instance.clicks_total, (v) => countFormat.format(v));
+    show($("cluster-clicks-per-s"), cluster.clicks_per_s, speed);
+    show($("cluster-clicks-total"), cluster.clicks_total, count);
+    show($("instance-clicks-per-s"), instance.clicks_per_s, speed);
+    show($("instance-clicks-total"), instance.clicks_total, count);
     renderTop(cluster.top_links);
   }
 
@@ -57,7 +44,7 @@ export function createClicksPanel(doc = document) {
       tr.dataset.rank = String(i + 1);
       tr.cells[0].textContent = String(i + 1);
       tr.querySelector(".top-bar-fill").style.width = `${(t.clicks / top) * 100}%`;
-      tr.querySelector(".top-clicks").textContent = countFormat.format(t.clicks);
+      tr.querySelector(".top-clicks").textContent = count(t.clicks);
       return tr;
     });
     const sameOrder = rows.length === body.rows.length && rows.every((tr, i) => body.rows[i] === tr);

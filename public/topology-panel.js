@@ -11,6 +11,7 @@
  *   topology.render(JSON.parse(message)); // false (and nothing drawn) when it is not a topology
  */
 import { el } from "./dom.js";
+import { count as countOf, speed } from "./format.js";
 
 const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 const isCount = (v) => Number.isInteger(v) && v >= 0;
@@ -43,9 +44,7 @@ export function parseTopology(payload) {
 
 // ---------------------------------------------------------------- formatting
 
-const countFormat = new Intl.NumberFormat("en-US");
-const speedFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1, minimumFractionDigits: 1 });
-const count = (v) => (isNumber(v) ? countFormat.format(v) : "—");
+const count = (v) => (isNumber(v) ? countOf(v) : "—");
 const shards = (ids) => (ids.length ? ids.join(",") : "none");
 const raw = (v) => (v === null || v === undefined ? "" : String(v));
 
@@ -70,14 +69,10 @@ function errorText(error) {
 export function createTopologyPanel(doc = document) {
   const $ = (id) => doc.getElementById(id);
   let updates = 0;
-  let rejected = 0;
 
   function render(payload) {
     const t = parseTopology(payload);
-    if (!t) {
-      rejected++;
-      return false;
-    }
+    if (!t) return false;
     updates++;
     const migrating = t.phase !== "stable" || t.migration !== null;
     const card = $("topology-card");
@@ -179,7 +174,7 @@ export function createTopologyPanel(doc = document) {
     row.querySelector(".chips").replaceChildren(
       chip("moved", count(p.moved)),
       ...(done ? [" · ", el("span", { class: "done", text: "done" })] : []),
-      ...(!done && live ? [" · ", chip("", isNumber(p.rows_per_s) ? speedFormat.format(p.rows_per_s) : "—", " rows/s"), " · ", chip("ETA", duration(p.eta_s))] : []),
+      ...(!done && live ? [" · ", chip("", isNumber(p.rows_per_s) ? speed(p.rows_per_s) : "—", " rows/s"), " · ", chip("ETA", duration(p.eta_s))] : []),
     );
   }
 
@@ -232,6 +227,5 @@ export function createTopologyPanel(doc = document) {
     get updates() {
       return updates;
     },
-    stats: () => ({ updates, rejected }),
   };
 }

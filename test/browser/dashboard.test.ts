@@ -5,13 +5,16 @@ import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser, watchPage, type PageProblems } from "../support/browser";
+import { makeKey } from "../support/keys";
 import { eventually, startServer, type ServerProcess } from "../support/server-process";
+import { clusterConfig, uniqueUrl } from "../support/system";
 
 /**
  * The dashboard in a real Chromium against a real server process on the test cluster: it loads
  * cleanly, shows a write and a read for a link made through its form, shows the backend's own
- * cache figures (memory hits too), the Clicks panel, and topology (as GET /api/topology answers it, and as a pushed view changes it), and
- * reconnects by itself after the server restarts. It also refreshes docs/dashboard.png.
+ * cache figures (memory hits too), the Clicks panel, and topology (as GET /api/topology answers it, and as a pushed view changes it),
+ * shows an owner's edit and delete of a link and a used-up link's GONE read, and reconnects by itself after the server restarts.
+ * It also refreshes docs/dashboard.png.
  */
 
 // page.evaluate bodies run in the browser; the project compiles without the DOM lib, so this
@@ -337,6 +340,48 @@ describe("dashboard", () => {
     expect(statSync(SCREENSHOT).size).toBeLessThan(300 * 1024);
     expect(problems.errors()).toEqual([]);
   }, 60_000);
+
+  test("an owner's edit and delete show as update and delete rows, and a used-up link's read as GONE", async () => {
+    const key = await makeKey(clusterConfig(), "dash-feed");
+    const auth = { authorization: `Bearer ${key.text}` };
+    const json = { ...auth, "content-type": "application/json" };
+    const make = async (body: Record<string, unknown>) => {
+      const res = await fetch(`${server.url}/create`, { method: "POST", headers: json, body: JSON.stringify(body) });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { short_code: string }).short_code;
+    };
+    const changed = await make({ url: uniqueUrl("dash-edit") });
+    await waitShown(page, row("write", "OK", changed), 10_000);
+
+    const patched = await fetch(`${server.url}/api/links/${changed}`, { method: "PATCH", headers: json, body: JSON.stringify({ url: uniqueUrl("dash-edited") }) });
+    expect(patched.status).toBe(200);
+    await waitShown(page, row("update", "OK", changed), 10_000);
+    const deleted = await fetch(`${server.url}/api/links/${changed}`, { method: "DELETE", headers: auth });
+    expect(deleted.status).toBe(204);
+    await waitShown(page, row("delete", "OK", changed), 10_000);
+
+    // Newest first, each with its own pill, and the shard's primary like the write that made it.
+    const rows = await page.$$eval(`#event-feed tr[data-code="${changed}"]`, (trs) =>
+      trs.map((tr) => ({ type: tr.getAttribute("data-type"), pill: tr.querySelector(".pill")!.className, label: tr.querySelector(".pill")!.textContent, db: tr.children[4]!.textContent })),
+    );
+    expect(rows.map((r) => r.type)).toEqual(["delete", "update", "write"]);
+    expect(rows.map((r) => [r.pill, r.label])).toEqual([["pill delete", "delete"], ["pill update", "update"], ["pill write", "write"]]);
+    expect(rows[0]!.db).toMatch(/^primary-\d+$/);
+    expect(new Set(rows.map((r) => r.db)).size).toBe(1);
+
+    // They are filtered like the other types.
+    await page.uncheck('#feed-filters input[name="type"][value="update"]');
+    expect(await page.locator(`#event-feed tr[data-code="${changed}"]`).evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-type")))).toEqual(["delete", "write"]);
+    await page.check('#feed-filters input[name="type"][value="update"]');
+    expect(await page.locator(row("update", "OK", changed)).count()).toBe(1);
+
+    const once = await make({ url: uniqueUrl("dash-once"), max_visits: 1 });
+    expect((await fetch(`${server.url}/${once}`, { redirect: "manual" })).status).toBe(302);
+    expect((await fetch(`${server.url}/${once}`, { redirect: "manual" })).status).toBe(410);
+    await waitShown(page, row("read", "GONE", once), 10_000);
+    expect(await page.textContent(`${row("read", "GONE", once)} .pill.GONE`)).toBe("GONE");
+    expect(problems.errors()).toEqual([]);
+  }, 30_000);
 
   test("reconnects by itself after the server restarts on the same port", async () => {
     const connectsBefore = Number(await page.getAttribute("#connection-status", "data-connects"));

@@ -2,7 +2,7 @@
 /**
  * The long fuzz run: `bun bench/fuzz.ts [--requests N (100000)] [--concurrency C (32)]`.
  * Boots a throwaway cluster and one real server process (rate limiting off), sends N requests
- * from the same generator as the fuzz suite (test/support/fuzz-requests.ts) over real HTTP on
+ * from the same generator as the fuzz suite (harness/fuzz-requests.ts) over real HTTP on
  * loopback, and reports the status counts, every 5xx, and whether stored links still resolve.
  * Writes bench/results/<stamp>-fuzz.md. Exit 1 on any 5xx.
  */
@@ -10,8 +10,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { clusterDown, clusterEnvVars, clusterUpOnFreePorts, readState, clusterDir, REPO_ROOT } from "../scripts/cluster/index";
-import { fuzzRequest, toRequest } from "../test/support/fuzz-requests";
-import { startServer } from "../test/support/server-process";
+import { fuzzRequest, toRequest } from "../harness/fuzz-requests";
+import { startServer } from "../harness/server-process";
 
 const arg = (name: string, fallback: number) => {
   const i = Bun.argv.indexOf(`--${name}`);

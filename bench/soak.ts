@@ -16,7 +16,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSy
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { clusterDown, clusterEnvVars, clusterUpOnFreePorts, readState, clusterDir, REPO_ROOT } from "../scripts/cluster/index";
-import { startServer, type ServerProcess } from "../test/support/server-process";
+import { startServer, type ServerProcess } from "../harness/server-process";
 import { parseProm, type Samples } from "./lib/backend-metrics";
 import { installSignalCleanup, onCleanup, runCleanup } from "./lib/cleanup";
 import { cpuMs } from "./lib/cpu";

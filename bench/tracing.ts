@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { clusterDir, clusterDown, clusterEnvVars, clusterUpOnFreePorts, readState, REPO_ROOT } from "../scripts/cluster/index";
-import { startServer, type ServerProcess } from "../test/support/server-process";
+import { startServer, type ServerProcess } from "../harness/server-process";
 
 const arg = (name: string, fallback: number) => {
   const i = Bun.argv.indexOf(`--${name}`);

@@ -12,7 +12,7 @@
 import { join } from "node:path";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { clusterDown, clusterEnvVars, readState } from "../../scripts/cluster/index";
-import { freePort } from "../../test/support/server-process";
+import { freePort } from "../../harness/server-process";
 import { installSignalCleanup, onCleanup, runCleanup } from "./cleanup";
 import { withCpu } from "./cpu";
 import { median } from "./load-result";

@@ -1,4 +1,4 @@
-import { startHaproxy as startSharedHaproxy } from "../../test/support/haproxy";
+import { startHaproxy as startSharedHaproxy } from "../../harness/haproxy";
 import { onCleanup } from "./cleanup";
 
 export interface Edge {
@@ -7,7 +7,7 @@ export interface Edge {
 }
 
 /**
- * HAProxy in front of `ports`, through test/support/haproxy.ts (the project's one config
+ * HAProxy in front of `ports`, through harness/haproxy.ts (the project's one config
  * template, scripts/deploy/haproxy-config.ts, the same text compose ships), so the benchmark
  * measures the edge that is deployed. Registered for teardown.
  *

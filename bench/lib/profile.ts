@@ -13,7 +13,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { clusterDown, clusterEnvVars, readState } from "../../scripts/cluster/index";
-import { freePort } from "../../test/support/server-process";
+import { freePort } from "../../harness/server-process";
 import { installSignalCleanup, onCleanup, runCleanup } from "./cleanup";
 import { BUN, ROOT, startChild, waitHttp } from "./proc";
 import { createLinks, writeCodesFile } from "./seed";

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { clusterAddShard, clusterEnvVars, type ClusterState } from "../../scripts/cluster/index";
-import { startMixedLoad, type MixedLoad } from "../../test/support/reshard-fleet";
-import { startServer } from "../../test/support/server-process";
+import { startMixedLoad, type MixedLoad } from "../../harness/reshard-fleet";
+import { startServer } from "../../harness/server-process";
 import { Checks } from "./checks";
 import { onCleanup } from "./cleanup";
 import type { Ctx, ScenarioReport } from "./context";
@@ -14,7 +14,7 @@ import { INSTANCE_ENV, type ShardUrls } from "./stack";
 
 /**
  * Instances converge on a new ring fast (catalog polled every 250 ms, silent for 2.5 s = dead),
- * as in the CI smoke (test/support/reshard-fleet.ts). Given to the instances when they are
+ * as in the CI smoke (harness/reshard-fleet.ts). Given to the instances when they are
  * rolled onto the new node lists (before that, no ring changes) and to the mover.
  */
 export const RESHARD_ENV = { TOPOLOGY_POLL_MS: "250", TOPOLOGY_LIVE_MS: "2500" } as const;

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { clusterDown, clusterEnvVars, clusterUpOnFreePorts, readState, type ClusterState, type Role } from "../../scripts/cluster/index";
-import { freePort, startServer, type ServerProcess } from "../../test/support/server-process";
+import { freePort, startServer, type ServerProcess } from "../../harness/server-process";
 import { onCleanup } from "./cleanup";
 import { addClusterDir } from "./cpu";
 import { startHaproxy } from "./haproxy";

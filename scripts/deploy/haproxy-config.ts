@@ -75,7 +75,7 @@ export function composeHaproxyConfig(): string {
   });
 }
 
-/** Local instances on loopback (scripts/multi.ts, test/support/haproxy.ts). */
+/** Local instances on loopback (scripts/multi.ts, harness/haproxy.ts). */
 export function localHaproxyConfig(options: { port: number; statsPort: number; instancePorts: readonly number[]; check?: HealthCheckTiming; accessLog?: boolean }): string {
   return renderHaproxyConfig({
     bind: `127.0.0.1:${options.port}`,

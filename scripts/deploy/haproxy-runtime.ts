@@ -1,6 +1,6 @@
 /**
  * Running the real HAProxy locally: find the binary, validate a config with `haproxy -c`, and
- * read server states from the stats page. Shared by scripts/multi.ts and test/support/haproxy.ts.
+ * read server states from the stats page. Shared by scripts/multi.ts and harness/haproxy.ts.
  */
 import { existsSync } from "node:fs";
 import { BACKEND, HEALTHZ_URI, STATS_URI } from "./haproxy-config";

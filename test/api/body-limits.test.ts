@@ -6,8 +6,8 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { makeKey } from "../support/keys";
-import { startServer, type ServerProcess } from "../support/server-process";
-import { clusterConfig } from "../support/system";
+import { startServer, type ServerProcess } from "../../harness/server-process";
+import { clusterConfig } from "../../harness/system";
 
 const MiB = 1024 * 1024;
 const servers: ServerProcess[] = [];

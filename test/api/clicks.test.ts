@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startServer } from "../support/server-process";
-import { eventually } from "../support/eventually";
-import { startSystem, uniqueUrl, type TestSystem } from "../support/system";
+import { startServer } from "../../harness/server-process";
+import { eventually } from "../../harness/eventually";
+import { startSystem, uniqueUrl, type TestSystem } from "../../harness/system";
 
 const ADMIN_TOKEN = "test-admin-token-0123456789";
 let sys: TestSystem;

@@ -10,7 +10,7 @@ import { CreateBudget } from "../../src/modules/ratelimit/create-budget";
 import { RateLimiter, type RateBucket } from "../../src/modules/ratelimit/rate-limiter";
 import { gcraParams } from "../../src/domain/gcra";
 import { makeKey } from "../support/keys";
-import { startSystem, uniqueUrl, type TestSystem } from "../support/system";
+import { startSystem, uniqueUrl, type TestSystem } from "../../harness/system";
 
 const PER_MIN = 30;
 const EMISSION_MS = 60_000 / PER_MIN;

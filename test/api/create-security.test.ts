@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { makeKey } from "../support/keys";
-import { clusterConfig, startSystem, uniqueUrl, type TestSystem } from "../support/system";
+import { clusterConfig, startSystem, uniqueUrl, type TestSystem } from "../../harness/system";
 
 /** Abuse inputs for the write endpoint: each gets a clear 4xx and leaves stored links intact. */
 let sys: TestSystem;

@@ -2,7 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import { compose, type Composed } from "../../src/composition/server";
 import { parseConfig } from "../../src/config";
 import { createLogger } from "../../src/observability/logger";
-import { BASE, clusterNodesEnv } from "../support/system";
+import { BASE, clusterNodesEnv } from "../../harness/system";
 
 /**
  * The dashboard's files are routes from the very first request. The server listens before

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import type { Server } from "bun";
 import { rawRequest, type RawResponse } from "../support/raw-http";
-import { startSystem, uniqueUrl, type TestSystem } from "../support/system";
+import { startSystem, uniqueUrl, type TestSystem } from "../../harness/system";
 
 let sys: TestSystem;
 let server: Server<unknown>;

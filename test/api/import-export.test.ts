@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { makeKey } from "../support/keys";
-import { startSystem, uniqueUrl, type TestSystem } from "../support/system";
+import { startSystem, uniqueUrl, type TestSystem } from "../../harness/system";
 
 const LIMIT = 2048;
 let sys: TestSystem;

@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { newApiKey } from "../../src/domain/api-key";
 import { insertKey } from "../../src/storage/key-rows";
-import { shardUrls } from "../support/cluster";
+import { shardUrls } from "../../harness/cluster";
 import { makeKey } from "../support/keys";
-import { startSystem, type TestSystem } from "../support/system";
+import { startSystem, type TestSystem } from "../../harness/system";
 
 const AUTH_PER_MIN = 20;
 const UNKNOWN_TTL_MS = 2000;

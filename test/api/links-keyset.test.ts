@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { makeKey } from "../support/keys";
 import { watchBreakers } from "../support/breaker-watch";
-import { startSystem, uniqueUrl, type TestSystem } from "../support/system";
+import { startSystem, uniqueUrl, type TestSystem } from "../../harness/system";
 
 let sys: TestSystem;
 beforeAll(async () => {

@@ -4,9 +4,9 @@
  * key's link), and the races (two creates of one alias, an edit racing a delete).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { eventually } from "../support/eventually";
+import { eventually } from "../../harness/eventually";
 import { makeKey, revokeKeyNow } from "../support/keys";
-import { startSystem, uniqueUrl, type TestSystem } from "../support/system";
+import { startSystem, uniqueUrl, type TestSystem } from "../../harness/system";
 
 let sys: TestSystem;
 let other: TestSystem;

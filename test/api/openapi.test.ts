@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { startSystem, type TestSystem } from "../support/system";
+import { startSystem, type TestSystem } from "../../harness/system";
 
 let sys: TestSystem;
 let spec: { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: object }> } }>> };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startSystem, uniqueUrl, type TestSystem } from "../support/system";
+import { startSystem, uniqueUrl, type TestSystem } from "../../harness/system";
 
 let sys: TestSystem;
 const ip = () => `198.51.100.${Math.floor(Math.random() * 250) + 1}-${crypto.randomUUID().slice(0, 8)}`;

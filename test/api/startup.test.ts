@@ -1,8 +1,8 @@
 import { expect, test } from "bun:test";
 import { spawn } from "bun";
 import { createServer } from "node:net";
-import { clusterNodesEnv } from "../support/system";
-import { freePort } from "../support/server-process";
+import { clusterNodesEnv } from "../../harness/system";
+import { freePort } from "../../harness/server-process";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 

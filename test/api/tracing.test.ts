@@ -4,8 +4,8 @@
  * each naming its shard, node and role, and the server span says why it fell back.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { eventually } from "../support/eventually";
-import { startSystem, uniqueUrl, type TestSystem } from "../support/system";
+import { eventually } from "../../harness/eventually";
+import { startSystem, uniqueUrl, type TestSystem } from "../../harness/system";
 
 interface OtlpSpan {
   traceId: string;

@@ -3,8 +3,8 @@ import type { Browser, Page } from "playwright-core";
 import type { Config } from "../../src/config";
 import { launchBrowser, watchPage, type PageProblems } from "../support/browser";
 import { makeKey, revokeKeyNow } from "../support/keys";
-import { startServer, type ServerProcess } from "../support/server-process";
-import { clusterConfig, uniqueUrl } from "../support/system";
+import { startServer, type ServerProcess } from "../../harness/server-process";
+import { clusterConfig, uniqueUrl } from "../../harness/system";
 
 /**
  * The dashboard of a server in the default (closed) mode, in a real Chromium: it asks for an

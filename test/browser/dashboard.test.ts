@@ -6,8 +6,8 @@ import { dirname } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser, watchPage, type PageProblems } from "../support/browser";
 import { makeKey } from "../support/keys";
-import { eventually, startServer, type ServerProcess } from "../support/server-process";
-import { clusterConfig, uniqueUrl } from "../support/system";
+import { eventually, startServer, type ServerProcess } from "../../harness/server-process";
+import { clusterConfig, uniqueUrl } from "../../harness/system";
 
 /**
  * The dashboard in a real Chromium against a real server process on the test cluster: it loads

@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
-import { startHaproxy, type HaproxyProcess } from "../support/haproxy";
-import { startServer, type ServerProcess } from "../support/server-process";
+import { startHaproxy, type HaproxyProcess } from "../../harness/haproxy";
+import { startServer, type ServerProcess } from "../../harness/server-process";
 
 let server: ServerProcess;
 let lb: HaproxyProcess;

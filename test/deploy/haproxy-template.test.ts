@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { composeHaproxyConfig, localHaproxyConfig, renderHaproxyConfig } from "../../scripts/deploy/haproxy-config";
 import { checkHaproxyConfig } from "../../scripts/deploy/haproxy-runtime";
-import { TEST_CHECK } from "../support/haproxy";
+import { TEST_CHECK } from "../../harness/haproxy";
 
 const TOPOLOGY_LINE = /^\s*(#|bind |server |default-server |log stdout|option httplog|option dontlognull|resolvers |nameserver |hold )|^$/;
 

@@ -14,9 +14,9 @@ import { LANES_PER_INSTANCE } from "../../src/ids/id-source";
 import { backendStats } from "../../scripts/deploy/haproxy-runtime";
 import { connect } from "../events/ws-client";
 import { rawWebSocket, type RawSocket } from "../support/raw-ws";
-import { startFleet, startLoad, TEST_CHECK, type Fleet, type HaproxyProcess } from "../support/haproxy";
-import { eventually, type ServerProcess } from "../support/server-process";
-import { uniqueUrl } from "../support/system";
+import { startFleet, startLoad, TEST_CHECK, type Fleet, type HaproxyProcess } from "../../harness/haproxy";
+import { eventually, type ServerProcess } from "../../harness/server-process";
+import { uniqueUrl } from "../../harness/system";
 import { noisyTarget, pathSpelling } from "../support/path-spellings";
 import { rawRequest, type RawResponse } from "../support/raw-http";
 

@@ -4,10 +4,10 @@
  * Raw TCP to a real server process, then through the real HAProxy with HTTP/1.0 and no Host.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startHaproxy, type HaproxyProcess } from "../support/haproxy";
+import { startHaproxy, type HaproxyProcess } from "../../harness/haproxy";
 import { rawRequest } from "../support/raw-http";
-import { startServer, type ServerProcess } from "../support/server-process";
-import { uniqueUrl } from "../support/system";
+import { startServer, type ServerProcess } from "../../harness/server-process";
+import { uniqueUrl } from "../../harness/system";
 
 let server: ServerProcess;
 let lb: HaproxyProcess;

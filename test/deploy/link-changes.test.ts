@@ -4,9 +4,9 @@
  * its hot-link cache and Redis had it cached.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startFleet, type Fleet } from "../support/haproxy";
+import { startFleet, type Fleet } from "../../harness/haproxy";
 import { makeKey } from "../support/keys";
-import { clusterConfig, uniqueUrl } from "../support/system";
+import { clusterConfig, uniqueUrl } from "../../harness/system";
 
 let fleet: Fleet;
 let key: { text: string };

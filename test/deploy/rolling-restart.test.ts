@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { backendStats } from "../../scripts/deploy/haproxy-runtime";
-import { startFleet, startLoad, TEST_CHECK, type Fleet, type HaproxyProcess } from "../support/haproxy";
-import type { ServerProcess } from "../support/server-process";
-import { uniqueUrl } from "../support/system";
+import { startFleet, startLoad, TEST_CHECK, type Fleet, type HaproxyProcess } from "../../harness/haproxy";
+import type { ServerProcess } from "../../harness/server-process";
+import { uniqueUrl } from "../../harness/system";
 
 const DRAIN_MS = 1000;
 const IDS = [21, 22, 23];

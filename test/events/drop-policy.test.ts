@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connect as tcpConnect, type Socket } from "node:net";
-import { eventually, startServer, type ServerProcess } from "../support/server-process";
-import { uniqueUrl } from "../support/system";
+import { eventually, startServer, type ServerProcess } from "../../harness/server-process";
+import { uniqueUrl } from "../../harness/system";
 import { connect } from "./ws-client";
 
 /**

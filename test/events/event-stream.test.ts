@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { linkEventSchema, readEventSchema } from "../../src/events/event-schema";
-import { eventually, startServer, type ServerProcess } from "../support/server-process";
-import { uniqueUrl } from "../support/system";
+import { eventually, startServer, type ServerProcess } from "../../harness/server-process";
+import { uniqueUrl } from "../../harness/system";
 import { connect } from "./ws-client";
 
 /** Two real server processes on one cluster: a client on either sees both instances' events. */

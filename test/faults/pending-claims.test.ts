@@ -6,10 +6,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { HashRing } from "../../src/domain/ring";
-import { clusterState, shardUrls, startNode, stopNode } from "../support/cluster";
-import { eventually } from "../support/eventually";
-import { startServer, type ServerProcess } from "../support/server-process";
-import { uniqueUrl } from "../support/system";
+import { clusterState, shardUrls, startNode, stopNode } from "../../harness/cluster";
+import { eventually } from "../../harness/eventually";
+import { startServer, type ServerProcess } from "../../harness/server-process";
+import { uniqueUrl } from "../../harness/system";
 
 const DOWN = 2;
 const servers: ServerProcess[] = [];

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HashRing } from "../../src/domain/ring";
-import { clusterState, startNode, stopNode } from "../support/cluster";
+import { clusterState, startNode, stopNode } from "../../harness/cluster";
 import { makeKey } from "../support/keys";
-import { startSystem, uniqueUrl, type TestSystem } from "../support/system";
+import { startSystem, uniqueUrl, type TestSystem } from "../../harness/system";
 
 /** RATE_LIMIT_WHEN_REDIS_DOWN decides what happens when the client's Redis node is down. */
 const SHARD = 1;

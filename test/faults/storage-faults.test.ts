@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { clusterState, pauseNode, resumeNode, startNode, stopNode } from "../support/cluster";
-import { eventually } from "../support/server-process";
-import { startSystem, uniqueUrl, type TestSystem } from "../support/system";
+import { clusterState, pauseNode, resumeNode, startNode, stopNode } from "../../harness/cluster";
+import { eventually } from "../../harness/server-process";
+import { startSystem, uniqueUrl, type TestSystem } from "../../harness/system";
 
 /**
  * Faults on the real processes of shard 0 (SIGKILL, pg_ctl stop -m immediate, SIGSTOP), with

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { watchBreakers } from "../support/breaker-watch";
 import { makeKey } from "../support/keys";
-import { fuzzRequest, toRequest } from "../support/fuzz-requests";
-import { startSystem, uniqueUrl, type TestSystem } from "../support/system";
+import { fuzzRequest, toRequest } from "../../harness/fuzz-requests";
+import { startSystem, uniqueUrl, type TestSystem } from "../../harness/system";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2500);
 let sys: TestSystem;

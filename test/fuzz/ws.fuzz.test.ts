@@ -12,8 +12,8 @@ import fc from "fast-check";
 import { STREAM_TOPICS } from "../../src/events/stream-access";
 import { connect } from "../events/ws-client";
 import { makeKey } from "../support/keys";
-import { startServer, type ServerProcess } from "../support/server-process";
-import { clusterConfig, uniqueUrl } from "../support/system";
+import { startServer, type ServerProcess } from "../../harness/server-process";
+import { clusterConfig, uniqueUrl } from "../../harness/system";
 
 const SESSIONS = Number(process.env.FUZZ_WS_SESSIONS ?? 250);
 const KINDS = new Set(["auth-required", "authenticated", "subscribed", "error", "events", "metrics", "topology"]);

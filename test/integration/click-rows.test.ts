@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { applyClickBatch, clickRows } from "../../src/storage/click-rows";
 import { ShardSet } from "../../src/storage/shard-set";
-import { freshCode } from "../support/cluster";
-import { clusterConfig } from "../support/system";
+import { freshCode } from "../../harness/cluster";
+import { clusterConfig } from "../../harness/system";
 
 /** The click flush statement against a real primary: a batch counts once, however often it is sent. */
 const config = clusterConfig();

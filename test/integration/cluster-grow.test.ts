@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import postgres from "postgres";
 import { clusterAddShard, clusterDir, clusterDown, clusterUp, clusterUpOnFreePorts, findNode, livePid, readState, REPO_ROOT, type ClusterState } from "../../scripts/cluster/index";
-import { eventually, freshCode, freshId } from "../support/cluster";
+import { eventually, freshCode, freshId } from "../../harness/cluster";
 
 // Its own one-shard cluster, not the runner's: growing the shared one would change the ring
 // the other suites see. Base ports 27000..32600 sit between the runner's and the kernel's ephemeral range (32768+), shared with the re-sharding test (files run one after another).

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import postgres from "postgres";
-import { clusterState, eventually, freshCode, freshId, livePid, findNode, pauseNode, resumeNode, shardUrls, startNode, stopNode } from "../support/cluster";
+import { clusterState, eventually, freshCode, freshId, livePid, findNode, pauseNode, resumeNode, shardUrls, startNode, stopNode } from "../../harness/cluster";
 
 // Node control on the real processes: each test leaves the node running again.
 describe("cluster node control", () => {

@@ -8,7 +8,7 @@ import fc from "fast-check";
 import Redis from "ioredis";
 import { gcraParams, gcraTake } from "../../src/domain/gcra";
 import { GCRA_TAKE_LUA } from "../../src/modules/ratelimit/gcra-script";
-import { shardUrls } from "../support/cluster";
+import { shardUrls } from "../../harness/cluster";
 
 const redis = new Redis(shardUrls()[0]!.redis);
 afterAll(() => redis.disconnect());

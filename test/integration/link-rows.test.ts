@@ -2,8 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { ShardSet } from "../../src/storage/shard-set";
 import { createLinksWithIndex, findCodeForUrl, findLongUrl, type NewLink } from "../../src/storage/link-rows";
-import { freshCode, freshId } from "../support/cluster";
-import { clusterConfig } from "../support/system";
+import { freshCode, freshId } from "../../harness/cluster";
+import { clusterConfig } from "../../harness/system";
 
 /** The create statement against a real primary: both rows or neither. */
 const config = clusterConfig();

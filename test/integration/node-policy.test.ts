@@ -8,8 +8,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { InfraError, StatementError } from "../../src/errors";
 import { createPgNode, createRedisNode, pgCall, redisCall, closePgNode, closeRedisNode } from "../../src/storage/nodes";
-import { freshCode } from "../support/cluster";
-import { clusterConfig } from "../support/system";
+import { freshCode } from "../../harness/cluster";
+import { clusterConfig } from "../../harness/system";
 
 const config = clusterConfig();
 const tuning = { timeoutMs: 2000, retries: 2, breakAfter: 3, halfOpenAfterMs: 60_000 };

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import postgres from "postgres";
 import { applyMigrations, migrationFiles } from "../../src/storage/migrate";
-import { eventually, freshCode, freshId, shardUrls } from "../support/cluster";
+import { eventually, freshCode, freshId, shardUrls } from "../../harness/cluster";
 
 // The cluster's real streaming replication and the migration runner, on every shard.
 const MIGRATIONS = join(import.meta.dir, "../../migrations");

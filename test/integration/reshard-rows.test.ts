@@ -7,8 +7,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { ShardSet } from "../../src/storage/shard-set";
 import { deleteRows, findRows, insertRows } from "../../src/storage/reshard-rows";
 import { pgCall } from "../../src/storage/nodes";
-import { freshCode, freshId } from "../support/cluster";
-import { clusterConfig } from "../support/system";
+import { freshCode, freshId } from "../../harness/cluster";
+import { clusterConfig } from "../../harness/system";
 
 const config = clusterConfig();
 const policy = { timeoutMs: 2000, retries: 0, breakAfter: 5, halfOpenAfterMs: 500 };

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, open } from "../events/ws-client";
 import { makeKey } from "../support/keys";
 import { rawWebSocket } from "../support/raw-ws";
-import { eventually, startServer, type ServerProcess } from "../support/server-process";
-import { clusterConfig, uniqueUrl } from "../support/system";
+import { eventually, startServer, type ServerProcess } from "../../harness/server-process";
+import { clusterConfig, uniqueUrl } from "../../harness/system";
 
 /**
  * One address opening sockets without end: the cap holds, the server stays ready and other

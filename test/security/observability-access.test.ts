@@ -3,8 +3,8 @@ import postgres from "postgres";
 import type { Config } from "../../src/config";
 import { connect, open, type RecordingSocket } from "../events/ws-client";
 import { makeKey, revokeKeyNow } from "../support/keys";
-import { eventually, freePort, startServer, type ServerProcess } from "../support/server-process";
-import { clusterConfig, uniqueUrl } from "../support/system";
+import { eventually, freePort, startServer, type ServerProcess } from "../../harness/server-process";
+import { clusterConfig, uniqueUrl } from "../../harness/system";
 
 /**
  * Who may watch, on real server processes in the default (closed) mode: two instances on one

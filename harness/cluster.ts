@@ -9,10 +9,10 @@
  *   await stopNode(state, 0, "redis", "kill");
  *   await startNode(state, 0, "redis");
  */
-import { readState, type ClusterState } from "../../scripts/cluster/index";
+import { readState, type ClusterState } from "../scripts/cluster/index";
 
 export { eventually } from "./eventually";
-export { stopNode, startNode, pauseNode, resumeNode, nodeAlive, livePid, findNode, type StopMode, type Role, type ClusterState, type NodeState } from "../../scripts/cluster/index";
+export { stopNode, startNode, pauseNode, resumeNode, nodeAlive, livePid, findNode, type StopMode, type Role, type ClusterState, type NodeState } from "../scripts/cluster/index";
 
 export interface ClusterEnv {
   DATABASE_NODES: string;

@@ -1,11 +1,11 @@
 import { spawn, type Subprocess } from "bun";
 import postgres from "postgres";
-import { clusterAddShard, clusterDir, clusterDown, clusterEnvVars, clusterUpOnFreePorts, readState, REPO_ROOT, type ClusterState } from "../../scripts/cluster/index";
+import { clusterAddShard, clusterDir, clusterDown, clusterEnvVars, clusterUpOnFreePorts, readState, REPO_ROOT, type ClusterState } from "../scripts/cluster/index";
 import { FLEET_ENV, startHaproxy, TEST_CHECK, type HaproxyProcess } from "./haproxy";
 import { startServer, type ServerProcess } from "./server-process";
 import { eventually } from "./eventually";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
+const ROOT = new URL("..", import.meta.url).pathname;
 
 // Fast convergence for tests: instances poll the catalog every 200 ms, and an instance silent for
 // 2 s counts as dead (so the mover stops waiting for a killed one within seconds).

@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 
 export { eventually } from "./eventually";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
+const ROOT = new URL("..", import.meta.url).pathname;
 const BUN = process.execPath;
 
 /** A free TCP port on loopback, from the kernel. */

@@ -1,6 +1,6 @@
-import { parseConfig, type Config } from "../../src/config";
-import { compose, type Composed } from "../../src/composition/server";
-import { createLogger } from "../../src/observability/logger";
+import { parseConfig, type Config } from "../src/config";
+import { compose, type Composed } from "../src/composition/server";
+import { createLogger } from "../src/observability/logger";
 import { clusterEnv } from "./cluster";
 
 /**

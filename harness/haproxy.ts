@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, type Subprocess } from "bun";
-import { localHaproxyConfig, type HealthCheckTiming } from "../../scripts/deploy/haproxy-config";
-import { checkHaproxyConfig, haproxyBinary, serverStates } from "../../scripts/deploy/haproxy-runtime";
+import { localHaproxyConfig, type HealthCheckTiming } from "../scripts/deploy/haproxy-config";
+import { checkHaproxyConfig, haproxyBinary, serverStates } from "../scripts/deploy/haproxy-runtime";
 import { eventually, freePort, startServer, type ServerProcess } from "./server-process";
 import { clusterNodesEnv } from "./system";
 

@@ -72,16 +72,16 @@ export interface GcraTake {
   resetMs: number;
 }
 
+// TATs are epoch milliseconds with fractions: the slack keeps float rounding from costing a token.
+const TAKE_SLACK_MS = 0.01;
+
 /**
  * Takes as many of `wanted` tokens as the bucket holds now, in one step: what a batch of `wanted`
  * items needs to learn how many of them may go ahead, without a call per item.
  */
-const TAKE_SLACK_MS = 0.01;
-
 export function gcraTake(storedTat: number | undefined, now: number, params: GcraParams, wanted: number): GcraTake {
   const { emissionMs, burst } = params;
   const tat = Math.max(storedTat ?? now, now);
-  // TATs are epoch milliseconds with fractions: the slack keeps float rounding from costing a token.
   const available = Math.max(0, Math.floor((now + burst * emissionMs - tat + TAKE_SLACK_MS) / emissionMs));
   const granted = Math.min(wanted, available);
   const newTat = tat + granted * emissionMs;

@@ -10,8 +10,10 @@
  *   events         service + the real observer: CacheMetrics, EventFactory, EventBus (Redis PUBLISH per flush)
  *   elysia         Elysia with one GET /:code route around `service` (headers as routes.ts sets them)
  *   elysia-events  Elysia around `events` (events are always built: the cost when someone listens)
- *   elysia-metrics elysia-events + Prometheus request metrics around app.fetch, as compose.ts listen() does
- * The full app (compose.ts: + Prometheus hooks, health, ws, static, client IP) is measured as is.
+ *   elysia-metrics elysia-events + Prometheus request metrics around app.fetch, as the front door does
+ * The full app (src/composition/server.ts) is measured as is. The layers are partial on purpose,
+ * so they are assembled here from the app's own modules and its own shard connections
+ * (connectServerShards); the full app is never wired twice.
  */
 import { Elysia } from "elysia";
 import Redis from "ioredis";
@@ -21,13 +23,13 @@ import { EventFactory } from "../../src/events/event-factory";
 import { LinkReader } from "../../src/modules/links/link-reader";
 import type { LinkObserver } from "../../src/domain/outcomes";
 import { CacheMetrics } from "../../src/observability/cache-metrics";
-import { getCachedLongUrl } from "../../src/storage/link-cache";
-import { ShardSet } from "../../src/storage/shard-set";
+import { connectServerShards } from "../../src/composition/server-shards";
+import { getCachedLink } from "../../src/storage/link-cache";
 import { stableState } from "../../src/domain/topology";
 import { RingRouter } from "../../src/topology/ring-router";
 import { HotLinks } from "../../src/modules/links/hot-links";
 import { PrometheusMetrics } from "../../src/observability/prometheus";
-import { pathOf, routeLabel } from "../../src/http/route-label";
+import { pathOf, routeLabeler } from "../../src/http/route-label";
 
 const variant = process.env.VARIANT ?? "service";
 const parsed = parseConfig(process.env);
@@ -36,12 +38,7 @@ if (!parsed.ok) {
   process.exit(1);
 }
 const config = parsed.config;
-const shards = ShardSet.connect(config.shards, {
-  // As compose.ts builds them (keep in step: this file measures the app's own layers).
-  redisPolicy: { timeoutMs: config.REDIS_TIMEOUT_MS, retries: 0, breakAfter: 5, halfOpenAfterMs: config.BREAKER_COOLDOWN_MS },
-  dbPolicy: { timeoutMs: config.DB_TIMEOUT_MS, retries: 2, breakAfter: 5, halfOpenAfterMs: config.BREAKER_COOLDOWN_MS },
-  dbPoolSize: config.DB_POOL_SIZE,
-});
+const shards = connectServerShards(config);
 
 // The ring of every configured shard, as a stable cluster runs it.
 const router = new RingRouter(stableState(shards.shards.map((s) => s.index)));
@@ -86,8 +83,8 @@ if (variant === "policy" || variant === "service" || variant === "events") {
       const code = codeOf(request.url);
       if (health(`/${code}`)) return new Response("ok");
       if (variant === "policy") {
-        const longUrl = await getCachedLongUrl(shards.at(router.current.read.shardFor(code)).redis, code);
-        return longUrl === null ? new Response(null, { status: 404 }) : new Response(null, { status: 302, headers: { location: longUrl, "x-cache": "HIT", "x-source": "redis" } });
+        const link = await getCachedLink(shards.at(router.current.read.shardFor(code)).redis, code);
+        return link === null || link === "deleted" ? new Response(null, { status: 404 }) : new Response(null, { status: 302, headers: { location: link.longUrl, "x-cache": "HIT", "x-source": "redis" } });
       }
       try {
         const { longUrl, outcome } = await links.resolve(code);
@@ -111,7 +108,8 @@ if (variant === "policy" || variant === "service" || variant === "events") {
       return "";
     });
   if (variant === "elysia-metrics") {
-    // As compose.ts listen(): request metrics at the server edge, around app.fetch.
+    // As the front door does: request metrics at the server edge, around app.fetch.
+    const routeLabel = routeLabeler(["/health/ready", "/:code"]);
     const prometheus = new PrometheusMetrics({ cache: new CacheMetrics(shards.count), breakers: () => [], bufferLevels: () => [], eventDrops: () => ({ batches: 0, events: 0 }), wsClients: () => 0,
     wsRejections: () => ({}), hotLinks: () => 0, clicks: () => ({ counted: 0, flushed: 0, lost: 0 }), createBatches: () => ({ statements: 0, items: 0 }) });
     Bun.serve({

@@ -2,6 +2,7 @@ import { openapi } from "@elysiajs/openapi";
 import { staticPlugin } from "@elysiajs/static";
 import { Elysia } from "elysia";
 import type { Config } from "../config";
+import { publishedPaths } from "../http/api-doc";
 import { errorResponse } from "../http/error-handler";
 import { clickRoutes } from "../modules/clicks/routes";
 import type { ClickStats } from "../modules/clicks/click-stats";
@@ -20,7 +21,6 @@ import { topologyRoutes } from "../modules/topology/routes";
 import type { Logger } from "../observability/logger";
 import type { PrometheusMetrics } from "../observability/prometheus";
 import type { TopologyView } from "../topology/topology-view";
-import { OPENAPI_DOCUMENTATION } from "./openapi-doc";
 import { PUBLIC_DIR } from "./paths";
 
 export interface HttpAppDeps {
@@ -50,12 +50,14 @@ export interface HttpAppDeps {
 export async function httpApp(deps: HttpAppDeps) {
   const { config, access } = deps;
   const dashboard = new Elysia({ name: "dashboard" })
-    .get("/", ({ redirect }) => redirect("/dashboard/", 302))
-    .use(await staticPlugin({ assets: PUBLIC_DIR, prefix: "/dashboard", alwaysStatic: true, indexHTML: true, maxAge: 60 }));
+    .get("/", ({ redirect }) => redirect(`${DASHBOARD_PREFIX}/`, 302))
+    .use(await staticPlugin({ assets: PUBLIC_DIR, prefix: DASHBOARD_PREFIX, alwaysStatic: true, indexHTML: true, maxAge: 60 }));
+  // Filled from the routes once they are all registered: the plugin reads it per request.
+  const paths: Record<string, object> = {};
   // Routes that must win over /:code (dashboard, event stream, metrics) come before the links'.
   // The router takes the path from the first "/" after "http://", not after 11 characters (Elysia's
   // default, which misroutes `Host: x`); the front door gives host-less requests a URL (routable).
-  return new Elysia({ handler: { standardHostname: false } })
+  const app = new Elysia({ handler: { standardHostname: false } })
     .onError(({ error, code }) => errorResponse(error, code, deps.logger))
     .use(healthRoutes(deps.health))
     .use(observabilityRoutes({ prometheus: deps.prometheus, latest: deps.latestMetrics, access }))
@@ -71,9 +73,10 @@ export async function httpApp(deps: HttpAppDeps) {
         publicBaseUrl: config.PUBLIC_BASE_URL,
         maxBodyBytes: config.MAX_BODY_BYTES,
         maxImportBytes: config.IMPORT_MAX_BYTES,
+        logger: deps.logger,
       }),
     )
-    .use(openapi({ path: "/docs", specPath: "/openapi.json", documentation: OPENAPI_DOCUMENTATION as never, exclude: { paths: ["/", "/ws", "/docs", "/openapi.json"], staticFile: true } }))
+    .use(openapi({ path: "/docs", specPath: "/openapi.json", documentation: { ...OPENAPI_INFO, paths: paths as never }, exclude: { paths: [/.*/] } }))
     .use(dashboard)
     .use(
       linkRoutes({
@@ -86,6 +89,18 @@ export async function httpApp(deps: HttpAppDeps) {
         maxBodyBytes: config.MAX_BODY_BYTES,
       }),
     );
+  Object.assign(paths, publishedPaths(app.routes, unpublished));
+  return app;
 }
+
+export const DASHBOARD_PREFIX = "/dashboard";
+
+/** Pages and the spec itself: served, not part of the API. */
+const unpublished = (path: string) => path === "/" || path === "/docs" || path === "/openapi.json" || path === DASHBOARD_PREFIX || path.startsWith(`${DASHBOARD_PREFIX}/`);
+
+const OPENAPI_INFO = {
+  info: { title: "Shorten", version: "1.0.0", description: "A distributed URL shortener: short links, their owners' management API, clicks and the cluster's topology." },
+  components: { securitySchemes: { apiKey: { type: "http" as const, scheme: "bearer", description: "an API key (bun run keys create); X-API-Key works too" } } },
+};
 
 export type App = Awaited<ReturnType<typeof httpApp>>;

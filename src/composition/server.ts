@@ -12,6 +12,7 @@ import { WsHub } from "../events/ws-hub";
 import { clientIp } from "../http/client-ip";
 import { ClientLimits } from "../http/client-limits";
 import { frontDoor } from "../http/front-door";
+import { routeLabeler } from "../http/route-label";
 import { IdSource } from "../ids/id-source";
 import { ClickCounter } from "../modules/clicks/click-counter";
 import { ClickFlusher } from "../modules/clicks/click-flusher";
@@ -29,18 +30,19 @@ import { BULK_BODY_BYTES } from "../modules/links/schema";
 import { metricsListener } from "../modules/observability/routes";
 import { RateLimiter } from "../modules/ratelimit/rate-limiter";
 import { keyLookupGate, rateGate } from "../modules/ratelimit/rate-gate";
-import { WsGateway, type HubSocketData } from "../modules/stream/ws-gateway";
+import { STREAM_PATH, WsGateway, type HubSocketData } from "../modules/stream/ws-gateway";
 import { CacheMetrics } from "../observability/cache-metrics";
 import type { Logger } from "../observability/logger";
 import { PrometheusMetrics } from "../observability/prometheus";
 import { startTracing } from "../observability/tracing";
 import { applyMigrations } from "../storage/migrate";
 import { EVENTS_CHANNEL, INSTANCE_FIGURES_KEY } from "../storage/redis-keys";
-import { ShardSet } from "../storage/shard-set";
+import type { ShardSet } from "../storage/shard-set";
 import { RingRouter } from "../topology/ring-router";
 import { TopologyAgent } from "../topology/topology-agent";
-import { httpApp } from "./app";
+import { DASHBOARD_PREFIX, httpApp } from "./app";
 import { linkObserver } from "./link-observer";
+import { connectServerShards } from "./server-shards";
 import { MIGRATIONS_DIR, WORKER_FILE } from "./paths";
 import { busClients } from "./redis-clients";
 
@@ -52,14 +54,7 @@ import { busClients } from "./redis-clients";
 export async function compose(config: Config, logger: Logger, options: { peerAddress?: (request: Request) => string | undefined } = {}) {
   const node = `instance-${config.INSTANCE_ID}`;
   const tracing = startTracing({ endpoint: config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, ratio: config.OTEL_TRACES_SAMPLER_ARG, service: "shorten", instance: node });
-  const shards = ShardSet.connect(config.shards, {
-    tracing,
-    // No retries on Redis: every Redis read falls back to the database and every write is
-    // best-effort, so a retry would only add latency before the fallback.
-    redisPolicy: { timeoutMs: config.REDIS_TIMEOUT_MS, retries: 0, breakAfter: 5, halfOpenAfterMs: config.BREAKER_COOLDOWN_MS },
-    dbPolicy: { timeoutMs: config.DB_TIMEOUT_MS, retries: 2, breakAfter: 5, halfOpenAfterMs: config.BREAKER_COOLDOWN_MS },
-    dbPoolSize: config.DB_POOL_SIZE,
-  });
+  const shards = connectServerShards(config, tracing);
   const catalog = { primary: shards.at(0).primary, replica: shards.at(0).replica };
   // Placeholder until start() reads the ring from the catalog (version 0 loses to any stored one).
   const router = new RingRouter(stableState(shards.shards.map((s) => s.index), 0));
@@ -176,7 +171,8 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     latestMetrics: () => clusterMetrics.snapshot,
     topologyView: () => topology.view(),
   });
-  const door = frontDoor({ gateway, app, direct: { match: directCode, handle: redirect }, prometheus, tracing, logger });
+  const label = routeLabeler([...app.routes.map((r) => r.path), STREAM_PATH], [DASHBOARD_PREFIX]);
+  const door = frontDoor({ gateway, app, direct: { match: directCode, handle: redirect }, label, prometheus, tracing, logger });
 
   let probeTimer: ReturnType<typeof setInterval> | undefined;
   let metricsServer: Server<undefined> | null = null;

@@ -4,7 +4,7 @@ import type { Logger } from "../observability/logger";
 import type { PrometheusMetrics } from "../observability/prometheus";
 import type { Tracing } from "../observability/tracing";
 import { errorResponse } from "./error-handler";
-import { pathOf, pathStart, routeLabel } from "./route-label";
+import { pathOf, pathStart } from "./route-label";
 
 /**
  * Where Elysia's router starts looking for the path's "/" in request.url: just past "http://"
@@ -45,11 +45,13 @@ export function frontDoor<S>(deps: {
   app: { fetch(request: Request): Response | Promise<Response> };
   /** Requests one handler answers without the router (the redirect: see redirect-route.ts). */
   direct: { match(method: string, path: string): string | null; handle(code: string, request: Request): Response | Promise<Response> };
+  /** The metrics label of a path (routeLabeler over the app's routes). */
+  label: (path: string) => string;
   prometheus: PrometheusMetrics;
   tracing: Tracing;
   logger: Logger;
 }) {
-  const { gateway, app, direct, prometheus, tracing, logger } = deps;
+  const { gateway, app, direct, label: routeLabel, prometheus, tracing, logger } = deps;
   const failed = (error: unknown) => errorResponse(error, undefined, logger);
   const handle = (code: string, request: Request): Response | Promise<Response> => {
     try {

@@ -29,11 +29,6 @@ export async function getCachedLink(node: RedisNode, code: string): Promise<Link
   return raw === null ? null : decodeLink(raw);
 }
 
-/** The raw cached long URL (plain links only), for the benchmark's policy-only layer. */
-export function getCachedLongUrl(node: RedisNode, code: string): Promise<string | null> {
-  return redisCall(node, (r) => r.get(linkKey(code)), { idempotent: true });
-}
-
 /**
  * A refill after a database read: only if Redis has nothing for the code (NX), so it can never
  * overwrite what a change to the link wrote meanwhile.

@@ -1,10 +1,10 @@
 /**
- * The OpenAPI spec against the app and the README: every route the app serves is in
- * /openapi.json, and every curl example in the README names a path and method of the spec, with
- * a JSON body that the spec's request schema accepts.
+ * The OpenAPI spec against the app and the docs: every route the app serves is in
+ * /openapi.json, and every curl example in README.md and docs/*.md names a path and method of the
+ * spec, with a JSON body that the spec's request schema accepts.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { startSystem, type TestSystem } from "../../harness/system";
@@ -40,8 +40,10 @@ describe("OpenAPI", () => {
     expect(missing).toEqual([]);
   });
 
-  test("every curl example in the README is a route of the spec, and its JSON body validates against the spec's schema", () => {
-    const readme = readFileSync(join(import.meta.dir, "../../README.md"), "utf8");
+  test("every curl example in the README and docs/*.md is a route of the spec, and its JSON body validates against the spec's schema", () => {
+    const root = join(import.meta.dir, "../..");
+    const docs = readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => join(root, "docs", f));
+    const readme = [join(root, "README.md"), ...docs].map((file) => readFileSync(file, "utf8")).join("\n");
     const commands = readme
       .replace(/\\\n\s*/g, " ")
       .split("\n")
@@ -61,7 +63,7 @@ describe("OpenAPI", () => {
       if (body === undefined) continue;
       const schema = spec.paths[template]![method]!.requestBody?.content["application/json"]?.schema;
       if (!schema) {
-        problems.push(`${method.toUpperCase()} ${template}: the README sends JSON the spec does not describe`);
+        problems.push(`${method.toUpperCase()} ${template}: the docs send JSON the spec does not describe`);
         continue;
       }
       const parsed = z.fromJSONSchema(schema as never).safeParse(JSON.parse(body));

@@ -1,6 +1,9 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
-import { pathOf, pathStart, routeLabel } from "../../src/http/route-label";
+import { pathOf, pathStart, routeLabeler } from "../../src/http/route-label";
+
+// The shape of the app's routes (the API test checks the app's own list).
+const routeLabel = routeLabeler(["/", "/create", "/:code", "/health/live", "/health/ready", "/metrics", "/ws", "/api/links", "/api/links/export", "/api/links/:code", "/api/links/:code/stats", "/dashboard/", "/dashboard/app.js"], ["/dashboard"]);
 
 test.each([
   ["http://h:1/8sHulm2g6M", "/:code"],
@@ -15,6 +18,10 @@ test.each([
   // Bun's URL for `Host: x`, and for a request without a usable Host (the bare target).
   ["http://x/create", "/create"],
   ["http://x/api/links/abc/stats", "/api/links/:code/stats"],
+  ["http://x/api/links/export", "/api/links/export"],
+  ["http://x/api/links/abc", "/api/links/:code"],
+  ["http://x/api/links//stats", "unmatched"],
+  ["http://x/api/links/a/b", "unmatched"],
   ["/create", "/create"],
   ["/health/live?x=1", "/health/live"],
   ["//create", "unmatched"],
@@ -35,6 +42,18 @@ test("property: the path read from a request URL does not depend on the host, or
       expect(pathOf(`https://${h}${p}${q}`)).toBe(p);
       expect(pathOf(`${p}${q}`)).toBe(p);
       expect(pathStart(`http://${h}${p}${q}`)).toBe(`http://${h}`.length);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test("property: a path is labelled with a registered route or unmatched, and a route's own path is its label", () => {
+  const routes = ["/create", "/:code", "/api/links/:code", "/api/links/:code/stats", "/api/links/export"];
+  const label = routeLabeler(routes, ["/dashboard"]);
+  for (const r of routes) expect(label(r)).toBe(r);
+  fc.assert(
+    fc.property(path, (p) => {
+      expect([...routes, "unmatched", "/dashboard/*"]).toContain(label(p));
     }),
     { numRuns: 2000 },
   );

@@ -1,9 +1,8 @@
 import { AppError } from "../../errors";
-import { checkAlias } from "../../domain/alias";
 import { mediaTypeOf, requireUtf8 } from "../../http/media-type";
 import { csvRecords, ndjsonRecords, type ImportEvent } from "./import-records";
 import type { CreatedLink } from "./link-service";
-import { futureDate, importLinkItem, parseBody } from "./schema";
+import { aliasOf, futureDate, importLinkItem, parseBody } from "./schema";
 
 const CHUNK = 200;
 const MAX_ERRORS = 50;
@@ -29,7 +28,10 @@ export type CreateImported = (url: string, options: { alias?: string; expiresAt?
  * A declared length over `maxBytes` is refused before anything is created; a streamed body that
  * goes past it is 413 with the summary of what was created from the records before the limit.
  */
-export async function importLinks(request: Request, maxBytes: number, create: CreateImported): Promise<ImportOutcome> {
+/** What an item's failure tells the client; the route's error mapper (which logs the unknown ones). */
+export type ReportError = (error: unknown) => AppError;
+
+export async function importLinks(request: Request, maxBytes: number, create: CreateImported, report: ReportError): Promise<ImportOutcome> {
   const { type, charset } = mediaTypeOf(request.headers.get("content-type"));
   const csv = type === "text/csv";
   if (!csv && type !== "application/x-ndjson" && type !== "application/jsonl") throw new AppError("unsupported-media-type", "send application/x-ndjson or text/csv");
@@ -43,7 +45,7 @@ export async function importLinks(request: Request, maxBytes: number, create: Cr
   // A chunk's creates start together (they meet in the group commit, and a key's budget is
   // reserved for them in one call) and are settled in line order, so the errors are too.
   const flush = async () => {
-    const done = chunk.map((event) => settle(event, create));
+    const done = chunk.map((event) => settle(event, create, report));
     for (const [i, event] of chunk.entries()) {
       const result = await done[i]!;
       if (result === "created") summary.created++;
@@ -69,13 +71,13 @@ export async function importLinks(request: Request, maxBytes: number, create: Cr
   return { status: 200, body: summary };
 }
 
-async function settle(event: Exclude<ImportEvent, { stop: AppError }>, create: CreateImported): Promise<AppError | "created" | "duplicate"> {
+async function settle(event: Exclude<ImportEvent, { stop: AppError }>, create: CreateImported, report: ReportError): Promise<AppError | "created" | "duplicate"> {
   try {
     if ("error" in event) return new AppError(event.error.code, event.error.message);
     const link = await createOne(event.item, create);
     return link.created ? "created" : "duplicate";
   } catch (error) {
-    return error instanceof AppError ? error : new AppError("internal", "internal error", { cause: error });
+    return report(error);
   }
 }
 
@@ -83,11 +85,5 @@ async function settle(event: Exclude<ImportEvent, { stop: AppError }>, create: C
 function createOne(value: Record<string, unknown>, create: CreateImported): Promise<CreatedLink> {
   const item = parseBody(importLinkItem, value);
   const wanted = item.alias === true ? item.short_code : item.alias === false ? undefined : item.alias;
-  let alias: string | undefined;
-  if (wanted !== undefined) {
-    const checked = checkAlias(wanted);
-    if (!checked.ok) throw new AppError("invalid-body", checked.reason);
-    alias = checked.alias;
-  }
-  return create((item.url ?? item.long_url)!, { alias, expiresAt: futureDate(item.expires_at, Date.now()), maxVisits: item.max_visits });
+  return create((item.url ?? item.long_url)!, { alias: wanted === undefined ? undefined : aliasOf(wanted), expiresAt: futureDate(item.expires_at, Date.now()), maxVisits: item.max_visits });
 }

@@ -1,16 +1,19 @@
 import { Elysia } from "elysia";
-import { AppError } from "../../errors";
+import { z } from "zod";
+import { documented, errorOr } from "../../http/api-doc";
+import { reportedError } from "../../http/error-handler";
+import type { Logger } from "../../observability/logger";
 import { requireKey } from "../keys/auth";
 import type { CreateBudget } from "../ratelimit/create-budget";
 import { readJsonBody } from "../../http/json-body";
 import type { rateGate } from "../ratelimit/rate-gate";
-import { checkAlias } from "../../domain/alias";
 import type { StoredLink } from "../../storage/link-rows";
 import type { KeyRing } from "../keys/key-ring";
 import { importLinks } from "./link-import";
 import type { LinkManager } from "./link-manager";
 import type { CreateOptions, LinkService } from "./link-service";
-import { BULK_BODY_BYTES, bulkBody, futureDate, listQuery, parseBody, parseQuery, patchLinkBody } from "./schema";
+import { aliasOf, BULK_BODY_BYTES, bulkBody, futureDate, listQuery, parseBody, parseQuery, patchLinkBody } from "./schema";
+import { bulkView, createdJson, importStoppedView, importSummaryView, linkJson, linkPage, linkView } from "./views";
 
 export interface ManageRoutesDeps {
   manager: LinkManager;
@@ -23,22 +26,8 @@ export interface ManageRoutesDeps {
   maxBodyBytes: number;
   /** IMPORT_MAX_BYTES: the largest import body. */
   maxImportBytes: number;
-}
-
-/** The JSON a key sees of its link. */
-export function linkJson(link: StoredLink & { clicks?: number }, publicBaseUrl: string) {
-  return {
-    short_code: link.code,
-    short_url: `${publicBaseUrl}/${link.code}`,
-    long_url: link.longUrl,
-    alias: link.alias,
-    created_at: link.createdAt.toISOString(),
-    updated_at: link.updatedAt.toISOString(),
-    expires_at: link.expiresAt?.toISOString() ?? null,
-    max_visits: link.maxVisits,
-    visits: link.maxVisits === null ? null : link.visits,
-    ...(link.clicks === undefined ? {} : { clicks: link.clicks }),
-  };
+  /** Where a bulk or import item's unknown error is logged (the HTTP error mapper's logger). */
+  logger: Logger;
 }
 
 /**
@@ -48,6 +37,7 @@ export function linkJson(link: StoredLink & { clicks?: number }, publicBaseUrl: 
  */
 export function manageRoutes(deps: ManageRoutesDeps) {
   const { manager, links, keys, gate } = deps;
+  const report = (error: unknown) => reportedError(error, undefined, deps.logger);
   const authed = async (request: Request, set: { headers: Record<string, unknown> }) => {
     const principal = await requireKey(request, keys);
     Object.assign(set.headers, await gate(request, principal));
@@ -59,13 +49,21 @@ export function manageRoutes(deps: ManageRoutesDeps) {
       const q = parseQuery(listQuery, query);
       const page = await manager.list(owner, q.limit, q.cursor ?? null);
       return { links: page.links.map((l) => linkJson(l, deps.publicBaseUrl)), next_cursor: page.next };
-    })
+    }, { detail: documented({ summary: "The key's links, newest first", auth: true, query: listQuery, responses: { 200: linkPage }, errors: [400, 401, 429, 503] }) })
     .get("/api/links/export", async ({ request, set }) => {
       const owner = await authed(request, set);
       const encoder = new TextEncoder();
       const rows = manager.all(owner);
+      const line = (link: StoredLink) => encoder.encode(`${JSON.stringify(linkJson(link, deps.publicBaseUrl))}\n`);
+      // The first link is read before answering, so storage that is down is a 503, not a 200
+      // cut short; a failure later in the stream can only abort it (the client sees it truncated).
+      const first = await rows.next();
       // Pulled one page at a time as the client reads: memory stays flat however many links.
       const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          if (first.done) controller.close();
+          else controller.enqueue(line(first.value));
+        },
         async pull(controller) {
           const next = await rows.next().catch((error: unknown) => {
             controller.error(error);
@@ -73,11 +71,11 @@ export function manageRoutes(deps: ManageRoutesDeps) {
           });
           if (next === null) return;
           if (next.done) controller.close();
-          else controller.enqueue(encoder.encode(`${JSON.stringify(linkJson(next.value, deps.publicBaseUrl))}\n`));
+          else controller.enqueue(line(next.value));
         },
       });
       return new Response(stream, { headers: { "content-type": "application/x-ndjson", ...(set.headers as Record<string, string>) } });
-    })
+    }, { detail: documented({ summary: "Every link of the key as NDJSON (streamed)", auth: true, responses: { 200: { description: "one link per line", media: { "application/x-ndjson": linkView } } }, errors: [401, 429, 503] }) })
     .post(
       "/api/links/bulk",
       async ({ request, set }) => {
@@ -91,12 +89,11 @@ export function manageRoutes(deps: ManageRoutesDeps) {
         const results = await Promise.all(
           body.links.map(async (item, index) => {
             try {
-              const alias = item.alias === undefined ? undefined : checkAlias(item.alias);
-              if (alias && !alias.ok) throw new AppError("invalid-body", alias.reason);
-              const link = await create(item.url, { owner, alias: alias?.alias, expiresAt: futureDate(item.expires_at, now), maxVisits: item.max_visits });
-              return { index, short_code: link.code, short_url: `${deps.publicBaseUrl}/${link.code}`, long_url: link.longUrl, created: link.created };
+              const alias = item.alias === undefined ? undefined : aliasOf(item.alias);
+              const link = await create(item.url, { owner, alias, expiresAt: futureDate(item.expires_at, now), maxVisits: item.max_visits });
+              return { index, ...createdJson(link, deps.publicBaseUrl) };
             } catch (error) {
-              const e = error instanceof AppError ? error : new AppError("internal", "internal error", { cause: error });
+              const e = report(error);
               return { index, error: { code: e.code, message: e.message } };
             }
           }),
@@ -104,24 +101,41 @@ export function manageRoutes(deps: ManageRoutesDeps) {
         Object.assign(set.headers, budget.headers());
         return { results, created: results.filter((r) => "created" in r && r.created).length, failed: results.filter((r) => "error" in r).length };
       },
-      { parse: "none" },
+      {
+        parse: "none",
+        detail: documented({ summary: "Create up to 1,000 links", description: "Each item as POST /create; an item's error does not stop the others.", auth: true, body: bulkBody, responses: { 200: bulkView.meta({ description: "per-item results, in order" }) }, errors: [400, 401, 413, 415, 429] }),
+      },
     )
     .post(
       "/api/links/import",
       async ({ request, set }) => {
         const owner = await authed(request, set);
         const budget = deps.budgetFor(owner);
-        const outcome = await importLinks(request, deps.maxImportBytes, budget.charged((url, options) => links.create(url, { owner, ...options })));
+        const outcome = await importLinks(request, deps.maxImportBytes, budget.charged((url, options) => links.create(url, { owner, ...options })), report);
         Object.assign(set.headers, budget.headers());
         set.status = outcome.status;
         return outcome.body;
       },
-      { parse: "none" },
+      {
+        parse: "none",
+        detail: documented({
+          summary: "Create links from NDJSON or CSV (streamed)",
+          description: "Each record as POST /create; a bad record is counted and reported, never stops the rest. A CSV syntax error or a stream past IMPORT_MAX_BYTES stops it with the summary so far.",
+          auth: true,
+          body: { media: { "application/x-ndjson": z.string(), "text/csv": z.string() } },
+          responses: {
+            200: importSummaryView.meta({ description: "created, duplicate, invalid, failed and the first errors" }),
+            400: errorOr(importStoppedView.meta({ description: "a CSV header or syntax error: the summary so far, error and stopped_at_line" })),
+            413: errorOr(importStoppedView.meta({ description: "over IMPORT_MAX_BYTES: nothing imported (declared length), or the summary so far (streamed)" })),
+          },
+          errors: [401, 415, 429],
+        }),
+      },
     )
     .get("/api/links/:code", async ({ request, params, set }) => {
       const owner = await authed(request, set);
       return linkJson(await manager.get(owner, String(params.code ?? "")), deps.publicBaseUrl);
-    })
+    }, { detail: documented({ summary: "A link's details", auth: true, responses: { 200: linkView }, errors: [401, 404, 429, 503] }) })
     .patch(
       "/api/links/:code",
       async ({ request, params, set }) => {
@@ -130,12 +144,12 @@ export function manageRoutes(deps: ManageRoutesDeps) {
         const link = await manager.update(owner, String(params.code ?? ""), { url: body.url, expiresAt: futureDate(body.expires_at, Date.now()), maxVisits: body.max_visits });
         return linkJson(link, deps.publicBaseUrl);
       },
-      { parse: "none" },
+      { parse: "none", detail: documented({ summary: "Edit a link", auth: true, body: patchLinkBody, responses: { 200: linkView.meta({ description: "the link after the edit" }) }, errors: [400, 401, 404, 413, 415, 429, 503] }) },
     )
     .delete("/api/links/:code", async ({ request, params, set }) => {
       const owner = await authed(request, set);
       await manager.remove(owner, String(params.code ?? ""));
       set.status = 204;
       return null;
-    });
+    }, { detail: documented({ summary: "Delete a link", auth: true, responses: { 204: { description: "deleted" } }, errors: [401, 404, 429, 503] }) });
 }

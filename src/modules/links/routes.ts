@@ -3,11 +3,12 @@ import { AppError } from "../../errors";
 import { principalOf } from "../keys/auth";
 import { readJsonBody } from "../../http/json-body";
 import type { rateGate } from "../ratelimit/rate-gate";
-import { checkAlias } from "../../domain/alias";
+import { documented } from "../../http/api-doc";
 import type { KeyRing } from "../keys/key-ring";
 import type { LinkService } from "./link-service";
 import type { RedirectHandler } from "./redirect-route";
-import { createLinkBody, futureDate, parseBody } from "./schema";
+import { aliasOf, createLinkBody, futureDate, parseBody } from "./schema";
+import { createdJson, createdView, shortUrl } from "./views";
 
 export interface LinkRoutesDeps {
   links: LinkService;
@@ -31,25 +32,36 @@ export function linkRoutes(deps: LinkRoutesDeps) {
         if (principal === null && !deps.anonymousCreate) throw new AppError("unauthorized", "creating links needs an API key on this server (ANONYMOUS_CREATE=false)", { headers: { "www-authenticate": "Bearer" } });
         Object.assign(set.headers, await deps.gate(request, principal));
         const body = parseBody(createLinkBody, await readJsonBody(request, deps.maxBodyBytes));
-        let alias: string | undefined;
-        if (body.alias !== undefined) {
-          if (principal === null) throw new AppError("unauthorized", "a custom alias needs an API key");
-          const checked = checkAlias(body.alias);
-          if (!checked.ok) throw new AppError("invalid-body", checked.reason);
-          alias = checked.alias;
-        }
+        if (body.alias !== undefined && principal === null) throw new AppError("unauthorized", "a custom alias needs an API key");
         const link = await links.create((body.url ?? body.long_url)!, {
           owner: principal?.keyId ?? null,
-          alias,
+          alias: body.alias === undefined ? undefined : aliasOf(body.alias),
           expiresAt: futureDate(body.expires_at, Date.now()),
           maxVisits: body.max_visits,
         });
         set.status = link.created ? 201 : 200;
         set.headers["x-shard"] = String(link.shard);
-        set.headers["location"] = `${deps.publicBaseUrl}/${link.code}`;
-        return { short_code: link.code, short_url: `${deps.publicBaseUrl}/${link.code}`, long_url: link.longUrl, created: link.created };
+        set.headers["location"] = shortUrl(deps.publicBaseUrl, link.code);
+        return createdJson(link, deps.publicBaseUrl);
       },
-      { parse: "none" },
+      {
+        parse: "none",
+        detail: documented({
+          summary: "Shorten a URL",
+          description: "Anonymous unless ANONYMOUS_CREATE=false; an alias needs an API key. The same URL from the same owner answers the existing link (200).",
+          body: createLinkBody,
+          responses: { 201: createdView.meta({ description: "created" }), 200: createdView.meta({ description: "already shortened by this owner" }) },
+          errors: [400, 401, 409, 413, 415, 429, 503],
+        }),
+      },
     )
-    .get("/:code", ({ params, request }) => deps.redirect(typeof params.code === "string" ? params.code : "", request));
+    .get("/:code", ({ params, request }) => deps.redirect(typeof params.code === "string" ? params.code : "", request), {
+      detail: documented({
+        summary: "Redirect",
+        description: "302 (or REDIRECT_STATUS) to the long URL; HEAD answers the same without counting a click.",
+        path: { code: { description: "a generated code or an alias (any capitalisation)" } },
+        responses: { 302: { description: "redirect to the long URL (Location)" } },
+        errors: [404, 410, 429, 503],
+      }),
+    });
 }

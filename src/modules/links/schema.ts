@@ -1,9 +1,10 @@
 import { z } from "zod";
+import { checkAlias } from "../../domain/alias";
 import { AppError } from "../../errors";
 
 /**
  * The links API's request shapes, one zod schema each: they validate requests and, through
- * z.toJSONSchema, are the OpenAPI spec's schemas (src/composition/openapi-doc.ts), so the two cannot drift.
+ * z.toJSONSchema, are the OpenAPI spec's schemas (each route's routeDoc), so the two cannot drift.
  */
 const expiresAt = z.iso.datetime({ offset: true, error: "expires_at must be an ISO 8601 date-time, e.g. 2027-01-31T12:00:00Z" });
 const maxVisits = z.number({ error: "max_visits must be a number" }).int("max_visits must be an integer").min(1, "max_visits must be >= 1").max(1_000_000_000_000, "max_visits must be <= 10^12");
@@ -90,4 +91,11 @@ export function futureDate(iso: string | null | undefined, now: number): Date | 
   const date = new Date(iso);
   if (date.getTime() <= now) throw new AppError("invalid-body", "expires_at must be in the future");
   return date;
+}
+
+/** The stored form of a requested alias (create, bulk, import): a malformed or reserved one is a 400 naming why. */
+export function aliasOf(requested: string): string {
+  const checked = checkAlias(requested);
+  if (!checked.ok) throw new AppError("invalid-body", checked.reason);
+  return checked.alias;
 }

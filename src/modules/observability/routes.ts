@@ -1,4 +1,6 @@
 import { Elysia } from "elysia";
+import { z } from "zod";
+import { documented } from "../../http/api-doc";
 import { AppError } from "../../errors";
 import type { AccessControl } from "../keys/access";
 import { errorResponse } from "../../http/error-handler";
@@ -16,10 +18,26 @@ export function observabilityRoutes(deps: { prometheus: PrometheusMetrics; lates
       await deps.access.requireObserver(request);
       set.headers["content-type"] = deps.prometheus.contentType;
       return deps.prometheus.text();
+    }, {
+      detail: documented({
+        summary: "Prometheus metrics",
+        description: "Admin key, unless OBSERVABILITY_PUBLIC; scrapers use the METRICS_PORT listener.",
+        auth: true,
+        responses: { 200: { description: "Prometheus text exposition", media: { "text/plain": z.string() } } },
+        errors: [401, 403, 429],
+      }),
     })
     .get("/api/metrics", async ({ request }) => {
       await deps.access.requireObserver(request);
       return deps.latest() ?? { pending: true };
+    }, {
+      detail: documented({
+        summary: "The last cache and click figures pushed to dashboards",
+        description: "Admin key, unless OBSERVABILITY_PUBLIC. `pending` until the first push.",
+        auth: true,
+        responses: { 200: z.union([z.object({ pending: z.literal(true) }), z.looseObject({ at: z.number(), instance: z.looseObject({ node: z.string() }), cluster: z.looseObject({ source: z.enum(["redis", "local"]) }) })]) },
+        errors: [401, 403, 429],
+      }),
     });
 }
 

@@ -5,7 +5,7 @@
  * up to one more burst — the 404 charge). Returns {allowed, retry_after_ms, remaining, reset_ms}.
  *
  * Written here rather than taken from rate-limiter-flexible: that library's Redis limiters are
- * fixed-window counters, and the issue asks for something smoother.
+ * fixed-window counters, which admit two windows' worth at a window edge; GCRA spreads admissions evenly.
  *
  * TATs are stored with %.17g, every digit of the double: Lua's tostring keeps 14, which for epoch
  * milliseconds is 0.1 ms, and that rounding, repeated at each write, drifts a bucket by tokens.

@@ -59,6 +59,9 @@ const HARD_MAX_PAYLOAD = 1024 * 1024;
  * Served by Bun directly rather than Elysia's .ws(): in Elysia 1.4 a `/:code` GET route shadows
  * a static WS route.
  */
+/** Where the event stream is upgraded: a path of the front door, not an Elysia route. */
+export const STREAM_PATH = "/ws";
+
 export class WsGateway {
   private readonly rejected: Record<Rejection, number> = { connections: 0, messages: 0, size: 0, auth: 0 };
   /** Every open socket, authenticated or not: a shutdown closes them all (Bun's stop waits for them). */
@@ -83,7 +86,7 @@ export class WsGateway {
 
   /** Whether the request is a WebSocket upgrade of /ws (`path`: its path without the query). */
   isStreamRequest(request: Request, path: string): boolean {
-    return path === "/ws" && request.headers.get("upgrade")?.toLowerCase() === "websocket";
+    return path === STREAM_PATH && request.headers.get("upgrade")?.toLowerCase() === "websocket";
   }
 
   /** Upgrades a /ws request; an HTTP error response when a header credential is wrong or cannot be checked. */

@@ -1,0 +1,73 @@
+import { z } from "zod";
+import type { StoredLink } from "../../storage/link-rows";
+
+/**
+ * What the links API answers, one zod schema per shape: the routes build their JSON through the
+ * functions here (typed by the schemas) and publish the schemas in the OpenAPI document, so the
+ * two cannot drift.
+ */
+
+/** The short URL of a code: the one place it is spelled. */
+export function shortUrl(publicBaseUrl: string, code: string): string {
+  return `${publicBaseUrl}/${code}`;
+}
+
+export const createdView = z.object({
+  short_code: z.string(),
+  short_url: z.string(),
+  long_url: z.string(),
+  created: z.boolean().meta({ description: "false when the key (or anonymous) had shortened this URL already" }),
+});
+
+export const linkView = z.object({
+  short_code: z.string(),
+  short_url: z.string(),
+  long_url: z.string(),
+  alias: z.boolean(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  expires_at: z.string().nullable(),
+  max_visits: z.number().nullable(),
+  visits: z.number().nullable().meta({ description: "redirects counted against max_visits; null without a budget" }),
+  clicks: z.number().optional().meta({ description: "every counted redirect (details only)" }),
+});
+
+export const linkPage = z.object({ links: z.array(linkView), next_cursor: z.string().nullable() });
+
+const itemError = z.object({ code: z.string(), message: z.string() });
+
+export const bulkView = z.object({
+  results: z.array(z.union([createdView.extend({ index: z.number() }), z.object({ index: z.number(), error: itemError })])),
+  created: z.number(),
+  failed: z.number(),
+});
+
+export const importSummaryView = z.object({
+  created: z.number(),
+  duplicate: z.number(),
+  invalid: z.number(),
+  failed: z.number(),
+  errors: z.array(z.object({ line: z.number(), code: z.string(), message: z.string() })).meta({ description: "the first 50 problems, in line order" }),
+});
+
+export const importStoppedView = importSummaryView.extend({ error: itemError, stopped_at_line: z.number() });
+
+export function createdJson(link: { code: string; longUrl: string; created: boolean }, publicBaseUrl: string): z.infer<typeof createdView> {
+  return { short_code: link.code, short_url: shortUrl(publicBaseUrl, link.code), long_url: link.longUrl, created: link.created };
+}
+
+/** The JSON a key sees of its link. */
+export function linkJson(link: StoredLink & { clicks?: number }, publicBaseUrl: string): z.infer<typeof linkView> {
+  return {
+    short_code: link.code,
+    short_url: shortUrl(publicBaseUrl, link.code),
+    long_url: link.longUrl,
+    alias: link.alias,
+    created_at: link.createdAt.toISOString(),
+    updated_at: link.updatedAt.toISOString(),
+    expires_at: link.expiresAt?.toISOString() ?? null,
+    max_visits: link.maxVisits,
+    visits: link.maxVisits === null ? null : link.visits,
+    ...(link.clicks === undefined ? {} : { clicks: link.clicks }),
+  };
+}

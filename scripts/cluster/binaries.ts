@@ -12,7 +12,21 @@ export interface Binaries {
  * `pg_ctl` on PATH (/usr/bin/pg_* on Debian are wrappers that pick a cluster, so they come last).
  */
 export function findBinaries(): Binaries {
-  return { pgBin: findPgBin(), redisServer: which("redis-server") ?? fail("redis-server not found on PATH") };
+  const pgBin = findPgBin();
+  requireExtensions(pgBin);
+  return { pgBin, redisServer: which("redis-server") ?? fail("redis-server not found on PATH") };
+}
+
+/**
+ * Extensions the migrations create (hll: the unique-visitor sketches), checked before any node
+ * starts so a missing package is one line, not a failed migration on every shard. Debian layout
+ * only; elsewhere the migration's own error says it.
+ */
+function requireExtensions(pgBin: string): void {
+  const version = /\/usr\/lib\/postgresql\/([\d.]+)\/bin$/.exec(pgBin)?.[1];
+  if (version && !existsSync(`/usr/share/postgresql/${version}/extension/hll.control`)) {
+    fail(`the PostgreSQL extension hll is not installed: apt-get install postgresql-${version}-hll (unique-visitor counts use it)`);
+  }
 }
 
 function findPgBin(): string {

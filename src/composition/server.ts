@@ -41,6 +41,7 @@ import type { ShardSet } from "../storage/shard-set";
 import { RingRouter } from "../topology/ring-router";
 import { TopologyAgent } from "../topology/topology-agent";
 import { DASHBOARD_PREFIX, httpApp } from "./app";
+import { analyticsFrom } from "./analytics";
 import { linkObserver } from "./link-observer";
 import { connectServerShards } from "./server-shards";
 import { MIGRATIONS_DIR, WORKER_FILE } from "./paths";
@@ -80,10 +81,12 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   hub.onListening = (listening) => bus.setLocalListening(listening);
   const cacheMetrics = new CacheMetrics(shards.count);
   const clicks = new ClickCounter();
-  const observer = linkObserver({ cache: cacheMetrics, clicks, bus, events: new EventFactory(node) });
+  const events = new EventFactory(node);
+  const observer = linkObserver({ cache: cacheMetrics, clicks, bus, events });
   const hot = new HotLinks({ maxEntries: config.HOT_CACHE_SIZE, ttlMs: config.HOT_CACHE_TTL_MS });
   const invalidation = new InvalidationBus({ publisher: redis.publisher, subscriber: redis.control, drop: (codes) => hot.drop(codes), clear: () => hot.clear() });
-  const clickFlusher = new ClickFlusher({ counter: clicks, shards, router, instance: node, intervalMs: config.CLICK_FLUSH_MS, maxQueued: 600, logger });
+  const analytics = analyticsFrom(config, { shards, bus, events, peerAddress, logger });
+  const clickFlusher = new ClickFlusher({ counter: clicks, shards, router, instance: node, intervalMs: config.CLICK_FLUSH_MS, maxQueued: 600, logger, rollups: analytics ? (now) => analytics.analytics.take(now) : undefined });
 
   const topology = new TopologyAgent({
     catalog,
@@ -117,8 +120,8 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   keys.onRevoked = (keyIds) => hub.closeKeys(keyIds);
   const access = new AccessControl({ keys, adminToken: config.ADMIN_TOKEN, observabilityPublic: config.OBSERVABILITY_PUBLIC });
   const stats = new ClickStats({ shards, router });
-  const manager = new LinkManager({ shards, router, links, invalidation, observer, clicksOf: async (code) => (await stats.of(code, "day")).total, cacheTtlSeconds: config.CACHE_TTL_SECONDS, logger });
-  const redirect = redirectHandler({ reader, limiter, clientKey, redirectStatus: config.REDIRECT_STATUS, notFoundCost: config.RATE_LIMIT_NOT_FOUND_COST, instanceId: config.INSTANCE_ID });
+  const manager = new LinkManager({ shards, router, links, invalidation, observer, clicksOf: (code) => stats.total(code), cacheTtlSeconds: config.CACHE_TTL_SECONDS, logger });
+  const redirect = redirectHandler({ reader, limiter, clientKey, redirectStatus: config.REDIRECT_STATUS, notFoundCost: config.RATE_LIMIT_NOT_FOUND_COST, instanceId: config.INSTANCE_ID, onServed: analytics?.onServed });
   const gateway = new WsGateway({
     hub,
     limits: new ClientLimits({ maxSockets: config.WS_MAX_PER_CLIENT, messagesPerSecond: config.WS_MESSAGES_PER_SEC }),
@@ -150,7 +153,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     wsClients: () => hub.clientCount,
     wsRejections: () => gateway.rejections,
     hotLinks: () => hot.size,
-    clicks: () => ({ counted: clicks.counted, ...clickFlusher.figures }),
+    clicks: () => ({ counted: clicks.counted, ...clickFlusher.figures, unenriched: analytics?.analytics.figures.unenriched ?? 0 }),
     createBatches: () => links.batcher.figures,
   });
 
@@ -243,6 +246,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
       void metricsServer?.stop(true);
       // Clicks first, while the database pools are open: a graceful stop loses none.
       await clickFlusher.stop();
+      await analytics?.analytics.close();
       await topology.stop();
       await invalidation.stop();
       await keys.stop();

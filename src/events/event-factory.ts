@@ -70,6 +70,17 @@ export class EventFactory {
     };
   }
 
+  /** Carried on the reads topic: a click is a read, told again with what enrichment found. */
+  click(click: { code: string; owner: string | null; country: string; referrer: string; device: string; browser: string; os: string; bot: boolean }): SerializedEvent {
+    return {
+      type: "read",
+      owner: click.owner,
+      json:
+        `{"event_id":"${this.nextId()}","type":"click","status":"OK","node":${this.nodeJson},"redis":null,"db":null,"short_code":${JSON.stringify(click.code)},"latency_ms":0,` +
+        `"country":${JSON.stringify(click.country)},"referrer":${JSON.stringify(click.referrer)},"device":"${click.device}","browser":${JSON.stringify(click.browser)},"os":${JSON.stringify(click.os)},"bot":${click.bot}}`,
+    };
+  }
+
   private nextId(): string {
     return this.idPrefix + this.seq++;
   }

@@ -36,7 +36,19 @@ export const readEventSchema = z.strictObject({
 /** Added later (additive): an owner edited or deleted a link. */
 export const changeEventSchema = z.strictObject({ ...common, type: z.enum(["update", "delete"]) });
 
-export const linkEventSchema = z.union([writeEventSchema, readEventSchema, changeEventSchema]);
+/** Added later (additive): a redirect's click once the worker pool has enriched it. */
+export const clickEventSchema = z.strictObject({
+  ...common,
+  type: z.literal("click"),
+  country: z.string(),
+  referrer: z.string(),
+  device: z.enum(["desktop", "mobile", "tablet", "other"]),
+  browser: z.string(),
+  os: z.string(),
+  bot: z.boolean(),
+});
+
+export const linkEventSchema = z.union([writeEventSchema, readEventSchema, changeEventSchema, clickEventSchema]);
 
 export type WriteEvent = z.infer<typeof writeEventSchema>;
 export type ReadEvent = z.infer<typeof readEventSchema>;

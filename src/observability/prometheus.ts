@@ -12,7 +12,7 @@ export interface PrometheusSources {
   wsRejections: () => Readonly<Record<string, number>>;
   hotLinks: () => number;
   /** Clicks counted on the redirect path, flushed to PostgreSQL, and given up on. */
-  clicks: () => { counted: number; flushed: number; lost: number };
+  clicks: () => { counted: number; flushed: number; lost: number; unenriched: number };
   /** Group commit: statements written and the creates they carried. */
   createBatches: () => { statements: number; items: number };
 }
@@ -118,7 +118,7 @@ export class PrometheusMetrics {
     });
     new Gauge({
       name: "shorten_clicks",
-      help: "Clicks on this instance: counted on redirects, flushed to PostgreSQL, lost (flush queue overflow)",
+      help: "Clicks on this instance: counted on redirects, flushed to PostgreSQL, lost (flush queue overflow), unenriched (counted, details dropped: analytics log full or enrichment failed)",
       labelNames: ["state"],
       registers,
       collect() {
@@ -126,6 +126,7 @@ export class PrometheusMetrics {
         this.set({ state: "counted" }, c.counted);
         this.set({ state: "flushed" }, c.flushed);
         this.set({ state: "lost" }, c.lost);
+        this.set({ state: "unenriched" }, c.unenriched);
       },
     });
     new Gauge({

@@ -1,3 +1,4 @@
+import type { LinkRollup } from "../domain/click-dimensions";
 import type { PgNode } from "./nodes";
 import { pgCall } from "./nodes";
 
@@ -10,6 +11,8 @@ export interface ClickBatch {
   epoch: number;
   hour: Date;
   counts: ReadonlyMap<string, number>;
+  /** The enriched share of the counts, per link (absent: analytics off, or details dropped). */
+  rollups: readonly LinkRollup[];
 }
 
 /**
@@ -19,6 +22,11 @@ export interface ClickBatch {
 export async function applyClickBatch(node: PgNode, batch: ClickBatch): Promise<boolean> {
   const codes = [...batch.counts.keys()];
   const clicks = codes.map((c) => String(batch.counts.get(c)));
+  const rollups = new Map(batch.rollups.map((r) => [r.code, r]));
+  const humans = codes.map((c) => String(rollups.get(c)?.humans ?? 0));
+  const bots = codes.map((c) => String(rollups.get(c)?.bots ?? 0));
+  const dims = batch.rollups.flatMap((r) => r.dims.map((d) => [r.code, ...d] as const));
+  const visitors = batch.rollups.flatMap((r) => r.visitors.map((v) => [r.code, v] as const));
   // Idempotent by its batch id: a retry after a timeout whose commit did land adds nothing.
   return node.policy.run(
     () =>
@@ -26,9 +34,25 @@ export async function applyClickBatch(node: PgNode, batch: ClickBatch): Promise<
         const fresh = await tx`insert into click_batches (batch_id) values (${batch.id}) on conflict do nothing returning 1`;
         if (fresh.length === 0) return false;
         await tx`
-          insert into link_clicks (code, hour, instance, home, epoch, clicks)
-          select c, ${batch.hour}, ${batch.instance}, ${batch.home}, ${batch.epoch}, n from unnest(${codes}::text[], ${clicks}::bigint[]) as t(c, n)
-          on conflict (code, hour, instance, home, epoch) do update set clicks = link_clicks.clicks + excluded.clicks`;
+          insert into link_clicks (code, hour, instance, home, epoch, clicks, humans, bots)
+          select c, ${batch.hour}, ${batch.instance}, ${batch.home}, ${batch.epoch}, n, h, b from unnest(${codes}::text[], ${clicks}::bigint[], ${humans}::bigint[], ${bots}::bigint[]) as t(c, n, h, b)
+          on conflict (code, hour, instance, home, epoch) do update
+            set clicks = link_clicks.clicks + excluded.clicks, humans = link_clicks.humans + excluded.humans, bots = link_clicks.bots + excluded.bots`;
+        if (dims.length > 0) {
+          await tx`
+            insert into link_click_dims (code, hour, instance, home, epoch, dimension, value, clicks, humans)
+            select c, ${batch.hour}, ${batch.instance}, ${batch.home}, ${batch.epoch}, d, v, n, h
+            from unnest(${dims.map((d) => d[0])}::text[], ${dims.map((d) => d[1])}::text[], ${dims.map((d) => d[2])}::text[], ${dims.map((d) => String(d[3]))}::bigint[], ${dims.map((d) => String(d[4]))}::bigint[]) as t(c, d, v, n, h)
+            on conflict (code, hour, instance, home, epoch, dimension, value) do update
+              set clicks = link_click_dims.clicks + excluded.clicks, humans = link_click_dims.humans + excluded.humans`;
+        }
+        if (visitors.length > 0) {
+          // A union: adding a visitor twice (another instance, a copy) changes nothing.
+          await tx`
+            insert into link_visitors (code, hour, home, epoch, visitors)
+            select c, ${batch.hour}, ${batch.home}, ${batch.epoch}, hll_add_agg(hll_hash_bigint(v)) from unnest(${visitors.map((v) => v[0])}::text[], ${visitors.map((v) => v[1])}::bigint[]) as t(c, v) group by c
+            on conflict (code, hour, home, epoch) do update set visitors = hll_union(link_visitors.visitors, excluded.visitors)`;
+        }
         return true;
       }),
     { idempotent: true },
@@ -41,15 +65,73 @@ export interface ClickRow {
   home: number;
   epoch: number;
   clicks: number;
+  humans: number;
+  bots: number;
 }
 
-export async function clickRows(node: PgNode, code: string): Promise<ClickRow[]> {
+/** A link's click rows in [from, to). */
+export async function clickRows(node: PgNode, code: string, from: Date, to: Date): Promise<ClickRow[]> {
   const rows = await pgCall(
     node,
-    (sql) => sql<{ hour: Date; instance: string; home: number; epoch: string; clicks: string }[]>`select hour, instance, home, epoch::text, clicks::text from link_clicks where code = ${code}`,
+    (sql) =>
+      sql<{ hour: Date; instance: string; home: number; epoch: string; clicks: string; humans: string; bots: string }[]>`
+        select hour, instance, home, epoch::text, clicks::text, humans::text, bots::text from link_clicks where code = ${code} and hour >= ${from} and hour < ${to}`,
     { idempotent: true },
   );
-  return rows.map((r) => ({ hour: r.hour, instance: r.instance, home: r.home, epoch: Number(r.epoch), clicks: Number(r.clicks) }));
+  return rows.map((r) => ({ hour: r.hour, instance: r.instance, home: r.home, epoch: Number(r.epoch), clicks: Number(r.clicks), humans: Number(r.humans), bots: Number(r.bots) }));
+}
+
+export interface DimensionRow {
+  key: string;
+  value: string;
+  clicks: number;
+  humans: number;
+}
+
+/**
+ * A link's rows of one dimension in [from, to), each with its full key so the same row read from
+ * two shards (mid re-sharding) is counted once.
+ */
+export async function dimensionRows(node: PgNode, code: string, dimension: string, from: Date, to: Date): Promise<DimensionRow[]> {
+  const rows = await pgCall(
+    node,
+    (sql) =>
+      sql<{ hour: Date; instance: string; home: number; epoch: string; value: string; clicks: string; humans: string }[]>`
+        select hour, instance, home, epoch::text, value, clicks::text, humans::text from link_click_dims
+        where code = ${code} and dimension = ${dimension} and hour >= ${from} and hour < ${to}`,
+    { idempotent: true },
+  );
+  return rows.map((r) => ({ key: `${r.hour.toISOString()}|${r.instance}|${r.home}|${r.epoch}|${r.value}`, value: r.value, clicks: Number(r.clicks), humans: Number(r.humans) }));
+}
+
+/** A link's visitor sketches in [from, to), in the extension's text form (for a union elsewhere). */
+export async function visitorRows(node: PgNode, code: string, from: Date, to: Date): Promise<Array<{ hour: Date; sketch: string }>> {
+  return pgCall(node, (sql) => sql<{ hour: Date; sketch: string }[]>`select hour, visitors::text as sketch from link_visitors where code = ${code} and hour >= ${from} and hour < ${to}`, { idempotent: true });
+}
+
+/**
+ * Unique visitors of sketches (from any shards): per bucket (`hour` or `day`) and over all of
+ * them, as the union's estimated cardinality.
+ */
+export async function uniqueVisitors(node: PgNode, sketches: ReadonlyArray<{ hour: Date; sketch: string }>, granularity: "hour" | "day"): Promise<{ total: number; buckets: Map<string, number> }> {
+  if (sketches.length === 0) return { total: 0, buckets: new Map() };
+  const hours = sketches.map((s) => s.hour.toISOString());
+  const texts = sketches.map((s) => s.sketch);
+  const rows = await pgCall(
+    node,
+    (sql) =>
+      sql<{ at: Date | null; n: string }[]>`
+        select date_trunc(${granularity}, hour, 'UTC') as at, round(hll_cardinality(hll_union_agg(h::hll)))::text as n
+        from unnest(${hours}::timestamptz[], ${texts}::text[]) as t(hour, h) group by rollup (1)`,
+    { idempotent: true },
+  );
+  const buckets = new Map<string, number>();
+  let total = 0;
+  for (const r of rows) {
+    if (r.at === null) total = Number(r.n);
+    else buckets.set(r.at.toISOString(), Number(r.n));
+  }
+  return { total, buckets };
 }
 
 /** Batch ids are only needed while a retry can still come: older ones are forgotten. */

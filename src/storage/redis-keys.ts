@@ -10,6 +10,8 @@ export const linkKey = (code: string) => `l:${code}`;
 export const urlKey = (urlHashHex: string) => `u:${urlHashHex}`;
 /** A GCRA bucket: `bucket` names the limit, `client` whom it counts (an address or `key:<id>`). */
 export const rateKey = (bucket: string, client: string) => `rl:${bucket}:${client}`;
+/** The day's salt of visitor ids (`day`: YYYY-MM-DD, UTC); it expires with its day. */
+export const visitorSaltKey = (day: string) => `shorten:salt:${day}`;
 /** The hash in which each instance writes its figures (a field per instance). */
 export const INSTANCE_FIGURES_KEY = "shorten:metrics:instances";
 

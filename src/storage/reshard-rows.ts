@@ -1,15 +1,18 @@
 import { linkKey, urlKey } from "./redis-keys";
 import type { PgNode } from "./nodes";
 import { pgCall } from "./nodes";
+import { deleteRollupRows, findRollupRows, insertRollupRows, ROLLUP_TABLES, scanRollupRows, type RollupTable } from "./reshard-rollup-rows";
 
 /**
  * The rows a re-sharding moves, as plain values, and the SQL to scan, copy, compare and remove
- * them. Both tables are keyed for keyset scans (links by code, url_index by url_hash) and every
+ * them (the analytics tables' in reshard-rollup-rows.ts). Every table is keyed for keyset scans
+ * (links by code, url_index by url_hash, click rows by their whole key) and every
  * write is idempotent (ON CONFLICT DO NOTHING, DELETE by key), so a batch interrupted at any
  * point can simply be run again.
  */
-export type MovableTable = "links" | "url_index" | "link_clicks";
-export const MOVABLE_TABLES: readonly MovableTable[] = ["links", "url_index", "link_clicks"];
+export type MovableTable = "links" | "url_index" | "link_clicks" | RollupTable;
+export const MOVABLE_TABLES: readonly MovableTable[] = ["links", "url_index", "link_clicks", ...ROLLUP_TABLES];
+const isRollup = (table: MovableTable): table is RollupTable => (ROLLUP_TABLES as readonly string[]).includes(table);
 
 export interface MovableRow {
   /** The table's primary key as bytes: the keyset position and the checkpoint. */
@@ -49,6 +52,8 @@ interface ClickRow {
   home: number;
   epoch: string;
   clicks: string;
+  humans: string;
+  bots: string;
 }
 
 interface UrlIndexRow {
@@ -80,7 +85,7 @@ function urlIndexRow(r: UrlIndexRow): MovableRow {
 // flush that reached the old owner after the row was first copied.
 function clickRow(r: ClickRow): MovableRow {
   const key = JSON.stringify([r.code, r.hour.toISOString(), r.instance, r.home, r.epoch]);
-  return { key: Buffer.from(key), ringKey: r.code, fingerprint: `${key}\u0000${r.clicks}`, cacheKey: null, values: { ...r } };
+  return { key: Buffer.from(key), ringKey: r.code, fingerprint: `${key}\u0000${r.clicks}\u0000${r.humans}\u0000${r.bots}`, cacheKey: null, values: { ...r } };
 }
 
 function clickKeys(keys: readonly Buffer[]) {
@@ -90,6 +95,7 @@ function clickKeys(keys: readonly Buffer[]) {
 
 /** Up to `limit` rows after `after` (null: from the start), in key order. */
 export async function scanRows(node: PgNode, table: MovableTable, after: Buffer | null, limit: number): Promise<MovableRow[]> {
+  if (isRollup(table)) return scanRollupRows(node, table, after, limit);
   if (table === "links") {
     const from = after === null ? null : after.toString();
     const rows = await pgCall(
@@ -104,7 +110,7 @@ export async function scanRows(node: PgNode, table: MovableTable, after: Buffer 
     const rows = await pgCall(
       node,
       (sql) => sql<ClickRow[]>`
-        select code, hour, instance, home, epoch::text, clicks::text from link_clicks
+        select code, hour, instance, home, epoch::text, clicks::text, humans::text, bots::text from link_clicks
         where ${from === null ? sql`true` : sql`(code, hour, instance, home, epoch) > (${from.codes[0]!}, ${from.hours[0]!}::timestamptz, ${from.instances[0]!}, ${from.homes[0]!}, ${from.epochs[0]!}::bigint)`}
         order by code, hour, instance, home, epoch limit ${limit}`,
       { idempotent: true },
@@ -127,14 +133,16 @@ export async function countRows(node: PgNode, table: MovableTable): Promise<numb
 /** Inserts rows that are not there yet; returns how many were new. */
 export async function insertRows(node: PgNode, table: MovableTable, rows: readonly MovableRow[]): Promise<number> {
   if (rows.length === 0) return 0;
+  if (isRollup(table)) return insertRollupRows(node, table, rows);
   const values = rows.map((r) => r.values);
   if (table === "link_clicks") {
     const inserted = await pgCall(
       node,
       (sql) => sql`
-        insert into link_clicks ${sql(values as never, "code", "hour", "instance", "home", "epoch", "clicks")}
-        on conflict (code, hour, instance, home, epoch) do update set clicks = greatest(link_clicks.clicks, excluded.clicks)
-        where link_clicks.clicks < excluded.clicks
+        insert into link_clicks ${sql(values as never, "code", "hour", "instance", "home", "epoch", "clicks", "humans", "bots")}
+        on conflict (code, hour, instance, home, epoch) do update
+          set clicks = greatest(link_clicks.clicks, excluded.clicks), humans = greatest(link_clicks.humans, excluded.humans), bots = greatest(link_clicks.bots, excluded.bots)
+        where link_clicks.clicks < excluded.clicks or link_clicks.humans < excluded.humans or link_clicks.bots < excluded.bots
         returning 1`,
       { idempotent: true },
     );
@@ -172,6 +180,7 @@ export async function insertRows(node: PgNode, table: MovableTable, rows: readon
 /** The rows among `keys` that exist on `node`. */
 export async function findRows(node: PgNode, table: MovableTable, keys: readonly Buffer[]): Promise<MovableRow[]> {
   if (keys.length === 0) return [];
+  if (isRollup(table)) return findRollupRows(node, table, keys);
   if (table === "links") {
     const codes = keys.map((k) => k.toString());
     const rows = await pgCall(node, (sql) => sql<LinkRow[]>`select ${sql.unsafe(LINK_COLUMNS)} from links where code = any(${codes})`, { idempotent: true });
@@ -182,7 +191,7 @@ export async function findRows(node: PgNode, table: MovableTable, keys: readonly
     const rows = await pgCall(
       node,
       (sql) => sql<ClickRow[]>`
-        select code, hour, instance, home, epoch::text, clicks::text from link_clicks
+        select code, hour, instance, home, epoch::text, clicks::text, humans::text, bots::text from link_clicks
         where (code, hour, instance, home, epoch) in (select * from unnest(${k.codes}::text[], ${k.hours}::timestamptz[], ${k.instances}::text[], ${k.homes}::int[], ${k.epochs}::bigint[]))`,
       { idempotent: true },
     );
@@ -199,6 +208,7 @@ export async function findRows(node: PgNode, table: MovableTable, keys: readonly
 
 export async function deleteRows(node: PgNode, table: MovableTable, keys: readonly Buffer[]): Promise<number> {
   if (keys.length === 0) return 0;
+  if (isRollup(table)) return deleteRollupRows(node, table, keys);
   if (table === "links") {
     const codes = keys.map((k) => k.toString());
     return (await pgCall(node, (sql) => sql`delete from links where code = any(${codes}) returning 1`, { idempotent: true })).length;

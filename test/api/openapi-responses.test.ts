@@ -160,6 +160,13 @@ async function cases(): Promise<Case[]> {
     { method: "get", template: "/api/links/{code}/stats", status: 429, send: wrongKey(`/api/links/${owned}/stats`) },
     { method: "get", template: "/api/links/{code}/stats", status: 503, send: () => severed.request("GET", `/api/links/${owned}/stats`, undefined, auth(key)) },
 
+    { method: "get", template: "/api/links/{code}/stats/{dimension}", status: 200, send: () => open.request("GET", `/api/links/${owned}/stats/country?limit=3`, undefined, auth(key)) },
+    { method: "get", template: "/api/links/{code}/stats/{dimension}", status: 400, send: () => open.request("GET", `/api/links/${owned}/stats/colour`, undefined, auth(key)) },
+    { method: "get", template: "/api/links/{code}/stats/{dimension}", status: 401, send: () => open.request("GET", `/api/links/${owned}/stats/country`) },
+    { method: "get", template: "/api/links/{code}/stats/{dimension}", status: 404, send: () => open.request("GET", `/api/links/${once.short_code}/stats/country`, undefined, auth(key)) },
+    { method: "get", template: "/api/links/{code}/stats/{dimension}", status: 429, send: wrongKey(`/api/links/${owned}/stats/os`) },
+    { method: "get", template: "/api/links/{code}/stats/{dimension}", status: 503, send: () => severed.request("GET", `/api/links/${owned}/stats/device`, undefined, auth(key)) },
+
     ...(["/metrics", "/api/metrics", "/api/topology"] as const).flatMap((path) => [
       { method: "get", template: path, status: 200, send: () => open.request("GET", path, undefined, auth(admin)) },
       { method: "get", template: path, status: 401, send: () => open.request("GET", path) },

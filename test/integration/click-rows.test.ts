@@ -1,11 +1,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { applyClickBatch, clickRows } from "../../src/storage/click-rows";
+import { applyClickBatch, clickRows, dimensionRows, uniqueVisitors, visitorRows } from "../../src/storage/click-rows";
 import { ShardSet } from "../../src/storage/shard-set";
 import { freshCode } from "../../harness/cluster";
 import { clusterConfig } from "../../harness/system";
 
 /** The click flush statement against a real primary: a batch counts once, however often it is sent. */
 const config = clusterConfig();
+const ALL = [new Date(0), new Date("9999-01-01")] as const;
 const policy = { timeoutMs: 2000, retries: 0, breakAfter: 5, halfOpenAfterMs: 500 };
 const shards = ShardSet.connect(config.shards, { redisPolicy: policy, dbPolicy: policy, dbPoolSize: 2 });
 const primary = shards.at(1).primary;
@@ -15,11 +16,31 @@ describe("applyClickBatch", () => {
   test("a retried batch (same id) adds nothing; a new batch adds to the same hour's row", async () => {
     const code = freshCode("k");
     const hour = new Date(Date.UTC(2026, 10, 30, 5));
-    const batch = { id: `test:${crypto.randomUUID()}:0`, instance: "instance-t", home: 1, epoch: 3, hour, counts: new Map([[code, 4]]) };
+    const batch = { id: `test:${crypto.randomUUID()}:0`, instance: "instance-t", home: 1, epoch: 3, hour, counts: new Map([[code, 4]]), rollups: [] };
     expect(await applyClickBatch(primary, batch)).toBe(true);
     expect(await applyClickBatch(primary, batch)).toBe(false);
     expect(await applyClickBatch(primary, { ...batch, id: `${batch.id}-next`, counts: new Map([[code, 3]]) })).toBe(true);
-    const rows = await clickRows(primary, code);
+    const rows = await clickRows(primary, code, ...ALL);
     expect(rows.map((r) => [r.hour.toISOString(), r.instance, r.home, r.epoch, r.clicks])).toEqual([[hour.toISOString(), "instance-t", 1, 3, 7]]);
+  });
+
+  test("a batch's rollups land with its counts, once: humans and bots, dimension rows, and visitors united however often they are added", async () => {
+    const code = freshCode("k");
+    const hour = new Date(Date.UTC(2026, 10, 30, 6));
+    const rollup = { code, humans: 3, bots: 1, dims: [["country", "US", 3, 2], ["country", "DE", 1, 1]] as Array<["country", string, number, number]>, visitors: ["1", "2", "-3"] };
+    const batch = { id: `test:${crypto.randomUUID()}:0`, instance: "instance-t", home: 1, epoch: 3, hour, counts: new Map([[code, 5]]), rollups: [rollup] };
+    expect(await applyClickBatch(primary, batch)).toBe(true);
+    expect(await applyClickBatch(primary, batch)).toBe(false);
+    // Another instance saw visitor 2 again and a new one: the union has four.
+    await applyClickBatch(primary, { ...batch, id: `${batch.id}-b`, instance: "instance-u", counts: new Map([[code, 2]]), rollups: [{ ...rollup, humans: 2, bots: 0, dims: [["country", "US", 2, 2]], visitors: ["2", "4"] }] });
+    const rows = await clickRows(primary, code, ...ALL);
+    expect(rows.map((r) => [r.instance, r.clicks, r.humans, r.bots]).sort()).toEqual([["instance-t", 5, 3, 1], ["instance-u", 2, 2, 0]]);
+    const dims = await dimensionRows(primary, code, "country", ...ALL);
+    expect(dims.map((d) => [d.value, d.clicks, d.humans]).sort()).toEqual([["DE", 1, 1], ["US", 2, 2], ["US", 3, 2]]);
+    const sketches = await visitorRows(primary, code, ...ALL);
+    expect(sketches).toHaveLength(1);
+    const uniques = await uniqueVisitors(primary, [...sketches, ...sketches], "day");
+    expect(uniques.total).toBe(4);
+    expect([...uniques.buckets]).toEqual([["2026-11-30T00:00:00.000Z", 4]]);
   });
 });

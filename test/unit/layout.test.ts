@@ -90,7 +90,7 @@ describe("layout", () => {
   test("every runtime dependency is imported by what runs in production, and nothing there imports a devDependency", () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
     const shipped = ["src", "workers", "scripts"].flatMap((dir) => sources(join(ROOT, dir)));
-    const packages = new Set(shipped.flatMap((file) => [...readFileSync(file, "utf8").matchAll(/(?:from|import)\s*\(?\s*"((?:@[^/"]+\/)?[^./"][^/"]*)/g)].map((m) => m[1]!)));
+    const packages = new Set(shipped.flatMap((file) => [...readFileSync(file, "utf8").matchAll(/(?:from|import|resolve)\s*\(?\s*"((?:@[^/"]+\/)?[^./"][^/"]*)/g)].map((m) => m[1]!)));
     expect(Object.keys(pkg.dependencies).filter((d) => !packages.has(d))).toEqual([]);
     // `from "bun"` names the runtime's built-in module, not the npm package that installs it.
     expect(Object.keys(pkg.devDependencies).filter((d) => packages.has(d) && d !== "bun")).toEqual([]);

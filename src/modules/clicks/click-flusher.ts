@@ -1,5 +1,6 @@
 import type { Logger } from "../../observability/logger";
 import type { ShardSet } from "../../storage/shard-set";
+import type { LinkRollup } from "../../domain/click-dimensions";
 import { applyClickBatch, pruneClickBatches, type ClickBatch } from "../../storage/click-rows";
 import type { RingRouter } from "../../topology/ring-router";
 import type { ClickCounter } from "./click-counter";
@@ -33,6 +34,8 @@ export class ClickFlusher {
       intervalMs: number;
       maxQueued: number;
       logger: Logger;
+      /** The enriched share of the interval's clicks (click analytics), stored in the same batch. */
+      rollups?: (now: number) => Promise<LinkRollup[]>;
       now?: () => number;
     },
   ) {}
@@ -66,24 +69,29 @@ export class ClickFlusher {
   private async run(): Promise<void> {
     const now = (this.deps.now ?? Date.now)();
     this.deps.counter.tick(now);
-    this.enqueue(this.deps.counter.drain(), new Date(Math.floor(now / HOUR_MS) * HOUR_MS));
+    const counts = this.deps.counter.drain();
+    const rollups = this.deps.rollups ? await this.deps.rollups(now) : [];
+    this.enqueue(counts, rollups, new Date(Math.floor(now / HOUR_MS) * HOUR_MS));
     await Promise.all([...this.queued.entries()].map(([shard, batches]) => this.applyQueued(shard, batches)));
   }
 
-  private enqueue(counts: Map<string, number>, hour: Date): void {
+  private enqueue(counts: Map<string, number>, rollups: readonly LinkRollup[], hour: Date): void {
     if (counts.size === 0) return;
     const { write: ring, version: epoch } = this.deps.router.current;
-    const byShard = new Map<number, Map<string, number>>();
-    for (const [code, n] of counts) {
+    const byShard = new Map<number, { counts: Map<string, number>; rollups: LinkRollup[] }>();
+    const groupOf = (code: string) => {
       const shard = ring.shardFor(code);
       let group = byShard.get(shard);
-      if (!group) byShard.set(shard, (group = new Map()));
-      group.set(code, n);
-    }
+      if (!group) byShard.set(shard, (group = { counts: new Map(), rollups: [] }));
+      return group;
+    };
+    for (const [code, n] of counts) groupOf(code).counts.set(code, n);
+    // A rollup always has its count (both are taken on the request's turn, drained together).
+    for (const rollup of rollups) if (counts.has(rollup.code)) groupOf(rollup.code).rollups.push(rollup);
     for (const [home, group] of byShard) {
       const queue = this.queued.get(home) ?? [];
       this.queued.set(home, queue);
-      queue.push({ id: `${this.deps.instance}:${this.bootId}:${this.seq++}`, instance: this.deps.instance, home, epoch, hour, counts: group });
+      queue.push({ id: `${this.deps.instance}:${this.bootId}:${this.seq++}`, instance: this.deps.instance, home, epoch, hour, counts: group.counts, rollups: group.rollups });
       while (queue.length > this.deps.maxQueued) this.lostClicks += sum(queue.shift()!.counts);
     }
   }

@@ -1,53 +1,142 @@
 import { ownersOf } from "../../domain/topology";
 import { AppError } from "../../errors";
 import { isShortCodeShape } from "../../domain/short-code";
-import { clickRows, type ClickRow } from "../../storage/click-rows";
+import type { Dimension } from "../../domain/click-dimensions";
+import { clickRows, dimensionRows, uniqueVisitors, visitorRows, type ClickRow } from "../../storage/click-rows";
 import { findLongUrl } from "../../storage/link-rows";
 import type { ShardSet } from "../../storage/shard-set";
 import type { RingRouter } from "../../topology/ring-router";
 
 export type Granularity = "hour" | "day";
 
+export interface StatsRange {
+  from: Date;
+  to: Date;
+}
+
+interface Figures {
+  clicks: number;
+  humans: number;
+  bots: number;
+  unique_visitors: number;
+}
+
 export interface LinkStats {
   code: string;
   total: number;
+  humans: number;
+  bots: number;
+  /** total - humans - bots: clicks counted before analytics, or whose details were dropped under overload. */
+  unclassified: number;
+  unique_visitors: number;
   granularity: Granularity;
-  series: Array<{ at: string; clicks: number }>;
+  from: string;
+  to: string;
+  series: Array<{ at: string } & Figures>;
+}
+
+export interface DimensionStats {
+  code: string;
+  dimension: Dimension;
+  from: string;
+  to: string;
+  items: Array<{ value: string; clicks: number; humans: number }>;
+  /** What `limit` left out, summed. */
+  other: { clicks: number; humans: number };
 }
 
 /**
- * A link's clicks from its shard: the total and a per-hour or per-day series (UTC), summed over
- * every instance's flushed rows. While a re-sharding runs, rows may sit on the old owner, the new
- * one, or both (copied): both owners are read and a row seen twice counts once. Clicks still in
+ * A link's clicks from its shard: the total, humans and bots, unique visitors and a per-hour or
+ * per-day series (UTC), summed over every instance's flushed rows, and breakdowns by dimension.
+ * While a re-sharding runs, rows may sit on the old owner, the new one, or both (copied): both
+ * owners are read, a row seen twice counts once, and visitor sketches are united. Clicks still in
  * an instance's memory (up to one flush interval) are not included yet.
  */
 export class ClickStats {
   constructor(private readonly deps: { shards: ShardSet; router: RingRouter }) {}
 
-  async of(code: string, granularity: Granularity): Promise<LinkStats> {
-    if (!isShortCodeShape(code)) throw notFound(code);
-    const route = this.deps.router.current;
-    const owners = ownersOf(route, code);
-    const found = await Promise.all(owners.map((s) => this.onShard(s, code)));
-    if (found.every((f) => !f.exists)) throw notFound(code);
+  async of(code: string, granularity: Granularity, range: StatsRange): Promise<LinkStats> {
+    const owners = await this.ownersHolding(code);
+    const found = await Promise.all(owners.map((s) => Promise.all([clickRows(this.primary(s), code, range.from, range.to), visitorRows(this.primary(s), code, range.from, range.to)])));
     const rows = new Map<string, ClickRow>();
-    for (const row of found.flatMap((f) => f.rows)) rows.set(`${row.hour.toISOString()}|${row.instance}|${row.home}|${row.epoch}`, row);
-    const series = new Map<string, number>();
-    let total = 0;
+    for (const row of found.flatMap((f) => f[0])) rows.set(`${row.hour.toISOString()}|${row.instance}|${row.home}|${row.epoch}`, row);
+    const uniques = await uniqueVisitors(this.primary(owners[0]!), found.flatMap((f) => f[1]), granularity);
+    const series = new Map<string, Figures>();
+    const total = { clicks: 0, humans: 0, bots: 0 };
     for (const row of rows.values()) {
-      total += row.clicks;
-      const at = granularity === "hour" ? row.hour.toISOString() : `${row.hour.toISOString().slice(0, 10)}T00:00:00.000Z`;
-      series.set(at, (series.get(at) ?? 0) + row.clicks);
+      const at = bucketOf(row.hour, granularity);
+      const point = series.get(at) ?? { clicks: 0, humans: 0, bots: 0, unique_visitors: uniques.buckets.get(at) ?? 0 };
+      series.set(at, point);
+      for (const k of ["clicks", "humans", "bots"] as const) {
+        point[k] += row[k];
+        total[k] += row[k];
+      }
     }
-    return { code, total, granularity, series: [...series].sort((a, b) => a[0].localeCompare(b[0])).map(([at, clicks]) => ({ at, clicks })) };
+    return {
+      code,
+      total: total.clicks,
+      humans: total.humans,
+      bots: total.bots,
+      unclassified: total.clicks - total.humans - total.bots,
+      unique_visitors: uniques.total,
+      granularity,
+      from: range.from.toISOString(),
+      to: range.to.toISOString(),
+      series: [...series].sort((a, b) => a[0].localeCompare(b[0])).map(([at, f]) => ({ at, ...f })),
+    };
   }
 
-  /** The primary: stats must count every flushed click, and a replica may lag. */
-  private async onShard(shard: number, code: string): Promise<{ exists: boolean; rows: ClickRow[] }> {
-    const { primary } = this.deps.shards.at(shard);
-    const [longUrl, rows] = await Promise.all([findLongUrl(primary, code), clickRows(primary, code)]);
-    return { exists: longUrl !== null, rows };
+  /** Every counted click of the link (its details page). */
+  async total(code: string): Promise<number> {
+    const owners = await this.ownersHolding(code);
+    const found = await Promise.all(owners.map((s) => clickRows(this.primary(s), code, new Date(0), FAR_FUTURE)));
+    const rows = new Map(found.flat().map((row) => [`${row.hour.toISOString()}|${row.instance}|${row.home}|${row.epoch}`, row.clicks]));
+    let n = 0;
+    for (const clicks of rows.values()) n += clicks;
+    return n;
   }
+
+  async breakdown(code: string, dimension: Dimension, range: StatsRange, limit: number): Promise<DimensionStats> {
+    const owners = await this.ownersHolding(code);
+    const found = await Promise.all(owners.map((s) => dimensionRows(this.primary(s), code, dimension, range.from, range.to)));
+    const rows = new Map(found.flat().map((r) => [r.key, r]));
+    const values = new Map<string, { value: string; clicks: number; humans: number }>();
+    for (const row of rows.values()) {
+      const item = values.get(row.value) ?? { value: row.value, clicks: 0, humans: 0 };
+      values.set(row.value, item);
+      item.clicks += row.clicks;
+      item.humans += row.humans;
+    }
+    const sorted = [...values.values()].sort((a, b) => b.clicks - a.clicks || b.humans - a.humans || (a.value < b.value ? -1 : 1));
+    const rest = sorted.slice(limit);
+    return {
+      code,
+      dimension,
+      from: range.from.toISOString(),
+      to: range.to.toISOString(),
+      items: sorted.slice(0, limit),
+      other: { clicks: rest.reduce((n, i) => n + i.clicks, 0), humans: rest.reduce((n, i) => n + i.humans, 0) },
+    };
+  }
+
+  /** The shards that may hold the link's rows; a link none of them has is a 404. The primary: stats must count every flushed click, and a replica may lag. */
+  private async ownersHolding(code: string): Promise<number[]> {
+    if (!isShortCodeShape(code)) throw notFound(code);
+    const owners = ownersOf(this.deps.router.current, code);
+    const exists = await Promise.all(owners.map((s) => findLongUrl(this.primary(s), code)));
+    if (exists.every((e) => e === null)) throw notFound(code);
+    return owners;
+  }
+
+  private primary(shard: number) {
+    return this.deps.shards.at(shard).primary;
+  }
+}
+
+const FAR_FUTURE = new Date("9999-01-01T00:00:00Z");
+
+function bucketOf(hour: Date, granularity: Granularity): string {
+  return granularity === "hour" ? hour.toISOString() : `${hour.toISOString().slice(0, 10)}T00:00:00.000Z`;
 }
 
 function notFound(code: string): AppError {

@@ -1,33 +1,91 @@
 import { Elysia } from "elysia";
 import { z } from "zod";
+import { DIMENSIONS } from "../../domain/click-dimensions";
+import { AppError } from "../../errors";
 import { documented } from "../../http/api-doc";
 import type { AccessControl } from "../keys/access";
 import { requireKey } from "../keys/auth";
 import type { KeyRing } from "../keys/key-ring";
 import type { LinkManager } from "../links/link-manager";
 import { parseQuery } from "../links/schema";
-import type { ClickStats } from "./click-stats";
+import type { ClickStats, StatsRange } from "./click-stats";
 
-export const statsQuery = z.object({ granularity: z.enum(["hour", "day"], { error: "granularity must be hour or day" }).default("hour") });
+const instant = (name: string) => z.iso.datetime({ offset: true, error: `${name} must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z` }).optional();
+const range = { from: instant("from").meta({ description: "start (inclusive); default: the link's first click" }), to: instant("to").meta({ description: "end (exclusive); default: now" }) };
 
+export const statsQuery = z.object({ granularity: z.enum(["hour", "day"], { error: "granularity must be hour or day" }).default("hour"), ...range });
+export const breakdownQuery = z.object({ ...range, limit: z.coerce.number({ error: "limit must be a number" }).int("limit must be an integer").min(1, "limit must be >= 1").max(1000, "limit must be <= 1000").default(10) });
+const dimensionParam = z.enum(DIMENSIONS, { error: `dimension must be one of ${DIMENSIONS.join(", ")}` });
+
+const figures = { clicks: z.number(), humans: z.number(), bots: z.number(), unique_visitors: z.number() };
 export const statsView = z.object({
   code: z.string(),
-  total: z.number(),
+  total: z.number().meta({ description: "every counted redirect (HEAD and bots included)" }),
+  humans: z.number(),
+  bots: z.number().meta({ description: "HEAD requests, crawlers and link-preview fetchers" }),
+  unclassified: z.number().meta({ description: "total - humans - bots: counted before analytics, or whose details were dropped under overload" }),
+  unique_visitors: z.number().meta({ description: "distinct human visitors per day, summed over the days of the range (HyperLogLog: exact up to ~160 per hour, then about ±2.3 %)" }),
   granularity: z.enum(["hour", "day"]),
-  series: z.array(z.object({ at: z.string().meta({ description: "start of the hour or day, UTC" }), clicks: z.number() })),
+  from: z.string(),
+  to: z.string(),
+  series: z.array(z.object({ at: z.string().meta({ description: "start of the hour or day, UTC" }), ...figures })),
+});
+export const breakdownView = z.object({
+  code: z.string(),
+  dimension: dimensionParam,
+  from: z.string(),
+  to: z.string(),
+  items: z.array(z.object({ value: z.string(), clicks: z.number(), humans: z.number() })),
+  other: z.object({ clicks: z.number(), humans: z.number() }).meta({ description: "the values beyond limit, summed" }),
 });
 
+/** [from, to): the link's whole life up to now when not given. */
+function rangeOf(q: { from?: string; to?: string }, now: number): StatsRange {
+  const from = q.from ? new Date(q.from) : new Date(0);
+  const to = q.to ? new Date(q.to) : new Date(now + 3_600_000);
+  if (from.getTime() >= to.getTime()) throw new AppError("invalid-query", "from must be before to");
+  return { from, to };
+}
+
 /**
- * GET /api/links/{code}/stats?granularity=hour|day: a link's clicks, for the key that owns it
- * (another key's link is 404) or for an admin (the admin token or an admin key).
+ * A link's clicks, for the key that owns it (another key's link is 404) or for an admin (the
+ * admin token or an admin key): GET /api/links/{code}/stats (totals, humans and bots, unique
+ * visitors, a series) and GET /api/links/{code}/stats/{dimension} (a breakdown).
  */
 export function clickRoutes(deps: { stats: ClickStats; access: AccessControl; keys: KeyRing; manager: LinkManager }) {
-  return new Elysia({ name: "clicks" }).get("/api/links/:code/stats", async ({ params, query, request }) => {
-    const { granularity } = parseQuery(statsQuery, query);
-    const path = typeof params.code === "string" ? params.code : "";
-    if (await deps.access.isAdmin(request)) return deps.stats.of(path, granularity);
+  const linkOf = async (request: Request, path: string): Promise<string> => {
+    if (await deps.access.isAdmin(request)) return path;
     const principal = await requireKey(request, deps.keys);
-    const link = await deps.manager.get(principal.keyId, path);
-    return deps.stats.of(link.code, granularity);
-  }, { detail: documented({ summary: "A link's clicks", description: "For the key that owns the link (another key's is 404) or an admin.", auth: true, query: statsQuery, responses: { 200: statsView }, errors: [400, 401, 404, 429, 503] }) });
+    return (await deps.manager.get(principal.keyId, path)).code;
+  };
+  const codeOf = (params: Record<string, unknown>) => (typeof params.code === "string" ? params.code : "");
+  return new Elysia({ name: "clicks" })
+    .get(
+      "/api/links/:code/stats",
+      async ({ params, query, request }) => {
+        const q = parseQuery(statsQuery, query);
+        const range = rangeOf(q, Date.now());
+        return deps.stats.of(await linkOf(request, codeOf(params)), q.granularity, range);
+      },
+      { detail: documented({ summary: "A link's clicks: humans, bots, unique visitors, a series", description: "For the key that owns the link (another key's is 404) or an admin.", auth: true, query: statsQuery, responses: { 200: statsView }, errors: [400, 401, 404, 429, 503] }) },
+    )
+    .get(
+      "/api/links/:code/stats/:dimension",
+      async ({ params, query, request }) => {
+        const dimension = parseQuery(dimensionParam, params.dimension);
+        const q = parseQuery(breakdownQuery, query);
+        const range = rangeOf(q, Date.now());
+        return deps.stats.breakdown(await linkOf(request, codeOf(params)), dimension, range, q.limit);
+      },
+      {
+        detail: documented({
+          summary: "A link's clicks by country, referrer, device, browser, os, language or bot",
+          auth: true,
+          path: { dimension: { description: DIMENSIONS.join(", ") } },
+          query: breakdownQuery,
+          responses: { 200: breakdownView },
+          errors: [400, 401, 404, 429, 503],
+        }),
+      },
+    );
 }

@@ -11,6 +11,8 @@ export interface RedirectDeps {
   redirectStatus: number;
   notFoundCost: number;
   instanceId: number;
+  /** Each redirect served, with its request (click analytics: appends the raw facts, nothing more). */
+  onServed?: (outcome: ResolvedLink["outcome"], request: Request) => void;
 }
 
 export type RedirectHandler = (code: string, request: Request) => Response | Promise<Response>;
@@ -29,19 +31,22 @@ export function redirectHandler(deps: RedirectDeps): RedirectHandler {
   const permanent = deps.redirectStatus === 301 || deps.redirectStatus === 308;
 
   // A plain Response: the hottest route skips Elysia's header mapping.
-  const redirect = ({ longUrl, outcome }: ResolvedLink): Response =>
-    new Response(null, {
+  const served = deps.onServed;
+  const redirect = ({ longUrl, outcome }: ResolvedLink, request: Request): Response => {
+    served?.(outcome, request);
+    return new Response(null, {
       status: deps.redirectStatus,
       headers: permanent
         ? { location: longUrl, "cache-control": "private, max-age=0", "x-cache": outcome.cache, "x-source": outcome.source, "x-shard": String(outcome.shard), "x-instance": instanceHeader }
         : { location: longUrl, "x-cache": outcome.cache, "x-source": outcome.source, "x-shard": String(outcome.shard), "x-instance": instanceHeader },
     });
+  };
 
-  const limited = async (limiter: RateLimiter, client: string, code: string): Promise<Response> => {
+  const limited = async (limiter: RateLimiter, client: string, code: string, request: Request): Promise<Response> => {
     const decision = await limiter.consume("redirect", client, 1);
     if (!decision.allowed) throw rateLimitedError(decision);
     try {
-      return redirect(await reader.resolve(code));
+      return redirect(await reader.resolve(code), request);
     } catch (error) {
       // Snowflake codes are sequential, so guessing must cost more than a hit: the rest of a 404's
       // price is charged even when it empties the bucket, so a prober's steady rate of 404s is the
@@ -55,9 +60,9 @@ export function redirectHandler(deps: RedirectDeps): RedirectHandler {
   };
 
   return (code, request) => {
-    if (limiter) return limited(limiter, deps.clientKey(request), code);
+    if (limiter) return limited(limiter, deps.clientKey(request), code, request);
     const resolved = reader.resolve(code);
-    return resolved instanceof Promise ? resolved.then(redirect) : redirect(resolved);
+    return resolved instanceof Promise ? resolved.then((r) => redirect(r, request)) : redirect(resolved, request);
   };
 }
 

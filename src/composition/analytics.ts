@@ -1,0 +1,29 @@
+import type { Config } from "../config";
+import type { EventBus } from "../events/event-bus";
+import type { EventFactory } from "../events/event-factory";
+import { ClickAnalytics } from "../modules/analytics/click-analytics";
+import { ClickEnricher } from "../modules/analytics/click-enricher";
+import { ClickLog, clickRecorder } from "../modules/analytics/click-log";
+import type { Logger } from "../observability/logger";
+import type { ShardSet } from "../storage/shard-set";
+import { VisitorSalts } from "../storage/visitor-salt";
+import { ANALYTICS_WORKER_FILE, COUNTRY_DB_FILE } from "./paths";
+
+/** Click analytics from config: the raw-fact log the redirect appends to, and its flush-side half. Null when ANALYTICS_ENABLED=false. */
+export function analyticsFrom(config: Config, deps: { shards: ShardSet; bus: EventBus; events: EventFactory; peerAddress: (request: Request) => string | undefined; logger: Logger }) {
+  if (!config.ANALYTICS_ENABLED) return null;
+  const log = new ClickLog(config.ANALYTICS_BUFFER);
+  const salts = new VisitorSalts(deps.shards.at(0).redis);
+  const analytics = new ClickAnalytics({
+    log,
+    enricher: new ClickEnricher({ workerFile: ANALYTICS_WORKER_FILE, threads: config.ANALYTICS_WORKERS, geoFile: config.ANALYTICS_GEO ? COUNTRY_DB_FILE : null, agentCacheSize: 10_000, trustedProxies: config.TRUSTED_PROXIES }),
+    salt: config.ANALYTICS_UNIQUES ? (now) => salts.of(now) : null,
+    listening: () => deps.bus.wanted,
+    onClicks: (clicks) => {
+      for (const click of clicks) deps.bus.emit(deps.events.click(click));
+    },
+    streamMax: 500,
+    onError: (error) => deps.logger.warn("click enrichment failed; those clicks stay counted, without details", { error: error.message }),
+  });
+  return { analytics, onServed: clickRecorder(log, deps.peerAddress) };
+}

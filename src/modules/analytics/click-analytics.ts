@@ -1,0 +1,57 @@
+import type { LinkRollup } from "../../domain/click-dimensions";
+import type { ClickEnricher } from "./click-enricher";
+import type { ClickLog } from "./click-log";
+import type { EnrichedClick } from "./click-rollup";
+
+/**
+ * One flush's analytics: takes the raw facts logged since the last flush, has the worker pool
+ * enrich and sum them, and hands back the rollups for the click flusher to store beside the
+ * counts. A batch the pool fails on is lost as details only (its clicks stay counted, as
+ * unenriched). Enriched clicks go to the live stream while someone listens.
+ *
+ * @example
+ *   const analytics = new ClickAnalytics({ log, enricher, salt: (now) => salts.of(now), listening: () => bus.wanted, onClicks });
+ *   const rollups = await analytics.take(Date.now());
+ */
+export class ClickAnalytics {
+  private enrichedClicks = 0;
+
+  constructor(
+    private readonly deps: {
+      log: ClickLog;
+      enricher: ClickEnricher;
+      /** The day's visitor salt; null when unique visitors are off. */
+      salt: ((now: number) => Promise<string>) | null;
+      listening: () => boolean;
+      onClicks: (clicks: EnrichedClick[]) => void;
+      /** Most enriched clicks streamed per flush. */
+      streamMax: number;
+      onError: (error: Error) => void;
+    },
+  ) {}
+
+  async take(now: number): Promise<LinkRollup[]> {
+    const facts = this.deps.log.drain();
+    if (facts.codes.length === 0) return [];
+    try {
+      const salt = this.deps.salt ? await this.deps.salt(now) : null;
+      const { links, sample } = await this.deps.enricher.enrich(facts, salt, this.deps.listening() ? this.deps.streamMax : 0);
+      this.enrichedClicks += facts.codes.length;
+      if (sample.length > 0) this.deps.onClicks(sample);
+      return links;
+    } catch (error) {
+      this.deps.log.lost(facts.codes.length);
+      this.deps.onError(error as Error);
+      return [];
+    }
+  }
+
+  /** Clicks enriched, and clicks counted without their details (log full, or the pool failed). */
+  get figures(): { enriched: number; unenriched: number } {
+    return { enriched: this.enrichedClicks, unenriched: this.deps.log.unenriched };
+  }
+
+  close(): Promise<void> {
+    return this.deps.enricher.close();
+  }
+}

@@ -1,0 +1,79 @@
+import { createHmac } from "node:crypto";
+import { primaryLanguage, referrerHost, type Dimension, type LinkRollup } from "../../domain/click-dimensions";
+import { clientIp } from "../../http/client-ip";
+import type { ClickFacts } from "./click-log";
+import type { AgentFacts, UserAgents } from "./user-agent";
+
+/**
+ * A batch of raw click facts enriched and summed per link: humans and bots, clicks and humans
+ * per dimension value, and the visitor ids of the humans (for the unique count). Runs in the
+ * analytics worker; pure apart from the lookups it is given.
+ *
+ * A visitor id is an HMAC of client address and user agent under the day's salt, cut to 64 bits:
+ * the same person on the same day is the same id on every instance, and once the salt is gone
+ * (it is never kept past its day) no id can be tied back to an address.
+ */
+/** What the live stream shows of an enriched click. */
+export interface EnrichedClick {
+  code: string;
+  owner: string | null;
+  country: string;
+  referrer: string;
+  device: AgentFacts["device"];
+  browser: string;
+  os: string;
+  bot: boolean;
+}
+
+export interface RollupOptions {
+  agents: UserAgents;
+  /** ISO country of an address; null when unknown or geo is off. */
+  country: (ip: string) => string | null;
+  trustedProxies: readonly string[];
+  /** The day's salt; null when unique visitors are off. */
+  salt: string | null;
+  /** How many enriched clicks to hand back for the stream (0 when nobody listens). */
+  sample: number;
+}
+
+export function rollUp(facts: ClickFacts, options: RollupOptions): { links: LinkRollup[]; sample: EnrichedClick[] } {
+  const byCode = new Map<string, { rollup: LinkRollup; dims: Map<string, [Dimension, string, number, number]>; visitors: Set<string> }>();
+  const sample: EnrichedClick[] = [];
+  for (let i = 0; i < facts.codes.length; i++) {
+    const code = facts.codes[i]!;
+    const agent = options.agents.of(facts.agents[i]!, facts.heads[i]!);
+    const ip = clientIp(facts.peers[i], facts.forwarded[i]!, options.trustedProxies);
+    const click: EnrichedClick = { code, owner: facts.owners[i]!, country: options.country(ip) ?? "unknown", referrer: referrerHost(facts.referrers[i]!), device: agent.device, browser: agent.browser, os: agent.os, bot: agent.bot };
+    let entry = byCode.get(code);
+    if (!entry) byCode.set(code, (entry = { rollup: { code, humans: 0, bots: 0, dims: [], visitors: [] }, dims: new Map(), visitors: new Set() }));
+    const human = agent.bot ? 0 : 1;
+    if (human) entry.rollup.humans++;
+    else entry.rollup.bots++;
+    const values: Array<[Dimension, string]> = [
+      ["country", click.country],
+      ["referrer", click.referrer],
+      ["device", click.device],
+      ["browser", click.browser],
+      ["os", click.os],
+      ["language", primaryLanguage(facts.languages[i]!)],
+      ["bot", agent.bot ? "bot" : "human"],
+    ];
+    for (const [dimension, value] of values) {
+      const key = `${dimension}\u0000${value}`;
+      const row = entry.dims.get(key);
+      if (row) {
+        row[2]++;
+        row[3] += human;
+      } else entry.dims.set(key, [dimension, value, 1, human]);
+    }
+    if (human && options.salt !== null) entry.visitors.add(visitorId(options.salt, ip, facts.agents[i] ?? ""));
+    if (sample.length < options.sample) sample.push(click);
+  }
+  const links = [...byCode.values()].map(({ rollup, dims, visitors }) => ({ ...rollup, dims: [...dims.values()], visitors: [...visitors] }));
+  return { links, sample };
+}
+
+function visitorId(salt: string, ip: string, agent: string): string {
+  const digest = createHmac("sha256", salt).update(ip).update("\u0000").update(agent).digest();
+  return digest.readBigInt64BE(0).toString();
+}

@@ -1,0 +1,151 @@
+/**
+ * Click analytics end to end, in process against the real cluster: real user agents, referrers,
+ * languages and client addresses (through a trusted proxy) go through the redirect, the worker
+ * pool and the flush into PostgreSQL, and every figure and breakdown comes back exactly.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startSystem, uniqueUrl, type TestSystem } from "../../harness/system";
+
+const ADMIN_TOKEN = "test-admin-token-analytics-0123";
+const PROXY = "10.20.30.40";
+let sys: TestSystem;
+beforeAll(async () => {
+  sys = await startSystem({ RATE_LIMIT_ENABLED: "false", ADMIN_TOKEN, TRUSTED_PROXIES: PROXY, CLICK_FLUSH_MS: "60000", HOT_CACHE_SIZE: "0" });
+});
+afterAll(() => sys.close());
+
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+const AGENTS = {
+  chromeWindows: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+  safariIphone: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+  firefoxLinux: "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+  chromeAndroid: "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+  safariIpad: "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+  googlebot: "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+  slackbot: "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+  facebook: "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+  curl: "curl/8.5.0",
+};
+
+/** One click each: [method, user agent, referrer, Accept-Language, forwarded client address]. */
+const CLICKS: Array<[string, string | null, string | null, string | null, string]> = [
+  ["GET", AGENTS.chromeWindows, "https://www.google.com/search?q=shorten", "en-US,en;q=0.9", "8.8.8.8"],
+  ["GET", AGENTS.chromeWindows, "https://www.google.com/", "en-GB", "8.8.8.8"],
+  ["GET", AGENTS.safariIphone, "https://t.co/abc", "de-DE,de;q=0.8", "81.2.69.142"],
+  ["GET", AGENTS.firefoxLinux, null, "fr", "2a00:1450:4001:80b::200e"],
+  ["GET", AGENTS.chromeAndroid, "https://news.ycombinator.com/item?id=1", null, "1.1.1.1"],
+  ["GET", AGENTS.safariIpad, "not a url", "*", "192.168.1.9"],
+  ["GET", AGENTS.googlebot, null, null, "66.249.66.1"],
+  ["GET", AGENTS.slackbot, null, null, "8.8.8.8"],
+  ["GET", AGENTS.facebook, null, null, "8.8.8.8"],
+  ["GET", AGENTS.curl, null, null, "8.8.8.8"],
+  ["GET", null, null, null, "8.8.8.8"],
+  ["HEAD", AGENTS.chromeWindows, null, "en", "8.8.8.8"],
+];
+
+let code: string;
+beforeAll(async () => {
+  const created = await sys.request("POST", "/create", { url: uniqueUrl("analytics") });
+  code = ((await created.json()) as { short_code: string }).short_code;
+  for (const [method, agent, referrer, language, client] of CLICKS) {
+    const headers: Record<string, string> = { "x-forwarded-for": client };
+    if (agent !== null) headers["user-agent"] = agent;
+    if (referrer !== null) headers.referer = referrer;
+    if (language !== null) headers["accept-language"] = language;
+    const res = await sys.request(method, `/${code}`, undefined, { headers, peer: PROXY });
+    expect(res.status).toBe(302);
+  }
+  await sys.composed.clickFlusher.flush();
+});
+
+async function get(path: string) {
+  const res = await sys.request("GET", path, undefined, { headers: admin });
+  expect(res.status).toBe(200);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+const items = async (dimension: string) => ((await get(`/api/links/${code}/stats/${dimension}?limit=100`)) as { items: Array<{ value: string; clicks: number; humans: number }> }).items.map((i) => [i.value, i.clicks, i.humans]);
+
+describe("click analytics", () => {
+  test("totals: every redirect counted, humans and bots apart (HEAD, crawlers, preview fetchers, no user agent), unique visitors of the humans", async () => {
+    const stats = (await get(`/api/links/${code}/stats?granularity=day`)) as { total: number; humans: number; bots: number; unclassified: number; unique_visitors: number; series: Array<Record<string, number>> };
+    expect([stats.total, stats.humans, stats.bots, stats.unclassified]).toEqual([12, 6, 6, 0]);
+    // The two Chrome/Windows clicks from 8.8.8.8 are one visitor.
+    expect(stats.unique_visitors).toBe(5);
+    expect(stats.series).toHaveLength(1);
+    expect([stats.series[0]!.clicks, stats.series[0]!.humans, stats.series[0]!.bots, stats.series[0]!.unique_visitors]).toEqual([12, 6, 6, 5]);
+  });
+
+  test("country from the client address behind the trusted proxy (private and unknown addresses are unknown)", async () => {
+    expect(await items("country")).toEqual([
+      ["US", 8, 2],
+      ["AU", 1, 1],
+      ["DE", 1, 1],
+      ["GB", 1, 1],
+      ["unknown", 1, 1],
+    ]);
+  });
+
+  test("referrer host without www, direct when none, other when it is not a URL", async () => {
+    expect(await items("referrer")).toEqual([
+      ["direct", 7, 1],
+      ["google.com", 2, 2],
+      ["news.ycombinator.com", 1, 1],
+      ["other", 1, 1],
+      ["t.co", 1, 1],
+    ]);
+  });
+
+  test("device, browser and os families", async () => {
+    expect(await items("device")).toEqual([
+      ["other", 5, 0],
+      ["desktop", 4, 3],
+      ["mobile", 2, 2],
+      ["tablet", 1, 1],
+    ]);
+    expect(await items("browser")).toEqual([
+      ["other", 5, 0],
+      ["Chrome", 4, 3],
+      ["Safari", 2, 2],
+      ["Firefox", 1, 1],
+    ]);
+    expect(await items("os")).toEqual([
+      ["other", 5, 0],
+      ["Windows", 3, 2],
+      ["iOS", 2, 2],
+      ["Android", 1, 1],
+      ["Linux", 1, 1],
+    ]);
+  });
+
+  test("language is the primary tag of the first Accept-Language entry; bot is human or bot", async () => {
+    expect(await items("language")).toEqual([
+      ["unknown", 7, 2],
+      ["en", 3, 2],
+      ["de", 1, 1],
+      ["fr", 1, 1],
+    ]);
+    expect(await items("bot")).toEqual([
+      ["human", 6, 6],
+      ["bot", 6, 0],
+    ]);
+  });
+
+  test("limit keeps the top values and sums the rest in other; a bad dimension or range is a 400", async () => {
+    const top = (await get(`/api/links/${code}/stats/country?limit=2`)) as { items: unknown[]; other: { clicks: number; humans: number } };
+    expect(top.items).toHaveLength(2);
+    // US (8) and AU (1, first of the ties by name); DE, GB and unknown are the rest.
+    expect(top.other).toEqual({ clicks: 3, humans: 3 });
+    const bad = await sys.request("GET", `/api/links/${code}/stats/colour`, undefined, { headers: admin });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("invalid-query");
+    const backwards = await sys.request("GET", `/api/links/${code}/stats?from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z`, undefined, { headers: admin });
+    expect(backwards.status).toBe(400);
+  });
+
+  test("a range that ends before the clicks has none of them", async () => {
+    const stats = (await get(`/api/links/${code}/stats?to=2020-01-01T00:00:00Z`)) as { total: number; unique_visitors: number };
+    expect([stats.total, stats.unique_visitors]).toEqual([0, 0]);
+  });
+});

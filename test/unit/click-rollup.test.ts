@@ -1,0 +1,106 @@
+import { expect, test } from "bun:test";
+import fc from "fast-check";
+import { DIMENSIONS, primaryLanguage, referrerHost } from "../../src/domain/click-dimensions";
+import { ClickLog } from "../../src/modules/analytics/click-log";
+import { rollUp } from "../../src/modules/analytics/click-rollup";
+import { UserAgents } from "../../src/modules/analytics/user-agent";
+
+test.each([
+  [null, "direct"],
+  ["", "direct"],
+  ["https://www.Google.com/search?q=1", "google.com"],
+  ["http://news.ycombinator.com/item?id=1", "news.ycombinator.com"],
+  ["android-app://com.slack/", "com.slack"],
+  ["javascript:alert(1)", "other"],
+  ["not a url", "other"],
+])("referrer %p is %p", (referrer, host) => {
+  expect(referrerHost(referrer)).toBe(host);
+});
+
+test.each([
+  [null, "unknown"],
+  ["en-US,en;q=0.9", "en"],
+  ["DE", "de"],
+  ["zh-Hant-TW", "zh"],
+  ["*", "unknown"],
+  ["x-klingon", "unknown"],
+  [";q=1", "unknown"],
+])("Accept-Language %p is %p", (header, language) => {
+  expect(primaryLanguage(header)).toBe(language);
+});
+
+test("user agents: families, device types, bots (crawlers, preview fetchers, none, HEAD)", () => {
+  const agents = new UserAgents(100);
+  expect(agents.of("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", false)).toEqual({ device: "mobile", browser: "Safari", os: "iOS", bot: false });
+  expect(agents.of("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15", false)).toEqual({ device: "desktop", browser: "Safari", os: "macOS", bot: false });
+  for (const bot of ["WhatsApp/2.23.20.0", "Twitterbot/1.0", "Discordbot/2.0", "TelegramBot (like TwitterBot)", "LinkedInBot/1.0", "facebookexternalhit/1.1"]) expect(agents.of(bot, false).bot).toBe(true);
+  expect(agents.of(null, false).bot).toBe(true);
+  const chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+  expect(agents.of(chrome, true)).toEqual({ device: "desktop", browser: "Chrome", os: "Windows", bot: true });
+  // HEAD does not leak into the cached answer for the same agent.
+  expect(agents.of(chrome, false).bot).toBe(false);
+});
+
+const headerText = fc.option(fc.oneof(fc.string({ maxLength: 80 }), fc.constantFrom("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", "curl/8.5.0", "https://t.co/x", "en-GB,en;q=0.8")), { nil: null });
+const click = fc.record({
+  code: fc.constantFrom("a1", "b2", "c3", "d4"),
+  peer: fc.oneof(fc.ipV4(), fc.ipV6(), fc.string({ maxLength: 20 })),
+  forwarded: headerText,
+  agent: headerText,
+  referrer: headerText,
+  language: headerText,
+  head: fc.boolean(),
+});
+
+test("property: for any clicks, each dimension's values sum to the link's clicks, humans + bots = clicks, visitors <= humans, and the log keeps at most its capacity", () => {
+  const agents = new UserAgents(50);
+  fc.assert(
+    fc.property(fc.array(click, { maxLength: 60 }), fc.integer({ min: 1, max: 80 }), (clicks, capacity) => {
+      const log = new ClickLog(capacity);
+      for (const c of clicks) {
+        const headers = new Headers();
+        if (c.forwarded !== null) headers.set("x-forwarded-for", c.forwarded.replace(/[\r\n\0]/g, ""));
+        if (c.agent !== null) headers.set("user-agent", c.agent.replace(/[\r\n\0]/g, ""));
+        if (c.referrer !== null) headers.set("referer", c.referrer.replace(/[\r\n\0]/g, ""));
+        if (c.language !== null) headers.set("accept-language", c.language.replace(/[\r\n\0]/g, ""));
+        log.append(c.code, null, c.peer, headers, c.head);
+      }
+      const facts = log.drain();
+      expect(facts.codes.length).toBe(Math.min(capacity, clicks.length));
+      expect(log.unenriched).toBe(Math.max(0, clicks.length - capacity));
+      const { links } = rollUp(facts, { agents, country: (ip) => (ip.startsWith("8.") ? "US" : null), trustedProxies: ["127.0.0.1"], salt: "salt", sample: 0 });
+      const kept = new Map<string, number>();
+      for (const code of facts.codes) kept.set(code, (kept.get(code) ?? 0) + 1);
+      for (const link of links) {
+        const clicksOf = kept.get(link.code)!;
+        expect(link.humans + link.bots).toBe(clicksOf);
+        expect(link.visitors.length).toBeLessThanOrEqual(link.humans);
+        for (const dimension of DIMENSIONS) {
+          const rows = link.dims.filter((d) => d[0] === dimension);
+          expect(rows.reduce((n, d) => n + d[2], 0)).toBe(clicksOf);
+          expect(rows.reduce((n, d) => n + d[3], 0)).toBe(link.humans);
+        }
+      }
+      expect(links.map((l) => l.code).sort()).toEqual([...kept.keys()].sort());
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test("visitor ids: the same address and agent under one salt are one visitor; another salt makes them another", () => {
+  const agents = new UserAgents(10);
+  const facts = (n: number) => {
+    const log = new ClickLog(10);
+    const headers = new Headers({ "user-agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0" });
+    for (let i = 0; i < n; i++) log.append("a1", null, "8.8.8.8", headers, false);
+    return log.drain();
+  };
+  const options = { agents, country: () => null, trustedProxies: [], sample: 0 };
+  const day1 = rollUp(facts(3), { ...options, salt: "day-1" }).links[0]!.visitors;
+  const day1Again = rollUp(facts(1), { ...options, salt: "day-1" }).links[0]!.visitors;
+  const day2 = rollUp(facts(1), { ...options, salt: "day-2" }).links[0]!.visitors;
+  expect(day1).toHaveLength(1);
+  expect(day1Again).toEqual(day1);
+  expect(day2).not.toEqual(day1);
+  expect(rollUp(facts(2), { ...options, salt: null }).links[0]!.visitors).toEqual([]);
+});

@@ -1,0 +1,43 @@
+import { readFileSync } from "node:fs";
+import { workerData } from "node:worker_threads";
+import { Reader } from "maxmind";
+import type { ClickFacts } from "../src/modules/analytics/click-log";
+import type { LinkRollup } from "../src/domain/click-dimensions";
+import { rollUp, type EnrichedClick } from "../src/modules/analytics/click-rollup";
+import { UserAgents } from "../src/modules/analytics/user-agent";
+
+/**
+ * piscina worker: enriches a flush's raw click facts (user agent, country, bot, visitor id) and
+ * sums them per link, off the request thread. The country database (an MMDB shipped in an npm
+ * package) is read once per thread; the user agents seen most stay parsed between batches.
+ */
+export interface AnalyticsTask {
+  facts: ClickFacts;
+  salt: string | null;
+  trustedProxies: string[];
+  sample: number;
+}
+
+export interface AnalyticsWorkerData {
+  /** The MMDB file; null when ANALYTICS_GEO is off. */
+  geoFile: string | null;
+  agentCacheSize: number;
+}
+
+const setup = workerData as AnalyticsWorkerData;
+const geo = setup.geoFile ? new Reader(readFileSync(setup.geoFile)) : null;
+const agents = new UserAgents(setup.agentCacheSize);
+const country = (ip: string): string | null => {
+  if (!geo) return null;
+  try {
+    // The @ip-location-db databases name the field country_code (MaxMind's own: country.iso_code).
+    return (geo.get(ip) as { country_code?: string } | null)?.country_code ?? null;
+  } catch {
+    // Not an address (a forged X-Forwarded-For from a trusted hop): no country.
+    return null;
+  }
+};
+
+export default function run(task: AnalyticsTask): { links: LinkRollup[]; sample: EnrichedClick[] } {
+  return rollUp(task.facts, { agents, country, trustedProxies: task.trustedProxies, salt: task.salt, sample: task.sample });
+}

@@ -8,6 +8,7 @@
  */
 import { createAdminKey } from "./admin-key.js";
 import { createCacheMetricsService } from "./cache-metrics-service.js";
+import { createAudiencePanel } from "./audience-panel.js";
 import { createClicksPanel } from "./clicks-panel.js";
 import { createConnection } from "./connection.js";
 import { createLinkForm } from "./create-form.js";
@@ -24,6 +25,7 @@ const metrics = createCacheMetricsService({ historyLimit: HISTORY_POINTS });
 const views = createMetricViews();
 const chart = createMetricsChart({ maxWindowS: HISTORY_POINTS });
 const clicks = createClicksPanel();
+const audience = createAudiencePanel();
 const topology = createTopologyPanel();
 const feed = createEventFeed();
 const adminKey = createAdminKey({
@@ -39,6 +41,7 @@ const adminKey = createAdminKey({
 metrics.subscribe(views.render);
 metrics.subscribe((state) => chart.draw(state.series));
 metrics.subscribe(clicks.render);
+metrics.subscribe(audience.render);
 
 // The socket carries only pushes made after it opened; the last push fills the page right away.
 async function primeMetrics() {

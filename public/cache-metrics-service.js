@@ -49,6 +49,19 @@ function parseTopLinks(value) {
   return Object.freeze(links.map((t) => Object.freeze({ code: t.code, clicks: t.clicks })));
 }
 
+const AUDIENCE_DIMENSIONS = ["country", "referrer", "device"];
+
+// Click analytics' humans, bots and top values (null when the backend sends none: analytics off).
+function parseAudience(value) {
+  if (!isObject(value) || !isCount(value.humans) || !isCount(value.bots) || !isObject(value.top)) return null;
+  const top = {};
+  for (const d of AUDIENCE_DIMENSIONS) {
+    const list = Array.isArray(value.top[d]) ? value.top[d] : [];
+    top[d] = Object.freeze(list.filter((t) => isObject(t) && typeof t.value === "string" && isCount(t.clicks)).slice(0, TOP_LINKS_MAX).map((t) => Object.freeze({ value: t.value, clicks: t.clicks })));
+  }
+  return Object.freeze({ humans: value.humans, bots: value.bots, top: Object.freeze(top) });
+}
+
 /**
  * The fields both `instance` and `cluster` carry; null when a required one is missing or out of
  * range. memory_hits, clicks_per_s, clicks_total and top_links are optional (null when absent).
@@ -77,6 +90,7 @@ function parseFigures(raw) {
   figures.clicks_per_s = isSpeed(raw.clicks_per_s) ? raw.clicks_per_s : null;
   figures.clicks_total = isCount(raw.clicks_total) ? raw.clicks_total : null;
   figures.top_links = parseTopLinks(raw.top_links);
+  figures.audience = parseAudience(raw.audience);
   return figures;
 }
 

@@ -8,6 +8,9 @@
 --   HOT_SHARE      share of requests to the hot set (default 0.9; DIST=hotcold)
 --   ZIPF_S         Zipf exponent (default 1)
 --   COUNT_HEADERS  "0" to skip per-response accounting (wrk then does not parse headers into Lua)
+--   MIX_HEADERS    "1": each request carries one of several real browser/bot user agents,
+--                  referrers, languages and forwarded client addresses (click analytics load);
+--                  DIST=hotcold only (8 pre-formatted variants per code)
 --   BENCH_WRK_DIR  folder of common.lua
 -- done() prints one line: BENCH_JSON {requests, latency_us, errors, counts{s3xx,non3xx,hit,miss},
 -- status{<code>=n} for non-3xx, sources{"<shard>:<source>"=n}}.
@@ -18,6 +21,20 @@ local dist = os.getenv("DIST") or "hotcold"
 local zipf_s = tonumber(os.getenv("ZIPF_S") or "1")
 assert(dist == "hotcold" or dist == "zipf" or dist == "uniform", "DIST must be hotcold, zipf or uniform")
 local count_headers = (os.getenv("COUNT_HEADERS") or "1") ~= "0"
+local mix = os.getenv("MIX_HEADERS") == "1"
+assert(not mix or dist == "hotcold", "MIX_HEADERS needs DIST=hotcold")
+
+-- A realistic mix: mostly browsers on desktop and phones, some crawlers and preview fetchers.
+local VARIANTS = {
+  { ["User-Agent"] = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", ["Referer"] = "https://www.google.com/", ["Accept-Language"] = "en-US,en;q=0.9", ["X-Forwarded-For"] = "8.8.8.8" },
+  { ["User-Agent"] = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", ["Referer"] = "https://t.co/x", ["Accept-Language"] = "de-DE,de;q=0.8", ["X-Forwarded-For"] = "81.2.69.142" },
+  { ["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", ["Accept-Language"] = "fr", ["X-Forwarded-For"] = "2a00:1450:4001:80b::200e" },
+  { ["User-Agent"] = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36", ["Referer"] = "https://news.ycombinator.com/", ["X-Forwarded-For"] = "1.1.1.1" },
+  { ["User-Agent"] = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15", ["Referer"] = "https://www.linkedin.com/feed/", ["Accept-Language"] = "en-GB", ["X-Forwarded-For"] = "193.0.6.139" },
+  { ["User-Agent"] = "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", ["Accept-Language"] = "ja", ["X-Forwarded-For"] = "133.242.0.1" },
+  { ["User-Agent"] = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)", ["X-Forwarded-For"] = "54.80.0.1" },
+  { ["User-Agent"] = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", ["X-Forwarded-For"] = "66.249.66.1" },
+}
 
 setup = common.setup
 
@@ -34,6 +51,11 @@ function init(args)
     if code and dist == "hotcold" and class == "cold" then
       ncold = ncold + 1
       cold[ncold] = wrk.format("GET", "/" .. code)
+    elseif code and mix then
+      for _, headers in ipairs(VARIANTS) do
+        nhot = nhot + 1
+        hot[nhot] = wrk.format("GET", "/" .. code, headers)
+      end
     elseif code then
       nhot = nhot + 1
       hot[nhot] = wrk.format("GET", "/" .. code)

@@ -5,6 +5,8 @@
  */
 export const DIMENSIONS = ["country", "referrer", "device", "browser", "os", "language", "bot"] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
+/** The dimensions stored as breakdown rows; `bot` is the humans and bots every click row has. */
+export type StoredDimension = Exclude<Dimension, "bot">;
 
 /** One link's share of a flush, enriched: what the shard stores beside the click count. */
 export interface LinkRollup {
@@ -12,7 +14,7 @@ export interface LinkRollup {
   humans: number;
   bots: number;
   /** [dimension, value, clicks, humans] */
-  dims: Array<[Dimension, string, number, number]>;
+  dims: Array<[StoredDimension, string, number, number]>;
   /** Distinct visitor ids of the humans, as signed 64-bit decimal strings. */
   visitors: string[];
 }

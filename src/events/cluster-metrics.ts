@@ -2,6 +2,8 @@ import type Redis from "ioredis";
 import { cacheFigures, emptyShardCounters, type CacheMetrics, type ShardCounters } from "../observability/cache-metrics";
 
 const TOP_LINKS = 10;
+/** Values of each analytics dimension on the dashboard. */
+const TOP_VALUES = 8;
 
 export interface InstanceFigures {
   node: string;
@@ -15,6 +17,15 @@ export interface InstanceFigures {
   clicks_total: number;
   top_links: Array<{ code: string; clicks: number }>;
   shards: ShardCounters[];
+  /** Click analytics: humans, bots and top values since the instance started; absent when analytics is off. */
+  audience?: AudienceFigures;
+}
+
+/** What click analytics tells the figures (the analytics module's ClickAudience). */
+export interface AudienceFigures {
+  humans: number;
+  bots: number;
+  top: Record<"country" | "referrer" | "device", Array<{ value: string; clicks: number }>>;
 }
 
 /** What this instance's click counter tells the figures (the clicks module's ClickCounter). */
@@ -49,6 +60,7 @@ export class ClusterMetrics {
       staleMs: number;
       cache: CacheMetrics;
       clicks: ClickFigures;
+      audience?: () => AudienceFigures;
       nodes: () => NodeState[];
       push: (payload: object) => void;
     },
@@ -122,6 +134,7 @@ export class ClusterMetrics {
       clicks_total: clicks.counted,
       top_links: clicks.top(TOP_LINKS),
       shards: cache.shards.map((s) => ({ ...s })),
+      ...(this.options.audience ? { audience: this.options.audience() } : {}),
     };
     this.last = { at: now, reads: snap.cache_total, writes };
     return figures;
@@ -150,7 +163,19 @@ export function sumInstances(all: readonly InstanceFigures[]) {
     reads_per_s: round2(all.reduce((n, f) => n + f.reads_per_s, 0)),
     writes_per_s: round2(all.reduce((n, f) => n + f.writes_per_s, 0)),
     shards,
+    audience: sumAudiences(all.flatMap((f) => (f.audience ? [f.audience] : []))),
   };
+}
+
+/** The instances' audiences added up (null when none reports one): the top values of the sums. */
+function sumAudiences(all: readonly AudienceFigures[]): AudienceFigures | null {
+  if (all.length === 0) return null;
+  const top = (d: keyof AudienceFigures["top"]) => {
+    const sums = new Map<string, number>();
+    for (const a of all) for (const t of a.top[d] ?? []) sums.set(t.value, (sums.get(t.value) ?? 0) + t.clicks);
+    return [...sums].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, TOP_VALUES).map(([value, clicks]) => ({ value, clicks }));
+  };
+  return { humans: all.reduce((n, a) => n + a.humans, 0), bots: all.reduce((n, a) => n + a.bots, 0), top: { country: top("country"), referrer: top("referrer"), device: top("device") } };
 }
 
 /** Hits split by where they were served; the share is of all hits. Computed here so dashboards only show it. */

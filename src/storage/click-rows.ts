@@ -40,10 +40,10 @@ export async function applyClickBatch(node: PgNode, batch: ClickBatch): Promise<
             set clicks = link_clicks.clicks + excluded.clicks, humans = link_clicks.humans + excluded.humans, bots = link_clicks.bots + excluded.bots`;
         if (dims.length > 0) {
           await tx`
-            insert into link_click_dims (code, hour, instance, home, epoch, dimension, value, clicks, humans)
-            select c, ${batch.hour}, ${batch.instance}, ${batch.home}, ${batch.epoch}, d, v, n, h
+            insert into link_click_dims (code, hour, home, epoch, dimension, value, clicks, humans)
+            select c, ${batch.hour}, ${batch.home}, ${batch.epoch}, d, v, n, h
             from unnest(${dims.map((d) => d[0])}::text[], ${dims.map((d) => d[1])}::text[], ${dims.map((d) => d[2])}::text[], ${dims.map((d) => String(d[3]))}::bigint[], ${dims.map((d) => String(d[4]))}::bigint[]) as t(c, d, v, n, h)
-            on conflict (code, hour, instance, home, epoch, dimension, value) do update
+            on conflict (code, hour, home, epoch, dimension, value) do update
               set clicks = link_click_dims.clicks + excluded.clicks, humans = link_click_dims.humans + excluded.humans`;
         }
         if (visitors.length > 0) {
@@ -96,12 +96,12 @@ export async function dimensionRows(node: PgNode, code: string, dimension: strin
   const rows = await pgCall(
     node,
     (sql) =>
-      sql<{ hour: Date; instance: string; home: number; epoch: string; value: string; clicks: string; humans: string }[]>`
-        select hour, instance, home, epoch::text, value, clicks::text, humans::text from link_click_dims
+      sql<{ hour: Date; home: number; epoch: string; value: string; clicks: string; humans: string }[]>`
+        select hour, home, epoch::text, value, clicks::text, humans::text from link_click_dims
         where code = ${code} and dimension = ${dimension} and hour >= ${from} and hour < ${to}`,
     { idempotent: true },
   );
-  return rows.map((r) => ({ key: `${r.hour.toISOString()}|${r.instance}|${r.home}|${r.epoch}|${r.value}`, value: r.value, clicks: Number(r.clicks), humans: Number(r.humans) }));
+  return rows.map((r) => ({ key: `${r.hour.toISOString()}|${r.home}|${r.epoch}|${r.value}`, value: r.value, clicks: Number(r.clicks), humans: Number(r.humans) }));
 }
 
 /** A link's visitor sketches in [from, to), in the extension's text form (for a union elsewhere). */
@@ -137,4 +137,10 @@ export async function uniqueVisitors(node: PgNode, sketches: ReadonlyArray<{ hou
 /** Batch ids are only needed while a retry can still come: older ones are forgotten. */
 export async function pruneClickBatches(node: PgNode, olderThanHours: number): Promise<void> {
   await pgCall(node, (sql) => sql`delete from click_batches where applied_at < now() - make_interval(hours => ${olderThanHours})`, { idempotent: true });
+}
+
+/** Analytics older than the retention: breakdown rows and visitor sketches (the click counts stay with the link). */
+export async function pruneAnalytics(node: PgNode, retentionDays: number): Promise<void> {
+  await pgCall(node, (sql) => sql`delete from link_click_dims where hour < now() - make_interval(days => ${retentionDays})`, { idempotent: true });
+  await pgCall(node, (sql) => sql`delete from link_visitors where hour < now() - make_interval(days => ${retentionDays})`, { idempotent: true });
 }

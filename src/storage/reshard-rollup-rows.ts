@@ -4,7 +4,7 @@ import type { MovableRow } from "./reshard-rows";
 
 /**
  * The click analytics tables a re-sharding moves: breakdown rows and visitor sketches. Both are
- * keyed by (code, hour, …, home, epoch), so a copied row never meets a row flushed elsewhere, and
+ * keyed by (code, hour, home, epoch, …), so a copied row never meets a row flushed elsewhere, and
  * both only ever grow: a copy that meets its own earlier copy keeps the larger counts, or the
  * union of the sketches, which is idempotent and never loses a flush that reached the old owner
  * after the first copy. Rows are carried as text (hour in microseconds), so a fingerprint reads
@@ -32,7 +32,6 @@ const SHAPES: Record<RollupTable, TableShape> = {
     key: [
       { name: "code", type: "text" },
       { name: "hour", type: "timestamptz" },
-      { name: "instance", type: "text" },
       { name: "home", type: "int" },
       { name: "epoch", type: "bigint" },
       { name: "dimension", type: "text" },

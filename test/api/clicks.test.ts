@@ -80,6 +80,22 @@ describe("clicks", () => {
     expect((await stats(code, "", other)).body.total).toBe(7);
   });
 
+  test("analytics on two instances add up: humans, bots and breakdowns are the sum of both, one visitor seen on both counts once", async () => {
+    const { code } = await newCode();
+    const firefox = { "user-agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0" };
+    for (let i = 0; i < 2; i++) await sys.request("GET", `/${code}`, undefined, { headers: firefox, peer: "198.51.100.7" });
+    await other.request("GET", `/${code}`, undefined, { headers: firefox, peer: "198.51.100.7" });
+    await other.request("GET", `/${code}`, undefined, { headers: { "user-agent": "Googlebot/2.1" }, peer: "198.51.100.8" });
+    await Promise.all([sys.composed.clickFlusher.flush(), other.composed.clickFlusher.flush()]);
+    const body = (await stats(code, "", sys)).body as unknown as { total: number; humans: number; bots: number; unique_visitors: number };
+    expect([body.total, body.humans, body.bots, body.unique_visitors]).toEqual([4, 3, 1, 1]);
+    const browsers = (await (await other.request("GET", `/api/links/${code}/stats/browser`, undefined, { headers: admin })).json()) as { items: Array<{ value: string; clicks: number; humans: number }> };
+    expect(browsers.items).toEqual([
+      { value: "Firefox", clicks: 3, humans: 3 },
+      { value: "other", clicks: 1, humans: 0 },
+    ]);
+  });
+
   test("a link with no clicks has total 0; an unknown or impossible code is 404", async () => {
     const { code } = await newCode();
     expect((await stats(code)).body).toMatchObject({ total: 0, series: [] });

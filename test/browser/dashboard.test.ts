@@ -241,6 +241,38 @@ describe("dashboard", () => {
     expect(problems.errors()).toEqual([]);
   }, 30_000);
 
+  test("the Audience panel shows the backend's humans, bots and top values of the same push", async () => {
+    const clicked = await createLink(`https://example.com/audience/${crypto.randomUUID()}`);
+    const phone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+    for (let i = 0; i < 3; i++) expect((await fetch(`${server.url}/${clicked}`, { redirect: "manual", headers: { "user-agent": phone, referer: "https://t.co/abc" } })).status).toBe(302);
+    expect((await fetch(`${server.url}/${clicked}`, { redirect: "manual", headers: { "user-agent": "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)" } })).status).toBe(302);
+    type Audience = { humans: number; bots: number; top: Record<string, Array<{ value: string; clicks: number }>> };
+    const { api, onPage } = await eventually(
+      async () => {
+        const metrics = (await apiMetrics()) as unknown as { at: number; cluster: { audience: Audience | null } };
+        const a = metrics.cluster.audience;
+        if (!a || a.humans < 3 || a.bots < 1 || !a.top.referrer!.some((t) => t.value === "t.co")) return undefined;
+        const onPage = await page.evaluate(() => ({
+          at: Number(document.getElementById("metrics-at")?.dataset.at),
+          humans: document.getElementById("audience-humans")?.dataset.value,
+          bots: document.getElementById("audience-bots")?.dataset.value,
+          devices: [...document.querySelectorAll("#audience-device li")].map((li) => `${li.dataset.value}:${li.dataset.clicks}`),
+          referrers: [...document.querySelectorAll("#audience-referrer li")].map((li) => `${li.dataset.value}:${li.dataset.clicks}`),
+          empty: document.getElementById("audience-empty")?.getAttribute("hidden"),
+        }));
+        return onPage.at === metrics.at ? { api: a, onPage } : undefined;
+      },
+      "the page to show the audience /api/metrics returns",
+      15_000,
+    );
+    expect([onPage.humans, onPage.bots]).toEqual([String(api.humans), String(api.bots)]);
+    expect(onPage.devices).toEqual(api.top.device!.map((t) => `${t.value}:${t.clicks}`));
+    expect(onPage.referrers).toEqual(api.top.referrer!.map((t) => `${t.value}:${t.clicks}`));
+    expect(onPage.devices.some((d) => d.startsWith("mobile:"))).toBe(true);
+    expect(onPage.empty).not.toBeNull();
+    expect(problems.errors()).toEqual([]);
+  }, 30_000);
+
   test("the Topology panel shows GET /api/topology, then a pushed view", async () => {
     const api = await apiTopology();
     const mine = api.instances.find((i) => i.instance === INSTANCE);

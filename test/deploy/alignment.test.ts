@@ -47,7 +47,9 @@ const envOf = (s: Service): Record<string, string> => {
   return Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, String(v)]));
 };
 const script = (s: Service): string => [s.entrypoint, s.command].flat().filter((x) => x !== undefined).join(" ");
-const appServices = Object.entries(services).filter(([, s]) => s.build !== undefined);
+// The app's image is built from the repository root; the PostgreSQL image (with hll) from deploy/postgres.
+const isApp = (s: { build?: unknown }) => s.build === "." || (typeof s.build === "object" && s.build !== null && (s.build as { context?: string }).context === ".");
+const appServices = Object.entries(services).filter(([, s]) => isApp(s));
 const hostPort = (url: string) => {
   const u = new URL(url);
   return { host: u.hostname, port: Number(u.port) };
@@ -94,7 +96,7 @@ describe("docker-compose.yml against haproxy.cfg and the app env", () => {
     for (const s of servers) {
       const svc = services[s.host];
       expect(svc, `haproxy server ${s.name} -> ${s.host} is not a compose service`).toBeDefined();
-      expect(svc!.build, `${s.host} is not an app service`).toBeDefined();
+      expect(isApp(svc!), `${s.host} is not an app service`).toBe(true);
       expect(envOf(svc!).PORT).toBe(String(s.port));
     }
     expect(servers.map((s) => s.host).sort()).toEqual(appServices.map(([name]) => name).sort());
@@ -118,7 +120,9 @@ describe("docker-compose.yml against haproxy.cfg and the app env", () => {
       for (const url of db) {
         const { host, port } = hostPort(url);
         expect(services[host], `${name}: db host ${host}`).toBeDefined();
-        expect(services[host]!.image).toBe("postgres:15");
+        // PostgreSQL 15 with the hll extension, built from deploy/postgres.
+        expect([services[host]!.image, services[host]!.build]).toEqual(["shorten-postgres:15", "deploy/postgres"]);
+        expect(readFileSync(join(ROOT, "deploy/postgres/Dockerfile"), "utf8")).toMatch(/FROM postgres:15[\s\S]*apt-get install[^\n]*postgresql-15-hll/);
         expect(port).toBe(5432);
       }
     }
@@ -140,7 +144,7 @@ describe("docker-compose.yml against haproxy.cfg and the app env", () => {
       expect(services[primary]!.volumes!.some((v) => v.startsWith("./deploy/postgres/primary-init.sh:/docker-entrypoint-initdb.d/"))).toBe(true);
     }
     // Every postgres service is one of the app's nodes: no stray, unreplicated database.
-    const postgresServices = Object.entries(services).filter(([, s]) => s.image?.startsWith("postgres")).map(([n]) => n);
+    const postgresServices = Object.entries(services).filter(([, s]) => s.image?.startsWith("shorten-postgres") || s.image?.startsWith("postgres")).map(([n]) => n);
     expect(postgresServices.sort()).toEqual([...db].sort());
   });
 
@@ -191,7 +195,7 @@ describe("docker-compose.yml against haproxy.cfg and the app env", () => {
       expect(check.length, `${name} has no healthcheck`).toBeGreaterThan(0);
       if (s.image?.startsWith("postgres")) expect(check).toContain("pg_isready");
       if (s.image?.startsWith("redis")) expect(check).toContain("redis-cli ping");
-      if (s.build !== undefined) expect(check).toContain("/health/ready");
+      if (isApp(s)) expect(check).toContain("/health/ready");
       for (const v of s.volumes ?? []) {
         const source = v.split(":")[0]!;
         if (!source.startsWith(".") && !source.startsWith("/")) expect(compose.volumes, `${name}: volume ${source}`).toHaveProperty(source);

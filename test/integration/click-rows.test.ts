@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { applyClickBatch, clickRows, dimensionRows, uniqueVisitors, visitorRows } from "../../src/storage/click-rows";
+import { applyClickBatch, clickRows, dimensionRows, pruneAnalytics, uniqueVisitors, visitorRows } from "../../src/storage/click-rows";
 import { ShardSet } from "../../src/storage/shard-set";
 import { freshCode } from "../../harness/cluster";
 import { clusterConfig } from "../../harness/system";
@@ -36,11 +36,24 @@ describe("applyClickBatch", () => {
     const rows = await clickRows(primary, code, ...ALL);
     expect(rows.map((r) => [r.instance, r.clicks, r.humans, r.bots]).sort()).toEqual([["instance-t", 5, 3, 1], ["instance-u", 2, 2, 0]]);
     const dims = await dimensionRows(primary, code, "country", ...ALL);
-    expect(dims.map((d) => [d.value, d.clicks, d.humans]).sort()).toEqual([["DE", 1, 1], ["US", 2, 2], ["US", 3, 2]]);
+    // Both instances add into one row per value.
+    expect(dims.map((d) => [d.value, d.clicks, d.humans]).sort()).toEqual([["DE", 1, 1], ["US", 5, 4]]);
     const sketches = await visitorRows(primary, code, ...ALL);
     expect(sketches).toHaveLength(1);
     const uniques = await uniqueVisitors(primary, [...sketches, ...sketches], "day");
     expect(uniques.total).toBe(4);
     expect([...uniques.buckets]).toEqual([["2026-11-30T00:00:00.000Z", 4]]);
+  });
+
+  test("retention: breakdowns and sketches older than the retention go, recent ones and every click count stay", async () => {
+    const code = freshCode("k");
+    const old = new Date(Math.floor((Date.now() - 500 * 86_400_000) / 3_600_000) * 3_600_000);
+    const recent = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
+    const rollup = { code, humans: 1, bots: 0, dims: [["os", "Linux", 1, 1]] as Array<["os", string, number, number]>, visitors: ["7"] };
+    for (const hour of [old, recent]) await applyClickBatch(primary, { id: `test:${crypto.randomUUID()}`, instance: "instance-t", home: 1, epoch: 3, hour, counts: new Map([[code, 1]]), rollups: [rollup] });
+    await pruneAnalytics(primary, 400);
+    expect((await clickRows(primary, code, ...ALL)).map((r) => r.hour.toISOString()).sort()).toEqual([old.toISOString(), recent.toISOString()]);
+    expect((await dimensionRows(primary, code, "os", ...ALL)).length).toBe(1);
+    expect((await visitorRows(primary, code, ...ALL)).map((r) => r.hour.toISOString())).toEqual([recent.toISOString()]);
   });
 });

@@ -186,7 +186,7 @@ describe("online re-sharding under load (3 instances behind HAProxy)", () => {
 
   test("drain shard 1 with an instance SIGKILLed and a target shard's Redis killed mid-copy", async () => {
     await underLoad(async () => {
-      const mover = fleet.mover(["drain", "1", "--rate", "2000", "--batch", "100", "--grace-ms", "500"]);
+      const mover = fleet.mover(["drain", "1", "--rate", "6000", "--batch", "100", "--grace-ms", "500"]);
       await mover.waitFor(/ring v\d+: copy/);
       await listedExactly();
       fleet.kill(1);

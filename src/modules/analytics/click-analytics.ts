@@ -1,4 +1,5 @@
 import type { LinkRollup } from "../../domain/click-dimensions";
+import { ClickAudience } from "./click-audience";
 import type { ClickEnricher } from "./click-enricher";
 import type { ClickLog } from "./click-log";
 import type { EnrichedClick } from "./click-rollup";
@@ -15,6 +16,8 @@ import type { EnrichedClick } from "./click-rollup";
  */
 export class ClickAnalytics {
   private enrichedClicks = 0;
+  /** Humans, bots and top values since this instance started, for the operator dashboard. */
+  readonly audience = new ClickAudience();
 
   constructor(
     private readonly deps: {
@@ -37,6 +40,7 @@ export class ClickAnalytics {
       const salt = this.deps.salt ? await this.deps.salt(now) : null;
       const { links, sample } = await this.deps.enricher.enrich(facts, salt, this.deps.listening() ? this.deps.streamMax : 0);
       this.enrichedClicks += facts.codes.length;
+      this.audience.add(links);
       if (sample.length > 0) this.deps.onClicks(sample);
       return links;
     } catch (error) {

@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { primaryLanguage, referrerHost, type Dimension, type LinkRollup } from "../../domain/click-dimensions";
+import { primaryLanguage, referrerHost, type LinkRollup, type StoredDimension } from "../../domain/click-dimensions";
 import { clientIp } from "../../http/client-ip";
 import type { ClickFacts } from "./click-log";
 import type { AgentFacts, UserAgents } from "./user-agent";
@@ -37,7 +37,7 @@ export interface RollupOptions {
 }
 
 export function rollUp(facts: ClickFacts, options: RollupOptions): { links: LinkRollup[]; sample: EnrichedClick[] } {
-  const byCode = new Map<string, { rollup: LinkRollup; dims: Map<string, [Dimension, string, number, number]>; visitors: Set<string> }>();
+  const byCode = new Map<string, { rollup: LinkRollup; dims: Map<string, [StoredDimension, string, number, number]>; visitors: Set<string> }>();
   const sample: EnrichedClick[] = [];
   for (let i = 0; i < facts.codes.length; i++) {
     const code = facts.codes[i]!;
@@ -49,14 +49,13 @@ export function rollUp(facts: ClickFacts, options: RollupOptions): { links: Link
     const human = agent.bot ? 0 : 1;
     if (human) entry.rollup.humans++;
     else entry.rollup.bots++;
-    const values: Array<[Dimension, string]> = [
+    const values: Array<[StoredDimension, string]> = [
       ["country", click.country],
       ["referrer", click.referrer],
       ["device", click.device],
       ["browser", click.browser],
       ["os", click.os],
       ["language", primaryLanguage(facts.languages[i]!)],
-      ["bot", agent.bot ? "bot" : "human"],
     ];
     for (const [dimension, value] of values) {
       const key = `${dimension}\u0000${value}`;

@@ -1,11 +1,12 @@
 import type { Logger } from "../../observability/logger";
 import type { ShardSet } from "../../storage/shard-set";
 import type { LinkRollup } from "../../domain/click-dimensions";
-import { applyClickBatch, pruneClickBatches, type ClickBatch } from "../../storage/click-rows";
+import { applyClickBatch, pruneAnalytics, pruneClickBatches, type ClickBatch } from "../../storage/click-rows";
 import type { RingRouter } from "../../topology/ring-router";
 import type { ClickCounter } from "./click-counter";
 
 const HOUR_MS = 3_600_000;
+const PRUNE_EVERY_MS = 6 * HOUR_MS;
 
 /**
  * Moves counted clicks to PostgreSQL every `intervalMs`: per shard (the code's owner in the ring
@@ -21,6 +22,7 @@ export class ClickFlusher {
   private seq = 0;
   private readonly queued = new Map<number, ClickBatch[]>();
   private timer: ReturnType<typeof setInterval> | undefined;
+  private pruneTimer: ReturnType<typeof setInterval> | undefined;
   private running: Promise<void> | null = null;
   private lostClicks = 0;
   private flushedClicks = 0;
@@ -36,6 +38,8 @@ export class ClickFlusher {
       logger: Logger;
       /** The enriched share of the interval's clicks (click analytics), stored in the same batch. */
       rollups?: (now: number) => Promise<LinkRollup[]>;
+      /** ANALYTICS_RETENTION_DAYS: older analytics rows are deleted at start and every few hours. */
+      retentionDays?: number;
       now?: () => number;
     },
   ) {}
@@ -43,7 +47,18 @@ export class ClickFlusher {
   start(): void {
     this.timer ??= setInterval(() => void this.flush(), this.deps.intervalMs);
     this.timer.unref?.();
-    for (const shard of this.deps.shards.shards) void pruneClickBatches(shard.primary, 24).catch(() => {});
+    this.prune();
+    this.pruneTimer ??= setInterval(() => this.prune(), PRUNE_EVERY_MS);
+    this.pruneTimer.unref?.();
+  }
+
+  /** Best-effort: a shard that is down now is pruned on a later round. */
+  private prune(): void {
+    const days = this.deps.retentionDays;
+    for (const shard of this.deps.shards.shards) {
+      void pruneClickBatches(shard.primary, 24).catch(() => {});
+      if (days !== undefined) void pruneAnalytics(shard.primary, days).catch(() => {});
+    }
   }
 
   /** Takes the counts and applies every queued batch; concurrent calls share one run. */
@@ -54,7 +69,9 @@ export class ClickFlusher {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.timer = undefined;
+    this.pruneTimer = undefined;
     await this.running;
     await this.flush();
     const left = [...this.queued.values()].reduce((n, q) => n + q.reduce((m, b) => m + sum(b.counts), 0), 0);

@@ -1,8 +1,8 @@
 import { ownersOf } from "../../domain/topology";
 import { AppError } from "../../errors";
 import { isShortCodeShape } from "../../domain/short-code";
-import type { Dimension } from "../../domain/click-dimensions";
-import { clickRows, dimensionRows, uniqueVisitors, visitorRows, type ClickRow } from "../../storage/click-rows";
+import type { Dimension, StoredDimension } from "../../domain/click-dimensions";
+import { clickRows, dimensionRows, uniqueVisitors, visitorRows, type ClickRow, type DimensionRow } from "../../storage/click-rows";
 import { findLongUrl } from "../../storage/link-rows";
 import type { ShardSet } from "../../storage/shard-set";
 import type { RingRouter } from "../../topology/ring-router";
@@ -86,6 +86,23 @@ export class ClickStats {
     };
   }
 
+  private async dimensionRowsOf(owners: number[], code: string, dimension: StoredDimension, range: StatsRange): Promise<Map<string, DimensionRow>> {
+    const found = await Promise.all(owners.map((s) => dimensionRows(this.primary(s), code, dimension, range.from, range.to)));
+    return new Map(found.flat().map((r) => [r.key, r]));
+  }
+
+  /** human/bot from the click rows themselves (each has its humans and bots). */
+  private async botRows(owners: number[], code: string, range: StatsRange): Promise<Map<string, DimensionRow>> {
+    const found = await Promise.all(owners.map((s) => clickRows(this.primary(s), code, range.from, range.to)));
+    const rows = new Map<string, DimensionRow>();
+    for (const row of found.flat()) {
+      const key = `${row.hour.toISOString()}|${row.instance}|${row.home}|${row.epoch}`;
+      if (row.humans > 0) rows.set(`${key}|human`, { key, value: "human", clicks: row.humans, humans: row.humans });
+      if (row.bots > 0) rows.set(`${key}|bot`, { key, value: "bot", clicks: row.bots, humans: 0 });
+    }
+    return rows;
+  }
+
   /** Every counted click of the link (its details page). */
   async total(code: string): Promise<number> {
     const owners = await this.ownersHolding(code);
@@ -98,8 +115,7 @@ export class ClickStats {
 
   async breakdown(code: string, dimension: Dimension, range: StatsRange, limit: number): Promise<DimensionStats> {
     const owners = await this.ownersHolding(code);
-    const found = await Promise.all(owners.map((s) => dimensionRows(this.primary(s), code, dimension, range.from, range.to)));
-    const rows = new Map(found.flat().map((r) => [r.key, r]));
+    const rows = dimension === "bot" ? await this.botRows(owners, code, range) : await this.dimensionRowsOf(owners, code, dimension, range);
     const values = new Map<string, { value: string; clicks: number; humans: number }>();
     for (const row of rows.values()) {
       const item = values.get(row.value) ?? { value: row.value, clicks: 0, humans: 0 };

@@ -1,0 +1,55 @@
+import type { LinkRollup, StoredDimension } from "../../domain/click-dimensions";
+
+/** The dimensions the operator dashboard shows cluster-wide. */
+const SHOWN: readonly StoredDimension[] = ["country", "referrer", "device"];
+/** Distinct values remembered per dimension; past it the least clicked half is forgotten. */
+const MAX_VALUES = 1000;
+
+export interface AudienceFigures {
+  humans: number;
+  bots: number;
+  top: Record<"country" | "referrer" | "device", Array<{ value: string; clicks: number }>>;
+}
+
+/**
+ * What this instance's enriched clicks add up to since it started: humans and bots, and the
+ * values of the dashboard's dimensions by clicks. Fed the rollups of every flush (exact, not a
+ * sample); the cluster figures sum the instances'.
+ *
+ * @example
+ *   audience.add(rollups);
+ *   audience.figures(5); // { humans: 120, bots: 31, top: { country: [{ value: "US", clicks: 80 }, …], … } }
+ */
+export class ClickAudience {
+  private humans = 0;
+  private bots = 0;
+  private readonly values = new Map<StoredDimension, Map<string, number>>(SHOWN.map((d) => [d, new Map()]));
+
+  add(rollups: readonly LinkRollup[]): void {
+    for (const link of rollups) {
+      this.humans += link.humans;
+      this.bots += link.bots;
+      for (const [dimension, value, clicks] of link.dims) {
+        const counts = this.values.get(dimension);
+        if (!counts) continue;
+        counts.set(value, (counts.get(value) ?? 0) + clicks);
+        if (counts.size > MAX_VALUES) forgetLeast(counts);
+      }
+    }
+  }
+
+  figures(n: number): AudienceFigures {
+    const top = (d: StoredDimension) =>
+      [...this.values.get(d)!]
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, n)
+        .map(([value, clicks]) => ({ value, clicks }));
+    return { humans: this.humans, bots: this.bots, top: { country: top("country"), referrer: top("referrer"), device: top("device") } };
+  }
+}
+
+function forgetLeast(counts: Map<string, number>): void {
+  const kept = [...counts].sort((a, b) => b[1] - a[1]).slice(0, MAX_VALUES / 2);
+  counts.clear();
+  for (const [value, clicks] of kept) counts.set(value, clicks);
+}

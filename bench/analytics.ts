@@ -16,16 +16,13 @@ import { freePort, startServer, type ServerProcess } from "../harness/server-pro
 import { COUNTRY_DB_FILE, ANALYTICS_WORKER_FILE } from "../src/composition/paths";
 import { ClickEnricher } from "../src/modules/analytics/click-enricher";
 import { ClickLog } from "../src/modules/analytics/click-log";
+import { numberFlag } from "./lib/args";
 import { BUN, startChild, waitHttp } from "./lib/proc";
 import { createLinks, writeCodesFile } from "./lib/seed";
 import { runWrk } from "./lib/wrk";
 
-const arg = (name: string, fallback: number) => {
-  const i = Bun.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(Bun.argv[i + 1]) : fallback;
-};
-const SECONDS = arg("seconds", 8);
-const ROUNDS = arg("rounds", 3);
+const SECONDS = numberFlag(Bun.argv, "seconds", 8);
+const ROUNDS = numberFlag(Bun.argv, "rounds", 3);
 const NAME = `analytics-${process.pid}`;
 const dir = join(REPO_ROOT, "bench/results", `.analytics-${process.pid}`);
 mkdirSync(dir, { recursive: true });

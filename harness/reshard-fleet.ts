@@ -10,7 +10,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 // Fast convergence for tests: instances poll the catalog every 200 ms, and an instance silent for
 // 2 s counts as dead (so the mover stops waiting for a killed one within seconds).
 // Clicks flush every 300 ms so the click checks need not wait long.
-const TOPOLOGY_ENV = { TOPOLOGY_POLL_MS: "200", TOPOLOGY_LIVE_MS: "2000", RATE_LIMIT_ENABLED: "false", SHUTDOWN_DRAIN_MS: "1000", CLICK_FLUSH_MS: "300", ADMIN_TOKEN: "reshard-fleet-admin-token" };
+const TOPOLOGY_ENV = { TOPOLOGY_POLL_MS: "200", TOPOLOGY_LIVE_MS: "2000", RATE_LIMIT_ENABLED: "false", SHUTDOWN_DRAIN_MS: "1000", CLICK_FLUSH_MS: "300", ANALYTICS_FLUSH_MS: "300", ADMIN_TOKEN: "reshard-fleet-admin-token" };
 export const FLEET_ADMIN = { authorization: `Bearer ${TOPOLOGY_ENV.ADMIN_TOKEN}` };
 
 export interface MoverRun {

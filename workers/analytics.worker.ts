@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
+import { setPriority } from "node:os";
 import { workerData } from "node:worker_threads";
 import { Reader } from "maxmind";
-import type { ClickFacts } from "../src/modules/analytics/click-log";
+import { decodeFacts } from "../src/modules/analytics/click-log";
 import type { LinkRollup } from "../src/domain/click-dimensions";
-import { rollUp, type EnrichedClick } from "../src/modules/analytics/click-rollup";
+import { rollUp, RollupMemo, type EnrichedClick } from "../src/modules/analytics/click-rollup";
 import { UserAgents } from "../src/modules/analytics/user-agent";
 
 /**
@@ -12,7 +13,8 @@ import { UserAgents } from "../src/modules/analytics/user-agent";
  * package) is read once per thread; the user agents seen most stay parsed between batches.
  */
 export interface AnalyticsTask {
-  facts: ClickFacts;
+  /** encodeFacts() of the flush's facts. */
+  facts: string;
   salt: string | null;
   trustedProxies: string[];
   sample: number;
@@ -25,8 +27,17 @@ export interface AnalyticsWorkerData {
 }
 
 const setup = workerData as AnalyticsWorkerData;
+// Lowest CPU priority for this thread only (Linux keeps a nice value per thread): enrichment takes
+// the time redirects leave idle, and on a saturated machine it falls behind (its log then sheds
+// details, counted as unenriched) instead of slowing the redirects down.
+try {
+  setPriority(0, 19);
+} catch {
+  // Not permitted here: enrichment runs at normal priority.
+}
 const geo = setup.geoFile ? new Reader(readFileSync(setup.geoFile)) : null;
 const agents = new UserAgents(setup.agentCacheSize);
+const memo = new RollupMemo(setup.agentCacheSize * 5);
 const country = (ip: string): string | null => {
   if (!geo) return null;
   try {
@@ -39,5 +50,5 @@ const country = (ip: string): string | null => {
 };
 
 export default function run(task: AnalyticsTask): { links: LinkRollup[]; sample: EnrichedClick[] } {
-  return rollUp(task.facts, { agents, country, trustedProxies: task.trustedProxies, salt: task.salt, sample: task.sample });
+  return rollUp(decodeFacts(task.facts), { agents, country, memo, trustedProxies: task.trustedProxies, salt: task.salt, sample: task.sample });
 }

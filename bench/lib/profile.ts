@@ -89,7 +89,7 @@ if (import.meta.main) {
     const load = (label: string, durationS: number) =>
       creates
         ? runWrk({ label, url, script: "creates", env: { REPEATS_FILE: "", REPEAT_SHARE: "0", RUN_ID: `${process.pid}${label}` }, connections: flag("connections", 32), durationS })
-        : runWrk({ label, url, script: "redirects", env: { CODES_FILE: codesFile, HOT_SHARE: "1" }, connections: flag("connections", 64), durationS });
+        : runWrk({ label, url, script: "redirects", env: { CODES_FILE: codesFile, HOT_SHARE: "1", ...(argv.includes("--mix") ? { MIX_HEADERS: "1" } : {}) }, connections: flag("connections", 64), durationS });
     await load("warmup", 2);
     const ws = argv.includes("--ws") ? await connectWsClient(url, "events,metrics") : null;
     const { result: r, cpu } = await withCpu([app.proc.pid], [], () => load("profiled", flag("seconds", 8)), (x) => x.requests);

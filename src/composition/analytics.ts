@@ -23,6 +23,7 @@ export function analyticsFrom(config: Config, deps: { shards: ShardSet; bus: Eve
       for (const click of clicks) deps.bus.emit(deps.events.click(click));
     },
     streamMax: 500,
+    intervalMs: config.ANALYTICS_FLUSH_MS,
     onError: (error) => deps.logger.warn("click enrichment failed; those clicks stay counted, without details", { error: error.message }),
   });
   return { analytics, onServed: clickRecorder(log, deps.peerAddress) };

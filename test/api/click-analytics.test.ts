@@ -10,7 +10,7 @@ const ADMIN_TOKEN = "test-admin-token-analytics-0123";
 const PROXY = "10.20.30.40";
 let sys: TestSystem;
 beforeAll(async () => {
-  sys = await startSystem({ RATE_LIMIT_ENABLED: "false", ADMIN_TOKEN, TRUSTED_PROXIES: PROXY, CLICK_FLUSH_MS: "60000", HOT_CACHE_SIZE: "0" });
+  sys = await startSystem({ RATE_LIMIT_ENABLED: "false", ADMIN_TOKEN, TRUSTED_PROXIES: PROXY, CLICK_FLUSH_MS: "60000", ANALYTICS_FLUSH_MS: "0", HOT_CACHE_SIZE: "0" });
 });
 afterAll(() => sys.close());
 

@@ -7,8 +7,8 @@ const ADMIN_TOKEN = "test-admin-token-0123456789";
 let sys: TestSystem;
 let other: TestSystem;
 beforeAll(async () => {
-  sys = await startSystem({ RATE_LIMIT_ENABLED: "false", ADMIN_TOKEN, INSTANCE_ID: "7", CLICK_FLUSH_MS: "60000" });
-  other = await startSystem({ RATE_LIMIT_ENABLED: "false", ADMIN_TOKEN, INSTANCE_ID: "8", CLICK_FLUSH_MS: "60000" });
+  sys = await startSystem({ RATE_LIMIT_ENABLED: "false", ADMIN_TOKEN, INSTANCE_ID: "7", CLICK_FLUSH_MS: "60000", ANALYTICS_FLUSH_MS: "0" });
+  other = await startSystem({ RATE_LIMIT_ENABLED: "false", ADMIN_TOKEN, INSTANCE_ID: "8", CLICK_FLUSH_MS: "60000", ANALYTICS_FLUSH_MS: "0" });
 });
 afterAll(async () => {
   await sys.close();

@@ -2,8 +2,9 @@ import { expect, test } from "bun:test";
 import fc from "fast-check";
 import { DIMENSIONS, primaryLanguage, referrerHost } from "../../src/domain/click-dimensions";
 import { ClickLog } from "../../src/modules/analytics/click-log";
-import { rollUp } from "../../src/modules/analytics/click-rollup";
+import { rollUp, RollupMemo } from "../../src/modules/analytics/click-rollup";
 import { UserAgents } from "../../src/modules/analytics/user-agent";
+import { RollupAccumulator } from "../../src/modules/analytics/rollup-accumulator";
 
 test.each([
   [null, "direct"],
@@ -54,6 +55,8 @@ const click = fc.record({
 
 test("property: for any clicks, each dimension's values sum to the link's clicks, humans + bots = clicks, visitors <= humans, and the log keeps at most its capacity", () => {
   const agents = new UserAgents(50);
+  // Small, so entries are evicted and looked up again across runs.
+  const memo = new RollupMemo(8);
   fc.assert(
     fc.property(fc.array(click, { maxLength: 60 }), fc.integer({ min: 1, max: 80 }), (clicks, capacity) => {
       const log = new ClickLog(capacity);
@@ -68,7 +71,10 @@ test("property: for any clicks, each dimension's values sum to the link's clicks
       const facts = log.drain();
       expect(facts.codes.length).toBe(Math.min(capacity, clicks.length));
       expect(log.unenriched).toBe(Math.max(0, clicks.length - capacity));
-      const { links } = rollUp(facts, { agents, country: (ip) => (ip.startsWith("8.") ? "US" : null), trustedProxies: ["127.0.0.1"], salt: "salt", sample: 0 });
+      const options = { agents, country: (ip: string) => (ip.startsWith("8.") ? "US" : null), trustedProxies: ["127.0.0.1"], salt: "salt", sample: 0 };
+      const { links } = rollUp(facts, options);
+      // The worker's memo of seen lookups changes nothing in the result.
+      expect(rollUp(facts, { ...options, memo }).links).toEqual(links);
       const kept = new Map<string, number>();
       for (const code of facts.codes) kept.set(code, (kept.get(code) ?? 0) + 1);
       for (const link of links) {
@@ -104,4 +110,20 @@ test("visitor ids: the same address and agent under one salt are one visitor; an
   expect(day1Again).toEqual(day1);
   expect(day2).not.toEqual(day1);
   expect(rollUp(facts(2), { ...options, salt: null }).links[0]!.visitors).toEqual([]);
+});
+
+test("rollups of several flushes add up into one per link: counts summed, visitors united, then the accumulator is empty", () => {
+  const acc = new RollupAccumulator();
+  acc.add([{ code: "a1", humans: 2, bots: 1, dims: [["country", "US", 3, 2]], visitors: ["1", "2"] }]);
+  acc.add([
+    { code: "a1", humans: 1, bots: 0, dims: [["country", "US", 1, 1], ["os", "iOS", 1, 1]], visitors: ["2", "3"] },
+    { code: "b2", humans: 0, bots: 4, dims: [], visitors: [] },
+  ]);
+  expect(acc.size).toBe(2);
+  const merged = acc.drain();
+  expect(merged).toEqual([
+    { code: "a1", humans: 3, bots: 1, dims: [["country", "US", 4, 3], ["os", "iOS", 1, 1]], visitors: ["1", "2", "3"] },
+    { code: "b2", humans: 0, bots: 4, dims: [], visitors: [] },
+  ]);
+  expect(acc.drain()).toEqual([]);
 });

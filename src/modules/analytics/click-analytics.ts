@@ -3,12 +3,14 @@ import { ClickAudience } from "./click-audience";
 import type { ClickEnricher } from "./click-enricher";
 import type { ClickLog } from "./click-log";
 import type { EnrichedClick } from "./click-rollup";
+import { RollupAccumulator } from "./rollup-accumulator";
 
 /**
- * One flush's analytics: takes the raw facts logged since the last flush, has the worker pool
- * enrich and sum them, and hands back the rollups for the click flusher to store beside the
- * counts. A batch the pool fails on is lost as details only (its clicks stay counted, as
- * unenriched). Enriched clicks go to the live stream while someone listens.
+ * Each click flush's analytics: takes the raw facts logged since the last flush and has the
+ * worker pool enrich and sum them; every `intervalMs` (and on the last flush) hands the rollups
+ * added up since the previous hand-over to the click flusher, to store beside the counts. A batch
+ * the pool fails on is lost as details only (its clicks stay counted, as unenriched). Enriched
+ * clicks go to the live stream while someone listens.
  *
  * @example
  *   const analytics = new ClickAnalytics({ log, enricher, salt: (now) => salts.of(now), listening: () => bus.wanted, onClicks });
@@ -16,6 +18,8 @@ import type { EnrichedClick } from "./click-rollup";
  */
 export class ClickAnalytics {
   private enrichedClicks = 0;
+  private readonly pending = new RollupAccumulator();
+  private handedAt = 0;
   /** Humans, bots and top values since this instance started, for the operator dashboard. */
   readonly audience = new ClickAudience();
 
@@ -29,24 +33,33 @@ export class ClickAnalytics {
       onClicks: (clicks: EnrichedClick[]) => void;
       /** Most enriched clicks streamed per flush. */
       streamMax: number;
+      /** ANALYTICS_FLUSH_MS: how often the added-up rollups go to the shards. */
+      intervalMs: number;
       onError: (error: Error) => void;
     },
   ) {}
 
-  async take(now: number): Promise<LinkRollup[]> {
+  /** `last`: the final flush (a stop), which takes everything pending. */
+  async take(now: number, last = false): Promise<LinkRollup[]> {
+    await this.enrichLogged(now);
+    if (!last && now - this.handedAt < this.deps.intervalMs) return [];
+    this.handedAt = now;
+    return this.pending.drain();
+  }
+
+  private async enrichLogged(now: number): Promise<void> {
     const facts = this.deps.log.drain();
-    if (facts.codes.length === 0) return [];
+    if (facts.codes.length === 0) return;
     try {
       const salt = this.deps.salt ? await this.deps.salt(now) : null;
       const { links, sample } = await this.deps.enricher.enrich(facts, salt, this.deps.listening() ? this.deps.streamMax : 0);
       this.enrichedClicks += facts.codes.length;
       this.audience.add(links);
+      this.pending.add(links);
       if (sample.length > 0) this.deps.onClicks(sample);
-      return links;
     } catch (error) {
       this.deps.log.lost(facts.codes.length);
       this.deps.onError(error as Error);
-      return [];
     }
   }
 

@@ -1,5 +1,5 @@
 import { Piscina } from "piscina";
-import type { ClickFacts } from "./click-log";
+import { encodeFacts, type ClickFacts } from "./click-log";
 import type { LinkRollup } from "../../domain/click-dimensions";
 import type { EnrichedClick } from "./click-rollup";
 
@@ -22,7 +22,7 @@ export class ClickEnricher {
   }
 
   enrich(facts: ClickFacts, salt: string | null, sample: number): Promise<{ links: LinkRollup[]; sample: EnrichedClick[] }> {
-    return this.pool.run({ facts, salt, trustedProxies: [...this.options.trustedProxies], sample });
+    return this.pool.run({ facts: encodeFacts(facts), salt, trustedProxies: [...this.options.trustedProxies], sample });
   }
 
   close(): Promise<void> {

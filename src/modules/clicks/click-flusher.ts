@@ -37,7 +37,7 @@ export class ClickFlusher {
       maxQueued: number;
       logger: Logger;
       /** The enriched share of the interval's clicks (click analytics), stored in the same batch. */
-      rollups?: (now: number) => Promise<LinkRollup[]>;
+      rollups?: (now: number, last: boolean) => Promise<LinkRollup[]>;
       /** ANALYTICS_RETENTION_DAYS: older analytics rows are deleted at start and every few hours. */
       retentionDays?: number;
       now?: () => number;
@@ -73,7 +73,8 @@ export class ClickFlusher {
     this.timer = undefined;
     this.pruneTimer = undefined;
     await this.running;
-    await this.flush();
+    // The last run takes everything, the analytics added up but not yet handed over included.
+    await this.run(true);
     const left = [...this.queued.values()].reduce((n, q) => n + q.reduce((m, b) => m + sum(b.counts), 0), 0);
     if (left > 0) this.deps.logger.warn("clicks not flushed at shutdown", { clicks: left });
   }
@@ -83,17 +84,17 @@ export class ClickFlusher {
     return { flushed: this.flushedClicks, lost: this.lostClicks };
   }
 
-  private async run(): Promise<void> {
+  private async run(last = false): Promise<void> {
     const now = (this.deps.now ?? Date.now)();
     this.deps.counter.tick(now);
     const counts = this.deps.counter.drain();
-    const rollups = this.deps.rollups ? await this.deps.rollups(now) : [];
+    const rollups = this.deps.rollups ? await this.deps.rollups(now, last) : [];
     this.enqueue(counts, rollups, new Date(Math.floor(now / HOUR_MS) * HOUR_MS));
     await Promise.all([...this.queued.entries()].map(([shard, batches]) => this.applyQueued(shard, batches)));
   }
 
   private enqueue(counts: Map<string, number>, rollups: readonly LinkRollup[], hour: Date): void {
-    if (counts.size === 0) return;
+    if (counts.size === 0 && rollups.length === 0) return;
     const { write: ring, version: epoch } = this.deps.router.current;
     const byShard = new Map<number, { counts: Map<string, number>; rollups: LinkRollup[] }>();
     const groupOf = (code: string) => {
@@ -103,8 +104,13 @@ export class ClickFlusher {
       return group;
     };
     for (const [code, n] of counts) groupOf(code).counts.set(code, n);
-    // A rollup always has its count (both are taken on the request's turn, drained together).
-    for (const rollup of rollups) if (counts.has(rollup.code)) groupOf(rollup.code).rollups.push(rollup);
+    // Rollups are handed over every analytics interval, so a link's may come without new
+    // clicks: its row then gains humans and bots, and 0 clicks.
+    for (const rollup of rollups) {
+      const group = groupOf(rollup.code);
+      if (!group.counts.has(rollup.code)) group.counts.set(rollup.code, 0);
+      group.rollups.push(rollup);
+    }
     for (const [home, group] of byShard) {
       const queue = this.queued.get(home) ?? [];
       this.queued.set(home, queue);

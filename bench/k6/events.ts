@@ -61,10 +61,15 @@ export function eventProblem(e: unknown): string | null {
   const strOrNull = (k: string) => ev[k] === null || typeof ev[k] === "string";
   const nonNeg = (k: string) => typeof ev[k] === "number" && (ev[k] as number) >= 0;
   if (!nonEmpty("event_id") || !nonEmpty("node")) return "event_id/node";
-  if (["read", "write", "update", "delete"].indexOf(ev.type as string) < 0) return "type";
+  if (["read", "write", "update", "delete", "click"].indexOf(ev.type as string) < 0) return "type";
   if (["OK", "ERROR", "NOT_FOUND", "GONE"].indexOf(ev.status as string) < 0) return "status";
   if (!strOrNull("redis") || !strOrNull("db") || !strOrNull("short_code")) return "redis/db/short_code";
   if (!nonNeg("latency_ms")) return "latency_ms";
+  if (ev.type === "click") {
+    for (const k of ["country", "referrer", "browser", "os"]) if (!nonEmpty(k)) return k;
+    if (["desktop", "mobile", "tablet", "other"].indexOf(ev.device as string) < 0) return "device";
+    return typeof ev.bot === "boolean" ? null : "bot";
+  }
   if (ev.type !== "read") return null;
   if (ev.cache !== "HIT" && ev.cache !== "MISS") return "cache";
   if (["memory", "redis", "replica", "primary", "none", "error"].indexOf(ev.source as string) < 0) return "source";

@@ -12,11 +12,16 @@ export function checkEvent(e: unknown): string | null {
   const strOrNull = (k: string) => ev[k] === null || typeof ev[k] === "string";
   const num = (k: string) => typeof ev[k] === "number" && Number.isFinite(ev[k]) && (ev[k] as number) >= 0;
   if (!str("event_id")) return "event_id must be a non-empty string";
-  if (!["read", "write", "update", "delete"].includes(ev.type as string)) return `type must be read|write|update|delete, got ${JSON.stringify(ev.type)}`;
+  if (!["read", "write", "update", "delete", "click"].includes(ev.type as string)) return `type must be read|write|update|delete|click, got ${JSON.stringify(ev.type)}`;
   if (!["OK", "ERROR", "NOT_FOUND", "GONE"].includes(ev.status as string)) return `status must be OK|ERROR|NOT_FOUND|GONE, got ${JSON.stringify(ev.status)}`;
   if (!str("node")) return "node must be a non-empty string";
   for (const k of ["redis", "db", "short_code"]) if (!strOrNull(k)) return `${k} must be a string or null`;
   if (!num("latency_ms")) return "latency_ms must be a number >= 0";
+  if (ev.type === "click") {
+    for (const k of ["country", "referrer", "browser", "os"]) if (!str(k)) return `click ${k} must be a non-empty string`;
+    if (!["desktop", "mobile", "tablet", "other"].includes(ev.device as string)) return `click device invalid: ${JSON.stringify(ev.device)}`;
+    return typeof ev.bot === "boolean" ? null : "click bot must be a boolean";
+  }
   if (ev.type !== "read") return null;
   if (ev.cache !== "HIT" && ev.cache !== "MISS") return `cache must be HIT|MISS, got ${JSON.stringify(ev.cache)}`;
   if (!["memory", "redis", "replica", "primary", "none", "error"].includes(ev.source as string)) return `source invalid: ${JSON.stringify(ev.source)}`;

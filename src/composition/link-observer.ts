@@ -1,4 +1,5 @@
 import type { ClickCounter } from "../modules/clicks/click-counter";
+import type { NotFoundCounter } from "../modules/clicks/not-found-counter";
 import type { LinkObserver } from "../domain/outcomes";
 import type { CacheMetrics } from "../observability/cache-metrics";
 import type { EventBus } from "../events/event-bus";
@@ -6,19 +7,20 @@ import type { EventFactory } from "../events/event-factory";
 
 /**
  * What happens after every read and write, on the request's own turn: the cache counters, a
- * click for each redirect served, and an event when someone listens. All in memory; nothing
+ * click for each redirect served (a 404 for each unknown code), and an event when someone listens. All in memory; nothing
  * here awaits I/O (the bus and the click flusher write in batches, on timers).
  *
  * @example
- *   const observer = linkObserver({ cache, clicks, bus, events });
+ *   const observer = linkObserver({ cache, clicks, notFound, bus, events });
  *   const links = new LinkService({ ..., observer });
  */
-export function linkObserver(deps: { cache: CacheMetrics; clicks: ClickCounter; bus: EventBus; events: EventFactory }): LinkObserver {
-  const { cache, clicks, bus, events } = deps;
+export function linkObserver(deps: { cache: CacheMetrics; clicks: ClickCounter; notFound: NotFoundCounter; bus: EventBus; events: EventFactory }): LinkObserver {
+  const { cache, clicks, notFound, bus, events } = deps;
   return {
     onRead: (o) => {
       cache.recordRead(o.shard, o.source, o.status === "OK" || o.status === "GONE");
       if (o.status === "OK") clicks.record(o.code);
+      else if (o.status === "NOT_FOUND") notFound.record(o.code);
       if (bus.wanted) bus.emit(events.read(o, cache.hitCount, cache.missCount));
     },
     onWrite: (o) => {

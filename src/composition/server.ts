@@ -16,6 +16,7 @@ import { routeLabeler } from "../http/route-label";
 import { IdSource } from "../ids/id-source";
 import { ClickCounter } from "../modules/clicks/click-counter";
 import { ClickFlusher } from "../modules/clicks/click-flusher";
+import { NotFoundCounter } from "../modules/clicks/not-found-counter";
 import { ClickStats } from "../modules/clicks/click-stats";
 import { checkShards, probeShards } from "../modules/health/node-health";
 import { AccessControl } from "../modules/keys/access";
@@ -82,7 +83,8 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   const cacheMetrics = new CacheMetrics(shards.count);
   const clicks = new ClickCounter();
   const events = new EventFactory(node);
-  const observer = linkObserver({ cache: cacheMetrics, clicks, bus, events });
+  const notFound = new NotFoundCounter();
+  const observer = linkObserver({ cache: cacheMetrics, clicks, notFound, bus, events });
   const hot = new HotLinks({ maxEntries: config.HOT_CACHE_SIZE, ttlMs: config.HOT_CACHE_TTL_MS });
   const invalidation = new InvalidationBus({ publisher: redis.publisher, subscriber: redis.control, drop: (codes) => hot.drop(codes), clear: () => hot.clear() });
   const analytics = analyticsFrom(config, { shards, bus, events, peerAddress, logger });
@@ -144,6 +146,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     clicks,
     // More values per instance than the dashboard shows, so the cluster's top is of sums.
     audience: analytics ? () => analytics.analytics.audience.figures(20) : undefined,
+    notFound: () => notFound.figures(20),
     nodes: nodeStates,
     push: (payload) => hub.deliverMetrics(payload),
   });

@@ -19,6 +19,13 @@ export interface InstanceFigures {
   shards: ShardCounters[];
   /** Click analytics: humans, bots and top values since the instance started; absent when analytics is off. */
   audience?: AudienceFigures;
+  /** Requests for unknown codes since the instance started, and the paths asked for most. */
+  not_found?: NotFoundFigures;
+}
+
+export interface NotFoundFigures {
+  total: number;
+  top: Array<{ path: string; requests: number }>;
 }
 
 /** What click analytics tells the figures (the analytics module's ClickAudience). */
@@ -61,6 +68,7 @@ export class ClusterMetrics {
       cache: CacheMetrics;
       clicks: ClickFigures;
       audience?: () => AudienceFigures;
+      notFound?: () => NotFoundFigures;
       nodes: () => NodeState[];
       push: (payload: object) => void;
     },
@@ -108,6 +116,7 @@ export class ClusterMetrics {
         clicks_total: mine.clicks_total,
         top_links: mine.top_links,
         shards: mine.shards,
+        not_found: mine.not_found ?? null,
       },
       cluster: { ...sumInstances(all), source: clusterSource },
       nodes: this.options.nodes(),
@@ -135,6 +144,7 @@ export class ClusterMetrics {
       top_links: clicks.top(TOP_LINKS),
       shards: cache.shards.map((s) => ({ ...s })),
       ...(this.options.audience ? { audience: this.options.audience() } : {}),
+      ...(this.options.notFound ? { not_found: this.options.notFound() } : {}),
     };
     this.last = { at: now, reads: snap.cache_total, writes };
     return figures;
@@ -164,7 +174,15 @@ export function sumInstances(all: readonly InstanceFigures[]) {
     writes_per_s: round2(all.reduce((n, f) => n + f.writes_per_s, 0)),
     shards,
     audience: sumAudiences(all.flatMap((f) => (f.audience ? [f.audience] : []))),
+    not_found: sumNotFound(all.flatMap((f) => (f.not_found ? [f.not_found] : []))),
   };
+}
+
+function sumNotFound(all: readonly NotFoundFigures[]): NotFoundFigures {
+  const sums = new Map<string, number>();
+  for (const f of all) for (const t of f.top ?? []) sums.set(t.path, (sums.get(t.path) ?? 0) + t.requests);
+  const top = [...sums].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, TOP_VALUES).map(([path, requests]) => ({ path, requests }));
+  return { total: all.reduce((n, f) => n + f.total, 0), top };
 }
 
 /** The instances' audiences added up (null when none reports one): the top values of the sums. */

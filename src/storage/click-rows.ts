@@ -104,6 +104,25 @@ export async function dimensionRows(node: PgNode, code: string, dimension: strin
   return rows.map((r) => ({ key: `${r.hour.toISOString()}|${r.home}|${r.epoch}|${r.value}`, value: r.value, clicks: Number(r.clicks), humans: Number(r.humans) }));
 }
 
+/** A link's rows of every stored dimension in [from, to), keyed as dimensionRows keys them. */
+export async function allDimensionRows(node: PgNode, code: string, from: Date, to: Date): Promise<Array<DimensionRow & { hour: Date; dimension: string }>> {
+  const rows = await pgCall(
+    node,
+    (sql) =>
+      sql<{ hour: Date; home: number; epoch: string; dimension: string; value: string; clicks: string; humans: string }[]>`
+        select hour, home, epoch::text, dimension, value, clicks::text, humans::text from link_click_dims
+        where code = ${code} and hour >= ${from} and hour < ${to}`,
+    { idempotent: true },
+  );
+  return rows.map((r) => ({ key: `${r.hour.toISOString()}|${r.home}|${r.epoch}|${r.dimension}|${r.value}`, hour: r.hour, dimension: r.dimension, value: r.value, clicks: Number(r.clicks), humans: Number(r.humans) }));
+}
+
+/** The hour of a link's first flushed click on this shard, or null. */
+export async function firstClickHour(node: PgNode, code: string): Promise<Date | null> {
+  const rows = await pgCall(node, (sql) => sql<{ first: Date | null }[]>`select min(hour) as first from link_clicks where code = ${code}`, { idempotent: true });
+  return rows[0]?.first ?? null;
+}
+
 /** A link's visitor sketches in [from, to), in the extension's text form (for a union elsewhere). */
 export async function visitorRows(node: PgNode, code: string, from: Date, to: Date): Promise<Array<{ hour: Date; sketch: string }>> {
   return pgCall(node, (sql) => sql<{ hour: Date; sketch: string }[]>`select hour, visitors::text as sketch from link_visitors where code = ${code} and hour >= ${from} and hour < ${to}`, { idempotent: true });

@@ -144,6 +144,33 @@ describe("click analytics", () => {
     expect(backwards.status).toBe(400);
   });
 
+  test("stats.csv: the rollup rows, quoted where needed, agreeing with the JSON figures", async () => {
+    const res = await sys.request("GET", `/api/links/${code}/stats.csv`, undefined, { headers: admin });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    const [header, ...lines] = (await res.text()).trimEnd().split("\n");
+    expect(header).toBe("hour,dimension,value,clicks,humans");
+    const rows = lines.map((l) => l.split(","));
+    const sum = (dimension: string, column: 3 | 4) => rows.filter((r) => r[1] === dimension).reduce((n, r) => n + Number(r[column]), 0);
+    expect([sum("all", 3), sum("all", 4)]).toEqual([12, 6]);
+    expect(rows.filter((r) => r[1] === "bot").map((r) => [r[2], r[3]]).sort()).toEqual([["bot", "6"], ["human", "6"]]);
+    expect([sum("country", 3), sum("country", 4)]).toEqual([12, 6]);
+    expect(sum("unique_visitors", 3)).toBe(5);
+    expect(new Set(rows.map((r) => r[0]))).toEqual(new Set([rows[0]![0]]));
+  });
+
+  test("requests for unknown codes are counted for admins: the total and the paths asked for most, on the metrics", async () => {
+    const probe = `zz${crypto.randomUUID().slice(0, 8)}`;
+    for (let i = 0; i < 3; i++) expect((await sys.request("GET", `/${probe}`)).status).toBe(404);
+    expect((await sys.request("GET", `/${probe}x`)).status).toBe(404);
+    await sys.composed.clusterMetrics.tick();
+    const pushed = sys.composed.clusterMetrics.snapshot as { instance: { not_found: { total: number; top: Array<{ path: string; requests: number }> } } };
+    expect(pushed.instance.not_found.total).toBeGreaterThanOrEqual(4);
+    expect(pushed.instance.not_found.top).toContainEqual({ path: probe, requests: 3 });
+    const metrics = await sys.request("GET", "/api/metrics", undefined, { headers: admin });
+    expect(((await metrics.json()) as { cluster: { not_found: { total: number } } }).cluster.not_found.total).toBeGreaterThanOrEqual(4);
+  });
+
   test("a range that ends before the clicks has none of them", async () => {
     const stats = (await get(`/api/links/${code}/stats?to=2020-01-01T00:00:00Z`)) as { total: number; unique_visitors: number };
     expect([stats.total, stats.unique_visitors]).toEqual([0, 0]);

@@ -160,6 +160,12 @@ async function cases(): Promise<Case[]> {
     { method: "get", template: "/api/links/{code}/stats", status: 429, send: wrongKey(`/api/links/${owned}/stats`) },
     { method: "get", template: "/api/links/{code}/stats", status: 503, send: () => severed.request("GET", `/api/links/${owned}/stats`, undefined, auth(key)) },
 
+    { method: "get", template: "/api/links/{code}/stats.csv", status: 200, send: () => open.request("GET", `/api/links/${owned}/stats.csv`, undefined, auth(key)) },
+    { method: "get", template: "/api/links/{code}/stats.csv", status: 400, send: () => open.request("GET", `/api/links/${owned}/stats.csv?from=yesterday`, undefined, auth(key)) },
+    { method: "get", template: "/api/links/{code}/stats.csv", status: 401, send: () => open.request("GET", `/api/links/${owned}/stats.csv`) },
+    { method: "get", template: "/api/links/{code}/stats.csv", status: 404, send: () => open.request("GET", `/api/links/${once.short_code}/stats.csv`, undefined, auth(key)) },
+    { method: "get", template: "/api/links/{code}/stats.csv", status: 429, send: wrongKey(`/api/links/${owned}/stats.csv`) },
+    { method: "get", template: "/api/links/{code}/stats.csv", status: 503, send: () => severed.request("GET", `/api/links/${owned}/stats.csv`, undefined, auth(key)) },
     { method: "get", template: "/api/links/{code}/stats/{dimension}", status: 200, send: () => open.request("GET", `/api/links/${owned}/stats/country?limit=3`, undefined, auth(key)) },
     { method: "get", template: "/api/links/{code}/stats/{dimension}", status: 400, send: () => open.request("GET", `/api/links/${owned}/stats/colour`, undefined, auth(key)) },
     { method: "get", template: "/api/links/{code}/stats/{dimension}", status: 401, send: () => open.request("GET", `/api/links/${owned}/stats/country`) },

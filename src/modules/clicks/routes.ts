@@ -14,6 +14,7 @@ const instant = (name: string) => z.iso.datetime({ offset: true, error: `${name}
 const range = { from: instant("from").meta({ description: "start (inclusive); default: the link's first click" }), to: instant("to").meta({ description: "end (exclusive); default: now" }) };
 
 export const statsQuery = z.object({ granularity: z.enum(["hour", "day"], { error: "granularity must be hour or day" }).default("hour"), ...range });
+const csvQuery = z.object(range);
 export const breakdownQuery = z.object({ ...range, limit: z.coerce.number({ error: "limit must be a number" }).int("limit must be an integer").min(1, "limit must be >= 1").max(1000, "limit must be <= 1000").default(10) });
 const dimensionParam = z.enum(DIMENSIONS, { error: `dimension must be one of ${DIMENSIONS.join(", ")}` });
 
@@ -50,7 +51,8 @@ function rangeOf(q: { from?: string; to?: string }, now: number): StatsRange {
 /**
  * A link's clicks, for the key that owns it (another key's link is 404) or for an admin (the
  * admin token or an admin key): GET /api/links/{code}/stats (totals, humans and bots, unique
- * visitors, a series) and GET /api/links/{code}/stats/{dimension} (a breakdown).
+ * visitors, a series), GET /api/links/{code}/stats/{dimension} (a breakdown) and
+ * GET /api/links/{code}/stats.csv (the rollup rows).
  */
 export function clickRoutes(deps: { stats: ClickStats; access: AccessControl; keys: KeyRing; manager: LinkManager }) {
   const linkOf = async (request: Request, path: string): Promise<string> => {
@@ -68,6 +70,38 @@ export function clickRoutes(deps: { stats: ClickStats; access: AccessControl; ke
         return deps.stats.of(await linkOf(request, codeOf(params)), q.granularity, range);
       },
       { detail: documented({ summary: "A link's clicks: humans, bots, unique visitors, a series", description: "For the key that owns the link (another key's is 404) or an admin.", auth: true, query: statsQuery, responses: { 200: statsView }, errors: [400, 401, 404, 429, 503] }) },
+    )
+    .get(
+      "/api/links/:code/stats.csv",
+      async ({ params, query, request }) => {
+        const range = rangeOf(parseQuery(csvQuery, query), Date.now());
+        const code = await linkOf(request, codeOf(params));
+        const lines = await deps.stats.csv(code, range);
+        const encoder = new TextEncoder();
+        // Pulled a week of rows at a time as the client reads.
+        const body = new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            const next = await lines.next().catch((error: unknown) => {
+              controller.error(error);
+              return null;
+            });
+            if (next === null) return;
+            if (next.done) controller.close();
+            else controller.enqueue(encoder.encode(next.value));
+          },
+        });
+        return new Response(body, { headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${code}-stats.csv"` } });
+      },
+      {
+        detail: documented({
+          summary: "A link's rollup rows as CSV (streamed)",
+          description: "hour,dimension,value,clicks,humans: per hour `all`, `bot` (human, bot), each dimension's values, and `unique_visitors`.",
+          auth: true,
+          query: csvQuery,
+          responses: { 200: { description: "CSV, a header line then one line per hour, dimension and value", media: { "text/csv": z.string() } } },
+          errors: [400, 401, 404, 429, 503],
+        }),
+      },
     )
     .get(
       "/api/links/:code/stats/:dimension",

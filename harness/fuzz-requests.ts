@@ -23,7 +23,8 @@ const segment = fc.oneof(
   fc.integer({ min: 65, max: 400 }).map((n) => "a".repeat(n)),
 );
 
-const ROUTES = ["/", "/create", "/:x", "/api/links", "/api/links/:x", "/api/links/:x/stats", "/api/links/bulk", "/api/links/import", "/api/links/export", "/api/topology", "/api/metrics", "/metrics", "/health/live", "/health/ready", "/openapi.json", "/docs", "/dashboard/:x", "/:x/:x", "/ws"];
+/** Every published route (a test checks this list against the app's spec), plus paths around them. */
+export const FUZZ_ROUTES = ["/", "/create", "/:x", "/api/links", "/api/links/:x", "/api/links/:x/stats", "/api/links/:x/stats/:x", "/api/links/:x/stats.csv", "/api/links/bulk", "/api/links/import", "/api/links/export", "/api/topology", "/api/metrics", "/metrics", "/health/live", "/health/ready", "/openapi.json", "/docs", "/dashboard/:x", "/:x/:x", "/ws"];
 
 const twoDigits = fc.integer({ min: 0, max: 99 }).map((n) => String(n).padStart(2, "0"));
 /** List cursors of the API's shape (a position and a code, base64url JSON) with positions no calendar or clock has. */
@@ -39,7 +40,7 @@ const cursor = fc
   .map((parts) => Buffer.from(JSON.stringify(parts)).toString("base64url"));
 
 const path = fc
-  .tuple(fc.constantFrom(...ROUTES), fc.array(segment, { minLength: 3, maxLength: 3 }), fc.option(fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 12 }), { maxKeys: 3 })), fc.option(cursor))
+  .tuple(fc.constantFrom(...FUZZ_ROUTES), fc.array(segment, { minLength: 3, maxLength: 3 }), fc.option(fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 12 }), { maxKeys: 3 })), fc.option(cursor))
   .map(([route, segs, query, position]) => {
     let i = 0;
     const p = route.replace(/:x/g, () => segs[i++]!);

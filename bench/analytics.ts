@@ -1,8 +1,8 @@
 #!/usr/bin/env bun
 /**
  * What click analytics costs, same run: `bun bench/analytics.ts [--seconds S (8)] [--rounds R (3)]`.
- * One throwaway cluster; the floor (Bun.serve + Redis GET + 302), then Shorten with
- * ANALYTICS_ENABLED=false and as shipped (analytics on), one process at a time, each loaded by wrk
+ * One throwaway cluster; the floor (Bun.serve + Redis GET + 302), then Shorten with analytics off
+ * and on, with rate limiting off and on (as shipped), one process at a time, each loaded by wrk
  * over 1,000 hot codes with a realistic mix of user agents (browsers, phones, crawlers, preview
  * fetchers), referrers, languages and forwarded addresses, a dashboard WebSocket client connected
  * to the app; rounds interleaved. Then one analytics worker thread alone: clicks enriched per
@@ -30,6 +30,7 @@ mkdirSync(dir, { recursive: true });
 await clusterUpOnFreePorts({ name: NAME, shards: 3, firstBase: 45_000, slots: 20 });
 const cluster = clusterEnvVars(readState(clusterDir(REPO_ROOT, NAME)));
 const env = { ...cluster, RATE_LIMIT_ENABLED: "false", LOG_LEVEL: "error", TRUSTED_PROXIES: "127.0.0.1" };
+const LIMITS = { RATE_LIMIT_ENABLED: "true", RATE_LIMIT_REDIRECT_PER_MIN: "10000000" };
 type Variant = { name: string; start: () => Promise<{ url: string; stop: () => Promise<void> }> };
 const app = (extra: Record<string, string>) => async () => {
   const server: ServerProcess = await startServer({ ...env, ...extra, INSTANCE_ID: "62" });
@@ -58,8 +59,11 @@ const variants: Variant[] = [
       };
     },
   },
-  { name: "Shorten, ANALYTICS_ENABLED=false", start: app({ ANALYTICS_ENABLED: "false" }) },
-  { name: "Shorten as shipped (analytics on)", start: app({}) },
+  { name: "Shorten, rate limiting off, ANALYTICS_ENABLED=false", start: app({ ANALYTICS_ENABLED: "false" }) },
+  { name: "Shorten, rate limiting off, analytics on", start: app({}) },
+  // As shipped: rate limiting on (budgets above the load, so nothing is refused).
+  { name: "Shorten, rate limiting on, ANALYTICS_ENABLED=false", start: app({ ...LIMITS, ANALYTICS_ENABLED: "false" }) },
+  { name: "Shorten as shipped (rate limiting and analytics on)", start: app(LIMITS) },
 ];
 const rps = new Map<string, number[]>(variants.map((v) => [v.name, []]));
 try {
@@ -83,8 +87,8 @@ try {
   }
 
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const [floor, off, on] = variants.map((v) => mean(rps.get(v.name)!));
-  const ratioRounds = rps.get(variants[2]!.name)!.map((r, i) => (r / rps.get(variants[1]!.name)![i]!).toFixed(3));
+  const [floor, off, on, limitedOff, limitedOn] = variants.map((v) => mean(rps.get(v.name)!));
+  const roundsOf = (a: number, b: number) => rps.get(variants[a]!.name)!.map((r, i) => (r / rps.get(variants[b]!.name)![i]!).toFixed(3)).join(", ");
 
   // One worker thread alone, fed what a second at the app's rate would log.
   const perSecond = Math.max(1000, Math.round(on!));
@@ -119,7 +123,9 @@ try {
     "| --- | --- | --- |",
     `| ${variants[0]!.name} | ${Math.round(floor!).toLocaleString("en")} | 1.00 |`,
     `| ${variants[1]!.name} | ${Math.round(off!).toLocaleString("en")} | ${(off! / floor!).toFixed(2)} of the floor |`,
-    `| ${variants[2]!.name} | ${Math.round(on!).toLocaleString("en")} | ${(on! / off!).toFixed(3)} of analytics off (rounds ${ratioRounds.join(", ")}); ${(on! / floor!).toFixed(2)} of the floor |`,
+    `| ${variants[2]!.name} | ${Math.round(on!).toLocaleString("en")} | **${(on! / off!).toFixed(3)}** of analytics off (rounds ${roundsOf(2, 1)}); ${(on! / floor!).toFixed(2)} of the floor |`,
+    `| ${variants[3]!.name} | ${Math.round(limitedOff!).toLocaleString("en")} | ${(limitedOff! / floor!).toFixed(2)} of the floor |`,
+    `| ${variants[4]!.name} | ${Math.round(limitedOn!).toLocaleString("en")} | **${(limitedOn! / limitedOff!).toFixed(3)}** of analytics off (rounds ${roundsOf(4, 3)}); ${(limitedOn! / floor!).toFixed(2)} of the floor |`,
     "",
     `One analytics worker thread: ${Math.round(enrichPerSecond).toLocaleString("en")} clicks/s enriched (batches of ${perSecond.toLocaleString("en")}, every click a new visitor), **${(enrichPerSecond / on!).toFixed(1)}x** the app's redirect rate. A second of clicks at that rate over 1,000 links writes ${rows.toLocaleString("en")} rollup rows (link, dimension and sketch rows), ${Math.round(rows / 3).toLocaleString("en")} per shard per flush.`,
   ].join("\n");

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { setPriority } from "node:os";
 import { workerData } from "node:worker_threads";
 import { Reader } from "maxmind";
-import { decodeFacts } from "../src/modules/analytics/click-log";
+import { unpack, type PackedFacts } from "../src/modules/analytics/click-log";
 import type { LinkRollup } from "../src/domain/click-dimensions";
 import { rollUp, RollupMemo, type EnrichedClick } from "../src/modules/analytics/click-rollup";
 import { UserAgents } from "../src/modules/analytics/user-agent";
@@ -13,8 +13,7 @@ import { UserAgents } from "../src/modules/analytics/user-agent";
  * package) is read once per thread; the user agents seen most stay parsed between batches.
  */
 export interface AnalyticsTask {
-  /** encodeFacts() of the flush's facts. */
-  facts: string;
+  facts: PackedFacts;
   salt: string | null;
   trustedProxies: string[];
   sample: number;
@@ -50,5 +49,5 @@ const country = (ip: string): string | null => {
 };
 
 export default function run(task: AnalyticsTask): { links: LinkRollup[]; sample: EnrichedClick[] } {
-  return rollUp(decodeFacts(task.facts), { agents, country, memo, trustedProxies: task.trustedProxies, salt: task.salt, sample: task.sample });
+  return rollUp(unpack(task.facts), { agents, country, memo, trustedProxies: task.trustedProxies, salt: task.salt, sample: task.sample });
 }

@@ -176,3 +176,25 @@ describe("click analytics", () => {
     expect([stats.total, stats.unique_visitors]).toEqual([0, 0]);
   });
 });
+
+describe("click analytics with rate limiting on (the default)", () => {
+  test("the client address the limiter resolved behind the proxy is the one analytics uses", async () => {
+    const limited = await startSystem({ RATE_LIMIT_REDIRECT_PER_MIN: "100000", ADMIN_TOKEN, TRUSTED_PROXIES: PROXY, CLICK_FLUSH_MS: "60000", ANALYTICS_FLUSH_MS: "0" });
+    try {
+      const created = await limited.request("POST", "/create", { url: uniqueUrl("limited") }, { peer: "198.51.100.20" });
+      const link = ((await created.json()) as { short_code: string }).short_code;
+      const agent = { "user-agent": AGENTS.firefoxLinux };
+      expect((await limited.request("GET", `/${link}`, undefined, { headers: { ...agent, "x-forwarded-for": "81.2.69.142" }, peer: PROXY })).status).toBe(302);
+      // Not through the proxy: its X-Forwarded-For is the client's own claim, and not believed.
+      expect((await limited.request("GET", `/${link}`, undefined, { headers: { ...agent, "x-forwarded-for": "81.2.69.142" }, peer: "8.8.8.8" })).status).toBe(302);
+      await limited.composed.clickFlusher.flush();
+      const res = await limited.request("GET", `/api/links/${link}/stats/country`, undefined, { headers: admin });
+      expect(((await res.json()) as { items: Array<{ value: string; clicks: number }> }).items).toEqual([
+        { value: "GB", clicks: 1, humans: 1 },
+        { value: "US", clicks: 1, humans: 1 },
+      ] as never);
+    } finally {
+      await limited.close();
+    }
+  });
+});

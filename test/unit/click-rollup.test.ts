@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
 import { DIMENSIONS, primaryLanguage, referrerHost } from "../../src/domain/click-dimensions";
-import { ClickLog } from "../../src/modules/analytics/click-log";
+import { ClickLog, unpack } from "../../src/modules/analytics/click-log";
 import { rollUp, RollupMemo } from "../../src/modules/analytics/click-rollup";
 import { UserAgents } from "../../src/modules/analytics/user-agent";
 import { RollupAccumulator } from "../../src/modules/analytics/rollup-accumulator";
@@ -68,17 +68,23 @@ test("property: for any clicks, each dimension's values sum to the link's clicks
         if (c.language !== null) headers.set("accept-language", c.language.replace(/[\r\n\0]/g, ""));
         log.append(c.code, null, c.peer, headers, c.head);
       }
-      const facts = log.drain();
+      const facts = unpack(log.drain());
       expect(facts.codes.length).toBe(Math.min(capacity, clicks.length));
+      // What the request said, as it said it, in arrival order (values are stored once and referenced).
+      const kept = clicks.slice(0, capacity);
+      expect(facts.codes).toEqual(kept.map((c) => c.code));
+      expect(facts.peers).toEqual(kept.map((c) => c.peer));
+      expect(facts.heads).toEqual(kept.map((c) => c.head));
+      expect(facts.agents).toEqual(kept.map((c) => (c.agent === null ? null : new Headers({ "user-agent": c.agent.replace(/[\r\n\0]/g, "") }).get("user-agent"))));
       expect(log.unenriched).toBe(Math.max(0, clicks.length - capacity));
       const options = { agents, country: (ip: string) => (ip.startsWith("8.") ? "US" : null), trustedProxies: ["127.0.0.1"], salt: "salt", sample: 0 };
       const { links } = rollUp(facts, options);
       // The worker's memo of seen lookups changes nothing in the result.
       expect(rollUp(facts, { ...options, memo }).links).toEqual(links);
-      const kept = new Map<string, number>();
-      for (const code of facts.codes) kept.set(code, (kept.get(code) ?? 0) + 1);
+      const perCode = new Map<string, number>();
+      for (const code of facts.codes) perCode.set(code, (perCode.get(code) ?? 0) + 1);
       for (const link of links) {
-        const clicksOf = kept.get(link.code)!;
+        const clicksOf = perCode.get(link.code)!;
         expect(link.humans + link.bots).toBe(clicksOf);
         expect(link.visitors.length).toBeLessThanOrEqual(link.humans);
         // bot is the rollup's own humans and bots; every other dimension is a breakdown.
@@ -88,7 +94,7 @@ test("property: for any clicks, each dimension's values sum to the link's clicks
           expect(rows.reduce((n, d) => n + d[3], 0)).toBe(link.humans);
         }
       }
-      expect(links.map((l) => l.code).sort()).toEqual([...kept.keys()].sort());
+      expect(links.map((l) => l.code).sort()).toEqual([...perCode.keys()].sort());
     }),
     { numRuns: 300 },
   );
@@ -100,7 +106,7 @@ test("visitor ids: the same address and agent under one salt are one visitor; an
     const log = new ClickLog(10);
     const headers = new Headers({ "user-agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0" });
     for (let i = 0; i < n; i++) log.append("a1", null, "8.8.8.8", headers, false);
-    return log.drain();
+    return unpack(log.drain());
   };
   const options = { agents, country: () => null, trustedProxies: [], sample: 0 };
   const day1 = rollUp(facts(3), { ...options, salt: "day-1" }).links[0]!.visitors;
@@ -126,4 +132,17 @@ test("rollups of several flushes add up into one per link: counts summed, visito
     { code: "b2", humans: 0, bots: 4, dims: [], visitors: [] },
   ]);
   expect(acc.drain()).toEqual([]);
+});
+
+test("the log grows past its first block and stores a repeated value once", () => {
+  const log = new ClickLog(10_000);
+  const headers = new Headers({ "user-agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0" });
+  for (let i = 0; i < 6000; i++) log.append(`c${i % 3}`, null, `10.0.0.${i % 5}`, headers, i % 2 === 0);
+  const packed = log.drain();
+  expect(packed.count).toBe(6000);
+  // 3 codes, 5 addresses, 1 user agent.
+  expect(packed.values).toHaveLength(9);
+  const facts = unpack(packed);
+  expect([facts.codes[5999], facts.peers[5999], facts.heads[5999], facts.heads[5998]]).toEqual(["c2", "10.0.0.4", false, true]);
+  expect(unpack(log.drain()).codes).toEqual([]);
 });

@@ -49,16 +49,17 @@ export class ClickAnalytics {
 
   private async enrichLogged(now: number): Promise<void> {
     const facts = this.deps.log.drain();
-    if (facts.codes.length === 0) return;
+    const count = facts.count;
+    if (count === 0) return;
     try {
       const salt = this.deps.salt ? await this.deps.salt(now) : null;
       const { links, sample } = await this.deps.enricher.enrich(facts, salt, this.deps.listening() ? this.deps.streamMax : 0);
-      this.enrichedClicks += facts.codes.length;
+      this.enrichedClicks += count;
       this.audience.add(links);
       this.pending.add(links);
       if (sample.length > 0) this.deps.onClicks(sample);
     } catch (error) {
-      this.deps.log.lost(facts.codes.length);
+      this.deps.log.lost(count);
       this.deps.onError(error as Error);
     }
   }

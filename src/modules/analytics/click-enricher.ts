@@ -1,5 +1,5 @@
 import { Piscina } from "piscina";
-import { encodeFacts, type ClickFacts } from "./click-log";
+import type { PackedFacts } from "./click-log";
 import type { LinkRollup } from "../../domain/click-dimensions";
 import type { EnrichedClick } from "./click-rollup";
 
@@ -21,8 +21,10 @@ export class ClickEnricher {
     this.pool.on("error", () => {});
   }
 
-  enrich(facts: ClickFacts, salt: string | null, sample: number): Promise<{ links: LinkRollup[]; sample: EnrichedClick[] }> {
-    return this.pool.run({ facts: encodeFacts(facts), salt, trustedProxies: [...this.options.trustedProxies], sample });
+  enrich(facts: PackedFacts, salt: string | null, sample: number): Promise<{ links: LinkRollup[]; sample: EnrichedClick[] }> {
+    // The id buffers move to the worker (transferred, not copied); only the distinct strings are cloned.
+    const task = { facts, salt, trustedProxies: [...this.options.trustedProxies], sample };
+    return this.pool.run(task, { transferList: [facts.ids.buffer, facts.heads.buffer] as never });
   }
 
   close(): Promise<void> {

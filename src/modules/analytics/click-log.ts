@@ -6,7 +6,7 @@
  *
  * @example
  *   log.append(code, owner, peer, request.headers, request.method === "HEAD");
- *   const facts = log.drain();   // every fact since the last drain, in arrival order
+ *   const facts = unpack(log.drain());   // every fact since the last drain, in arrival order
  */
 export interface ClickFacts {
   codes: string[];
@@ -22,41 +22,84 @@ export interface ClickFacts {
   heads: boolean[];
 }
 
+/** Facts as they leave the log: every distinct string once, and per click its strings' indexes. */
+export interface PackedFacts {
+  count: number;
+  /** Distinct values of the interval (codes, owners, addresses, header values). */
+  values: string[];
+  /** FIELDS ids per click, in FIELDS order; -1 for none. Transferred to the worker, not copied. */
+  ids: Int32Array;
+  heads: Uint8Array;
+}
+
+const FIELDS = 7;
+
+/**
+ * Each value is stored once per interval (an index into `values`): a flush's clicks repeat the
+ * same codes, user agents, referrers and languages, so the log holds few strings. Measured:
+ * holding every click's own header strings until the flush, and copying them to the worker one
+ * by one, cost the event loop more than reading them; ids also cross to the worker as one buffer.
+ */
 export class ClickLog {
-  private facts = ClickLog.empty();
+  private index = new Map<string, number>();
+  private values: string[] = [];
+  private ids: Int32Array;
+  private heads: Uint8Array;
   private size = 0;
   private dropped = 0;
 
-  constructor(private readonly capacity: number) {}
-
-  private static empty(): ClickFacts {
-    return { codes: [], owners: [], peers: [], forwarded: [], agents: [], referrers: [], languages: [], heads: [] };
+  constructor(private readonly capacity: number) {
+    this.ids = new Int32Array(Math.min(capacity, 4096) * FIELDS);
+    this.heads = new Uint8Array(Math.min(capacity, 4096));
   }
 
-  append(code: string, owner: string | null, peer: string, headers: Headers, head: boolean): void {
+  /** `client`: `peer` is already the client's address (the rate limiter resolved the proxies): no X-Forwarded-For is kept. */
+  append(code: string, owner: string | null, peer: string, headers: Headers, head: boolean, client = false): void {
     if (this.size >= this.capacity) {
       this.dropped++;
       return;
     }
-    const f = this.facts;
-    const i = this.size++;
-    f.codes[i] = code;
-    f.owners[i] = owner;
-    f.peers[i] = peer;
-    f.forwarded[i] = headers.get("x-forwarded-for");
-    f.agents[i] = headers.get("user-agent");
-    f.referrers[i] = headers.get("referer");
-    f.languages[i] = headers.get("accept-language");
-    f.heads[i] = head;
+    if (this.size === this.heads.length) this.grow();
+    const at = this.size * FIELDS;
+    const ids = this.ids;
+    ids[at] = this.idOf(code);
+    ids[at + 1] = this.idOf(owner);
+    ids[at + 2] = this.idOf(peer);
+    ids[at + 3] = client ? -1 : this.idOf(headers.get("x-forwarded-for"));
+    ids[at + 4] = this.idOf(headers.get("user-agent"));
+    ids[at + 5] = this.idOf(headers.get("referer"));
+    ids[at + 6] = this.idOf(headers.get("accept-language"));
+    this.heads[this.size++] = head ? 1 : 0;
+  }
+
+  private idOf(value: string | null): number {
+    if (value === null) return -1;
+    let id = this.index.get(value);
+    if (id === undefined) {
+      id = this.values.length;
+      this.values.push(value);
+      this.index.set(value, id);
+    }
+    return id;
+  }
+
+  private grow(): void {
+    const length = Math.min(this.capacity, this.heads.length * 2);
+    const ids = new Int32Array(length * FIELDS);
+    ids.set(this.ids);
+    const heads = new Uint8Array(length);
+    heads.set(this.heads);
+    this.ids = ids;
+    this.heads = heads;
   }
 
   /** Every fact since the last drain; the log starts again from empty. */
-  drain(): ClickFacts {
-    const facts = this.facts;
-    for (const list of Object.values(facts) as unknown[][]) list.length = this.size;
-    this.facts = ClickLog.empty();
+  drain(): PackedFacts {
+    const packed = { count: this.size, values: this.values, ids: this.ids.slice(0, this.size * FIELDS), heads: this.heads.slice(0, this.size) };
+    this.index = new Map();
+    this.values = [];
     this.size = 0;
-    return facts;
+    return packed;
   }
 
   /** Clicks whose details were dropped because the log was full (their count was kept). */
@@ -70,43 +113,30 @@ export class ClickLog {
   }
 }
 
-/** What the redirect handler calls for each link it serves: the request's facts into the log. */
-export function clickRecorder(log: ClickLog, peerAddress: (request: Request) => string | undefined) {
-  return (outcome: { code: string; owner: string | null }, request: Request): void => log.append(outcome.code, outcome.owner, peerAddress(request) ?? "unknown", request.headers, request.method === "HEAD");
-}
-
-// Header values cannot hold NUL or SOH (Bun refuses such requests), codes and addresses neither.
-const FIELD = "\u0000";
-const RECORD = "\u0001";
-
-/**
- * Facts as one string, for the trip to the worker: copying one string costs a memcpy where
- * structured-cloning eight arrays costs one step per string (measured: the clone was most of what
- * analytics cost the event loop). Empty and null read back the same (both mean "not sent").
- */
-export function encodeFacts(facts: ClickFacts): string {
-  const n = facts.codes.length;
-  const parts = new Array<string>(n);
-  for (let i = 0; i < n; i++) {
-    parts[i] = [facts.codes[i], facts.owners[i] ?? "", facts.peers[i], facts.forwarded[i] ?? "", facts.agents[i] ?? "", facts.referrers[i] ?? "", facts.languages[i] ?? "", facts.heads[i] ? "1" : ""].join(FIELD);
-  }
-  return parts.join(RECORD);
-}
-
-export function decodeFacts(text: string): ClickFacts {
+/** The facts, one array per field, as the rollup reads them (in the worker). */
+export function unpack(packed: PackedFacts): ClickFacts {
   const facts: ClickFacts = { codes: [], owners: [], peers: [], forwarded: [], agents: [], referrers: [], languages: [], heads: [] };
-  if (text === "") return facts;
-  const orNull = (v: string | undefined) => (v === undefined || v === "" ? null : v);
-  for (const record of text.split(RECORD)) {
-    const f = record.split(FIELD);
-    facts.codes.push(f[0]!);
-    facts.owners.push(orNull(f[1]));
-    facts.peers.push(f[2] ?? "");
-    facts.forwarded.push(orNull(f[3]));
-    facts.agents.push(orNull(f[4]));
-    facts.referrers.push(orNull(f[5]));
-    facts.languages.push(orNull(f[6]));
-    facts.heads.push(f[7] === "1");
+  const value = (id: number) => (id < 0 ? null : packed.values[id]!);
+  for (let i = 0; i < packed.count; i++) {
+    const at = i * FIELDS;
+    facts.codes.push(value(packed.ids[at]!) ?? "");
+    facts.owners.push(value(packed.ids[at + 1]!));
+    facts.peers.push(value(packed.ids[at + 2]!) ?? "");
+    facts.forwarded.push(value(packed.ids[at + 3]!));
+    facts.agents.push(value(packed.ids[at + 4]!));
+    facts.referrers.push(value(packed.ids[at + 5]!));
+    facts.languages.push(value(packed.ids[at + 6]!));
+    facts.heads.push(packed.heads[i] === 1);
   }
   return facts;
+}
+
+/**
+ * What the redirect handler calls for each link it serves: the request's facts into the log.
+ * `client` is the address the rate limiter already worked out, when it ran: asking the socket
+ * again costs more than a whole cached redirect's share of this.
+ */
+export function clickRecorder(log: ClickLog, peerAddress: (request: Request) => string | undefined) {
+  return (outcome: { code: string; owner: string | null }, request: Request, client?: string): void =>
+    client === undefined ? log.append(outcome.code, outcome.owner, peerAddress(request) ?? "unknown", request.headers, request.method === "HEAD") : log.append(outcome.code, outcome.owner, client, request.headers, request.method === "HEAD", true);
 }

@@ -11,8 +11,8 @@ export interface RedirectDeps {
   redirectStatus: number;
   notFoundCost: number;
   instanceId: number;
-  /** Each redirect served, with its request (click analytics: appends the raw facts, nothing more). */
-  onServed?: (outcome: ResolvedLink["outcome"], request: Request) => void;
+  /** Each redirect served, with its request and, when the rate limiter ran, the client address it used (click analytics: appends the raw facts, nothing more). */
+  onServed?: (outcome: ResolvedLink["outcome"], request: Request, client?: string) => void;
 }
 
 export type RedirectHandler = (code: string, request: Request) => Response | Promise<Response>;
@@ -32,8 +32,8 @@ export function redirectHandler(deps: RedirectDeps): RedirectHandler {
 
   // A plain Response: the hottest route skips Elysia's header mapping.
   const served = deps.onServed;
-  const redirect = ({ longUrl, outcome }: ResolvedLink, request: Request): Response => {
-    served?.(outcome, request);
+  const redirect = ({ longUrl, outcome }: ResolvedLink, request: Request, client?: string): Response => {
+    served?.(outcome, request, client);
     return new Response(null, {
       status: deps.redirectStatus,
       headers: permanent
@@ -46,7 +46,7 @@ export function redirectHandler(deps: RedirectDeps): RedirectHandler {
     const decision = await limiter.consume("redirect", client, 1);
     if (!decision.allowed) throw rateLimitedError(decision);
     try {
-      return redirect(await reader.resolve(code), request);
+      return redirect(await reader.resolve(code), request, client);
     } catch (error) {
       // Snowflake codes are sequential, so guessing must cost more than a hit: the rest of a 404's
       // price is charged even when it empties the bucket, so a prober's steady rate of 404s is the

@@ -1,4 +1,5 @@
 import type Redis from "ioredis";
+import { sumCounts, topCounts } from "../domain/ranking";
 import { cacheFigures, emptyShardCounters, type CacheMetrics, type ShardCounters } from "../observability/cache-metrics";
 
 const TOP_LINKS = 10;
@@ -179,20 +180,16 @@ export function sumInstances(all: readonly InstanceFigures[]) {
 }
 
 function sumNotFound(all: readonly NotFoundFigures[]): NotFoundFigures {
-  const sums = new Map<string, number>();
-  for (const f of all) for (const t of f.top ?? []) sums.set(t.path, (sums.get(t.path) ?? 0) + t.requests);
-  const top = [...sums].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, TOP_VALUES).map(([path, requests]) => ({ path, requests }));
+  const sums = sumCounts(all.map((f) => (f.top ?? []).map((t): [string, number] => [t.path, t.requests])));
+  const top = topCounts(sums, TOP_VALUES).map(([path, requests]) => ({ path, requests }));
   return { total: all.reduce((n, f) => n + f.total, 0), top };
 }
 
 /** The instances' audiences added up (null when none reports one): the top values of the sums. */
 function sumAudiences(all: readonly AudienceFigures[]): AudienceFigures | null {
   if (all.length === 0) return null;
-  const top = (d: keyof AudienceFigures["top"]) => {
-    const sums = new Map<string, number>();
-    for (const a of all) for (const t of a.top[d] ?? []) sums.set(t.value, (sums.get(t.value) ?? 0) + t.clicks);
-    return [...sums].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, TOP_VALUES).map(([value, clicks]) => ({ value, clicks }));
-  };
+  const top = (d: keyof AudienceFigures["top"]) =>
+    topCounts(sumCounts(all.map((a) => (a.top[d] ?? []).map((t): [string, number] => [t.value, t.clicks]))), TOP_VALUES).map(([value, clicks]) => ({ value, clicks }));
   return { humans: all.reduce((n, a) => n + a.humans, 0), bots: all.reduce((n, a) => n + a.bots, 0), top: { country: top("country"), referrer: top("referrer"), device: top("device") } };
 }
 

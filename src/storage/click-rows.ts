@@ -60,6 +60,8 @@ export async function applyClickBatch(node: PgNode, batch: ClickBatch): Promise<
 }
 
 export interface ClickRow {
+  /** The row's whole key: the same row read from two shards (mid re-sharding) has the same key. */
+  key: string;
   hour: Date;
   instance: string;
   home: number;
@@ -78,7 +80,7 @@ export async function clickRows(node: PgNode, code: string, from: Date, to: Date
         select hour, instance, home, epoch::text, clicks::text, humans::text, bots::text from link_clicks where code = ${code} and hour >= ${from} and hour < ${to}`,
     { idempotent: true },
   );
-  return rows.map((r) => ({ hour: r.hour, instance: r.instance, home: r.home, epoch: Number(r.epoch), clicks: Number(r.clicks), humans: Number(r.humans), bots: Number(r.bots) }));
+  return rows.map((r) => ({ key: `${r.hour.toISOString()}|${r.instance}|${r.home}|${r.epoch}`, hour: r.hour, instance: r.instance, home: r.home, epoch: Number(r.epoch), clicks: Number(r.clicks), humans: Number(r.humans), bots: Number(r.bots) }));
 }
 
 export interface DimensionRow {

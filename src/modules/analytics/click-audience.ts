@@ -1,4 +1,5 @@
 import type { LinkRollup, StoredDimension } from "../../domain/click-dimensions";
+import { keepTop, topCounts } from "../../domain/ranking";
 
 /** The dimensions the operator dashboard shows cluster-wide. */
 const SHOWN: readonly StoredDimension[] = ["country", "referrer", "device"];
@@ -33,23 +34,13 @@ export class ClickAudience {
         const counts = this.values.get(dimension);
         if (!counts) continue;
         counts.set(value, (counts.get(value) ?? 0) + clicks);
-        if (counts.size > MAX_VALUES) forgetLeast(counts);
+        if (counts.size > MAX_VALUES) keepTop(counts, MAX_VALUES / 2);
       }
     }
   }
 
   figures(n: number): AudienceFigures {
-    const top = (d: StoredDimension) =>
-      [...this.values.get(d)!]
-        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-        .slice(0, n)
-        .map(([value, clicks]) => ({ value, clicks }));
+    const top = (d: StoredDimension) => topCounts(this.values.get(d)!, n).map(([value, clicks]) => ({ value, clicks }));
     return { humans: this.humans, bots: this.bots, top: { country: top("country"), referrer: top("referrer"), device: top("device") } };
   }
-}
-
-function forgetLeast(counts: Map<string, number>): void {
-  const kept = [...counts].sort((a, b) => b[1] - a[1]).slice(0, MAX_VALUES / 2);
-  counts.clear();
-  for (const [value, clicks] of kept) counts.set(value, clicks);
 }

@@ -57,13 +57,11 @@ export class ClickStats {
 
   async of(code: string, granularity: Granularity, range: StatsRange): Promise<LinkStats> {
     const owners = await this.ownersHolding(code);
-    const found = await Promise.all(owners.map((s) => Promise.all([clickRows(this.primary(s), code, range.from, range.to), visitorRows(this.primary(s), code, range.from, range.to)])));
-    const rows = new Map<string, ClickRow>();
-    for (const row of found.flatMap((f) => f[0])) rows.set(`${row.hour.toISOString()}|${row.instance}|${row.home}|${row.epoch}`, row);
-    const uniques = await uniqueVisitors(this.primary(owners[0]!), found.flatMap((f) => f[1]), granularity);
+    const [rows, sketches] = await Promise.all([this.clickRowsOf(owners, code, range), Promise.all(owners.map((s) => visitorRows(this.primary(s), code, range.from, range.to)))]);
+    const uniques = await uniqueVisitors(this.primary(owners[0]!), sketches.flat(), granularity);
     const series = new Map<string, Figures>();
     const total = { clicks: 0, humans: 0, bots: 0 };
-    for (const row of rows.values()) {
+    for (const row of rows) {
       const at = bucketOf(row.hour, granularity);
       const point = series.get(at) ?? { clicks: 0, humans: 0, bots: 0, unique_visitors: uniques.buckets.get(at) ?? 0 };
       series.set(at, point);
@@ -93,10 +91,8 @@ export class ClickStats {
 
   /** human/bot from the click rows themselves (each has its humans and bots). */
   private async botRows(owners: number[], code: string, range: StatsRange): Promise<Map<string, DimensionRow>> {
-    const found = await Promise.all(owners.map((s) => clickRows(this.primary(s), code, range.from, range.to)));
     const rows = new Map<string, DimensionRow>();
-    for (const row of found.flat()) {
-      const key = `${row.hour.toISOString()}|${row.instance}|${row.home}|${row.epoch}`;
+    for (const { key, ...row } of await this.clickRowsOf(owners, code, range)) {
       if (row.humans > 0) rows.set(`${key}|human`, { key, value: "human", clicks: row.humans, humans: row.humans });
       if (row.bots > 0) rows.set(`${key}|bot`, { key, value: "bot", clicks: row.bots, humans: 0 });
     }
@@ -125,7 +121,7 @@ export class ClickStats {
 
   private async weekRows(owners: number[], code: string, week: StatsRange): Promise<string[]> {
     const [clicks, dims, sketches] = await Promise.all([
-      Promise.all(owners.map((s) => clickRows(this.primary(s), code, week.from, week.to))),
+      this.clickRowsOf(owners, code, week),
       Promise.all(owners.map((s) => allDimensionRows(this.primary(s), code, week.from, week.to))),
       Promise.all(owners.map((s) => visitorRows(this.primary(s), code, week.from, week.to))),
     ]);
@@ -137,7 +133,7 @@ export class ClickStats {
       row[4] += humans;
       rows.set(key, row);
     };
-    for (const row of new Map(clicks.flat().map((r) => [`${r.hour.toISOString()}|${r.instance}|${r.home}|${r.epoch}`, r])).values()) {
+    for (const row of clicks) {
       add(row.hour, "all", "", row.clicks, row.humans);
       if (row.humans > 0) add(row.hour, "bot", "human", row.humans, row.humans);
       if (row.bots > 0) add(row.hour, "bot", "bot", row.bots, 0);
@@ -151,11 +147,15 @@ export class ClickStats {
   /** Every counted click of the link (its details page). */
   async total(code: string): Promise<number> {
     const owners = await this.ownersHolding(code);
-    const found = await Promise.all(owners.map((s) => clickRows(this.primary(s), code, new Date(0), FAR_FUTURE)));
-    const rows = new Map(found.flat().map((row) => [`${row.hour.toISOString()}|${row.instance}|${row.home}|${row.epoch}`, row.clicks]));
     let n = 0;
-    for (const clicks of rows.values()) n += clicks;
+    for (const row of await this.clickRowsOf(owners, code, { from: new Date(0), to: FAR_FUTURE })) n += row.clicks;
     return n;
+  }
+
+  /** The link's click rows on every owner, a row copied to two of them (mid re-sharding) once. */
+  private async clickRowsOf(owners: number[], code: string, range: StatsRange): Promise<ClickRow[]> {
+    const found = await Promise.all(owners.map((s) => clickRows(this.primary(s), code, range.from, range.to)));
+    return [...new Map(found.flat().map((row) => [row.key, row])).values()];
   }
 
   async breakdown(code: string, dimension: Dimension, range: StatsRange, limit: number): Promise<DimensionStats> {

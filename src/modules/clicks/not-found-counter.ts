@@ -1,3 +1,5 @@
+import { keepTop, topCounts } from "../../domain/ranking";
+
 /**
  * Requests for codes that do not exist, counted on this instance: the total and the paths asked
  * for most, for admins (a prober walking the Snowflake space shows up here). Bounded: past
@@ -18,15 +20,10 @@ export class NotFoundCounter {
     this.total++;
     const key = path.slice(0, 64);
     this.paths.set(key, (this.paths.get(key) ?? 0) + 1);
-    if (this.paths.size > this.maxPaths) {
-      const kept = [...this.paths].sort((a, b) => b[1] - a[1]).slice(0, this.maxPaths / 2);
-      this.paths.clear();
-      for (const [p, n] of kept) this.paths.set(p, n);
-    }
+    if (this.paths.size > this.maxPaths) keepTop(this.paths, this.maxPaths / 2);
   }
 
   figures(n: number): { total: number; top: Array<{ path: string; requests: number }> } {
-    const top = [...this.paths].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n);
-    return { total: this.total, top: top.map(([path, requests]) => ({ path, requests })) };
+    return { total: this.total, top: topCounts(this.paths, n).map(([path, requests]) => ({ path, requests })) };
   }
 }

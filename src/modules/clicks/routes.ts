@@ -3,6 +3,7 @@ import { z } from "zod";
 import { DIMENSIONS } from "../../domain/click-dimensions";
 import { AppError } from "../../errors";
 import { documented } from "../../http/api-doc";
+import { pulledBody } from "../../http/pulled-body";
 import type { AccessControl } from "../keys/access";
 import { requireKey } from "../keys/auth";
 import type { KeyRing } from "../keys/key-ring";
@@ -76,20 +77,8 @@ export function clickRoutes(deps: { stats: ClickStats; access: AccessControl; ke
       async ({ params, query, request }) => {
         const range = rangeOf(parseQuery(csvQuery, query), Date.now());
         const code = await linkOf(request, codeOf(params));
-        const lines = await deps.stats.csv(code, range);
-        const encoder = new TextEncoder();
         // Pulled a week of rows at a time as the client reads.
-        const body = new ReadableStream<Uint8Array>({
-          async pull(controller) {
-            const next = await lines.next().catch((error: unknown) => {
-              controller.error(error);
-              return null;
-            });
-            if (next === null) return;
-            if (next.done) controller.close();
-            else controller.enqueue(encoder.encode(next.value));
-          },
-        });
+        const body = await pulledBody(await deps.stats.csv(code, range), (lines) => lines);
         return new Response(body, { headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${code}-stats.csv"` } });
       },
       {

@@ -2,12 +2,12 @@ import { Elysia } from "elysia";
 import { z } from "zod";
 import { documented, errorOr } from "../../http/api-doc";
 import { reportedError } from "../../http/error-handler";
+import { pulledBody } from "../../http/pulled-body";
 import type { Logger } from "../../observability/logger";
 import { requireKey } from "../keys/auth";
 import type { CreateBudget } from "../ratelimit/create-budget";
 import { readJsonBody } from "../../http/json-body";
 import type { rateGate } from "../ratelimit/rate-gate";
-import type { StoredLink } from "../../storage/link-rows";
 import type { KeyRing } from "../keys/key-ring";
 import { importLinks } from "./link-import";
 import type { LinkManager } from "./link-manager";
@@ -52,28 +52,8 @@ export function manageRoutes(deps: ManageRoutesDeps) {
     }, { detail: documented({ summary: "The key's links, newest first", auth: true, query: listQuery, responses: { 200: linkPage }, errors: [400, 401, 429, 503] }) })
     .get("/api/links/export", async ({ request, set }) => {
       const owner = await authed(request, set);
-      const encoder = new TextEncoder();
-      const rows = manager.all(owner);
-      const line = (link: StoredLink) => encoder.encode(`${JSON.stringify(linkJson(link, deps.publicBaseUrl))}\n`);
-      // The first link is read before answering, so storage that is down is a 503, not a 200
-      // cut short; a failure later in the stream can only abort it (the client sees it truncated).
-      const first = await rows.next();
       // Pulled one page at a time as the client reads: memory stays flat however many links.
-      const stream = new ReadableStream<Uint8Array>({
-        start(controller) {
-          if (first.done) controller.close();
-          else controller.enqueue(line(first.value));
-        },
-        async pull(controller) {
-          const next = await rows.next().catch((error: unknown) => {
-            controller.error(error);
-            return null;
-          });
-          if (next === null) return;
-          if (next.done) controller.close();
-          else controller.enqueue(line(next.value));
-        },
-      });
+      const stream = await pulledBody(manager.all(owner), (link) => `${JSON.stringify(linkJson(link, deps.publicBaseUrl))}\n`);
       return new Response(stream, { headers: { "content-type": "application/x-ndjson", ...(set.headers as Record<string, string>) } });
     }, { detail: documented({ summary: "Every link of the key as NDJSON (streamed)", auth: true, responses: { 200: { description: "one link per line", media: { "application/x-ndjson": linkView } } }, errors: [401, 429, 503] }) })
     .post(

@@ -64,6 +64,7 @@ const envSchema = z.object({
   ANALYTICS_BUFFER: int(1, 10_000_000).default(200_000),
   ANALYTICS_FLUSH_MS: int(0, 600_000).default(10_000),
   ANALYTICS_RETENTION_DAYS: int(1, 36_500).default(400),
+  ANALYTICS_HOURLY_DAYS: int(1, 36_500).default(31),
   ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   ANONYMOUS_CREATE: z.enum(["true", "false"], { error: "must be true or false" }).default("true").transform((v) => v === "true"),
   RATE_LIMIT_KEY_PER_MIN: int(1, 10_000_000).default(1200),

@@ -99,3 +99,24 @@ export class StatementError extends Error {
     return this.sqlState?.startsWith("22") ?? false;
   }
 }
+
+/**
+ * What a service lets out, and what the HTTP error handler makes of anything thrown: our own
+ * errors as they are, a node's trouble (or no short code ready yet) as a retryable 503, a value
+ * the database refused as the client's 400 (validation should have caught it first; the cause is
+ * kept for the log), and anything else as a logged 500: it is our bug, and it has already been
+ * kept away from every breaker.
+ */
+export function asServiceError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof InfraError) {
+    return new AppError("storage-unavailable", "storage is temporarily unavailable; try again", { retryable: true, retryAfterSeconds: 1, cause: error });
+  }
+  if (error instanceof NoTicketError) {
+    return new AppError("not-ready", error.message, { retryable: true, retryAfterSeconds: 1, cause: error });
+  }
+  if (error instanceof StatementError && error.isDataError) {
+    return new AppError("invalid-value", "a value in the request is malformed or out of range", { cause: error });
+  }
+  return new AppError("internal", "internal error", { cause: error });
+}

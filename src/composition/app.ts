@@ -6,6 +6,7 @@ import { publishedPaths } from "../http/api-doc";
 import { errorResponse } from "../http/error-handler";
 import { clickRoutes } from "../modules/clicks/routes";
 import type { ClickStats } from "../modules/clicks/click-stats";
+import type { AccountClickStats } from "../modules/clicks/account-stats";
 import { healthRoutes, type HealthDeps } from "../modules/health/routes";
 import type { AccessControl } from "../modules/keys/access";
 import type { KeyRing } from "../modules/keys/key-ring";
@@ -32,6 +33,7 @@ export interface HttpAppDeps {
   keys: KeyRing;
   access: AccessControl;
   stats: ClickStats;
+  accountStats: AccountClickStats;
   redirect: (code: string, request: Request) => Response | Promise<Response>;
   gate: ReturnType<typeof rateGate>;
   limiter: RateLimiter | null;
@@ -62,7 +64,7 @@ export async function httpApp(deps: HttpAppDeps) {
     .use(healthRoutes(deps.health))
     .use(observabilityRoutes({ prometheus: deps.prometheus, latest: deps.latestMetrics, access }))
     .use(topologyRoutes({ view: deps.topologyView, access }))
-    .use(clickRoutes({ stats: deps.stats, access, keys: deps.keys, manager: deps.manager }))
+    .use(clickRoutes({ stats: deps.stats, accountStats: deps.accountStats, access, keys: deps.keys, manager: deps.manager }))
     .use(
       manageRoutes({
         manager: deps.manager,

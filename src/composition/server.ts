@@ -18,6 +18,7 @@ import { ClickCounter } from "../modules/clicks/click-counter";
 import { ClickFlusher } from "../modules/clicks/click-flusher";
 import { NotFoundCounter } from "../modules/clicks/not-found-counter";
 import { ClickStats } from "../modules/clicks/click-stats";
+import { AccountClickStats } from "../modules/clicks/account-stats";
 import { checkShards, probeShards } from "../modules/health/node-health";
 import { AccessControl } from "../modules/keys/access";
 import { KeyRing } from "../modules/keys/key-ring";
@@ -71,7 +72,6 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     onError: (error) => logger.warn("id block failed; the lane retries", { error: error.message }),
   });
   router.onWriteMembers = (members) => ids.setMembers(members);
-
   let server: Server<HubSocketData> | null = null;
   const peerAddress = options.peerAddress ?? ((request: Request) => server?.requestIP(request)?.address);
   const clientKey = (request: Request) => clientIp(peerAddress(request), request.headers.get("x-forwarded-for"), config.TRUSTED_PROXIES);
@@ -88,7 +88,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   const hot = new HotLinks({ maxEntries: config.HOT_CACHE_SIZE, ttlMs: config.HOT_CACHE_TTL_MS });
   const invalidation = new InvalidationBus({ publisher: redis.publisher, subscriber: redis.control, drop: (codes) => hot.drop(codes), clear: () => hot.clear() });
   const analytics = analyticsFrom(config, { shards, bus, events, peerAddress, logger });
-  const clickFlusher = new ClickFlusher({ counter: clicks, shards, router, instance: node, intervalMs: config.CLICK_FLUSH_MS, maxQueued: 600, logger, rollups: analytics ? (now, last) => analytics.analytics.take(now, last) : undefined, retentionDays: config.ANALYTICS_RETENTION_DAYS });
+  const clickFlusher = new ClickFlusher({ counter: clicks, shards, router, instance: node, intervalMs: config.CLICK_FLUSH_MS, maxQueued: 600, logger, rollups: analytics ? (now, last) => analytics.analytics.take(now, last) : undefined, retentionDays: config.ANALYTICS_RETENTION_DAYS, hourlyDays: config.ANALYTICS_HOURLY_DAYS });
 
   const topology = new TopologyAgent({
     catalog,
@@ -172,6 +172,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     keys,
     access,
     stats,
+    accountStats: new AccountClickStats({ shards, router }),
     redirect,
     gate: rateGate(limiter, clientKey),
     limiter,

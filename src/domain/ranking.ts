@@ -21,3 +21,16 @@ export function sumCounts(lists: Iterable<Iterable<[string, number]>>): Map<stri
   for (const list of lists) for (const [name, n] of list) sums.set(name, (sums.get(name) ?? 0) + n);
   return sums;
 }
+
+export interface RankedItem {
+  value: string;
+  clicks: number;
+  humans: number;
+}
+
+/** A breakdown's first `limit` values by clicks (then humans, then name), and the rest summed. */
+export function rankItems(items: RankedItem[], limit: number): { items: RankedItem[]; other: { clicks: number; humans: number } } {
+  const sorted = [...items].sort((a, b) => b.clicks - a.clicks || b.humans - a.humans || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+  const rest = sorted.slice(limit);
+  return { items: sorted.slice(0, limit), other: { clicks: rest.reduce((n, i) => n + i.clicks, 0), humans: rest.reduce((n, i) => n + i.humans, 0) } };
+}

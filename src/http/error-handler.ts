@@ -1,10 +1,10 @@
-import { AppError } from "../errors";
+import { AppError, asServiceError } from "../errors";
 import type { Logger } from "../observability/logger";
 
 /**
  * The one place errors become HTTP: `{error: {code, message}}` with the status from the code
- * table. Framework errors (bad route, unparsable body) are mapped onto our codes; anything
- * unknown is a 500 that is logged and never leaks its message.
+ * table. Framework errors (bad route, unparsable body) are mapped onto our codes, a node's
+ * trouble onto a 503; anything unknown is a 500 that is logged and never leaks its message.
  */
 export function errorResponse(error: unknown, frameworkCode: string | number | undefined, logger: Logger): Response {
   const appError = reportedError(error, frameworkCode, logger);
@@ -39,7 +39,7 @@ function toAppError(error: unknown, frameworkCode: string | number | undefined):
     case "VALIDATION":
       return new AppError("invalid-body", "request does not match the schema");
     default:
-      return new AppError("internal", "internal error", { cause: error });
+      return asServiceError(error);
   }
 }
 

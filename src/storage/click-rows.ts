@@ -62,6 +62,7 @@ export async function applyClickBatch(node: PgNode, batch: ClickBatch): Promise<
 export interface ClickRow {
   /** The row's whole key: the same row read from two shards (mid re-sharding) has the same key. */
   key: string;
+  code: string;
   hour: Date;
   instance: string;
   home: number;
@@ -71,16 +72,16 @@ export interface ClickRow {
   bots: number;
 }
 
-/** A link's click rows in [from, to). */
-export async function clickRows(node: PgNode, code: string, from: Date, to: Date): Promise<ClickRow[]> {
+/** The click rows of some links in [from, to). */
+export async function clickRows(node: PgNode, codes: readonly string[], from: Date, to: Date): Promise<ClickRow[]> {
   const rows = await pgCall(
     node,
     (sql) =>
-      sql<{ hour: Date; instance: string; home: number; epoch: string; clicks: string; humans: string; bots: string }[]>`
-        select hour, instance, home, epoch::text, clicks::text, humans::text, bots::text from link_clicks where code = ${code} and hour >= ${from} and hour < ${to}`,
+      sql<{ code: string; hour: Date; instance: string; home: number; epoch: string; clicks: string; humans: string; bots: string }[]>`
+        select code, hour, instance, home, epoch::text, clicks::text, humans::text, bots::text from link_clicks where code = any(${codes as string[]}::text[]) and hour >= ${from} and hour < ${to}`,
     { idempotent: true },
   );
-  return rows.map((r) => ({ key: `${r.hour.toISOString()}|${r.instance}|${r.home}|${r.epoch}`, hour: r.hour, instance: r.instance, home: r.home, epoch: Number(r.epoch), clicks: Number(r.clicks), humans: Number(r.humans), bots: Number(r.bots) }));
+  return rows.map((r) => ({ key: `${r.code}|${r.hour.toISOString()}|${r.instance}|${r.home}|${r.epoch}`, code: r.code, hour: r.hour, instance: r.instance, home: r.home, epoch: Number(r.epoch), clicks: Number(r.clicks), humans: Number(r.humans), bots: Number(r.bots) }));
 }
 
 export interface DimensionRow {
@@ -106,17 +107,17 @@ export async function dimensionRows(node: PgNode, code: string, dimension: strin
   return rows.map((r) => ({ key: `${r.hour.toISOString()}|${r.home}|${r.epoch}|${r.value}`, value: r.value, clicks: Number(r.clicks), humans: Number(r.humans) }));
 }
 
-/** A link's rows of every stored dimension in [from, to), keyed as dimensionRows keys them. */
-export async function allDimensionRows(node: PgNode, code: string, from: Date, to: Date): Promise<Array<DimensionRow & { hour: Date; dimension: string }>> {
+/** Some links' rows of every stored dimension in [from, to), each with its whole key. */
+export async function allDimensionRows(node: PgNode, codes: readonly string[], from: Date, to: Date): Promise<Array<DimensionRow & { code: string; hour: Date; dimension: string }>> {
   const rows = await pgCall(
     node,
     (sql) =>
-      sql<{ hour: Date; home: number; epoch: string; dimension: string; value: string; clicks: string; humans: string }[]>`
-        select hour, home, epoch::text, dimension, value, clicks::text, humans::text from link_click_dims
-        where code = ${code} and hour >= ${from} and hour < ${to}`,
+      sql<{ code: string; hour: Date; home: number; epoch: string; dimension: string; value: string; clicks: string; humans: string }[]>`
+        select code, hour, home, epoch::text, dimension, value, clicks::text, humans::text from link_click_dims
+        where code = any(${codes as string[]}::text[]) and hour >= ${from} and hour < ${to}`,
     { idempotent: true },
   );
-  return rows.map((r) => ({ key: `${r.hour.toISOString()}|${r.home}|${r.epoch}|${r.dimension}|${r.value}`, hour: r.hour, dimension: r.dimension, value: r.value, clicks: Number(r.clicks), humans: Number(r.humans) }));
+  return rows.map((r) => ({ key: `${r.code}|${r.hour.toISOString()}|${r.home}|${r.epoch}|${r.dimension}|${r.value}`, code: r.code, hour: r.hour, dimension: r.dimension, value: r.value, clicks: Number(r.clicks), humans: Number(r.humans) }));
 }
 
 /** The hour of a link's first flushed click on this shard, or null. */

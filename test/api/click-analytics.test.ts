@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startSystem, uniqueUrl, type TestSystem } from "../../harness/system";
+import { makeKey } from "../support/keys";
 
 const ADMIN_TOKEN = "test-admin-token-analytics-0123";
 const PROXY = "10.20.30.40";
@@ -174,6 +175,109 @@ describe("click analytics", () => {
   test("a range that ends before the clicks has none of them", async () => {
     const stats = (await get(`/api/links/${code}/stats?to=2020-01-01T00:00:00Z`)) as { total: number; unique_visitors: number };
     expect([stats.total, stats.unique_visitors]).toEqual([0, 0]);
+  });
+});
+
+interface AccountBody {
+  scope: string;
+  total: number;
+  humans: number;
+  bots: number;
+  unclassified: number;
+  unique_visitors: number;
+  links: number;
+  series: Array<{ at: string; clicks: number; humans: number; bots: number; unique_visitors: number }>;
+  top_links: Array<{ code: string; clicks: number; humans: number; bots: number }>;
+  dimensions: Record<string, { items: Array<{ value: string; clicks: number; humans: number }>; other: { clicks: number; humans: number } }>;
+}
+
+describe("GET /api/stats: all of a key's links together; for an admin, the cluster", () => {
+  let key: { text: string };
+  let first: string;
+  let second: string;
+  const asKey = (path: string, k = key) => sys.request("GET", path, undefined, { headers: { authorization: `Bearer ${k.text}` } });
+  const click = (link: string, [method, agent, referrer, language, client]: (typeof CLICKS)[number]) => {
+    const headers: Record<string, string> = { "x-forwarded-for": client };
+    if (agent !== null) headers["user-agent"] = agent;
+    if (referrer !== null) headers.referer = referrer;
+    if (language !== null) headers["accept-language"] = language;
+    return sys.request(method, `/${link}`, undefined, { headers, peer: PROXY });
+  };
+
+  beforeAll(async () => {
+    key = await makeKey(sys.config, "account-stats");
+    const make = async (tag: string) => ((await (await sys.request("POST", "/create", { url: uniqueUrl(tag) }, { headers: { authorization: `Bearer ${key.text}` } })).json()) as { short_code: string }).short_code;
+    [first, second] = [await make("account-a"), await make("account-b")];
+    // Every click of the table on the first link; on the second, the first three (one visitor of both, two new).
+    for (const c of CLICKS) expect((await click(first, c)).status).toBe(302);
+    for (const c of CLICKS.slice(0, 3)) expect((await click(second, c)).status).toBe(302);
+    await sys.composed.clickFlusher.flush();
+  });
+
+  test("a key's links add up: totals, humans and bots, uniques across links, top links, each dimension equal to the links' breakdowns summed", async () => {
+    const res = await asKey("/api/stats?limit=100");
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as AccountBody;
+    expect(body.scope).toBe("key");
+    expect([body.total, body.humans, body.bots, body.unclassified, body.links]).toEqual([15, 9, 6, 0, 2]);
+    // The second link's two visitors (Chrome on Windows at 8.8.8.8, Safari on an iPhone) also
+    // visited the first: the key has the first link's five visitors, not seven.
+    expect(body.unique_visitors).toBe(5);
+    expect(body.top_links).toEqual([
+      { code: first, clicks: 12, humans: 6, bots: 6 },
+      { code: second, clicks: 3, humans: 3, bots: 0 },
+    ]);
+    expect(body.series.reduce((n, p) => n + p.clicks, 0)).toBe(15);
+    for (const dimension of ["country", "referrer", "device", "browser", "os", "language", "bot"]) {
+      const perLink = await Promise.all([first, second].map(async (code) => ((await (await asKey(`/api/links/${code}/stats/${dimension}?limit=100`)).json()) as { items: Array<{ value: string; clicks: number; humans: number }> }).items));
+      const summed = new Map<string, [number, number]>();
+      for (const item of perLink.flat()) {
+        const [c, h] = summed.get(item.value) ?? [0, 0];
+        summed.set(item.value, [c + item.clicks, h + item.humans]);
+      }
+      const got = new Map(body.dimensions[dimension]!.items.map((i) => [i.value, [i.clicks, i.humans] as [number, number]]));
+      expect(got).toEqual(summed);
+      expect(body.dimensions[dimension]!.items.reduce((n, i) => n + i.clicks, 0)).toBe(15);
+    }
+  });
+
+  test("limit keeps the top links and values and sums the rest in other", async () => {
+    const body = (await (await asKey("/api/stats?limit=1")).json()) as AccountBody;
+    expect(body.top_links.map((l) => l.code)).toEqual([first]);
+    const browsers = body.dimensions.browser!;
+    expect(browsers.items).toHaveLength(1);
+    expect(browsers.items[0]!.clicks + browsers.other.clicks).toBe(15);
+  });
+
+  test("another key sees none of these links; the admin sees the cluster: its parts add up to its total, and three more clicks grow it by exactly three", async () => {
+    const other = await makeKey(sys.config, "account-stats-other");
+    const theirs = (await (await asKey("/api/stats", other)).json()) as AccountBody;
+    expect([theirs.scope, theirs.total, theirs.links, theirs.top_links.length]).toEqual(["key", 0, 0, 0]);
+    const clusterStats = async () => (await (await sys.request("GET", "/api/stats?limit=1000", undefined, { headers: admin })).json()) as AccountBody;
+    const before = await clusterStats();
+    expect(before.scope).toBe("cluster");
+    expect(before.total).toBeGreaterThanOrEqual(15 + 12);
+    expect(before.humans + before.bots + before.unclassified).toBe(before.total);
+    const bot = before.dimensions.bot!;
+    expect(bot.items.reduce((n, i) => n + i.clicks, 0) + bot.other.clicks).toBe(before.humans + before.bots);
+    // Three more clicks on the key's first link (one human, two bots): the cluster grows by exactly those.
+    for (const c of [CLICKS[0]!, CLICKS[6]!, CLICKS[11]!]) expect((await click(first, c)).status).toBe(302);
+    await sys.composed.clickFlusher.flush();
+    const after = await clusterStats();
+    expect([after.total - before.total, after.humans - before.humans, after.bots - before.bots]).toEqual([3, 1, 2]);
+    const firstOf = (b: AccountBody) => b.top_links.find((l) => l.code === first)?.clicks ?? 0;
+    if (before.links <= 1000) expect(firstOf(before)).toBe(12);
+    if (after.links <= 1000) expect(firstOf(after)).toBe(15);
+    expect(((await (await asKey("/api/stats")).json()) as AccountBody).total).toBe(18);
+  });
+
+  test("no key is 401; a bad range, granularity or limit is a 400 naming it", async () => {
+    expect((await sys.request("GET", "/api/stats")).status).toBe(401);
+    for (const [query, word] of [["granularity=week", "granularity"], ["limit=0", "limit"], ["from=yesterday", "from"], ["from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", "from"]] as const) {
+      const res = await asKey(`/api/stats?${query}`);
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(await res.json())).toContain(word);
+    }
   });
 });
 

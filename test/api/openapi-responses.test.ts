@@ -153,6 +153,12 @@ async function cases(): Promise<Case[]> {
     { method: "delete", template: "/api/links/{code}", status: 429, send: wrongKey(`/api/links/${owned}`, "DELETE") },
     { method: "delete", template: "/api/links/{code}", status: 503, send: () => severed.request("DELETE", `/api/links/${owned}`, undefined, auth(key)) },
 
+    { method: "get", template: "/api/stats", status: 200, send: () => open.request("GET", "/api/stats?limit=3", undefined, auth(key)) },
+    { method: "get", template: "/api/stats", status: 400, send: () => open.request("GET", "/api/stats?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", undefined, auth(key)) },
+    { method: "get", template: "/api/stats", status: 401, send: () => open.request("GET", "/api/stats") },
+    { method: "get", template: "/api/stats", status: 429, send: wrongKey("/api/stats") },
+    { method: "get", template: "/api/stats", status: 503, send: () => severed.request("GET", "/api/stats", undefined, auth(key)) },
+
     { method: "get", template: "/api/links/{code}/stats", status: 200, send: () => open.request("GET", `/api/links/${owned}/stats?granularity=day`, undefined, auth(key)) },
     { method: "get", template: "/api/links/{code}/stats", status: 400, send: () => open.request("GET", `/api/links/${owned}/stats?granularity=week`, undefined, auth(key)) },
     { method: "get", template: "/api/links/{code}/stats", status: 401, send: () => open.request("GET", `/api/links/${owned}/stats`) },

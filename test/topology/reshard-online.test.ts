@@ -23,6 +23,8 @@ import { makeKey } from "../support/keys";
 const SEEDED = 3000;
 /** Seeded links the load leaves alone, so their click counts are known exactly. */
 const CLICKED = 30;
+/** The key's links clicked once each before any move, for its account stats. */
+const OWNED_CLICKED = 20;
 let fleet: ReshardFleet;
 let seeded: Array<[string, string]> = [];
 const acknowledged = new Map<string, string>();
@@ -34,9 +36,17 @@ let closeWatcher = () => {};
 let owner: { text: string };
 const owned = new Set<string>();
 
-/** The key's export and its list (pages of 37) both hold exactly `owned`, each link once. */
+/**
+ * The key's export and its list (pages of 37) both hold exactly `owned`, each link once; its
+ * account stats count the clicks of its clicked links exactly, each once (rows on old and new
+ * owners mid-copy are one row).
+ */
 async function listedExactly(): Promise<void> {
   const headers = { authorization: `Bearer ${owner.text}` };
+  const account = (await (await fetch(`${fleet.lb.url}/api/stats?limit=100`, { headers })).json()) as { total: number; humans: number; links: number; top_links: Array<{ code: string; clicks: number }>; dimensions: { browser: { items: Array<{ value: string; clicks: number }> } } };
+  expect([account.total, account.humans, account.links]).toEqual([OWNED_CLICKED, OWNED_CLICKED, OWNED_CLICKED]);
+  expect(new Set(account.top_links.map((l) => l.code))).toEqual(new Set([...owned].slice(0, OWNED_CLICKED)));
+  expect(account.dimensions.browser.items).toEqual([{ value: "Chrome", clicks: OWNED_CLICKED, humans: OWNED_CLICKED }] as never);
   const exported = (await (await fetch(`${fleet.lb.url}/api/links/export`, { headers })).text()).split("\n").filter((l) => l !== "").map((l) => (JSON.parse(l) as { short_code: string }).short_code);
   const paged: string[] = [];
   let cursor: string | null = null;
@@ -130,6 +140,8 @@ describe("online re-sharding under load (3 instances behind HAProxy)", () => {
     });
     for (const r of ((await bulk.json()) as { results: Array<{ short_code: string }> }).results) owned.add(r.short_code);
     expect(owned.size).toBe(400);
+    await Promise.all([...owned].slice(0, OWNED_CLICKED).map(async (code) => expect((await fetch(`${fleet.lb.url}/${code}`, { redirect: "manual", headers: { "user-agent": BROWSER } })).status).toBe(302)));
+    await eventually(async () => (((await (await fetch(`${fleet.lb.url}/api/stats`, { headers: { authorization: `Bearer ${owner.text}` } })).json()) as { total: number }).total === OWNED_CLICKED ? true : undefined), "the key's clicks to be flushed", 10_000);
   }, 180_000);
 
   afterAll(() => fleet?.stop(), 60_000);

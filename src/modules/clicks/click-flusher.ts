@@ -2,6 +2,7 @@ import type { Logger } from "../../observability/logger";
 import type { ShardSet } from "../../storage/shard-set";
 import type { LinkRollup } from "../../domain/click-dimensions";
 import { applyClickBatch, pruneAnalytics, pruneClickBatches, type ClickBatch } from "../../storage/click-rows";
+import { compactRollups } from "../../storage/rollup-compaction";
 import type { RingRouter } from "../../topology/ring-router";
 import type { ClickCounter } from "./click-counter";
 
@@ -40,6 +41,8 @@ export class ClickFlusher {
       rollups?: (now: number, last: boolean) => Promise<LinkRollup[]>;
       /** ANALYTICS_RETENTION_DAYS: older analytics rows are deleted at start and every few hours. */
       retentionDays?: number;
+      /** ANALYTICS_HOURLY_DAYS: older hourly rows are folded into daily ones on the same rounds. */
+      hourlyDays?: number;
       now?: () => number;
     },
   ) {}
@@ -52,12 +55,18 @@ export class ClickFlusher {
     this.pruneTimer.unref?.();
   }
 
-  /** Best-effort: a shard that is down now is pruned on a later round. */
+  /**
+   * Best-effort: a shard that is down now is pruned on a later round. No folding while a
+   * re-sharding runs: the mover copies rows by their key, and a row folded on one side mid-copy
+   * would arrive on the other beside the hours it was folded from.
+   */
   private prune(): void {
-    const days = this.deps.retentionDays;
+    const { retentionDays, hourlyDays } = this.deps;
+    const fold = hourlyDays !== undefined && this.deps.router.current.phase === "stable";
     for (const shard of this.deps.shards.shards) {
       void pruneClickBatches(shard.primary, 24).catch(() => {});
-      if (days !== undefined) void pruneAnalytics(shard.primary, days).catch(() => {});
+      if (retentionDays !== undefined) void pruneAnalytics(shard.primary, retentionDays).catch(() => {});
+      if (fold) void compactRollups(shard.primary, hourlyDays).catch(() => {});
     }
   }
 

@@ -1,3 +1,4 @@
+import { rankItems } from "../../domain/ranking";
 import { ownersOf } from "../../domain/topology";
 import { AppError } from "../../errors";
 import { isShortCodeShape } from "../../domain/short-code";
@@ -86,7 +87,7 @@ export class ClickStats {
 
   private async dimensionRowsOf(owners: number[], code: string, dimension: StoredDimension, range: StatsRange): Promise<Map<string, DimensionRow>> {
     const found = await Promise.all(owners.map((s) => dimensionRows(this.primary(s), code, dimension, range.from, range.to)));
-    return new Map(found.flat().map((r) => [r.key, r]));
+    return new Map(onceEach(found.flat()).map((r) => [r.key, r]));
   }
 
   /** human/bot from the click rows themselves (each has its humans and bots). */
@@ -122,7 +123,7 @@ export class ClickStats {
   private async weekRows(owners: number[], code: string, week: StatsRange): Promise<string[]> {
     const [clicks, dims, sketches] = await Promise.all([
       this.clickRowsOf(owners, code, week),
-      Promise.all(owners.map((s) => allDimensionRows(this.primary(s), code, week.from, week.to))),
+      Promise.all(owners.map((s) => allDimensionRows(this.primary(s), [code], week.from, week.to))),
       Promise.all(owners.map((s) => visitorRows(this.primary(s), code, week.from, week.to))),
     ]);
     const rows = new Map<string, [string, string, string, number, number]>();
@@ -138,7 +139,7 @@ export class ClickStats {
       if (row.humans > 0) add(row.hour, "bot", "human", row.humans, row.humans);
       if (row.bots > 0) add(row.hour, "bot", "bot", row.bots, 0);
     }
-    for (const row of new Map(dims.flat().map((r) => [r.key, r])).values()) add(row.hour, row.dimension, row.value, row.clicks, row.humans);
+    for (const row of onceEach(dims.flat())) add(row.hour, row.dimension, row.value, row.clicks, row.humans);
     const uniques = await uniqueVisitors(this.primary(owners[0]!), sketches.flat(), "hour");
     for (const [at, n] of uniques.buckets) add(new Date(at), "unique_visitors", "", n, n);
     return [...rows.values()].sort((a, b) => (a[0] + a[1] + a[2] < b[0] + b[1] + b[2] ? -1 : 1)).map((r) => `${r[0]},${csvField(r[1])},${csvField(r[2])},${r[3]},${r[4]}\n`);
@@ -154,8 +155,8 @@ export class ClickStats {
 
   /** The link's click rows on every owner, a row copied to two of them (mid re-sharding) once. */
   private async clickRowsOf(owners: number[], code: string, range: StatsRange): Promise<ClickRow[]> {
-    const found = await Promise.all(owners.map((s) => clickRows(this.primary(s), code, range.from, range.to)));
-    return [...new Map(found.flat().map((row) => [row.key, row])).values()];
+    const found = await Promise.all(owners.map((s) => clickRows(this.primary(s), [code], range.from, range.to)));
+    return onceEach(found.flat());
   }
 
   async breakdown(code: string, dimension: Dimension, range: StatsRange, limit: number): Promise<DimensionStats> {
@@ -168,16 +169,7 @@ export class ClickStats {
       item.clicks += row.clicks;
       item.humans += row.humans;
     }
-    const sorted = [...values.values()].sort((a, b) => b.clicks - a.clicks || b.humans - a.humans || (a.value < b.value ? -1 : 1));
-    const rest = sorted.slice(limit);
-    return {
-      code,
-      dimension,
-      from: range.from.toISOString(),
-      to: range.to.toISOString(),
-      items: sorted.slice(0, limit),
-      other: { clicks: rest.reduce((n, i) => n + i.clicks, 0), humans: rest.reduce((n, i) => n + i.humans, 0) },
-    };
+    return { code, dimension, from: range.from.toISOString(), to: range.to.toISOString(), ...rankItems([...values.values()], limit) };
   }
 
   /** The shards that may hold the link's rows; a link none of them has is a 404. The primary: stats must count every flushed click, and a replica may lag. */
@@ -203,7 +195,12 @@ function csvField(text: string): string {
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-function bucketOf(hour: Date, granularity: Granularity): string {
+/** Rows read from several shards, a row seen on two of them (a re-sharding's copy) once. */
+export function onceEach<R extends { key: string }>(rows: R[]): R[] {
+  return [...new Map(rows.map((r) => [r.key, r])).values()];
+}
+
+export function bucketOf(hour: Date, granularity: Granularity): string {
   return granularity === "hour" ? hour.toISOString() : `${hour.toISOString().slice(0, 10)}T00:00:00.000Z`;
 }
 

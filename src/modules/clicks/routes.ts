@@ -9,14 +9,17 @@ import { requireKey } from "../keys/auth";
 import type { KeyRing } from "../keys/key-ring";
 import type { LinkManager } from "../links/link-manager";
 import { parseQuery } from "../links/schema";
+import type { AccountClickStats } from "./account-stats";
 import type { ClickStats, StatsRange } from "./click-stats";
 
 const instant = (name: string) => z.iso.datetime({ offset: true, error: `${name} must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z` }).optional();
 const range = { from: instant("from").meta({ description: "start (inclusive); default: the link's first click" }), to: instant("to").meta({ description: "end (exclusive); default: now" }) };
 
-export const statsQuery = z.object({ granularity: z.enum(["hour", "day"], { error: "granularity must be hour or day" }).default("hour"), ...range });
+const granularity = (fallback: "hour" | "day") => z.enum(["hour", "day"], { error: "granularity must be hour or day" }).default(fallback);
+const limit = z.coerce.number({ error: "limit must be a number" }).int("limit must be an integer").min(1, "limit must be >= 1").max(1000, "limit must be <= 1000").default(10);
+export const statsQuery = z.object({ granularity: granularity("hour"), ...range });
 const csvQuery = z.object(range);
-export const breakdownQuery = z.object({ ...range, limit: z.coerce.number({ error: "limit must be a number" }).int("limit must be an integer").min(1, "limit must be >= 1").max(1000, "limit must be <= 1000").default(10) });
+export const breakdownQuery = z.object({ ...range, limit });
 const dimensionParam = z.enum(DIMENSIONS, { error: `dimension must be one of ${DIMENSIONS.join(", ")}` });
 
 const figures = { clicks: z.number(), humans: z.number(), bots: z.number(), unique_visitors: z.number() };
@@ -31,6 +34,23 @@ export const statsView = z.object({
   from: z.string(),
   to: z.string(),
   series: z.array(z.object({ at: z.string().meta({ description: "start of the hour or day, UTC" }), ...figures })),
+});
+export const accountStatsQuery = z.object({ granularity: granularity("day"), ...range, limit: limit.meta({ description: "how many top links and top values of each dimension" }) });
+const itemsView = z.object({ items: z.array(z.object({ value: z.string(), clicks: z.number(), humans: z.number() })), other: z.object({ clicks: z.number(), humans: z.number() }) });
+export const accountStatsView = z.object({
+  scope: z.enum(["key", "cluster"]).meta({ description: "key: the calling key's links; cluster: every link (an admin)" }),
+  total: z.number(),
+  humans: z.number(),
+  bots: z.number(),
+  unclassified: z.number(),
+  unique_visitors: z.number().meta({ description: "distinct human visitors over all the links together (HyperLogLog, as per link)" }),
+  links: z.number().meta({ description: "links with a click in the range" }),
+  granularity: z.enum(["hour", "day"]),
+  from: z.string(),
+  to: z.string(),
+  series: z.array(z.object({ at: z.string(), ...figures })),
+  top_links: z.array(z.object({ code: z.string(), clicks: z.number(), humans: z.number(), bots: z.number() })),
+  dimensions: z.object(Object.fromEntries(DIMENSIONS.map((d) => [d, itemsView])) as Record<(typeof DIMENSIONS)[number], typeof itemsView>),
 });
 export const breakdownView = z.object({
   code: z.string(),
@@ -55,7 +75,7 @@ function rangeOf(q: { from?: string; to?: string }, now: number): StatsRange {
  * visitors, a series), GET /api/links/{code}/stats/{dimension} (a breakdown) and
  * GET /api/links/{code}/stats.csv (the rollup rows).
  */
-export function clickRoutes(deps: { stats: ClickStats; access: AccessControl; keys: KeyRing; manager: LinkManager }) {
+export function clickRoutes(deps: { stats: ClickStats; accountStats: AccountClickStats; access: AccessControl; keys: KeyRing; manager: LinkManager }) {
   const linkOf = async (request: Request, path: string): Promise<string> => {
     if (await deps.access.isAdmin(request)) return path;
     const principal = await requireKey(request, deps.keys);
@@ -63,6 +83,24 @@ export function clickRoutes(deps: { stats: ClickStats; access: AccessControl; ke
   };
   const codeOf = (params: Record<string, unknown>) => (typeof params.code === "string" ? params.code : "");
   return new Elysia({ name: "clicks" })
+    .get(
+      "/api/stats",
+      async ({ query, request }) => {
+        const q = parseQuery(accountStatsQuery, query);
+        const range = rangeOf(q, Date.now());
+        const owner = (await deps.access.isAdmin(request)) ? null : (await requireKey(request, deps.keys)).keyId;
+        return deps.accountStats.of(owner, q.granularity, range, q.limit);
+      },
+      {
+        detail: documented({
+          summary: "All of a key's links together (an admin: the whole cluster): totals, a series, top links, top values of each dimension",
+          auth: true,
+          query: accountStatsQuery,
+          responses: { 200: accountStatsView },
+          errors: [400, 401, 429, 503],
+        }),
+      },
+    )
     .get(
       "/api/links/:code/stats",
       async ({ params, query, request }) => {

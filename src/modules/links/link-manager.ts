@@ -1,6 +1,6 @@
 import { ownersOf, shardsToScan } from "../../domain/topology";
 import { aliasFallback, isLinkPathShape } from "../../domain/alias";
-import { AppError } from "../../errors";
+import { AppError, asServiceError } from "../../errors";
 import type { Logger } from "../../observability/logger";
 import { forgetCodeForUrl, writeLink, type LinkValue } from "../../storage/link-cache";
 import { deleteOwnedLink, findLink, findOwnedLink, listOwnedLinks, releaseUrl, updateOwnedLink, type StoredLink } from "../../storage/link-rows";
@@ -9,7 +9,6 @@ import type { RingRouter } from "../../topology/ring-router";
 import { dedupeKey } from "./dedupe-key";
 import type { LinkService } from "./link-service";
 import type { LinkObserver } from "../../domain/outcomes";
-import { asServiceError } from "./service-errors";
 
 export interface LinkEdit {
   url?: string;

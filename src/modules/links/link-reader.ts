@@ -1,5 +1,5 @@
 import { aliasFallback, isLinkPathShape } from "../../domain/alias";
-import { AppError } from "../../errors";
+import { AppError, asServiceError } from "../../errors";
 import { ownersOf, type Routing } from "../../domain/topology";
 import { cacheLink, getCachedLink, type LinkValue } from "../../storage/link-cache";
 import { countVisit, findLink } from "../../storage/link-rows";
@@ -7,7 +7,6 @@ import type { ShardSet } from "../../storage/shard-set";
 import type { RingRouter } from "../../topology/ring-router";
 import type { HotLinks } from "./hot-links";
 import type { LinkObserver, ReadOutcome } from "../../domain/outcomes";
-import { asServiceError } from "./service-errors";
 
 export interface LinkReaderDeps {
   shards: ShardSet;

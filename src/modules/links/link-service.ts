@@ -1,4 +1,4 @@
-import { AppError } from "../../errors";
+import { AppError, asServiceError } from "../../errors";
 import { checkLongUrl, type LongUrlRules } from "../../domain/long-url";
 import { isReservedCode } from "../../domain/short-code";
 import type { ShardSet } from "../../storage/shard-set";
@@ -11,7 +11,7 @@ import { CreateBatcher } from "./create-batcher";
 import type { ClaimRepair } from "./claim-repair";
 import type { WriteOutcome, LinkObserver } from "../../domain/outcomes";
 import { dedupeKey } from "./dedupe-key";
-import { asServiceError, isUnavailable, isUniqueViolation } from "./service-errors";
+import { isUnavailable, isUniqueViolation } from "./service-errors";
 
 /** The slice of the ID source the write path needs: synchronous in the common case. */
 export interface TicketSource {

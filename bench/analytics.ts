@@ -1,15 +1,15 @@
 #!/usr/bin/env bun
 /**
- * What click analytics costs, same run: `bun bench/analytics.ts [--seconds S (8)] [--rounds R (3)]`.
- * One throwaway cluster; the floor (Bun.serve + Redis GET + 302), then Shorten with analytics off
- * and on, with rate limiting off and on (as shipped), one process at a time, each loaded by wrk
- * over 1,000 hot codes with a realistic mix of user agents (browsers, phones, crawlers, preview
- * fetchers), referrers, languages and forwarded addresses, a dashboard WebSocket client connected
- * to the app; rounds interleaved. Then one analytics worker thread alone: clicks enriched per
+ * What click analytics costs, same run: `bun bench/analytics.ts [--seconds S (5)] [--rounds R (6)]`.
+ * One throwaway cluster; the floor (Bun.serve + Redis GET + 302), then, as shipped (rate limiting
+ * on) and with rate limiting off, Shorten with analytics off and on side by side, loaded in turn
+ * by wrk over 1,000 hot codes with a realistic mix of user agents (browsers, phones, crawlers,
+ * preview fetchers), referrers, languages and forwarded addresses, a dashboard WebSocket client
+ * connected to each server. Then one analytics worker thread alone: clicks enriched per
  * second, as a multiple of the app's redirect rate, and the rollup rows a second of clicks at that
  * rate writes per shard. Writes bench/results/<stamp>-analytics.md.
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { clusterDir, clusterDown, clusterEnvVars, clusterUpOnFreePorts, readState, REPO_ROOT } from "../scripts/cluster/index";
 import { freePort, startServer, type ServerProcess } from "../harness/server-process";
@@ -21,8 +21,8 @@ import { BUN, startChild, waitHttp } from "./lib/proc";
 import { createLinks, writeCodesFile } from "./lib/seed";
 import { runWrk } from "./lib/wrk";
 
-const SECONDS = numberFlag(Bun.argv, "seconds", 8);
-const ROUNDS = numberFlag(Bun.argv, "rounds", 3);
+const SECONDS = numberFlag(Bun.argv, "seconds", 5);
+const ROUNDS = numberFlag(Bun.argv, "rounds", 6);
 const NAME = `analytics-${process.pid}`;
 const dir = join(REPO_ROOT, "bench/results", `.analytics-${process.pid}`);
 mkdirSync(dir, { recursive: true });
@@ -31,67 +31,117 @@ await clusterUpOnFreePorts({ name: NAME, shards: 3, firstBase: 45_000, slots: 20
 const cluster = clusterEnvVars(readState(clusterDir(REPO_ROOT, NAME)));
 const env = { ...cluster, RATE_LIMIT_ENABLED: "false", LOG_LEVEL: "error", TRUSTED_PROXIES: "127.0.0.1" };
 const LIMITS = { RATE_LIMIT_ENABLED: "true", RATE_LIMIT_REDIRECT_PER_MIN: "10000000" };
-type Variant = { name: string; start: () => Promise<{ url: string; stop: () => Promise<void> }> };
-const app = (extra: Record<string, string>) => async () => {
-  const server: ServerProcess = await startServer({ ...env, ...extra, INSTANCE_ID: "62" });
+const redisNodes = cluster.REDIS_NODES.split(",");
+
+interface Running {
+  url: string;
+  /** The server's main thread (its pid), whose CPU per request is the steadier figure. */
+  pid: number;
+  stop: () => Promise<void>;
+}
+
+/**
+ * A Shorten server with a dashboard client. The two servers of a pair run side by side, so each
+ * gets its own Redis for the event bus: an instance relays every other instance's events to its
+ * subscribers, and the idle one would otherwise work for the loaded one.
+ */
+async function app(extra: Record<string, string>, busNode: number, id: number): Promise<Running> {
+  const server: ServerProcess = await startServer({ ...env, ...extra, INSTANCE_ID: String(id), EVENT_BUS_REDIS: redisNodes[busNode % redisNodes.length]! });
   const ws = startChild("dashboard ws client", [BUN, "bench/lib/ws-client.ts", "--url", `${server.url.replace("http", "ws")}/ws`, "--topics", "events,metrics"]);
   await Bun.sleep(500);
   return {
     url: server.url,
+    pid: server.proc.pid!,
     stop: async () => {
       await ws.stop();
       await server.stop();
     },
   };
+}
+
+/** CPU ms of one thread (the main thread when `tid` is the pid), from /proc. */
+function threadCpuMs(pid: number, tid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+interface Sample {
+  rps: number;
+  mainUs: number;
+}
+
+/** wrk against `url` for `seconds`, with the main thread's CPU per request of `pid` when given. */
+async function load(label: string, url: string, pid: number | null, codesFile: string, seconds: number): Promise<Sample> {
+  const before = pid === null ? 0 : threadCpuMs(pid, pid);
+  const result = await runWrk({ label, url, script: "redirects", env: { CODES_FILE: codesFile, HOT_SHARE: "1", MIX_HEADERS: "1", COUNT_HEADERS: "0" }, connections: 64, durationS: seconds });
+  if (result.failed > 0) throw new Error(`${label}: ${result.failed} failed requests`);
+  const mainUs = pid === null ? 0 : ((threadCpuMs(pid, pid) - before) * 1000) / result.requests;
+  return { rps: result.rps, mainUs };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-const variants: Variant[] = [
-  {
-    name: "floor (Bun.serve + Redis GET + 302)",
-    start: async () => {
-      const port = await freePort();
-      const floor = startChild("floor", [BUN, "bench/baselines/floor-server.ts"], { env: { PORT: String(port), REDIS_NODES: cluster.REDIS_NODES } });
-      await waitHttp(`http://127.0.0.1:${port}/health/ready`);
-      return {
-        url: `http://127.0.0.1:${port}`,
-        stop: async () => {
-          await floor.stop();
-        },
-      };
-    },
-  },
-  { name: "Shorten, rate limiting off, ANALYTICS_ENABLED=false", start: app({ ANALYTICS_ENABLED: "false" }) },
-  { name: "Shorten, rate limiting off, analytics on", start: app({}) },
-  // As shipped: rate limiting on (budgets above the load, so nothing is refused).
-  { name: "Shorten, rate limiting on, ANALYTICS_ENABLED=false", start: app({ ...LIMITS, ANALYTICS_ENABLED: "false" }) },
-  { name: "Shorten as shipped (rate limiting and analytics on)", start: app(LIMITS) },
-];
-const rps = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+
+/**
+ * Analytics off and on side by side, loaded in turn (the order flips every round) so that each
+ * round's two figures share the machine's state of the moment; the median of the rounds' ratios
+ * is the figure, as throughput here swings by a fifth between minutes.
+ */
+async function pair(label: string, extra: Record<string, string>, codesFile: string) {
+  const off = await app({ ...extra, ANALYTICS_ENABLED: "false" }, 1, 60);
+  const on = await app(extra, 2, 61);
+  try {
+    await load(`${label} off warm-up`, off.url, null, codesFile, 3);
+    await load(`${label} on warm-up`, on.url, null, codesFile, 3);
+    const rounds: Array<{ off: Sample; on: Sample }> = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const first = round % 2 === 0 ? "off" : "on";
+      const a = await load(`${label} ${first}`, first === "off" ? off.url : on.url, first === "off" ? off.pid : on.pid, codesFile, SECONDS);
+      const b = await load(`${label} ${first === "off" ? "on" : "off"}`, first === "off" ? on.url : off.url, first === "off" ? on.pid : off.pid, codesFile, SECONDS);
+      const r = first === "off" ? { off: a, on: b } : { off: b, on: a };
+      rounds.push(r);
+      console.log(`${label} round ${round + 1}: off ${Math.round(r.off.rps)}/s (${r.off.mainUs.toFixed(1)} µs), on ${Math.round(r.on.rps)}/s (${r.on.mainUs.toFixed(1)} µs), ratio ${(r.on.rps / r.off.rps).toFixed(3)}`);
+    }
+    return {
+      off: median(rounds.map((r) => r.off.rps)),
+      on: median(rounds.map((r) => r.on.rps)),
+      ratio: median(rounds.map((r) => r.on.rps / r.off.rps)),
+      ratios: rounds.map((r) => (r.on.rps / r.off.rps).toFixed(2)),
+      offUs: median(rounds.map((r) => r.off.mainUs)),
+      onUs: median(rounds.map((r) => r.on.mainUs)),
+    };
+  } finally {
+    await on.stop();
+    await off.stop();
+  }
+}
+
 try {
-  const seed = await startServer({ ...env, INSTANCE_ID: "61" });
+  const seed = await startServer({ ...env, INSTANCE_ID: "59" });
   const made = await createLinks(seed.url, Array.from({ length: 1000 }, (_, i) => `https://bench.example/an/${process.pid}/${i}`));
   await seed.stop();
   const codesFile = writeCodesFile(join(dir, "codes.txt"), made.map((m) => ({ ...m, hot: true })));
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const v of variants) {
-      const running = await v.start();
-      try {
-        const wrk = (durationS: number) => runWrk({ label: v.name, url: running.url, script: "redirects", env: { CODES_FILE: codesFile, HOT_SHARE: "1", MIX_HEADERS: "1", COUNT_HEADERS: "0" }, connections: 64, durationS });
-        await wrk(3);
-        const result = await wrk(SECONDS);
-        rps.get(v.name)!.push(result.rps);
-        console.log(`round ${round + 1} ${v.name}: ${Math.round(result.rps)} req/s, failed ${result.failed}`);
-      } finally {
-        await running.stop();
-      }
-    }
+
+  const floorPort = await freePort();
+  const floorServer = startChild("floor", [BUN, "bench/baselines/floor-server.ts"], { env: { PORT: String(floorPort), REDIS_NODES: cluster.REDIS_NODES } });
+  await waitHttp(`http://127.0.0.1:${floorPort}/health/ready`);
+  const floorRuns: number[] = [];
+  try {
+    await load("floor warm-up", `http://127.0.0.1:${floorPort}`, null, codesFile, 3);
+    for (let round = 0; round < 3; round++) floorRuns.push((await load("floor", `http://127.0.0.1:${floorPort}`, null, codesFile, SECONDS)).rps);
+  } finally {
+    await floorServer.stop();
   }
-
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const [floor, off, on, limitedOff, limitedOn] = variants.map((v) => mean(rps.get(v.name)!));
-  const roundsOf = (a: number, b: number) => rps.get(variants[a]!.name)!.map((r, i) => (r / rps.get(variants[b]!.name)![i]!).toFixed(3)).join(", ");
-
+  const floor = median(floorRuns);
+  // As shipped: rate limiting on (budgets above the load, so nothing is refused).
+  const shipped = await pair("rate limiting on (as shipped)", LIMITS, codesFile);
+  const unlimited = await pair("rate limiting off", {}, codesFile);
+  const on = unlimited.on;
   // One worker thread alone, fed what a second at the app's rate would log.
-  const perSecond = Math.max(1000, Math.round(on!));
+  const perSecond = Math.max(1000, Math.round(on));
   const enricher = new ClickEnricher({ workerFile: ANALYTICS_WORKER_FILE, threads: 1, geoFile: COUNTRY_DB_FILE, agentCacheSize: 10_000, trustedProxies: ["127.0.0.1"] });
   const agents = ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"];
   const second = () => {
@@ -114,20 +164,22 @@ try {
   const enrichPerSecond = (batches * perSecond) / ((performance.now() - started) / 1000);
   await enricher.close();
 
+  const row = (name: string, p: typeof shipped) => [
+    `| ${name}, ANALYTICS_ENABLED=false | ${Math.round(p.off).toLocaleString("en")} | ${p.offUs.toFixed(1)} | ${(p.off / floor).toFixed(2)} of the floor |`,
+    `| ${name}, analytics on | ${Math.round(p.on).toLocaleString("en")} | ${p.onUs.toFixed(1)} | **${p.ratio.toFixed(3)}** of analytics off (rounds ${p.ratios.join(", ")}); ${(p.on / floor).toFixed(2)} of the floor |`,
+  ];
   const report = [
     "# Click analytics: what it costs",
     "",
-    `${new Date().toISOString()}: one server process at a time on a 3-shard cluster (fsync off), wrk -t1 -c64 for ${SECONDS} s over 1,000 hot codes with 8 header mixes per code (browsers on desktop, phone and tablet, Slackbot, Googlebot; referrers; languages; forwarded addresses of 7 countries), a dashboard WebSocket client on the app, ${ROUNDS} interleaved rounds after a 3 s warm-up each.`,
+    `${new Date().toISOString()}: a 3-shard cluster (fsync off); the floor alone, then per configuration Shorten with analytics off and on side by side, loaded in turn (order flipping each round), wrk -t1 -c64 for ${SECONDS} s over 1,000 hot codes with 8 header mixes per code (browsers on desktop, phone and tablet, Slackbot, Googlebot; referrers; languages; forwarded addresses of 7 countries through a trusted proxy), a dashboard WebSocket client on each server, ${ROUNDS} rounds after a 3 s warm-up. Figures are medians over the rounds; µs is the server's main thread CPU per redirect.`,
     "",
-    "| server | redirects/s (mean) | ratio |",
-    "| --- | --- | --- |",
-    `| ${variants[0]!.name} | ${Math.round(floor!).toLocaleString("en")} | 1.00 |`,
-    `| ${variants[1]!.name} | ${Math.round(off!).toLocaleString("en")} | ${(off! / floor!).toFixed(2)} of the floor |`,
-    `| ${variants[2]!.name} | ${Math.round(on!).toLocaleString("en")} | **${(on! / off!).toFixed(3)}** of analytics off (rounds ${roundsOf(2, 1)}); ${(on! / floor!).toFixed(2)} of the floor |`,
-    `| ${variants[3]!.name} | ${Math.round(limitedOff!).toLocaleString("en")} | ${(limitedOff! / floor!).toFixed(2)} of the floor |`,
-    `| ${variants[4]!.name} | ${Math.round(limitedOn!).toLocaleString("en")} | **${(limitedOn! / limitedOff!).toFixed(3)}** of analytics off (rounds ${roundsOf(4, 3)}); ${(limitedOn! / floor!).toFixed(2)} of the floor |`,
+    "| server | redirects/s (median) | main thread µs/redirect | ratio (median of the rounds' ratios) |",
+    "| --- | --- | --- | --- |",
+    `| floor (Bun.serve + Redis GET + 302) | ${Math.round(floor).toLocaleString("en")} | | 1.00 |`,
+    ...row("Shorten as shipped (rate limiting on)", shipped),
+    ...row("Shorten, rate limiting off", unlimited),
     "",
-    `One analytics worker thread: ${Math.round(enrichPerSecond).toLocaleString("en")} clicks/s enriched (batches of ${perSecond.toLocaleString("en")}, every click a new visitor), **${(enrichPerSecond / on!).toFixed(1)}x** the app's redirect rate. A second of clicks at that rate over 1,000 links writes ${rows.toLocaleString("en")} rollup rows (link, dimension and sketch rows), ${Math.round(rows / 3).toLocaleString("en")} per shard per flush.`,
+    `One analytics worker thread: ${Math.round(enrichPerSecond).toLocaleString("en")} clicks/s enriched (batches of ${perSecond.toLocaleString("en")}, every click a new visitor), **${(enrichPerSecond / on).toFixed(1)}x** the app's redirect rate. A second of clicks at that rate over 1,000 links writes ${rows.toLocaleString("en")} rollup rows (link, dimension and sketch rows), ${Math.round(rows / 3).toLocaleString("en")} per shard per flush.`,
   ].join("\n");
   const file = join(REPO_ROOT, "bench/results", `${new Date().toISOString().replace(/[:.]/g, "-").replace(/Z$/, "")}-analytics.md`);
   writeFileSync(file, `${report}\n`);

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { setPriority } from "node:os";
 import { workerData } from "node:worker_threads";
 import { Reader } from "maxmind";
-import { unpack, type PackedFacts } from "../src/modules/analytics/click-log";
+import type { PackedFacts } from "../src/modules/analytics/click-log";
 import type { LinkRollup } from "../src/domain/click-dimensions";
 import { rollUp, RollupMemo, type EnrichedClick } from "../src/modules/analytics/click-rollup";
 import { UserAgents } from "../src/modules/analytics/user-agent";
@@ -30,7 +30,7 @@ const setup = workerData as AnalyticsWorkerData;
 // the time redirects leave idle, and on a saturated machine it falls behind (its log then sheds
 // details, counted as unenriched) instead of slowing the redirects down.
 try {
-  setPriority(0, 19);
+  if (!process.env.ANALYTICS_NO_NICE) setPriority(0, 19);
 } catch {
   // Not permitted here: enrichment runs at normal priority.
 }
@@ -49,5 +49,5 @@ const country = (ip: string): string | null => {
 };
 
 export default function run(task: AnalyticsTask): { links: LinkRollup[]; sample: EnrichedClick[] } {
-  return rollUp(unpack(task.facts), { agents, country, memo, trustedProxies: task.trustedProxies, salt: task.salt, sample: task.sample });
+  return rollUp(task.facts, { agents, country, memo, trustedProxies: task.trustedProxies, salt: task.salt, sample: task.sample });
 }

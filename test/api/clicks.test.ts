@@ -125,6 +125,48 @@ describe("clicks", () => {
   });
 });
 
+describe("analytics through a stop and a restart", () => {
+  test("a SIGTERM writes the pending rollups: humans, bots, breakdowns and uniques are as sent, and the same read through the restarted instance", async () => {
+    const env = { RATE_LIMIT_ENABLED: "false", INSTANCE_ID: "10", CLICK_FLUSH_MS: "60000", ANALYTICS_FLUSH_MS: "60000", SHUTDOWN_DRAIN_MS: "0", TRUSTED_PROXIES: "127.0.0.1" };
+    const firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    const server = await startServer(env);
+    const create = await fetch(`${server.url}/create`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: uniqueUrl("restart") }) });
+    const { short_code: code } = (await create.json()) as { short_code: string };
+    const visit = (url: string, headers: Record<string, string>, method = "GET") => fetch(`${url}/${code}`, { method, redirect: "manual", headers });
+    // Two visitors on Firefox (one of them twice), a crawler, and a HEAD check.
+    for (const address of ["81.2.69.160", "81.2.69.160", "2.125.160.216"]) expect((await visit(server.url, { "user-agent": firefox, "x-forwarded-for": address, referer: "https://news.ycombinator.com/item?id=1" })).status).toBe(302);
+    expect((await visit(server.url, { "user-agent": "Googlebot/2.1 (+http://www.google.com/bot.html)" })).status).toBe(302);
+    expect((await visit(server.url, { "user-agent": firefox }, "HEAD")).status).toBe(302);
+    expect(await server.stop("SIGTERM")).toBe(0);
+
+    const figures = async (s: { request: TestSystem["request"] } | string) => {
+      const get = (path: string) => (typeof s === "string" ? fetch(`${s}${path}`, { headers: admin }) : s.request("GET", path, undefined, { headers: admin }));
+      const totals = (await (await get(`/api/links/${code}/stats`)).json()) as Record<string, unknown>;
+      const browsers = (await (await get(`/api/links/${code}/stats/browser`)).json()) as { items: unknown[] };
+      const referrers = (await (await get(`/api/links/${code}/stats/referrer`)).json()) as { items: unknown[] };
+      return { totals: [totals.total, totals.humans, totals.bots, totals.unclassified, totals.unique_visitors], browsers: browsers.items, referrers: referrers.items };
+    };
+    const stored = await figures(sys);
+    expect(stored).toEqual({
+      totals: [5, 3, 2, 0, 2],
+      browsers: [
+        { value: "Firefox", clicks: 4, humans: 3 },
+        { value: "other", clicks: 1, humans: 0 },
+      ],
+      referrers: [
+        { value: "news.ycombinator.com", clicks: 3, humans: 3 },
+        { value: "direct", clicks: 2, humans: 0 },
+      ],
+    });
+    const restarted = await startServer({ ...env, ADMIN_TOKEN });
+    try {
+      expect(await figures(restarted.url)).toEqual(stored);
+    } finally {
+      await restarted.stop("SIGTERM");
+    }
+  });
+});
+
 describe("group-commit creates", () => {
   test("concurrent creates share statements; each URL gets its own code and every code resolves", async () => {
     const before = sys.composed.links.batcher.figures;

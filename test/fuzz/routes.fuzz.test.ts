@@ -21,7 +21,7 @@ let breakers: ReturnType<typeof watchBreakers>;
 
 beforeAll(async () => {
   // Closed observability (the default): the access checks are part of what is fuzzed.
-  sys = await startSystem({ RATE_LIMIT_ENABLED: "false", INSTANCE_ID: "15", DB_TIMEOUT_MS: "3000", OBSERVABILITY_PUBLIC: "false", ADMIN_TOKEN: "fuzz-admin-token-0123456789" });
+  sys = await startSystem({ RATE_LIMIT_ENABLED: "false", INSTANCE_ID: "15", DB_TIMEOUT_MS: "3000", ANALYTICS_FLUSH_MS: "0", TRUSTED_PROXIES: "127.0.0.1", OBSERVABILITY_PUBLIC: "false", ADMIN_TOKEN: "fuzz-admin-token-0123456789" });
   [key, adminKey] = await Promise.all([makeKey(sys.config, "fuzz"), makeKey(sys.config, "fuzz-admin", "admin")]);
   for (let i = 0; i < 5; i++) {
     const url = uniqueUrl("fuzz-keep");
@@ -58,6 +58,36 @@ describe("fuzz: every route, random input", () => {
     });
     expect(failures).toEqual([]);
   }, 300_000);
+
+  test("random user agents, referrers, languages and forwarded-for values on redirects: never a 5xx, every click counted and enriched, humans + bots = total", async () => {
+    const url = uniqueUrl("fuzz-clicks");
+    const code = ((await (await sys.request("POST", "/create", { url })).json()) as { short_code: string }).short_code;
+    // Any byte a header may carry (visible ASCII, tabs, obs-text), real agents, and empty values.
+    const text = fc.oneof(
+      fc.array(fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f), { maxLength: 300 }).map((cs) => String.fromCharCode(...cs).trim()),
+      fc.constantFrom("", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", "Slackbot-LinkExpanding 1.0", "https://www.google.com/", "android-app://com.slack/", "en-GB,en;q=0.8", "*;q=0", "1.2.3.4, 10.0.0.1", "::1", "999.1.1.1"),
+    );
+    const header = fc.option(text, { nil: undefined });
+    const clicks = fc.record({ agent: header, referrer: header, language: header, forwarded: fc.oneof(header, fc.ipV4(), fc.ipV6()), head: fc.boolean() });
+    let sent = 0;
+    await fc.assert(
+      fc.asyncProperty(clicks, async (c) => {
+        const headers = Object.fromEntries(Object.entries({ "user-agent": c.agent, referer: c.referrer, "accept-language": c.language, "x-forwarded-for": c.forwarded }).filter((e): e is [string, string] => e[1] !== undefined));
+        const res = await sys.request(c.head ? "HEAD" : "GET", `/${code}`, undefined, { headers });
+        sent++;
+        return res.status === 302 && res.headers.get("location") === url;
+      }),
+      { numRuns: 400 },
+    );
+    await sys.composed.clickFlusher.flush();
+    const admin = { authorization: "Bearer fuzz-admin-token-0123456789" };
+    const stats = (await (await sys.request("GET", `/api/links/${code}/stats`, undefined, { headers: admin })).json()) as { total: number; humans: number; bots: number; unclassified: number };
+    expect([stats.total, stats.humans + stats.bots, stats.unclassified]).toEqual([sent, sent, 0]);
+    const countries = (await (await sys.request("GET", `/api/links/${code}/stats/country?limit=1000`, undefined, { headers: admin })).json()) as { items: Array<{ clicks: number }>; other: { clicks: number } };
+    expect(countries.items.reduce((n, i) => n + i.clicks, countries.other.clicks)).toBe(sent);
+    const metrics = await (await sys.request("GET", "/metrics", undefined, { headers: admin })).text();
+    expect(metrics).toMatch(/^shorten_clicks\{state="unenriched"\} 0$/m);
+  }, 120_000);
 
   test("afterwards no breaker has changed state, the server is ready (status ok) and every link stored before still resolves", async () => {
     expect(breakers.changes()).toEqual([]);

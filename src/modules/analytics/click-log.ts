@@ -1,27 +1,3 @@
-/**
- * The raw facts of each counted redirect, as the request brought them, for the worker pool to
- * enrich: no parsing, no clock read, no I/O here, and nothing allocated beyond the header strings
- * the request hands over. Bounded: past `capacity` facts per flush the details are dropped (the
- * click itself is counted by ClickCounter regardless) and the drop is counted.
- *
- * @example
- *   log.append(code, owner, peer, request.headers, request.method === "HEAD");
- *   const facts = unpack(log.drain());   // every fact since the last drain, in arrival order
- */
-export interface ClickFacts {
-  codes: string[];
-  /** The key that owns the link: its enriched clicks go to that owner's stream. */
-  owners: (string | null)[];
-  /** The TCP peer; the worker applies the trusted-proxy rule to it and `forwarded`. */
-  peers: string[];
-  forwarded: (string | null)[];
-  agents: (string | null)[];
-  referrers: (string | null)[];
-  languages: (string | null)[];
-  /** HEAD requests: a fetcher checking the link, never a person following it. */
-  heads: boolean[];
-}
-
 /** Facts as they leave the log: every distinct string once, and per click its strings' indexes. */
 export interface PackedFacts {
   count: number;
@@ -32,9 +8,19 @@ export interface PackedFacts {
   heads: Uint8Array;
 }
 
-const FIELDS = 7;
+/** Per click, in order: code, owner, peer, X-Forwarded-For, User-Agent, Referer, Accept-Language. */
+export const FIELDS = 7;
 
 /**
+ * The raw facts of each counted redirect, as the request brought them, for the worker pool to
+ * enrich: no parsing, no clock read, no I/O here, and nothing allocated beyond the header strings
+ * the request hands over. Bounded: past `capacity` facts per flush the details are dropped (the
+ * click itself is counted by ClickCounter regardless) and the drop is counted.
+ *
+ * @example
+ *   log.append(code, owner, peer, request.headers, request.method === "HEAD");
+ *   const packed = log.drain();   // every fact since the last drain, in arrival order
+ *
  * Each value is stored once per interval (an index into `values`): a flush's clicks repeat the
  * same codes, user agents, referrers and languages, so the log holds few strings. Measured:
  * holding every click's own header strings until the flush, and copying them to the worker one
@@ -111,24 +97,6 @@ export class ClickLog {
   lost(n: number): void {
     this.dropped += n;
   }
-}
-
-/** The facts, one array per field, as the rollup reads them (in the worker). */
-export function unpack(packed: PackedFacts): ClickFacts {
-  const facts: ClickFacts = { codes: [], owners: [], peers: [], forwarded: [], agents: [], referrers: [], languages: [], heads: [] };
-  const value = (id: number) => (id < 0 ? null : packed.values[id]!);
-  for (let i = 0; i < packed.count; i++) {
-    const at = i * FIELDS;
-    facts.codes.push(value(packed.ids[at]!) ?? "");
-    facts.owners.push(value(packed.ids[at + 1]!));
-    facts.peers.push(value(packed.ids[at + 2]!) ?? "");
-    facts.forwarded.push(value(packed.ids[at + 3]!));
-    facts.agents.push(value(packed.ids[at + 4]!));
-    facts.referrers.push(value(packed.ids[at + 5]!));
-    facts.languages.push(value(packed.ids[at + 6]!));
-    facts.heads.push(packed.heads[i] === 1);
-  }
-  return facts;
 }
 
 /**

@@ -45,7 +45,8 @@ beforeAll(async () => {
     db.push(await relayOf(s.primary), await relayOf(s.replica));
     redis.push(await relayOf(s.redis));
   }
-  severed = await startSystem({ DATABASE_NODES: db.join(","), REDIS_NODES: redis.join(","), RATE_LIMIT_ENABLED: "false", DB_TIMEOUT_MS: "300", REDIS_TIMEOUT_MS: "100" });
+  // Timeouts as shipped: the relays share this test's event loop, and tighter ones turned a busy moment into a 503 before the cut.
+  severed = await startSystem({ DATABASE_NODES: db.join(","), REDIS_NODES: redis.join(","), RATE_LIMIT_ENABLED: "false" });
   const res = await open.request("GET", "/openapi.json");
   spec = (await res.json()) as typeof spec;
 }, 60_000);

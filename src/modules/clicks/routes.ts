@@ -13,7 +13,7 @@ import type { AccountClickStats } from "./account-stats";
 import type { ClickStats, StatsRange } from "./click-stats";
 
 const instant = (name: string) => z.iso.datetime({ offset: true, error: `${name} must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z` }).optional();
-const range = { from: instant("from").meta({ description: "start (inclusive); default: the link's first click" }), to: instant("to").meta({ description: "end (exclusive); default: now" }) };
+const range = { from: instant("from").meta({ description: "start (inclusive); default: 1970-01-01T00:00:00Z, so every click up to `to`" }), to: instant("to").meta({ description: "end (exclusive); default: now" }) };
 
 const granularity = (fallback: "hour" | "day") => z.enum(["hour", "day"], { error: "granularity must be hour or day" }).default(fallback);
 const limit = z.coerce.number({ error: "limit must be a number" }).int("limit must be an integer").min(1, "limit must be >= 1").max(1000, "limit must be <= 1000").default(10);

@@ -6,16 +6,29 @@ export { eventually } from "./eventually";
 const ROOT = new URL("..", import.meta.url).pathname;
 const BUN = process.execPath;
 
-/** A free TCP port on loopback, from the kernel. */
+/**
+ * Ports handed out in this process. The kernel may give a port again once its server is gone,
+ * and Bun's fetch keeps idle connections per host and port: a new server on an old server's port
+ * could be reached over a stale pooled socket (ECONNRESET on its first request, seen in CI).
+ */
+const handedOut = new Set<number>();
+
+/** A free TCP port on loopback, from the kernel, never one this process was given before. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = createServer();
+      srv.once("error", reject);
+      srv.listen(0, "127.0.0.1", () => {
+        const port = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(port));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 export interface ServerProcess {

@@ -49,6 +49,7 @@ const envSchema = z.object({
   RATE_LIMIT_CREATE_PER_MIN: int(1, 1_000_000).default(60),
   RATE_LIMIT_REDIRECT_PER_MIN: int(1, 10_000_000).default(6000),
   RATE_LIMIT_NOT_FOUND_COST: int(1, 1000).default(20),
+  RATE_LIMIT_SYNC_MS: int(10, 10_000).default(100),
   RATE_LIMIT_WHEN_REDIS_DOWN: z.enum(["memory", "allow", "deny"], { error: "must be memory, allow or deny" }).default("memory"),
   RATE_LIMIT_ENABLED: z.enum(["true", "false"], { error: "must be true or false" }).default("true").transform((v) => v === "true"),
   EVENT_FLUSH_MS: int(5, 10_000).default(50),

@@ -1,7 +1,6 @@
 import type { Server } from "bun";
 import { hostname, networkInterfaces } from "node:os";
 import type { Config } from "../config";
-import { gcraParams } from "../domain/gcra";
 import { ownHostRule } from "../domain/own-host";
 import { shardsInUse, stableState } from "../domain/topology";
 import { ClusterMetrics } from "../events/cluster-metrics";
@@ -30,7 +29,6 @@ import { LinkService } from "../modules/links/link-service";
 import { directCode, redirectHandler } from "../modules/links/redirect-route";
 import { BULK_BODY_BYTES } from "../modules/links/schema";
 import { metricsListener } from "../modules/observability/routes";
-import { RateLimiter } from "../modules/ratelimit/rate-limiter";
 import { keyLookupGate, rateGate } from "../modules/ratelimit/rate-gate";
 import { STREAM_PATH, WsGateway, type HubSocketData } from "../modules/stream/ws-gateway";
 import { CacheMetrics } from "../observability/cache-metrics";
@@ -39,11 +37,11 @@ import { PrometheusMetrics } from "../observability/prometheus";
 import { startTracing } from "../observability/tracing";
 import { applyMigrations } from "../storage/migrate";
 import { EVENTS_CHANNEL, INSTANCE_FIGURES_KEY } from "../storage/redis-keys";
-import type { ShardSet } from "../storage/shard-set";
 import { RingRouter } from "../topology/ring-router";
 import { TopologyAgent } from "../topology/topology-agent";
 import { DASHBOARD_PREFIX, httpApp } from "./app";
 import { analyticsFrom } from "./analytics";
+import { rateLimitsFrom } from "./rate-limits";
 import { linkObserver } from "./link-observer";
 import { connectServerShards } from "./server-shards";
 import { MIGRATIONS_DIR, WORKER_FILE } from "./paths";
@@ -116,14 +114,14 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     },
     cacheTtlSeconds: config.CACHE_TTL_SECONDS,
   });
-  const limiter = config.RATE_LIMIT_ENABLED ? rateLimiter(config, shards, router) : null;
+  const { limiter, admission } = rateLimitsFrom(config, shards, router);
   const reader = new LinkReader({ shards, router, hot, observer, cacheTtlSeconds: config.CACHE_TTL_SECONDS, annotate: tracing.enabled ? (a) => tracing.annotate(a) : undefined });
   const keys = new KeyRing({ catalog, subscriber: redis.control, pollMs: config.KEYS_POLL_MS, unknownTtlMs: config.KEYS_UNKNOWN_TTL_MS, lookupGate: limiter ? keyLookupGate(limiter, clientKey) : undefined });
   keys.onRevoked = (keyIds) => hub.closeKeys(keyIds);
   const access = new AccessControl({ keys, adminToken: config.ADMIN_TOKEN, observabilityPublic: config.OBSERVABILITY_PUBLIC });
   const stats = new ClickStats({ shards, router });
   const manager = new LinkManager({ shards, router, links, invalidation, observer, clicksOf: (code) => stats.total(code), cacheTtlSeconds: config.CACHE_TTL_SECONDS, logger });
-  const redirect = redirectHandler({ reader, limiter, clientKey, redirectStatus: config.REDIRECT_STATUS, notFoundCost: config.RATE_LIMIT_NOT_FOUND_COST, instanceId: config.INSTANCE_ID, onServed: analytics?.onServed });
+  const redirect = redirectHandler({ reader, admission, clientKey, redirectStatus: config.REDIRECT_STATUS, notFoundCost: config.RATE_LIMIT_NOT_FOUND_COST, instanceId: config.INSTANCE_ID, onServed: analytics?.onServed });
   const gateway = new WsGateway({
     hub,
     limits: new ClientLimits({ maxSockets: config.WS_MAX_PER_CLIENT, messagesPerSecond: config.WS_MESSAGES_PER_SEC }),
@@ -195,6 +193,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     hot,
     invalidation,
     clickFlusher,
+    admission,
     reader,
     manager,
     keys,
@@ -219,6 +218,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
       await ids.start();
       repairs.start();
       clickFlusher.start();
+      admission?.start();
       // Probes every node through its policy, so a breaker opened by a node that has since come
       // back closes even if no request happens to try that node (a replica behind a live Redis).
       probeTimer = setInterval(() => void checkShards(shards), config.BREAKER_COOLDOWN_MS);
@@ -252,6 +252,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
       void metricsServer?.stop(true);
       // Clicks first, while the database pools are open: a graceful stop loses none.
       await clickFlusher.stop();
+      await admission?.stop();
       await analytics?.analytics.close();
       await topology.stop();
       await invalidation.stop();
@@ -272,17 +273,6 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
 }
 
 export type Composed = Awaited<ReturnType<typeof compose>>;
-
-/** Per-client GCRA buckets in the Redis of the shard the ring picks for the client's key. */
-function rateLimiter(config: Config, shards: ShardSet, router: RingRouter): RateLimiter {
-  const buckets = {
-    create: gcraParams({ perMinute: config.RATE_LIMIT_CREATE_PER_MIN }),
-    redirect: gcraParams({ perMinute: config.RATE_LIMIT_REDIRECT_PER_MIN }),
-    keyed: gcraParams({ perMinute: config.RATE_LIMIT_KEY_PER_MIN }),
-    auth: gcraParams({ perMinute: config.RATE_LIMIT_AUTH_PER_MIN }),
-  };
-  return new RateLimiter(shards, (key) => router.current.write.shardFor(key), buckets, config.RATE_LIMIT_WHEN_REDIS_DOWN);
-}
 
 /**
  * Bun's own body limit, set above every limit of ours (MAX_BODY_BYTES, bulk's, IMPORT_MAX_BYTES):

@@ -108,7 +108,7 @@ describe("bulk and import pay per link", () => {
       }
     }
     const params = gcraParams({ perMinute: 600 });
-    const limiter = new Counting(sys.composed.shards, (k) => sys.composed.router.current.write.shardFor(k), { create: params, redirect: params, keyed: params, auth: params }, "memory");
+    const limiter = new Counting(sys.composed.shards, (k) => sys.composed.router.current.write.shardFor(k), { create: params, keyed: params, auth: params }, "memory");
     const budget = new CreateBudget(limiter, `test-${crypto.randomUUID()}`);
     const made: number[] = [];
     const create = budget.charged(async (i: number) => made.push(i));

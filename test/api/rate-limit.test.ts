@@ -103,4 +103,36 @@ describe("rate limiting (GCRA in Redis)", () => {
       await probes.close();
     }
   });
+
+  test("redirects are admitted in memory, and two instances converge on one shared budget through Redis", async () => {
+    const env = { RATE_LIMIT_REDIRECT_PER_MIN: "60", RATE_LIMIT_SYNC_MS: "20", RATE_LIMIT_NOT_FOUND_COST: "10" };
+    const a = await startSystem({ ...env, INSTANCE_ID: "16" });
+    const b = await startSystem({ ...env, INSTANCE_ID: "17" });
+    try {
+      const url = uniqueUrl("shared-budget");
+      const code = ((await (await a.request("POST", "/create", { url })).json()) as { short_code: string }).short_code;
+      const peer = ip();
+      const started = performance.now();
+      let admitted = 0;
+      for (let i = 0; i < 160; i++) {
+        const res = await (i % 2 ? a : b).request("GET", `/${code}`, undefined, { peer });
+        if (res.status === 302) admitted++;
+        else expect(res.status).toBe(429);
+        await Bun.sleep(5);
+      }
+      const seconds = (performance.now() - started) / 1000;
+      // Alone, each instance would admit its own burst of 60 (120 in all). Shared: the burst, one
+      // token a second of refill, and what the other instance admits between two syncs (20 ms,
+      // about two requests here) before it hears of the rest.
+      expect(admitted).toBeGreaterThanOrEqual(60);
+      expect(admitted).toBeLessThanOrEqual(60 + Math.ceil(seconds) + 6);
+      // The shared bucket in Redis holds the cluster's spending.
+      await Promise.all([a.composed.admission!.sync(), b.composed.admission!.sync()]);
+      const node = a.composed.shards.at(a.composed.router.current.write.shardFor(peer)).redis.client;
+      expect(Number(await node.pttl(`rl:redirect:${peer}`))).toBeGreaterThan(50_000);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { gcraParams } from "../../src/domain/gcra";
 import { HashRing } from "../../src/domain/ring";
+import { RedirectAdmission } from "../../src/modules/ratelimit/redirect-admission";
 import { clusterState, startNode, stopNode } from "../../harness/cluster";
 import { makeKey } from "../support/keys";
 import { startSystem, uniqueUrl, type TestSystem } from "../../harness/system";
@@ -72,5 +74,19 @@ describe("rate limiting while the client's Redis node is down", () => {
   });
   test("deny: a bulk call is refused whole", async () => {
     expect((await bulkOnDeadNode(systems.deny!, 10)).status).toBe(429);
+  });
+
+  test.each([
+    ["memory", [true, true, true, false], [false, false]],
+    ["allow", [true, true, true, false], [true, true]],
+    ["deny", [true, true, true, false], [false, false]],
+  ] as const)("redirects (%s): decided in memory; once a sync finds the client's Redis down, the mode decides", async (mode, before, after) => {
+    const admission = new RedirectAdmission({ shards: systems[mode]!.composed.shards, shardFor: () => SHARD, params: gcraParams({ perMinute: 3 }), whenRedisDown: mode, syncMs: 60_000 });
+    const peer = peerOnShard(SHARD);
+    expect(before.map(() => admission.admit(peer, 1).allowed)).toEqual([...before]);
+    await admission.sync();
+    const decisions = after.map(() => admission.admit(peer, 1));
+    expect(decisions.map((d) => d.allowed)).toEqual([...after]);
+    expect(decisions[0]!.store).toBe(mode === "memory" ? "memory" : "none");
   });
 });

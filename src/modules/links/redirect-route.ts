@@ -1,12 +1,13 @@
 import { isLinkPathShape, isReservedName } from "../../domain/alias";
 import { AppError } from "../../errors";
 import { rateLimitHeaders, rateLimitedError } from "../ratelimit/rate-limit-headers";
-import type { RateLimiter } from "../ratelimit/rate-limiter";
+import type { RedirectAdmission } from "../ratelimit/redirect-admission";
 import type { LinkReader, ResolvedLink } from "./link-reader";
 
 export interface RedirectDeps {
   reader: LinkReader;
-  limiter: RateLimiter | null;
+  /** The redirect budget, decided in memory; null when rate limiting is off. */
+  admission: RedirectAdmission | null;
   clientKey: (request: Request) => string;
   redirectStatus: number;
   notFoundCost: number;
@@ -18,12 +19,13 @@ export interface RedirectDeps {
 export type RedirectHandler = (code: string, request: Request) => Response | Promise<Response>;
 
 /**
- * GET|HEAD /{code}: the redirect. Without a rate limit, a link this instance holds in memory is
- * answered synchronously (no promise anywhere); with one, the client's budget is charged first
- * (Redis), and a 404 costs RATE_LIMIT_NOT_FOUND_COST. Errors are thrown as AppError.
+ * GET|HEAD /{code}: the redirect. The client's budget is charged first, in memory (the cluster's
+ * share is reconciled through Redis in the background), and a 404 costs RATE_LIMIT_NOT_FOUND_COST;
+ * a link this instance holds in memory is then answered synchronously (no promise anywhere).
+ * Errors are thrown as AppError.
  */
 export function redirectHandler(deps: RedirectDeps): RedirectHandler {
-  const { reader, limiter } = deps;
+  const { reader, admission } = deps;
   const instanceHeader = String(deps.instanceId);
   // A 301/308 is cached by browsers unless told otherwise, and a cached redirect is a click we
   // never see and an edit that never arrives; a 302/307 is not cached without a freshness header,
@@ -42,25 +44,35 @@ export function redirectHandler(deps: RedirectDeps): RedirectHandler {
     });
   };
 
-  const limited = async (limiter: RateLimiter, client: string, code: string, request: Request): Promise<Response> => {
-    const decision = await limiter.consume("redirect", client, 1);
-    if (!decision.allowed) throw rateLimitedError(decision);
-    try {
-      return redirect(await reader.resolve(code), request, client);
-    } catch (error) {
-      // Snowflake codes are sequential, so guessing must cost more than a hit: the rest of a 404's
-      // price is charged even when it empties the bucket, so a prober's steady rate of 404s is the
-      // redirect budget divided by RATE_LIMIT_NOT_FOUND_COST. The 404 says what is left.
-      if (error instanceof AppError && error.code === "short-url-not-found") {
-        const charged = deps.notFoundCost > 1 ? await limiter.consume("redirect", client, deps.notFoundCost - 1, true) : null;
-        if (charged) throw new AppError(error.code, error.message, { headers: rateLimitHeaders(charged) });
-      }
-      throw error;
+  // Snowflake codes are sequential, so guessing must cost more than a hit: the rest of a 404's
+  // price is charged even when it empties the bucket, so a prober's steady rate of 404s is the
+  // redirect budget divided by RATE_LIMIT_NOT_FOUND_COST. The 404 says what is left.
+  const surcharged = (admission: RedirectAdmission, client: string, error: unknown): never => {
+    if (error instanceof AppError && error.code === "short-url-not-found" && deps.notFoundCost > 1) {
+      throw new AppError(error.code, error.message, { headers: rateLimitHeaders(admission.admit(client, deps.notFoundCost - 1, true)) });
     }
+    throw error;
+  };
+
+  const limited = (admission: RedirectAdmission, client: string, code: string, request: Request): Response | Promise<Response> => {
+    const decision = admission.admit(client, 1);
+    if (!decision.allowed) throw rateLimitedError(decision);
+    let resolved: ReturnType<LinkReader["resolve"]>;
+    try {
+      resolved = reader.resolve(code);
+    } catch (error) {
+      return surcharged(admission, client, error);
+    }
+    return resolved instanceof Promise
+      ? resolved.then(
+          (r) => redirect(r, request, client),
+          (error: unknown) => surcharged(admission, client, error),
+        )
+      : redirect(resolved, request, client);
   };
 
   return (code, request) => {
-    if (limiter) return limited(limiter, deps.clientKey(request), code, request);
+    if (admission) return limited(admission, deps.clientKey(request), code, request);
     const resolved = reader.resolve(code);
     return resolved instanceof Promise ? resolved.then((r) => redirect(r, request)) : redirect(resolved, request);
   };

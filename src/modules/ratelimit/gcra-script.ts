@@ -59,3 +59,26 @@ local retry = 0
 if granted < wanted then retry = math.ceil(new_tat + emission - burst * emission - now) end
 return {granted, retry, available - granted, math.ceil(new_tat - now)}
 `;
+
+/**
+ * The redirect budget's sync (modules/ratelimit/redirect-admission.ts): charges each bucket what
+ * one instance admitted since its last sync — already admitted, so charged whatever the bucket
+ * holds, into debt of up to one more burst as for a 404 — and returns each bucket's TAT, the
+ * cluster's spending, for the instance to decide on. KEYS: buckets; ARGV: emission ms, burst,
+ * then one cost per key. TATs go back as strings: Redis turns Lua numbers into integers.
+ */
+export const GCRA_SYNC_LUA = `
+local emission = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local out = {}
+for i, key in ipairs(KEYS) do
+  local tat = tonumber(redis.call('GET', key)) or now
+  if tat < now then tat = now end
+  tat = math.min(tat + emission * tonumber(ARGV[i + 2]), now + 2 * burst * emission)
+  redis.call('SET', key, string.format('%.17g', tat), 'PX', math.max(1, math.ceil(tat - now)))
+  out[i] = string.format('%.17g', tat)
+end
+return out
+`;

@@ -10,7 +10,7 @@ import { GCRA_LUA, GCRA_TAKE_LUA } from "./gcra-script";
  * import calls create (its own, higher budget). `auth`: per client address, every credential this
  * instance does not already know as a valid key (paid before the catalog is asked).
  */
-export type RateBucket = "create" | "redirect" | "keyed" | "auth";
+export type RateBucket = "create" | "keyed" | "auth";
 export type WhenRedisDown = "memory" | "allow" | "deny";
 
 export interface RateDecision extends GcraResult {
@@ -31,7 +31,8 @@ type GcraRedis = Redis & {
 };
 
 /**
- * Per-client rate limits in Redis, keyed by client IP and routed on the ring like any other key.
+ * Per-client rate limits in Redis, keyed by client IP and routed on the ring like any other key
+ * (all but redirects, which RedirectAdmission decides in memory).
  * When the client's Redis node is down, `whenRedisDown` decides: `memory` keeps a per-instance
  * GCRA (limits still hold, per instance), `allow` lets everything through, `deny` refuses.
  *

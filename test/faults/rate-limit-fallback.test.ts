@@ -3,6 +3,7 @@ import { gcraParams } from "../../src/domain/gcra";
 import { HashRing } from "../../src/domain/ring";
 import { RedirectAdmission } from "../../src/modules/ratelimit/redirect-admission";
 import { clusterState, startNode, stopNode } from "../../harness/cluster";
+import { eventually } from "../../harness/eventually";
 import { makeKey } from "../support/keys";
 import { startSystem, uniqueUrl, type TestSystem } from "../../harness/system";
 
@@ -88,5 +89,20 @@ describe("rate limiting while the client's Redis node is down", () => {
     const decisions = after.map(() => admission.admit(peer, 1));
     expect(decisions.map((d) => d.allowed)).toEqual([...after]);
     expect(decisions[0]!.store).toBe(mode === "memory" ? "memory" : "none");
+  });
+
+  // Last: it brings the node back.
+  test("redirects (deny): once the client's Redis is back, the next sync finds it and the budget admits again", async () => {
+    const admission = new RedirectAdmission({ shards: systems.deny!.composed.shards, shardFor: () => SHARD, params: gcraParams({ perMinute: 60 }), whenRedisDown: "deny", syncMs: 60_000 });
+    const peer = peerOnShard(SHARD);
+    expect(admission.admit(peer, 1).allowed).toBe(true);
+    await admission.sync();
+    expect(admission.admit(peer, 1).allowed).toBe(false);
+    await startNode(clusterState(), SHARD, "redis");
+    // Nothing is owed while refused, so the sync asks the node whether it is back (past the breaker's cooldown).
+    await eventually(async () => {
+      await admission.sync();
+      return admission.admit(peer, 1).allowed ? true : undefined;
+    }, "the budget to admit again once the node is back", 10_000);
   });
 });

@@ -100,11 +100,6 @@ export class RedirectAdmission {
     await this.sync();
   }
 
-  /** Clients with a bucket here (each full bucket is forgotten at the next sync). */
-  get size(): number {
-    return this.clients.size;
-  }
-
   private async exchange(): Promise<void> {
     const now = (this.deps.now ?? Date.now)();
     const byShard = new Map<number, Array<{ key: string; bucket: ClientBucket; owed: number }>>();

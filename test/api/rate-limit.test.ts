@@ -121,11 +121,12 @@ describe("rate limiting (GCRA in Redis)", () => {
         await Bun.sleep(5);
       }
       const seconds = (performance.now() - started) / 1000;
-      // Alone, each instance would admit its own burst of 60 (120 in all). Shared: the burst, one
-      // token a second of refill, and what the other instance admits between two syncs (20 ms,
-      // about two requests here) before it hears of the rest.
+      // Alone, each instance would admit its own burst of 60 (120 in all). Shared: the burst, the
+      // refill (one token a second, which each instance may see before the other spends it), and
+      // what the other instance admits between two syncs (20 ms: a few requests here, more when
+      // a busy machine delays the timer) before it hears of the rest.
       expect(admitted).toBeGreaterThanOrEqual(60);
-      expect(admitted).toBeLessThanOrEqual(60 + Math.ceil(seconds) + 6);
+      expect(admitted).toBeLessThanOrEqual(60 + 2 * Math.ceil(seconds) + 12);
       // The shared bucket in Redis holds the cluster's spending.
       await Promise.all([a.composed.admission!.sync(), b.composed.admission!.sync()]);
       const node = a.composed.shards.at(a.composed.router.current.write.shardFor(peer)).redis.client;

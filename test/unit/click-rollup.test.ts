@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { DIMENSIONS, primaryLanguage, referrerHost, type LinkRollup, type StoredDimension } from "../../src/domain/click-dimensions";
 import { clientIp } from "../../src/http/client-ip";
 import { ClickLog, FIELDS, type PackedFacts } from "../../src/modules/analytics/click-log";
-import { rollUp, RollupMemo, visitorId, type RollupOptions } from "../../src/modules/analytics/click-rollup";
+import { rollUp, RollupMemo, visitorId, type EnrichedClick, type RollupOptions } from "../../src/modules/analytics/click-rollup";
 import { UserAgents } from "../../src/modules/analytics/user-agent";
 
 /** The log's facts one array per field, in arrival order: what the requests said. */
@@ -14,13 +14,15 @@ function unpack(packed: PackedFacts) {
 }
 
 /** The rollup as its definition says, one click at a time: the oracle for the worker's id-based one. */
-function rollUpEachClick(packed: PackedFacts, options: RollupOptions): LinkRollup[] {
+function rollUpEachClick(packed: PackedFacts, options: RollupOptions): { links: LinkRollup[]; sample: EnrichedClick[] } {
   const f = unpack(packed);
   const links = new Map<string, { humans: number; bots: number; dims: Map<string, [StoredDimension, string, number, number]>; visitors: Set<string> }>();
+  const sample: EnrichedClick[] = [];
   f.codes.forEach((code, i) => {
     const agent = options.agents.of(f.agents[i]!, false);
     const bot = agent.bot || f.heads[i]!;
     const ip = clientIp(f.peers[i]!, f.forwarded[i]!, options.trustedProxies);
+    if (sample.length < options.sample) sample.push({ code, owner: f.owners[i]!, country: options.country(ip) ?? "unknown", referrer: referrerHost(f.referrers[i]!), device: agent.device, browser: agent.browser, os: agent.os, bot });
     const link = links.get(code!) ?? links.set(code!, { humans: 0, bots: 0, dims: new Map(), visitors: new Set() }).get(code!)!;
     if (bot) link.bots++;
     else link.humans++;
@@ -32,7 +34,7 @@ function rollUpEachClick(packed: PackedFacts, options: RollupOptions): LinkRollu
     }
     if (!bot && options.salt !== null) link.visitors.add(visitorId(options.salt, ip, f.agents[i] ?? ""));
   });
-  return [...links].map(([code, l]) => ({ code, humans: l.humans, bots: l.bots, dims: [...l.dims.values()], visitors: [...l.visitors] }));
+  return { links: [...links].map(([code, l]) => ({ code, humans: l.humans, bots: l.bots, dims: [...l.dims.values()], visitors: [...l.visitors] })), sample };
 }
 import { RollupAccumulator } from "../../src/modules/analytics/rollup-accumulator";
 
@@ -75,8 +77,11 @@ test("user agents: families, device types, bots (crawlers, preview fetchers, non
 const headerText = fc.option(fc.oneof(fc.string({ maxLength: 80 }), fc.constantFrom("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", "curl/8.5.0", "https://t.co/x", "en-GB,en;q=0.8")), { nil: null });
 const click = fc.record({
   code: fc.constantFrom("a1", "b2", "c3", "d4"),
-  peer: fc.oneof(fc.ipV4(), fc.ipV6(), fc.string({ maxLength: 20 })),
-  forwarded: headerText,
+  // Often the trusted proxy, so X-Forwarded-For decides the client; values repeat, as in a flush.
+  peer: fc.oneof(fc.constantFrom("127.0.0.1", "127.0.0.1", "8.8.4.4", "::ffff:127.0.0.1"), fc.ipV4(), fc.ipV6(), fc.string({ maxLength: 20 })),
+  forwarded: fc.oneof(headerText, fc.constantFrom("8.8.8.8", "9.9.9.9, 8.8.8.8", "8.8.8.8, 127.0.0.1", "junk")),
+  owner: fc.option(fc.constantFrom("key-a", "key-b"), { nil: null }),
+  resolved: fc.boolean(),
   agent: headerText,
   referrer: headerText,
   language: headerText,
@@ -96,7 +101,8 @@ test("property: for any clicks, each dimension's values sum to the link's clicks
         if (c.agent !== null) headers.set("user-agent", c.agent.replace(/[\r\n\0]/g, ""));
         if (c.referrer !== null) headers.set("referer", c.referrer.replace(/[\r\n\0]/g, ""));
         if (c.language !== null) headers.set("accept-language", c.language.replace(/[\r\n\0]/g, ""));
-        log.append(c.code, null, c.peer, headers, c.head);
+        // `resolved`: the rate limiter already resolved the client's address (no X-Forwarded-For kept).
+        log.append(c.code, c.owner, c.peer, headers, c.head, c.resolved);
       }
       const packed = log.drain();
       const facts = unpack(packed);
@@ -108,10 +114,11 @@ test("property: for any clicks, each dimension's values sum to the link's clicks
       expect(facts.heads).toEqual(kept.map((c) => c.head));
       expect(facts.agents).toEqual(kept.map((c) => (c.agent === null ? null : new Headers({ "user-agent": c.agent.replace(/[\r\n\0]/g, "") }).get("user-agent"))));
       expect(log.unenriched).toBe(Math.max(0, clicks.length - capacity));
-      const options = { agents, country: (ip: string) => (ip.startsWith("8.") ? "US" : null), trustedProxies: ["127.0.0.1"], salt: "salt", sample: 0 };
-      const { links } = rollUp(packed, options);
+      const options = { agents, country: (ip: string) => (ip.startsWith("8.") ? "US" : ip.startsWith("9.") ? "DE" : null), trustedProxies: ["127.0.0.1"], salt: "salt", sample: 5 };
+      const { links, sample } = rollUp(packed, options);
       // The same as adding up one click at a time; the worker's memo of seen lookups changes nothing.
-      expect(links).toEqual(rollUpEachClick(packed, options));
+      expect({ links, sample }).toEqual(rollUpEachClick(packed, options));
+      expect(rollUp(packed, { ...options, salt: null }).links).toEqual(rollUpEachClick(packed, { ...options, salt: null }).links);
       expect(rollUp(packed, { ...options, memo }).links).toEqual(links);
       const perCode = new Map<string, number>();
       for (const code of facts.codes) perCode.set(code, (perCode.get(code) ?? 0) + 1);

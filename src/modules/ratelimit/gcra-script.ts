@@ -65,7 +65,9 @@ return {granted, retry, available - granted, math.ceil(new_tat - now)}
  * one instance admitted since its last sync — already admitted, so charged whatever the bucket
  * holds, into debt of up to one more burst as for a 404 — and returns each bucket's TAT, the
  * cluster's spending, for the instance to decide on. KEYS: buckets; ARGV: emission ms, burst,
- * then one cost per key. TATs go back as strings: Redis turns Lua numbers into integers.
+ * then one cost per key. Each TAT goes back as milliseconds past Redis' now, so the instance adds
+ * it to its own clock (the buckets it decides on run on that clock; a skew between the two would
+ * otherwise shift every client's budget), and as a string: Redis turns Lua numbers into integers.
  */
 export const GCRA_SYNC_LUA = `
 local emission = tonumber(ARGV[1])
@@ -78,7 +80,7 @@ for i, key in ipairs(KEYS) do
   if tat < now then tat = now end
   tat = math.min(tat + emission * tonumber(ARGV[i + 2]), now + 2 * burst * emission)
   redis.call('SET', key, string.format('%.17g', tat), 'PX', math.max(1, math.ceil(tat - now)))
-  out[i] = string.format('%.17g', tat)
+  out[i] = string.format('%.17g', tat - now)
 end
 return out
 `;

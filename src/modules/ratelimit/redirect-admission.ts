@@ -82,7 +82,7 @@ export class RedirectAdmission {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.sync(), this.deps.syncMs);
+    this.timer = setInterval(() => void this.sync().catch(() => {}), this.deps.syncMs);
     this.timer.unref?.();
   }
 
@@ -97,6 +97,8 @@ export class RedirectAdmission {
   /** A last sync, so what this instance admitted counts against the shared budgets. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    // A sync in flight took its snapshot already: what was admitted since goes in one more.
+    await this.syncing;
     await this.sync();
   }
 
@@ -127,14 +129,17 @@ export class RedirectAdmission {
         ),
       ),
       ...[...byShard].map(async ([shard, owed]) => {
-        const node = this.deps.shards.at(shard).redis;
         try {
+          const node = this.deps.shards.at(shard).redis;
           for (let i = 0; i < owed.length; i += SYNC_CHUNK) {
             const chunk = owed.slice(i, i + SYNC_CHUNK);
             // Not idempotent: a retried sync would charge the same tokens twice.
-            const tats = await redisCall(node, (r) => (r as SyncRedis).shortenGcraSync(chunk.length, ...chunk.map((c) => rateKey("redirect", c.key)), emissionMs, burst, ...chunk.map((c) => c.owed)), { idempotent: false });
+            const ahead = await redisCall(node, (r) => (r as SyncRedis).shortenGcraSync(chunk.length, ...chunk.map((c) => rateKey("redirect", c.key)), emissionMs, burst, ...chunk.map((c) => c.owed)), { idempotent: false });
+            const at = (this.deps.now ?? Date.now)();
             chunk.forEach((c, j) => {
-              const shared = Number(tats[j]);
+              // The cluster's spending as of the script, plus what this instance admitted while
+              // the call was in flight (owed again since the snapshot, not yet in the shared bucket).
+              const shared = at + Number(ahead[j]) + c.bucket.owed * emissionMs;
               if (shared > c.bucket.tat) c.bucket.tat = shared;
             });
           }

@@ -4,20 +4,21 @@ import { workerData } from "node:worker_threads";
 import { Reader } from "maxmind";
 import type { PackedFacts } from "../src/modules/analytics/click-log";
 import type { LinkRollup } from "../src/domain/click-dimensions";
-import { rollUp, RollupMemo, type EnrichedClick } from "../src/modules/analytics/click-rollup";
+import { audienceOf } from "../src/modules/analytics/click-audience";
+import type { EnrichedBatch } from "../src/modules/analytics/click-enricher";
+import { rollUp, RollupMemo } from "../src/modules/analytics/click-rollup";
+import { RollupAccumulator } from "../src/modules/analytics/rollup-accumulator";
 import { UserAgents } from "../src/modules/analytics/user-agent";
 
 /**
  * piscina worker: enriches a flush's raw click facts (user agent, country, bot, visitor id) and
- * sums them per link, off the request thread. The country database (an MMDB shipped in an npm
+ * sums them per link, off the request thread; merges several flushes' sums when they are written. The country database (an MMDB shipped in an npm
  * package) is read once per thread; the user agents seen most stay parsed between batches.
  */
-export interface AnalyticsTask {
-  facts: PackedFacts;
-  salt: string | null;
-  trustedProxies: string[];
-  sample: number;
-}
+export type AnalyticsTask =
+  | { kind: "enrich"; facts: PackedFacts; salt: string | null; trustedProxies: string[]; sample: number }
+  /** Rollups of several flushes, as enrich returned them. */
+  | { kind: "merge"; rollups: string[] };
 
 export interface AnalyticsWorkerData {
   /** The MMDB file; null when ANALYTICS_GEO is off. */
@@ -48,6 +49,12 @@ const country = (ip: string): string | null => {
   }
 };
 
-export default function run(task: AnalyticsTask): { links: LinkRollup[]; sample: EnrichedClick[] } {
-  return rollUp(task.facts, { agents, country, memo, trustedProxies: task.trustedProxies, salt: task.salt, sample: task.sample });
+export default function run(task: AnalyticsTask): EnrichedBatch | LinkRollup[] {
+  if (task.kind === "merge") {
+    const merged = new RollupAccumulator();
+    for (const rollups of task.rollups) merged.add(JSON.parse(rollups) as LinkRollup[]);
+    return merged.drain();
+  }
+  const { links, sample } = rollUp(task.facts, { agents, country, memo, trustedProxies: task.trustedProxies, salt: task.salt, sample: task.sample });
+  return { rollups: JSON.stringify(links), audience: audienceOf(links), sample };
 }

@@ -37,6 +37,7 @@ function rollUpEachClick(packed: PackedFacts, options: RollupOptions): { links: 
   return { links: [...links].map(([code, l]) => ({ code, humans: l.humans, bots: l.bots, dims: [...l.dims.values()], visitors: [...l.visitors] })), sample };
 }
 import { RollupAccumulator } from "../../src/modules/analytics/rollup-accumulator";
+import { audienceOf, ClickAudience } from "../../src/modules/analytics/click-audience";
 
 test.each([
   [null, "direct"],
@@ -184,4 +185,17 @@ test("the log grows past its first block and stores a repeated value once", () =
   const facts = unpack(packed);
   expect([facts.codes[5999], facts.peers[5999], facts.heads[5999], facts.heads[5998]]).toEqual(["c2", "10.0.0.4", false, true]);
   expect(log.drain().count).toBe(0);
+});
+
+test("a batch's audience (computed in the worker) adds up on the instance: humans, bots, and clicks per shown value", () => {
+  const rollups: LinkRollup[] = [
+    { code: "a1", humans: 2, bots: 1, dims: [["country", "US", 3, 2], ["device", "mobile", 2, 2], ["device", "other", 1, 0], ["os", "iOS", 2, 2]], visitors: [] },
+    { code: "b2", humans: 1, bots: 0, dims: [["country", "US", 1, 1], ["referrer", "t.co", 1, 1]], visitors: [] },
+  ];
+  const delta = audienceOf(rollups);
+  expect(delta).toEqual({ humans: 3, bots: 1, values: { country: [["US", 4]], referrer: [["t.co", 1]], device: [["mobile", 2], ["other", 1]] } });
+  const audience = new ClickAudience();
+  audience.add(delta);
+  audience.add(audienceOf([rollups[1]!]));
+  expect(audience.figures(5)).toEqual({ humans: 4, bots: 1, top: { country: [{ value: "US", clicks: 5 }], referrer: [{ value: "t.co", clicks: 2 }], device: [{ value: "mobile", clicks: 2 }, { value: "other", clicks: 1 }] } });
 });

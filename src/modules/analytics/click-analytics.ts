@@ -3,12 +3,12 @@ import { ClickAudience } from "./click-audience";
 import type { ClickEnricher } from "./click-enricher";
 import type { ClickLog } from "./click-log";
 import type { EnrichedClick } from "./click-rollup";
-import { RollupAccumulator } from "./rollup-accumulator";
 
 /**
  * Each click flush's analytics: takes the raw facts logged since the last flush and has the
- * worker pool enrich and sum them; every `intervalMs` (and on the last flush) hands the rollups
- * added up since the previous hand-over to the click flusher, to store beside the counts. A batch
+ * worker pool enrich and sum them; every `intervalMs` (and on the last flush) has the pool add up
+ * the rollups since the previous hand-over and hands them to the click flusher, to store beside
+ * the counts (a merge the pool fails on loses those details, counted as unenriched). A batch
  * the pool fails on is lost as details only (its clicks stay counted, as unenriched). Enriched
  * clicks go to the live stream while someone listens.
  *
@@ -18,7 +18,9 @@ import { RollupAccumulator } from "./rollup-accumulator";
  */
 export class ClickAnalytics {
   private enrichedClicks = 0;
-  private readonly pending = new RollupAccumulator();
+  /** Each flush's rollups since the last hand-over, as the worker wrote them, and their clicks. */
+  private pending: string[] = [];
+  private pendingClicks = 0;
   private handedAt = 0;
   /** Humans, bots and top values since this instance started, for the operator dashboard. */
   readonly audience = new ClickAudience();
@@ -44,7 +46,17 @@ export class ClickAnalytics {
     await this.enrichLogged(now);
     if (!last && now - this.handedAt < this.deps.intervalMs) return [];
     this.handedAt = now;
-    return this.pending.drain();
+    if (this.pending.length === 0) return [];
+    const [rollups, clicks] = [this.pending, this.pendingClicks];
+    this.pending = [];
+    this.pendingClicks = 0;
+    try {
+      return await this.deps.enricher.merge(rollups);
+    } catch (error) {
+      this.deps.log.lost(clicks);
+      this.deps.onError(error as Error);
+      return [];
+    }
   }
 
   private async enrichLogged(now: number): Promise<void> {
@@ -53,10 +65,11 @@ export class ClickAnalytics {
     if (count === 0) return;
     try {
       const salt = this.deps.salt ? await this.deps.salt(now) : null;
-      const { links, sample } = await this.deps.enricher.enrich(facts, salt, this.deps.listening() ? this.deps.streamMax : 0);
+      const { rollups, audience, sample } = await this.deps.enricher.enrich(facts, salt, this.deps.listening() ? this.deps.streamMax : 0);
       this.enrichedClicks += count;
-      this.audience.add(links);
-      this.pending.add(links);
+      this.audience.add(audience);
+      this.pending.push(rollups);
+      this.pendingClicks += count;
       if (sample.length > 0) this.deps.onClicks(sample);
     } catch (error) {
       this.deps.log.lost(count);

@@ -6,6 +6,30 @@ const SHOWN: readonly StoredDimension[] = ["country", "referrer", "device"];
 /** Distinct values remembered per dimension; past it the least clicked half is forgotten. */
 const MAX_VALUES = 1000;
 
+/** What one batch of enriched clicks adds to the audience: computed in the worker, small to send. */
+export interface AudienceDelta {
+  humans: number;
+  bots: number;
+  /** Per shown dimension, [value, clicks] of every value the batch saw. */
+  values: Record<"country" | "referrer" | "device", Array<[string, number]>>;
+}
+
+/** The audience share of a batch's rollups. */
+export function audienceOf(rollups: readonly LinkRollup[]): AudienceDelta {
+  const delta: AudienceDelta = { humans: 0, bots: 0, values: { country: [], referrer: [], device: [] } };
+  const sums = new Map<StoredDimension, Map<string, number>>(SHOWN.map((d) => [d, new Map()]));
+  for (const link of rollups) {
+    delta.humans += link.humans;
+    delta.bots += link.bots;
+    for (const [dimension, value, clicks] of link.dims) {
+      const counts = sums.get(dimension);
+      if (counts) counts.set(value, (counts.get(value) ?? 0) + clicks);
+    }
+  }
+  for (const d of SHOWN) delta.values[d as keyof AudienceDelta["values"]] = [...sums.get(d)!];
+  return delta;
+}
+
 export interface AudienceFigures {
   humans: number;
   bots: number;
@@ -14,11 +38,11 @@ export interface AudienceFigures {
 
 /**
  * What this instance's enriched clicks add up to since it started: humans and bots, and the
- * values of the dashboard's dimensions by clicks. Fed the rollups of every flush (exact, not a
- * sample); the cluster figures sum the instances'.
+ * values of the dashboard's dimensions by clicks. Fed each flush's delta (exact, not a sample:
+ * audienceOf of the flush's rollups, computed in the worker); the cluster figures sum the instances'.
  *
  * @example
- *   audience.add(rollups);
+ *   audience.add(audienceOf(rollups));
  *   audience.figures(5); // { humans: 120, bots: 31, top: { country: [{ value: "US", clicks: 80 }, …], … } }
  */
 export class ClickAudience {
@@ -26,13 +50,12 @@ export class ClickAudience {
   private bots = 0;
   private readonly values = new Map<StoredDimension, Map<string, number>>(SHOWN.map((d) => [d, new Map()]));
 
-  add(rollups: readonly LinkRollup[]): void {
-    for (const link of rollups) {
-      this.humans += link.humans;
-      this.bots += link.bots;
-      for (const [dimension, value, clicks] of link.dims) {
-        const counts = this.values.get(dimension);
-        if (!counts) continue;
+  add(delta: AudienceDelta): void {
+    this.humans += delta.humans;
+    this.bots += delta.bots;
+    for (const [dimension, values] of Object.entries(delta.values) as Array<[StoredDimension, Array<[string, number]>]>) {
+      const counts = this.values.get(dimension)!;
+      for (const [value, clicks] of values) {
         counts.set(value, (counts.get(value) ?? 0) + clicks);
         if (counts.size > MAX_VALUES) keepTop(counts, MAX_VALUES / 2);
       }

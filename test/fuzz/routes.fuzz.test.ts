@@ -112,3 +112,49 @@ describe("fuzz: every route, random input", () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBeString();
   });
 });
+
+describe("fuzz with rate limiting on (as shipped): redirect budgets in memory, the rest in Redis", () => {
+  const RUNS_LIMITED = Math.ceil(RUNS / 4);
+  let limited: TestSystem;
+  let watch: ReturnType<typeof watchBreakers>;
+  let link: { code: string; url: string };
+  beforeAll(async () => {
+    // Small budgets, so refusals and the 404 surcharge happen; a fast sync, so the shared buckets are written meanwhile.
+    limited = await startSystem({ INSTANCE_ID: "18", DB_TIMEOUT_MS: "3000", RATE_LIMIT_REDIRECT_PER_MIN: "600", RATE_LIMIT_SYNC_MS: "20", TRUSTED_PROXIES: "127.0.0.1" });
+    const url = uniqueUrl("fuzz-limited");
+    link = { code: ((await (await limited.request("POST", "/create", { url })).json()) as { short_code: string }).short_code, url };
+    watch = watchBreakers(limited.composed.shards);
+  });
+  afterAll(() => {
+    watch.stop();
+    return limited.close();
+  });
+
+  test(`${RUNS_LIMITED} random requests, a third of them redirects of a stored link: never a 5xx, a refusal is a JSON 429, no breaker moves, the budgets still sync`, async () => {
+    const failures: string[] = [];
+    const request = fc.oneof(fuzzRequest, fuzzRequest.map((r) => ({ ...r, method: "GET", path: `/${link.code}`, body: null })));
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        const res = await Promise.race([limited.composed.fetch(toRequest("http://localhost", r)), Bun.sleep(15_000).then(() => null)]);
+        if (res === null) throw new Error(`${r.method} ${r.path}: no answer within 15 s`);
+        const text = await res.text();
+        if (res.status >= 500) failures.push(`${r.method} ${r.path} → ${res.status} ${text.slice(0, 200)}`);
+        if (res.status === 429 && (JSON.parse(text) as { error?: { code?: string } }).error?.code !== "rate-limited") failures.push(`${r.method} ${r.path} → 429 ${text.slice(0, 200)}`);
+        return failures.length === 0;
+      }),
+      { numRuns: RUNS_LIMITED, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31) },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${failures.slice(0, 5).join("\n")}`);
+    });
+    expect(failures).toEqual([]);
+    expect(watch.changes()).toEqual([]);
+    const ready = await limited.request("GET", "/health/ready");
+    expect(ready.status).toBe(200);
+    // After whatever client keys the generator forged, a client's spending still reaches its shared bucket.
+    const peer = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+    expect((await limited.request("GET", `/${link.code}`, undefined, { peer })).headers.get("location")).toBe(link.url);
+    await limited.composed.admission!.sync();
+    const node = limited.composed.shards.at(limited.composed.router.current.write.shardFor(peer)).redis.client;
+    expect(Number(await node.pttl(`rl:redirect:${peer}`))).toBeGreaterThan(0);
+  }, 300_000);
+});

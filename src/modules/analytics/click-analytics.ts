@@ -8,9 +8,8 @@ import type { EnrichedClick } from "./click-rollup";
  * Each click flush's analytics: takes the raw facts logged since the last flush and has the
  * worker pool enrich and sum them; every `intervalMs` (and on the last flush) has the pool add up
  * the rollups since the previous hand-over and hands them to the click flusher, to store beside
- * the counts (a merge the pool fails on loses those details, counted as unenriched). A batch
- * the pool fails on is lost as details only (its clicks stay counted, as unenriched). Enriched
- * clicks go to the live stream while someone listens.
+ * the counts. A batch or merge the pool fails on is lost as details only (its clicks stay
+ * counted, as unenriched). Enriched clicks go to the live stream while someone listens.
  *
  * @example
  *   const analytics = new ClickAnalytics({ log, enricher, salt: (now) => salts.of(now), listening: () => bus.wanted, onClicks });

@@ -51,56 +51,27 @@ export function rollUp(packed: PackedFacts, options: RollupOptions): { links: Li
   const { values, ids, heads } = packed;
   const width = values.length + 1;
   const valueOf = (id: number) => (id < 0 ? null : values[id]!);
+  const memo = options.memo;
   // Dimension values interned per batch, so a breakdown row is keyed by two small integers.
   const interned: string[] = [];
-  const internIndex = new Map<string, number>();
-  const intern = (value: string) => {
-    let index = internIndex.get(value);
-    if (index === undefined) {
-      index = interned.length;
-      interned.push(value);
-      internIndex.set(value, index);
-    }
-    return index;
-  };
-  const agentsById = new Map<number, { facts: AgentFacts; device: number; browser: number; os: number }>();
-  const agentOf = (id: number) => {
-    let agent = agentsById.get(id);
-    if (!agent) {
-      const facts = options.agents.of(valueOf(id), false);
-      agentsById.set(id, (agent = { facts, device: intern(facts.device), browser: intern(facts.browser), os: intern(facts.os) }));
-    }
-    return agent;
-  };
-  const memo = options.memo;
-  const hostsById = new Map<number, number>();
-  const hostOf = (id: number) => {
-    let host = hostsById.get(id);
-    if (host === undefined) {
-      const referrer = valueOf(id);
-      const text = memo ? (memo.referrers.get(referrer ?? "") ?? memo.referrers.set(referrer ?? "", referrerHost(referrer)).get(referrer ?? "")!) : referrerHost(referrer);
-      hostsById.set(id, (host = intern(text)));
-    }
-    return host;
-  };
-  const languagesById = new Map<number, number>();
-  const languageOf = (id: number) => {
-    let language = languagesById.get(id);
-    if (language === undefined) languagesById.set(id, (language = intern(primaryLanguage(valueOf(id)))));
-    return language;
-  };
-  // One entry per distinct (peer, forwarded) pair: the client address, its country and its visitors.
-  const clients = new Map<number, { ip: string; country: number; visitors: Map<number, string> }>();
-  const clientOf = (peerId: number, forwardedId: number) => {
-    const key = (peerId + 1) * width + forwardedId + 1;
-    let client = clients.get(key);
-    if (!client) {
-      const ip = clientIp(valueOf(peerId) ?? "", valueOf(forwardedId), options.trustedProxies);
-      const country = memo ? (memo.countries.get(ip) ?? memo.countries.set(ip, options.country(ip) ?? "unknown").get(ip)!) : (options.country(ip) ?? "unknown");
-      clients.set(key, (client = { ip, country: intern(country), visitors: new Map() }));
-    }
-    return client;
-  };
+  const intern = oncePerKey((value: string) => interned.push(value) - 1);
+  const agentOf = oncePerKey((id: number) => {
+    const facts = options.agents.of(valueOf(id), false);
+    return { facts, device: intern(facts.device), browser: intern(facts.browser), os: intern(facts.os) };
+  });
+  const hostOf = oncePerKey((id: number) => {
+    const referrer = valueOf(id);
+    return intern(memo ? memo.referrerHost(referrer ?? "", () => referrerHost(referrer)) : referrerHost(referrer));
+  });
+  const languageOf = oncePerKey((id: number) => intern(primaryLanguage(valueOf(id))));
+  // One entry per distinct (peer, forwarded) pair, keyed (peer + 1) * width + forwarded + 1:
+  // the client address, its country, and its visitors by user agent.
+  const clientOf = oncePerKey((pair: number) => {
+    const ip = clientIp(valueOf(Math.floor(pair / width) - 1) ?? "", valueOf((pair % width) - 1), options.trustedProxies);
+    const lookup = () => options.country(ip) ?? "unknown";
+    const salt = options.salt;
+    return { ip, country: intern(memo ? memo.country(ip, lookup) : lookup()), visitorOf: salt === null ? null : oncePerKey((agentId: number) => visitorOf(salt, ip, valueOf(agentId) ?? "", memo)) };
+  });
 
   const byCode = new Map<number, { code: string; humans: number; bots: number; dims: Map<number, [StoredDimension, string, number, number]>; visitors: Set<string> }>();
   const sample: EnrichedClick[] = [];
@@ -110,7 +81,7 @@ export function rollUp(packed: PackedFacts, options: RollupOptions): { links: Li
     const codeId = ids[at]!;
     const agentId = ids[at + 4]!;
     const agent = agentOf(agentId);
-    const client = clientOf(ids[at + 2]!, ids[at + 3]!);
+    const client = clientOf((ids[at + 2]! + 1) * width + ids[at + 3]! + 1);
     const bot = agent.facts.bot || heads[i] === 1;
     let entry = byCode.get(codeId);
     if (!entry) byCode.set(codeId, (entry = { code: valueOf(codeId) ?? "", humans: 0, bots: 0, dims: new Map(), visitors: new Set() }));
@@ -131,11 +102,7 @@ export function rollUp(packed: PackedFacts, options: RollupOptions): { links: Li
         row[3] += human;
       } else entry.dims.set(key, [STORED[d]!, interned[clickValues[d]!]!, 1, human]);
     }
-    if (human && options.salt !== null) {
-      let visitor = client.visitors.get(agentId);
-      if (visitor === undefined) client.visitors.set(agentId, (visitor = visitorOf(options.salt, client.ip, valueOf(agentId) ?? "", memo)));
-      entry.visitors.add(visitor);
-    }
+    if (human && client.visitorOf) entry.visitors.add(client.visitorOf(agentId));
     if (sample.length < options.sample) {
       sample.push({ code: entry.code, owner: valueOf(ids[at + 1]!), country: interned[client.country]!, referrer: interned[clickValues[1]]!, device: agent.facts.device, browser: agent.facts.browser, os: agent.facts.os, bot });
     }
@@ -149,8 +116,8 @@ export function rollUp(packed: PackedFacts, options: RollupOptions): { links: Li
  * visitors come back flush after flush (a visitor id is remembered under its salt only).
  */
 export class RollupMemo {
-  readonly countries: LRUCache<string, string>;
-  readonly referrers: LRUCache<string, string>;
+  private readonly countries: LRUCache<string, string>;
+  private readonly referrers: LRUCache<string, string>;
   private readonly visitors: LRUCache<string, string>;
   private salt = "";
 
@@ -160,17 +127,39 @@ export class RollupMemo {
     this.visitors = new LRUCache({ max: maxEntries });
   }
 
+  country(ip: string, lookup: () => string): string {
+    return remembered(this.countries, ip, lookup);
+  }
+
+  referrerHost(referrer: string, parse: () => string): string {
+    return remembered(this.referrers, referrer, parse);
+  }
+
   visitor(salt: string, key: string, make: () => string): string {
     if (salt !== this.salt) {
       this.visitors.clear();
       this.salt = salt;
     }
-    const known = this.visitors.get(key);
-    if (known !== undefined) return known;
-    const id = make();
-    this.visitors.set(key, id);
-    return id;
+    return remembered(this.visitors, key, make);
   }
+}
+
+function remembered(cache: LRUCache<string, string>, key: string, compute: () => string): string {
+  const known = cache.get(key);
+  if (known !== undefined) return known;
+  const value = compute();
+  cache.set(key, value);
+  return value;
+}
+
+/** `compute` runs once per key (a batch's lookups: each distinct value of the batch is worked out once). */
+function oncePerKey<K, V>(compute: (key: K) => V): (key: K) => V {
+  const seen = new Map<K, V>();
+  return (key) => {
+    let value = seen.get(key);
+    if (value === undefined) seen.set(key, (value = compute(key)));
+    return value;
+  };
 }
 
 function visitorOf(salt: string, ip: string, agent: string, memo: RollupMemo | undefined): string {

@@ -1,3 +1,7 @@
+/** Every script reads Redis' clock the same way: `now` in milliseconds. */
+const REDIS_NOW_MS = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
 /**
  * GCRA in Lua, run atomically by Redis with Redis' own clock, so every instance shares one
  * bucket per client without clock skew. Mirrors domain/gcra.ts (the tests compare the two).
@@ -15,8 +19,7 @@ local emission = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local force = tonumber(ARGV[4]) == 1
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+${REDIS_NOW_MS}
 local tat = tonumber(redis.call('GET', KEYS[1])) or now
 if tat < now then tat = now end
 local new_tat = tat + emission * cost
@@ -44,8 +47,7 @@ export const GCRA_TAKE_LUA = `
 local emission = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local wanted = tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+${REDIS_NOW_MS}
 local tat = tonumber(redis.call('GET', KEYS[1])) or now
 if tat < now then tat = now end
 local available = math.floor((now + burst * emission - tat + 0.01) / emission)
@@ -72,8 +74,7 @@ return {granted, retry, available - granted, math.ceil(new_tat - now)}
 export const GCRA_SYNC_LUA = `
 local emission = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+${REDIS_NOW_MS}
 local out = {}
 for i, key in ipairs(KEYS) do
   local tat = tonumber(redis.call('GET', key)) or now

@@ -25,6 +25,14 @@ export interface RateTake extends RateDecision {
   granted: number;
 }
 
+/**
+ * The decision while a client's Redis is down and `whenRedisDown` is `allow` or `deny` (`memory`
+ * decides in memory instead): every budget, the redirect one included, answers the same.
+ */
+export function outageDecision(mode: "allow" | "deny", params: GcraParams): GcraResult & { store: "none" } {
+  return mode === "allow" ? { allowed: true, tat: 0, retryAfterMs: 0, remaining: params.burst, resetMs: 0, store: "none" } : { allowed: false, tat: 0, retryAfterMs: 1000, remaining: 0, resetMs: 1000, store: "none" };
+}
+
 type GcraRedis = Redis & {
   shortenGcra(key: string, emission: number, burst: number, cost: number, force: number): Promise<[number, number, number, number]>;
   shortenGcraTake(key: string, emission: number, burst: number, wanted: number): Promise<[number, number, number, number]>;
@@ -94,8 +102,10 @@ export class RateLimiter {
   }
 
   private takeFallback(key: string, params: GcraParams, wanted: number): Omit<RateTake, "limit" | "windowSeconds"> {
-    if (this.whenRedisDown === "allow") return { granted: wanted, allowed: true, tat: 0, retryAfterMs: 0, remaining: params.burst, resetMs: 0, store: "none" };
-    if (this.whenRedisDown === "deny") return { granted: 0, allowed: wanted === 0, tat: 0, retryAfterMs: 1000, remaining: 0, resetMs: 1000, store: "none" };
+    if (this.whenRedisDown !== "memory") {
+      const granted = this.whenRedisDown === "allow" ? wanted : 0;
+      return { ...outageDecision(this.whenRedisDown, params), granted, allowed: granted === wanted };
+    }
     const now = this.now();
     this.sweep(now);
     const result = gcraTake(this.memory.get(key), now, params, wanted);
@@ -104,8 +114,7 @@ export class RateLimiter {
   }
 
   private fallback(key: string, params: GcraParams, cost: number, force: boolean): GcraResult & { store: RateDecision["store"] } {
-    if (this.whenRedisDown === "allow") return { allowed: true, tat: 0, retryAfterMs: 0, remaining: params.burst, resetMs: 0, store: "none" };
-    if (this.whenRedisDown === "deny") return { allowed: false, tat: 0, retryAfterMs: 1000, remaining: 0, resetMs: 1000, store: "none" };
+    if (this.whenRedisDown !== "memory") return outageDecision(this.whenRedisDown, params);
     const now = this.now();
     this.sweep(now);
     const result = gcraStep(this.memory.get(key), now, params, cost, force);

@@ -4,7 +4,7 @@ import { redisCall } from "../../storage/nodes";
 import { rateKey } from "../../storage/redis-keys";
 import type { ShardSet } from "../../storage/shard-set";
 import { GCRA_SYNC_LUA } from "./gcra-script";
-import type { RateDecision, WhenRedisDown } from "./rate-limiter";
+import { outageDecision, type RateDecision, type WhenRedisDown } from "./rate-limiter";
 
 type SyncRedis = Redis & { shortenGcraSync(keys: number, ...args: Array<string | number>): Promise<string[]> };
 
@@ -44,6 +44,7 @@ export class RedirectAdmission {
   private readonly base: { limit: number; windowSeconds: number };
   private timer: ReturnType<typeof setInterval> | undefined;
   private syncing: Promise<void> | null = null;
+  private readonly now: () => number;
 
   constructor(
     private readonly deps: {
@@ -56,6 +57,7 @@ export class RedirectAdmission {
       now?: () => number;
     },
   ) {
+    this.now = deps.now ?? Date.now;
     this.base = { limit: deps.params.burst, windowSeconds: Math.round((deps.params.burst * deps.params.emissionMs) / 1000) };
     for (const shard of deps.shards.shards) {
       const client = shard.redis.client as SyncRedis;
@@ -65,13 +67,10 @@ export class RedirectAdmission {
 
   /** Spends `cost` of the client's budget; `force`: charge even what it cannot pay (the 404 surcharge). */
   admit(clientKey: string, cost: number, force = false): RateDecision {
-    if (this.unreachable.size > 0 && this.deps.whenRedisDown !== "memory" && this.unreachable.has(this.deps.shardFor(clientKey))) {
-      return this.deps.whenRedisDown === "allow"
-        ? { ...this.base, allowed: true, tat: 0, retryAfterMs: 0, remaining: this.deps.params.burst, resetMs: 0, store: "none" }
-        : { ...this.base, allowed: false, tat: 0, retryAfterMs: 1000, remaining: 0, resetMs: 1000, store: "none" };
-    }
+    const mode = this.deps.whenRedisDown;
+    if (this.unreachable.size > 0 && mode !== "memory" && this.unreachable.has(this.deps.shardFor(clientKey))) return { ...this.base, ...outageDecision(mode, this.deps.params) };
     const bucket = this.clients.get(clientKey);
-    const result = gcraStep(bucket?.tat, (this.deps.now ?? Date.now)(), this.deps.params, cost, force);
+    const result = gcraStep(bucket?.tat, this.now(), this.deps.params, cost, force);
     if (result.allowed || force) {
       if (bucket) {
         bucket.tat = result.tat;
@@ -103,7 +102,7 @@ export class RedirectAdmission {
   }
 
   private async exchange(): Promise<void> {
-    const now = (this.deps.now ?? Date.now)();
+    const now = this.now();
     const byShard = new Map<number, Array<{ key: string; bucket: ClientBucket; owed: number }>>();
     for (const [key, bucket] of this.clients) {
       if (bucket.owed === 0) {
@@ -135,7 +134,7 @@ export class RedirectAdmission {
             const chunk = owed.slice(i, i + SYNC_CHUNK);
             // Not idempotent: a retried sync would charge the same tokens twice.
             const ahead = await redisCall(node, (r) => (r as SyncRedis).shortenGcraSync(chunk.length, ...chunk.map((c) => rateKey("redirect", c.key)), emissionMs, burst, ...chunk.map((c) => c.owed)), { idempotent: false });
-            const at = (this.deps.now ?? Date.now)();
+            const at = this.now();
             chunk.forEach((c, j) => {
               // The cluster's spending as of the script, plus what this instance admitted while
               // the call was in flight (owed again since the snapshot, not yet in the shared bucket).

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, type Subprocess } from "bun";
-import { localHaproxyConfig, type HealthCheckTiming } from "../scripts/deploy/haproxy-config";
+import { EDGE_LIMITS_OFF, edgeLimitsEnv, localHaproxyConfig, type EdgeLimits, type EdgePeers, type HealthCheckTiming } from "../scripts/deploy/haproxy-config";
 import { checkHaproxyConfig, haproxyBinary, serverStates } from "../scripts/deploy/haproxy-runtime";
 import { eventually, freePort, startServer, type ServerProcess } from "./server-process";
 import { clusterNodesEnv } from "./system";
@@ -37,18 +37,23 @@ export interface HaproxyProcess {
  *   await fetch(`${lb.url}/health/live`);
  *   await lb.stop();
  */
-export async function startHaproxy(instancePorts: readonly number[], options: { check?: HealthCheckTiming; waitUp?: boolean } = {}): Promise<HaproxyProcess> {
+export async function startHaproxy(
+  instancePorts: readonly number[],
+  options: { check?: HealthCheckTiming; waitUp?: boolean; edgeLimits?: EdgeLimits; peers?: EdgePeers } = {},
+): Promise<HaproxyProcess> {
   const port = await freePort();
-  let statsPort = await freePort();
-  while (statsPort === port) statsPort = await freePort();
+  const statsPort = await freePort();
+  const peers = options.peers ?? { local: "lb", all: [{ name: "lb", address: `127.0.0.1:${await freePort()}` }] };
   const dir = mkdtempSync(join(tmpdir(), "shorten-haproxy-"));
   const cfg = join(dir, "haproxy.cfg");
-  writeFileSync(cfg, localHaproxyConfig({ port, statsPort, instancePorts, check: options.check ?? TEST_CHECK }));
+  writeFileSync(cfg, localHaproxyConfig({ port, statsPort, instancePorts, check: options.check ?? TEST_CHECK, peers }));
   checkHaproxyConfig(cfg);
 
   let out = "";
-  // -db: foreground, no daemon; the test owns the process.
-  const proc = spawn({ cmd: [haproxyBinary(), "-db", "-f", cfg], stdout: "pipe", stderr: "pipe" });
+  // -db: foreground, no daemon; the test owns the process. Every client of a test is on
+  // loopback, so the edge limits are off unless the test sets them.
+  const env = { ...process.env, ...edgeLimitsEnv(options.edgeLimits ?? EDGE_LIMITS_OFF) };
+  const proc = spawn({ cmd: [haproxyBinary(), "-db", "-f", cfg], env, stdout: "pipe", stderr: "pipe" });
   const collect = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
     for await (const chunk of stream) out = (out + decoder.decode(chunk)).slice(-64_000);

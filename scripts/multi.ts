@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { clusterDir, clusterDown, clusterEnvVars, clusterUp, DEFAULTS, portFree, readState, REPO_ROOT, type ClusterState } from "./cluster/index";
 import { cmdline, isAlive, logTail, waitForExit, waitUntil } from "./cluster/proc";
 import { writeJsonAtomic } from "./cluster/state";
-import { localHaproxyConfig, type HealthCheckTiming } from "./deploy/haproxy-config";
+import { EDGE_LIMITS_OFF, edgeLimitsEnv, localHaproxyConfig, type HealthCheckTiming } from "./deploy/haproxy-config";
 import { checkHaproxyConfig, haproxyBinary, haproxyHealthy, serverStates } from "./deploy/haproxy-runtime";
 import { parseCommand, runCli } from "./cluster/run-cli";
 
@@ -93,8 +93,9 @@ async function up(name: string, instances: number, port: number, statsPort: numb
   if (existing && [existing.haproxy, ...existing.instances].some((p) => p && ours(p))) {
     throw new Error(`multi "${name}" is already running; run \`bun scripts/multi.ts down --name ${name}\` first`);
   }
-  const ports = [port, statsPort, ...Array.from({ length: instances }, (_, i) => port + 1 + i)];
-  if (new Set(ports).size !== ports.length) throw new Error(`--stats-port ${statsPort} collides with the HAProxy/instance ports ${port}..${port + instances}`);
+  const peerPort = statsPort + 1;
+  const ports = [port, statsPort, peerPort, ...Array.from({ length: instances }, (_, i) => port + 1 + i)];
+  if (new Set(ports).size !== ports.length) throw new Error(`--stats-port ${statsPort} (and ${peerPort}, HAProxy's peers port) collides with the HAProxy/instance ports ${port}..${port + instances}`);
   const busy = (await Promise.all(ports.map(async (p) => ((await portFree(p)) ? null : p)))).filter((p) => p !== null);
   if (busy.length > 0) throw new Error(`port(s) in use: ${busy.join(", ")} (choose another --port / --stats-port)`);
 
@@ -117,11 +118,13 @@ async function up(name: string, instances: number, port: number, statsPort: numb
     await Promise.all(state.instances.map((p) => waitFor(`instance ${p.instanceId}`, 60_000, () => ready(p.port), () => isAlive(p.pid), p.log)));
 
     const cfg = join(dir, "haproxy.cfg");
-    writeFileSync(cfg, localHaproxyConfig({ port, statsPort, instancePorts: state.instances.map((p) => p.port), check: LOCAL_CHECK }));
+    const peers = { local: "multi", all: [{ name: "multi", address: `127.0.0.1:${peerPort}` }] };
+    writeFileSync(cfg, localHaproxyConfig({ port, statsPort, instancePorts: state.instances.map((p) => p.port), check: LOCAL_CHECK, peers }));
     checkHaproxyConfig(cfg);
     const log = join(dir, "haproxy.log");
-    // Master-worker in the foreground of its own detached session: logs go to haproxy.log.
-    const pid = spawnDetached(haproxyBinary(), ["-W", "-db", "-f", cfg], log, process.env);
+    // Master-worker in the foreground of its own detached session: logs go to haproxy.log. Every
+    // local client is 127.0.0.1, one address: the edge limits are off unless the shell sets them.
+    const pid = spawnDetached(haproxyBinary(), ["-W", "-db", "-f", cfg], log, { ...edgeLimitsEnv(EDGE_LIMITS_OFF), ...process.env });
     state.haproxy = { pid, port, log, marker: "haproxy", statsPort, cfg };
     writeMulti(state);
     await waitFor("haproxy", 15_000, async () => {

@@ -42,7 +42,31 @@ export interface HaproxyConfigOptions {
   accessLog: boolean;
   /** Comment lines at the top saying where this copy comes from. */
   origin: string;
+  /** The HAProxy nodes that share the edge limits' stick table (`peers`), this one named `local`. */
+  peers: EdgePeers;
 }
+
+export interface EdgePeers {
+  local: string;
+  all: readonly { name: string; address: string }[];
+}
+
+/**
+ * Per-client limits at the edge, over a sliding 10 s window, as HAProxy environment variables
+ * (`presetenv`: a value already in HAProxy's environment wins). The defaults sit above the app's
+ * own budgets (RATE_LIMIT_REDIRECT_PER_MIN 6000 is 1,000 per 10 s; a 404 costs 20 tokens), so
+ * the edge only turns away floods the app would refuse anyway, before they cost it anything.
+ */
+export const EDGE_LIMIT_DEFAULTS = { EDGE_REQUESTS_PER_10S: 3000, EDGE_ERRORS_PER_10S: 200 } as const;
+export type EdgeLimits = { -readonly [K in keyof typeof EDGE_LIMIT_DEFAULTS]: number };
+/** For HAProxies whose clients all share one address (local instances, tests, benchmarks). */
+export const EDGE_LIMITS_OFF: EdgeLimits = { EDGE_REQUESTS_PER_10S: 1_000_000_000, EDGE_ERRORS_PER_10S: 1_000_000_000 };
+
+export function edgeLimitsEnv(limits: EdgeLimits): Record<string, string> {
+  return Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, String(v)]));
+}
+
+const EDGE_PEER_PORT = 10000;
 
 /** Names and addresses shared by docker-compose.yml, haproxy.cfg and the alignment test. */
 export const COMPOSE_TOPOLOGY = {
@@ -53,6 +77,7 @@ export const COMPOSE_TOPOLOGY = {
   subnet: "172.28.0.0/24",
   httpBind: ":80",
   statsBind: "127.0.0.1:8404",
+  peerName: "haproxy",
 } as const;
 
 export const COMPOSE_CHECK: HealthCheckTiming = { interMs: 1000, fastinterMs: 500, downinterMs: 1000, fall: 2, rise: 2 };
@@ -72,11 +97,12 @@ export function composeHaproxyConfig(): string {
     dnsResolver: "127.0.0.11:53",
     accessLog: true,
     origin: "compose topology (app1..app3:8080); regenerate with `bun scripts/deploy/haproxy-config.ts`",
+    peers: { local: t.peerName, all: [{ name: t.peerName, address: `${t.haproxyIp}:${EDGE_PEER_PORT}` }] },
   });
 }
 
 /** Local instances on loopback (scripts/multi.ts, harness/haproxy.ts). */
-export function localHaproxyConfig(options: { port: number; statsPort: number; instancePorts: readonly number[]; check?: HealthCheckTiming; accessLog?: boolean }): string {
+export function localHaproxyConfig(options: { port: number; statsPort: number; instancePorts: readonly number[]; check?: HealthCheckTiming; accessLog?: boolean; peers: EdgePeers }): string {
   return renderHaproxyConfig({
     bind: `127.0.0.1:${options.port}`,
     servers: options.instancePorts.map((port) => ({ name: `app-${port}`, host: "127.0.0.1", port })),
@@ -85,6 +111,7 @@ export function localHaproxyConfig(options: { port: number; statsPort: number; i
     dnsResolver: null,
     accessLog: options.accessLog ?? false,
     origin: "local instances; generated at run time, not committed",
+    peers: options.peers,
   });
 }
 
@@ -93,6 +120,7 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
   if (!/^127\.\d+\.\d+\.\d+:\d+$/.test(o.statsBind)) throw new Error(`haproxy config: stats must bind to loopback, got ${o.statsBind}`);
   const names = new Set(o.servers.map((s) => s.name));
   if (names.size !== o.servers.length) throw new Error("haproxy config: server names must be unique");
+  if (!o.peers.all.some((p) => p.name === o.peers.local)) throw new Error(`haproxy config: the local peer ${o.peers.local} is not among the peers`);
   const c = o.check;
   const resolvers = o.dnsResolver ? " resolvers docker init-addr last,libc,none" : "";
   const lines = [
@@ -107,6 +135,9 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
     "    hard-stop-after 10s",
     "    # http-request normalize-uri (frontend http) is still flagged experimental in HAProxy 2.6 and 2.8.",
     "    expose-experimental-directives",
+    "    # Edge limits per client address; set them in HAProxy's environment to change them.",
+    ...Object.entries(EDGE_LIMIT_DEFAULTS).map(([name, value]) => `    presetenv ${name} ${value}`),
+    `    localpeer ${o.peers.local}`,
     "",
     "defaults",
     "    mode http",
@@ -141,8 +172,23 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
           "",
         ]
       : []),
+    "# Every HAProxy node pushes its stick-table updates to the others, so a client's rates follow",
+    "# it across the edge (each node replaces an entry with the latest value it hears: approximate).",
+    "peers edge",
+    ...o.peers.all.map((p) => `    peer ${p.name} ${p.address}`),
+    "",
+    "# One entry per client address: its request rate and its error rate (4xx answers other than",
+    "# 401/407, and malformed requests), over 10 s. 404 probing for codes shows up as the latter.",
+    "backend edge_clients",
+    "    stick-table type ipv6 size 500k expire 30s store http_req_rate(10s),http_err_rate(10s) peers edge",
+    "",
     "frontend http",
     `    bind ${o.bind}`,
+    "    # Floods stop here, before they cost an app instance anything; a client's own budgets",
+    "    # (per route, per key, in Redis) are the app's. Denied requests still count towards the rate.",
+    "    http-request track-sc0 src table edge_clients",
+    `    http-request deny deny_status 429 content-type application/json hdr Retry-After 10 string '{"error":{"code":"rate-limited","message":"too many requests from this address; retry in 10 s"}}' if { sc_http_req_rate(0) gt "\${EDGE_REQUESTS_PER_10S}" }`,
+    `    http-request deny deny_status 429 content-type application/json hdr Retry-After 10 string '{"error":{"code":"rate-limited","message":"too many failed requests from this address; retry in 10 s"}}' if { sc_http_err_rate(0) gt "\${EDGE_ERRORS_PER_10S}" }`,
     "    # X-Forwarded-For gets the address HAProxy saw. The app believes it only from HAProxy",
     "    # (TRUSTED_PROXIES) and takes the right-most untrusted hop, so a client-sent XFF is ignored.",
     "    option forwardfor",

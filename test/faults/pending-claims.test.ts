@@ -32,10 +32,11 @@ describe("pending URL-index claims are durable", () => {
     await stopNode(clusterState(), DOWN, "primary", "immediate");
 
     const created = await fetch(`${first.url}/create`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url }) });
-    expect(created.status).toBe(201);
-    const code = ((await created.json()) as { short_code: string }).short_code;
+    const body = (await created.json()) as { short_code: string };
     const home = Number(created.headers.get("x-shard"));
-    expect(home).not.toBe(DOWN);
+    // The whole answer in one assertion, so a failure says what the server did instead.
+    expect({ status: created.status, body, homeIsDown: home === DOWN }).toMatchObject({ status: 201, homeIsDown: false });
+    const code = body.short_code;
     const homeSql = postgres(shardUrls()[home]!.primary, { max: 1, onnotice: () => {} });
     sqls.push(homeSql);
     expect((await homeSql`select count(*)::int as n from pending_claims where code = ${code}`)[0]!.n).toBe(1);

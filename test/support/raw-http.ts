@@ -11,14 +11,14 @@ export interface RawResponse {
 /**
  * One HTTP/1.x request written byte for byte on a fresh loopback connection (fetch would
  * normalise the target and always send a Host), read until the peer closes. `host: null` sends
- * no Host header at all.
+ * no Host header at all; `from` picks the loopback source address (a client of its own).
  *
  * @example await rawRequest(port, { target: "/./metrics", host: "x" })
  * @example await rawRequest(port, { method: "POST", target: "/create", version: "HTTP/1.0", host: null, body: "{}" })
  */
 export function rawRequest(
   port: number,
-  r: { method?: string; target: string; version?: string; host?: string | null; headers?: Record<string, string>; body?: string; timeoutMs?: number },
+  r: { method?: string; target: string; version?: string; host?: string | null; headers?: Record<string, string>; body?: string; timeoutMs?: number; from?: string },
 ): Promise<RawResponse> {
   const lines = [`${r.method ?? "GET"} ${r.target} ${r.version ?? "HTTP/1.1"}`];
   if (r.host !== null) lines.push(`Host: ${r.host ?? "shorten.test"}`);
@@ -28,7 +28,7 @@ export function rawRequest(
   const request = `${lines.join("\r\n")}\r\n\r\n${r.body ?? ""}`;
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
-    const socket = connect(port, "127.0.0.1", () => socket.write(request));
+    const socket = connect({ port, host: "127.0.0.1", localAddress: r.from }, () => socket.write(request));
     const timer = setTimeout(() => socket.destroy(), r.timeoutMs ?? 5000);
     socket.on("data", (d: Buffer) => chunks.push(d));
     socket.on("error", () => socket.destroy());

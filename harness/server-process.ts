@@ -46,7 +46,21 @@ export interface ServerProcess {
  * @example const s = await startServer({ INSTANCE_ID: "1" }); await fetch(`${s.url}/health/live`); await s.stop();
  */
 export async function startServer(env: Record<string, string> = {}, options: { waitReady?: boolean; port?: number } = {}): Promise<ServerProcess> {
-  const port = options.port ?? (await freePort());
+  for (let attempt = 1; ; attempt++) {
+    const server = spawnServer(env, options.port ?? (await freePort()));
+    if (!(options.waitReady ?? true)) return server;
+    try {
+      await waitReady(server);
+      return server;
+    } catch (error) {
+      // A port from freePort is free when handed out, but the kernel may give it to an outgoing
+      // connection before the server binds it (both come from the ephemeral range): take another.
+      if (options.port !== undefined || attempt >= 3 || !/EADDRINUSE|PORT \d+ is already in use/.test(server.output())) throw error;
+    }
+  }
+}
+
+function spawnServer(env: Record<string, string>, port: number): ServerProcess {
   let out = "";
   const proc = spawn({
     cmd: [BUN, "src/main.ts"],
@@ -61,10 +75,9 @@ export async function startServer(env: Record<string, string> = {}, options: { w
   };
   void collect(proc.stdout as ReadableStream<Uint8Array>);
   void collect(proc.stderr as ReadableStream<Uint8Array>);
-  const url = `http://127.0.0.1:${port}`;
-  const server: ServerProcess = {
+  return {
     port,
-    url,
+    url: `http://127.0.0.1:${port}`,
     proc,
     output: () => out,
     async stop(signal: NodeJS.Signals = "SIGTERM") {
@@ -72,8 +85,6 @@ export async function startServer(env: Record<string, string> = {}, options: { w
       return proc.exited;
     },
   };
-  if (options.waitReady ?? true) await waitReady(server);
-  return server;
 }
 
 export async function waitReady(server: ServerProcess, timeoutMs = 20_000): Promise<void> {

@@ -110,7 +110,7 @@ if (variant === "policy" || variant === "service" || variant === "events") {
   if (variant === "elysia-metrics") {
     // As the front door does: request metrics at the server edge, around app.fetch.
     const routeLabel = routeLabeler(["/health/ready", "/:code"]);
-    const prometheus = new PrometheusMetrics({ cache: new CacheMetrics(shards.count), breakers: () => [], bufferLevels: () => [], eventDrops: () => ({ batches: 0, events: 0 }), wsClients: () => 0,
+    const prometheus = new PrometheusMetrics({ cache: new CacheMetrics(shards.count), breakers: () => [], bufferLevels: () => [], eventDrops: () => ({ batches: 0, events: 0 }), busTraffic: () => ({ allSent: 0, allReceived: 0, ownedSent: 0, ownedReceived: 0 }), wsClients: () => 0,
     wsRejections: () => ({}), hotLinks: () => 0, clicks: () => ({ counted: 0, flushed: 0, lost: 0, unenriched: 0 }), createBatches: () => ({ statements: 0, items: 0 }) });
     Bun.serve({
       hostname: "127.0.0.1",

@@ -77,7 +77,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   const redis = busClients(config.EVENT_BUS_REDIS ?? config.shards[0]!.redis);
   const hub = new WsHub(config.WS_MAX_BUFFERED_BYTES);
   const bus = new EventBus({ node, channel: EVENTS_CHANNEL, flushMs: config.EVENT_FLUSH_MS, maxPending: 50_000, publisher: redis.publisher, subscriber: redis.events, local: hub, onDrop: () => {} });
-  hub.onListening = (listening) => bus.setLocalListening(listening);
+  hub.onTopicHeld = (topic, held) => bus.setTopicHeld(topic, held);
   const cacheMetrics = new CacheMetrics(shards.count);
   const clicks = new ClickCounter();
   const events = new EventFactory(node);
@@ -153,6 +153,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     breakers: () => nodeStates().map((n) => ({ node: n.name, state: n.breaker })),
     bufferLevels: () => ids.levels(),
     eventDrops: () => hub.drops,
+    busTraffic: () => bus.traffic,
     wsClients: () => hub.clientCount,
     wsRejections: () => gateway.rejections,
     hotLinks: () => hot.size,

@@ -1,5 +1,6 @@
 import type Redis from "ioredis";
 import type { SerializedEvent } from "./event-factory";
+import { OWNER_TOPIC_PREFIX } from "./stream-access";
 
 export type EventTopic = "events" | "reads" | "writes";
 
@@ -31,27 +32,41 @@ export interface EventBusOptions {
   onDrop: (count: number) => void;
 }
 
+/** What this instance's bus has relayed between instances, for /metrics. */
+export interface BusTraffic {
+  /** Batches of every link's events sent to / received from the other instances. */
+  allSent: number;
+  allReceived: number;
+  /** One owner's events sent to / received from the other instances. */
+  ownedSent: number;
+  ownedReceived: number;
+}
+
 /**
  * Shares events across instances through Redis pub/sub, batched: emit() only appends to an
- * array, and every `flushMs` one Redis PUBLISH carries the whole batch. Own events are delivered
- * locally at flush time; remote batches are delivered as they arrive, so every client sees every
+ * array, and every `flushMs` the batch is published once. Own events are delivered locally at
+ * flush time; remote batches are delivered as they arrive, so every client sees every
  * instance's events and no request ever waits on the stream.
  *
- * Only listeners pay: an instance subscribes to the channel while it has WebSocket clients, and
- * publishes while another instance is subscribed (PUBSUB NUMSUB, checked every second). Without
- * this, every instance would receive and decode every other instance's full stream for nobody;
- * measured, that was most of the stream's cost per request. The price: a client that connects
- * to an instance nobody was watching sees the other instances' events up to a second later.
+ * Only what somebody holds travels. There is a channel for every link's events (`channel`,
+ * behind the `events`, `reads` and `writes` topics) and one per owner (`channel:owner:<keyId>`,
+ * behind that key's `mine`). An instance subscribes to a channel while one of its WebSocket
+ * clients holds a topic behind it (the hub says when: setTopicHeld), and publishes to it while
+ * another instance does (PUBSUB NUMSUB and CHANNELS every second, and an announcement on the
+ * control channel at every change, so a new listener is heard within a round trip). An instance
+ * whose clients watch only their own links therefore never receives the whole stream, and one
+ * nobody watches receives nothing. The price: a client that connects to an instance nobody was
+ * watching sees the other instances' events from the next announcement on.
  *
- * Wire format on Redis: `origin readCount writeCount \n readsJson \n writesJson`, then one line
- * `ownerKeyId count eventsJson` per owner with events in the batch (the same events again, for
- * the owners' own streams). JSON text holds no raw newline, so a receiver splits without
- * parsing, skips its own batches, and forwards the text as is.
- * Within a batch, the `events` topic lists the reads before the writes.
+ * Wire format: on `channel`, `origin readCount writeCount \n readsJson \n writesJson` (the
+ * `events` topic lists the reads before the writes); on an owner's channel, `origin count
+ * eventsJson`. JSON text holds no raw newline, so a receiver splits without parsing, skips its
+ * own batches, and forwards the text as is.
  *
  * @example
  *   const bus = new EventBus({ node: "instance-0", channel: "shorten:events", flushMs: 50, ... });
  *   bus.start();
+ *   hub.onTopicHeld = (topic, held) => bus.setTopicHeld(topic, held);
  *   bus.emit(factory.read(outcome, hits, misses));
  */
 export class EventBus {
@@ -60,19 +75,21 @@ export class EventBus {
   private owned = new Map<string, string[]>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private listenersTimer: ReturnType<typeof setInterval> | undefined;
-  private localListening = false;
-  private remoteListeners = 0;
+  /** Redis channel → how many local hub topics behind it have subscribers. */
+  private readonly held = new Map<string, number>();
+  private remoteAll = 0;
+  private remoteOwners = new Set<string>();
+  private readonly counts: BusTraffic = { allSent: 0, allReceived: 0, ownedSent: 0, ownedReceived: 0 };
 
   constructor(private readonly options: EventBusOptions) {}
 
   start(): void {
-    const { subscriber, channel } = this.options;
+    const { subscriber } = this.options;
     subscriber.on("message", (ch: string, message: string) => {
-      if (ch === channel) this.receive(message);
+      if (ch === this.options.channel) this.receiveAll(message);
+      else if (ch.startsWith(this.ownerPrefix)) this.receiveOwned(ch.slice(this.ownerPrefix.length), message);
       else if (ch === this.controlChannel) this.onListenerChange(message);
     });
-    // Every instance hears when another gains its first or loses its last client, so it starts
-    // (or stops) publishing within a round trip rather than at the next NUMSUB check.
     void subscriber.subscribe(this.controlChannel).catch(() => {});
     this.timer = setInterval(() => this.flush(), this.options.flushMs);
     this.listenersTimer = setInterval(() => void this.countRemoteListeners(), 1000);
@@ -81,43 +98,70 @@ export class EventBus {
 
   /** Whether anyone, here or on another instance, would receive an event now. */
   get wanted(): boolean {
-    return this.localListening || this.remoteListeners > 0;
+    return this.held.size > 0 || this.remoteAll > 0 || this.remoteOwners.size > 0;
+  }
+
+  get traffic(): BusTraffic {
+    return { ...this.counts };
   }
 
   /**
-   * Called by the hub when its first client connects or its last one leaves. Resolves once the
-   * other instances have been told (or Redis failed: local delivery works regardless).
+   * Called by the hub when a topic gains its first local subscriber or loses its last. Resolves
+   * once the channel behind it is subscribed and the other instances told (or Redis failed:
+   * local delivery works regardless), so a client told it is subscribed misses nothing after.
    */
-  async setLocalListening(listening: boolean): Promise<void> {
-    if (listening === this.localListening) return;
-    this.localListening = listening;
-    const { subscriber, publisher, channel, node } = this.options;
+  async setTopicHeld(topic: string, held: boolean): Promise<void> {
+    const channel = this.channelOf(topic);
+    if (channel === null) return;
+    const n = (this.held.get(channel) ?? 0) + (held ? 1 : -1);
+    if (n > 0) this.held.set(channel, n);
+    else this.held.delete(channel);
+    if (n !== (held ? 1 : 0)) return;
+    const { subscriber, publisher, node } = this.options;
     try {
       // ioredis queues these while disconnected and resubscribes after a reconnect.
-      await (listening ? subscriber.subscribe(channel) : subscriber.unsubscribe(channel));
-      await publisher.publish(this.controlChannel, `${node}\n${listening ? "on" : "off"}`);
+      await (held ? subscriber.subscribe(channel) : subscriber.unsubscribe(channel));
+      await publisher.publish(this.controlChannel, `${node}\n${channel}\n${held ? "on" : "off"}`);
     } catch {
-      // Redis down: other instances find out at their next NUMSUB check.
+      // Redis down: other instances find out at their next count.
     }
+  }
+
+  private channelOf(topic: string): string | null {
+    if (topic === "events" || topic === "reads" || topic === "writes") return this.options.channel;
+    if (topic.startsWith(OWNER_TOPIC_PREFIX)) return this.ownerPrefix + topic.slice(OWNER_TOPIC_PREFIX.length);
+    return null;
   }
 
   private get controlChannel(): string {
     return `${this.options.channel}:listeners`;
   }
 
+  private get ownerPrefix(): string {
+    return `${this.options.channel}:owner:`;
+  }
+
   private onListenerChange(message: string): void {
-    const [origin, state] = message.split("\n");
-    if (origin === this.options.node) return;
-    if (state === "on") this.remoteListeners = Math.max(this.remoteListeners, 1);
+    const [origin, channel, state] = message.split("\n");
+    if (origin === this.options.node || channel === undefined) return;
+    if (state === "on") {
+      if (channel === this.options.channel) this.remoteAll = Math.max(this.remoteAll, 1);
+      else if (channel.startsWith(this.ownerPrefix)) this.remoteOwners.add(channel.slice(this.ownerPrefix.length));
+    }
     void this.countRemoteListeners();
   }
 
   private async countRemoteListeners(): Promise<void> {
+    const { publisher, channel } = this.options;
     try {
-      const reply = (await this.options.publisher.call("PUBSUB", "NUMSUB", this.options.channel)) as [string, number];
-      this.remoteListeners = Math.max(0, Number(reply[1]) - (this.localListening ? 1 : 0));
+      const ownerChannels = (await publisher.call("PUBSUB", "CHANNELS", `${this.ownerPrefix}*`)) as string[];
+      const reply = (await publisher.call("PUBSUB", "NUMSUB", channel, ...ownerChannels)) as Array<string | number>;
+      const remote = (i: number) => Number(reply[2 * i + 1]) - (this.held.has(String(reply[2 * i])) ? 1 : 0);
+      this.remoteAll = Math.max(0, remote(0));
+      this.remoteOwners = new Set(ownerChannels.filter((_, i) => remote(i + 1) > 0).map((c) => c.slice(this.ownerPrefix.length)));
     } catch {
-      this.remoteListeners = 0;
+      this.remoteAll = 0;
+      this.remoteOwners = new Set();
     }
   }
 
@@ -141,14 +185,22 @@ export class EventBus {
     const writes = `[${this.writes.join(",")}]`;
     const readCount = this.reads.length;
     const writeCount = this.writes.length;
-    const owned = [...this.owned].map(([owner, list]) => `${owner} ${list.length} [${list.join(",")}]`);
+    const owned = this.owned;
     this.reads = [];
     this.writes = [];
     this.owned = new Map();
-    this.deliverLocally(batchOf(reads, writes, readCount, writeCount), owned);
-    if (this.remoteListeners > 0) {
-      const ownedLines = owned.length === 0 ? "" : `\n${owned.join("\n")}`;
-      this.options.publisher.publish(this.options.channel, `${this.options.node} ${readCount} ${writeCount}\n${reads}\n${writes}${ownedLines}`).catch(() => this.options.onDrop(count));
+    const { local, publisher, channel, node, onDrop } = this.options;
+    this.deliverAll(batchOf(reads, writes, readCount, writeCount));
+    if (this.remoteAll > 0) {
+      this.counts.allSent++;
+      publisher.publish(channel, `${node} ${readCount} ${writeCount}\n${reads}\n${writes}`).catch(() => onDrop(count));
+    }
+    for (const [owner, list] of owned) {
+      const json = `[${list.join(",")}]`;
+      local.deliverOwned(owner, json, list.length);
+      if (!this.remoteOwners.has(owner)) continue;
+      this.counts.ownedSent++;
+      publisher.publish(this.ownerPrefix + owner, `${node} ${list.length} ${json}`).catch(() => onDrop(list.length));
     }
   }
 
@@ -160,23 +212,27 @@ export class EventBus {
     this.flush();
   }
 
-  private receive(message: string): void {
-    const [header, reads, writes, ...owned] = message.split("\n");
+  private receiveAll(message: string): void {
+    const [header, reads, writes] = message.split("\n");
     const [origin, readCount, writeCount] = (header ?? "").split(" ");
     if (origin === this.options.node || reads === undefined || writes === undefined) return;
-    this.deliverLocally(batchOf(reads, writes, Number(readCount), Number(writeCount)), owned);
+    this.counts.allReceived++;
+    this.deliverAll(batchOf(reads, writes, Number(readCount), Number(writeCount)));
   }
 
-  private deliverLocally(batch: EventBatch, owned: readonly string[]): void {
+  private receiveOwned(owner: string, message: string): void {
+    const first = message.indexOf(" ");
+    const second = message.indexOf(" ", first + 1);
+    if (first <= 0 || second <= first || message.slice(0, first) === this.options.node) return;
+    this.counts.ownedReceived++;
+    this.options.local.deliverOwned(owner, message.slice(second + 1), Number(message.slice(first + 1, second)));
+  }
+
+  private deliverAll(batch: EventBatch): void {
     const { local } = this.options;
     local.deliver("events", batch.events, batch.readCount + batch.writeCount);
     if (batch.readCount > 0) local.deliver("reads", batch.reads, batch.readCount);
     if (batch.writeCount > 0) local.deliver("writes", batch.writes, batch.writeCount);
-    for (const line of owned) {
-      const first = line.indexOf(" ");
-      const second = line.indexOf(" ", first + 1);
-      if (first > 0 && second > first) local.deliverOwned(line.slice(0, first), line.slice(second + 1), Number(line.slice(first + 1, second)));
-    }
   }
 }
 

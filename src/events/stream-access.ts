@@ -36,8 +36,10 @@ export function busTopic(topic: StreamTopic, access: StreamAccess): string {
   return topic === "mine" ? ownerTopic(access.keyId!) : topic;
 }
 
+export const OWNER_TOPIC_PREFIX = "owner:";
+
 export function ownerTopic(keyId: string): string {
-  return `owner:${keyId}`;
+  return OWNER_TOPIC_PREFIX + keyId;
 }
 
 /** The topic names in a list, or null when anything in it is not one (or it is not a list of strings). */

@@ -18,7 +18,9 @@ interface Publisher {
  * Local fan-out over Bun's native pub/sub topics: batches of events, metrics and topology views
  * are published once per topic and Bun copies them to the subscribed sockets. Who may subscribe
  * to what is the gateway's business (ws-gateway.ts); the hub keeps the count of subscribers per
- * topic, so a topic nobody holds is never built or published.
+ * topic, so a topic nobody holds is never built or published, and tells the event bus when a
+ * topic gains its first subscriber or loses its last (onTopicHeld), so that only what somebody
+ * here holds is relayed from the other instances.
  *
  * A client whose socket buffer is over the limit misses batches (Bun drops them past
  * `backpressureLimit`); they are counted, and the client is never waited on.
@@ -44,35 +46,34 @@ export class WsHub implements LocalDelivery {
     return { batches: this.droppedBatches, events: this.droppedEvents };
   }
 
-  /** Told when the first client registers and when the last one leaves. */
-  onListening: ((listening: boolean) => Promise<void>) | undefined;
+  /** Told when a topic gains its first subscriber and when it loses its last. */
+  onTopicHeld: ((topic: string, held: boolean) => Promise<void>) | undefined;
 
-  /** Resolves when the client may be told it is subscribed (the first one waits for the bus). */
+  /** Resolves when the client may be told it is subscribed (a topic new here waits for the bus). */
   register(id: string, client: HubClient): Promise<void> {
     this.clients.set(id, client);
-    for (const topic of client.topics) this.count(topic, 1);
-    return this.clients.size === 1 && this.onListening ? this.onListening(true) : Promise.resolve();
+    return Promise.all([...client.topics].map((topic) => this.count(topic, 1))).then(() => {});
   }
 
   unregister(id: string): void {
     const client = this.clients.get(id);
     if (client === undefined) return;
     this.clients.delete(id);
-    for (const topic of client.topics) this.count(topic, -1);
-    if (this.clients.size === 0) void this.onListening?.(false);
+    for (const topic of client.topics) void this.count(topic, -1);
   }
 
-  subscribe(id: string, topic: string): void {
+  /** Resolves when the client may be told it is subscribed (a topic new here waits for the bus). */
+  subscribe(id: string, topic: string): Promise<void> {
     const client = this.clients.get(id);
-    if (client === undefined || client.topics.has(topic)) return;
+    if (client === undefined || client.topics.has(topic)) return Promise.resolve();
     client.topics.add(topic);
-    this.count(topic, 1);
+    return this.count(topic, 1);
   }
 
   unsubscribe(id: string, topic: string): void {
     const client = this.clients.get(id);
     if (client === undefined || !client.topics.delete(topic)) return;
-    this.count(topic, -1);
+    void this.count(topic, -1);
   }
 
   /** Closes every socket opened with one of these keys (1008: the key was revoked). */
@@ -91,8 +92,8 @@ export class WsHub implements LocalDelivery {
   closeAll(): void {
     for (const client of this.clients.values()) client.close?.(1001, "server shutting down");
     this.clients.clear();
+    for (const topic of this.subscribers.keys()) void this.onTopicHeld?.(topic, false);
     this.subscribers.clear();
-    void this.onListening?.(false);
   }
 
   deliver(topic: EventTopic, eventsJson: string, count: number): void {
@@ -118,10 +119,12 @@ export class WsHub implements LocalDelivery {
     this.send("topology", JSON.stringify(payload), 0);
   }
 
-  private count(topic: string, delta: number): void {
+  private count(topic: string, delta: number): Promise<void> {
     const n = (this.subscribers.get(topic) ?? 0) + delta;
     if (n > 0) this.subscribers.set(topic, n);
     else this.subscribers.delete(topic);
+    const changed = delta > 0 ? n === 1 : n === 0;
+    return changed && this.onTopicHeld ? this.onTopicHeld(topic, delta > 0) : Promise.resolve();
   }
 
   // A batch is as big as every event of the last flush; publishing it to a topic nobody holds

@@ -7,6 +7,8 @@ export interface PrometheusSources {
   breakers: () => Array<{ node: string; state: "closed" | "open" | "half-open" }>;
   bufferLevels: () => number[];
   eventDrops: () => { batches: number; events: number };
+  /** Event batches relayed between instances through Redis, by direction and channel. */
+  busTraffic: () => { allSent: number; allReceived: number; ownedSent: number; ownedReceived: number };
   wsClients: () => number;
   /** WebSockets closed by a per-client limit or for want of a valid credential, by reason. */
   wsRejections: () => Readonly<Record<string, number>>;
@@ -89,6 +91,19 @@ export class PrometheusMetrics {
         const d = sources.eventDrops();
         this.set({ unit: "batches" }, d.batches);
         this.set({ unit: "events" }, d.events);
+      },
+    });
+    new Gauge({
+      name: "shorten_bus_batches",
+      help: "Event batches relayed between instances: every link's events (channel all) or one key's (owner), sent while another instance holds them, received while a client here does",
+      labelNames: ["direction", "channel"],
+      registers,
+      collect() {
+        const t = sources.busTraffic();
+        this.set({ direction: "sent", channel: "all" }, t.allSent);
+        this.set({ direction: "received", channel: "all" }, t.allReceived);
+        this.set({ direction: "sent", channel: "owner" }, t.ownedSent);
+        this.set({ direction: "received", channel: "owner" }, t.ownedReceived);
       },
     });
     new Gauge({

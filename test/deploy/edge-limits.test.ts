@@ -5,7 +5,7 @@
  * `peers`. Each client is its own 127.x.y.z source address; every loop is bounded.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { EDGE_LIMITS_OFF, type EdgeLimits } from "../../scripts/deploy/haproxy-config";
+import { EDGE_LIMITS_OFF, type EdgeLimits, type EdgePeers } from "../../scripts/deploy/haproxy-config";
 import { FLEET_ENV, startHaproxy, type HaproxyProcess } from "../../harness/haproxy";
 import { freePort, startServer, type ServerProcess } from "../../harness/server-process";
 import { uniqueUrl } from "../../harness/system";
@@ -38,7 +38,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function lb(limits: EdgeLimits, peers?: Parameters<typeof startHaproxy>[1]["peers"]): Promise<HaproxyProcess> {
+async function lb(limits: EdgeLimits, peers?: EdgePeers): Promise<HaproxyProcess> {
   const started = await startHaproxy([server.port], { edgeLimits: limits, peers });
   lbs.push(started);
   return started;

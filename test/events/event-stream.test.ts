@@ -96,6 +96,34 @@ describe("event stream", () => {
     }
   });
 
+  test("an instance receives only what its clients hold: a metrics-only client gets no other instance's batches, until it subscribes to events", async () => {
+    const busBatches = async (s: ServerProcess, direction: string) => {
+      const text = await (await fetch(`${s.url}/metrics`)).text();
+      return Number(new RegExp(`^shorten_bus_batches\\{direction="${direction}",channel="all"\\} (\\d+)$`, "m").exec(text)?.[1] ?? NaN);
+    };
+    const watcher = await connect(wsUrl(b, "?topics=metrics"));
+    const local = await connect(wsUrl(a, "?topics=events"));
+    try {
+      // Past one NUMSUB count, so A knows who listens and nothing is in flight from before.
+      await Bun.sleep(1200);
+      const [sentBefore, receivedBefore] = [await busBatches(a, "sent"), await busBatches(b, "received")];
+      const code = await create(a);
+      await get(a, code);
+      await eventually(() => local.events().find((e) => e.short_code === code && e.type === "read"), "A's own client to get A's events", 10_000);
+      expect([await busBatches(a, "sent"), await busBatches(b, "received")]).toEqual([sentBefore, receivedBefore]);
+
+      watcher.ws.send(JSON.stringify({ subscribe: ["events"] }));
+      await eventually(() => watcher.messages.find((m) => m.kind === "subscribed" && (m.topics as string[]).includes("events")), "subscribe ack", 5000);
+      await get(a, code);
+      await eventually(() => watcher.events().find((e) => e.short_code === code && e.node === "instance-11"), "A's event at B's client", 10_000);
+      expect(await busBatches(b, "received")).toBeGreaterThan(receivedBefore);
+      expect(await busBatches(a, "sent")).toBeGreaterThan(sentBefore);
+    } finally {
+      watcher.close();
+      local.close();
+    }
+  });
+
   test("the metrics topic carries instance and cluster-wide figures summed over instances", async () => {
     const client = await connect(wsUrl(a, "?topics=metrics"));
     try {

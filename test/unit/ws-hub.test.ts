@@ -73,14 +73,27 @@ test("revoking a key closes exactly the sockets opened with it, with 1008", () =
   expect(untouched).toEqual([]);
 });
 
-test("the bus is told when the first client registers and the last one leaves", async () => {
+test("the bus is told when a topic gains its first subscriber and loses its last, and a subscribe waits for it", async () => {
   const { hub } = hubWithLog();
-  const told: boolean[] = [];
-  hub.onListening = async (listening) => void told.push(listening);
-  await hub.register("a", client([]));
-  await hub.register("b", client([]));
+  const told: string[] = [];
+  let release = () => {};
+  hub.onTopicHeld = (topic, held) => {
+    told.push(`${topic} ${held ? "on" : "off"}`);
+    return topic === "owner:k1" ? new Promise((resolve) => (release = resolve)) : Promise.resolve();
+  };
+  await hub.register("a", client(["events"]));
+  await hub.register("b", client(["events", "metrics"]));
+  await hub.register("c", client([]));
+  let subscribed = false;
+  const waiting = hub.subscribe("c", "owner:k1").then(() => (subscribed = true));
+  await Bun.sleep(5);
+  expect(subscribed).toBe(false);
+  release();
+  await waiting;
+  await hub.subscribe("c", "owner:k1");
   hub.unregister("a");
-  hub.unregister("b");
-  hub.unregister("b");
-  expect(told).toEqual([true, false]);
+  hub.unsubscribe("b", "events");
+  hub.unsubscribe("b", "events");
+  hub.closeAll();
+  expect(told).toEqual(["events on", "metrics on", "owner:k1 on", "events off", "metrics off", "owner:k1 off"]);
 });

@@ -20,6 +20,8 @@ export interface HubSocketData {
   /** A credential is being checked: a second one waits its turn (is refused). */
   authenticating: boolean;
   authTimer?: ReturnType<typeof setTimeout>;
+  /** The last `subscribed` reply still to be sent: replies go out in the order asked. */
+  lastReply?: Promise<void>;
 }
 
 export type Rejection = "connections" | "messages" | "size" | "auth";
@@ -173,14 +175,17 @@ export class WsGateway {
       sendError(ws, "invalid-message", `send {"subscribe":[...]} or {"unsubscribe":[...]} with topics from ${STREAM_TOPICS.join(", ")}`);
       return;
     }
-    this.subscribe(ws, ws.data.access, request.subscribe);
+    const subscribed = this.subscribe(ws, ws.data.access, request.subscribe);
     for (const topic of request.unsubscribe) {
       if (!ws.data.topics.delete(topic)) continue;
       const bus = busTopic(topic, ws.data.access);
       ws.unsubscribe(bus);
       this.deps.hub.unsubscribe(ws.data.id, bus);
     }
-    send(ws, { kind: "subscribed", topics: [...ws.data.topics] });
+    const topics = [...ws.data.topics];
+    ws.data.lastReply = Promise.all([ws.data.lastReply, subscribed]).then(() => {
+      if (ws.readyState === 1) send(ws, { kind: "subscribed", topics });
+    });
   }
 
   /**
@@ -232,21 +237,24 @@ export class WsGateway {
       close: (code, reason) => ws.close(code, reason),
     });
     if (ws.readyState !== 1) return;
-    this.subscribe(ws, access, requested);
-    send(ws, { kind: "subscribed", topics: [...ws.data.topics] });
+    await this.subscribe(ws, access, requested);
+    if (ws.readyState === 1) send(ws, { kind: "subscribed", topics: [...ws.data.topics] });
   }
 
-  private subscribe(ws: ServerWebSocket<HubSocketData>, access: StreamAccess, topics: readonly StreamTopic[]): void {
+  /** Grants what the access allows; resolves once the event bus relays every granted topic here. */
+  private subscribe(ws: ServerWebSocket<HubSocketData>, access: StreamAccess, topics: readonly StreamTopic[]): Promise<unknown> {
     const { granted, refused } = grant(access, topics);
+    const relayed: Promise<void>[] = [];
     for (const topic of granted) {
       ws.data.topics.add(topic);
       const bus = busTopic(topic, access);
       ws.subscribe(bus);
-      this.deps.hub.subscribe(ws.data.id, bus);
+      relayed.push(this.deps.hub.subscribe(ws.data.id, bus));
     }
     if (refused.length > 0) {
       sendError(ws, "forbidden", `not subscribed: ${refused.map((t) => `${t} needs ${t === "mine" ? "an API key" : "an admin key"}`).join("; ")}`);
     }
+    return Promise.all(relayed);
   }
 }
 

@@ -5,7 +5,10 @@
  * under the same wrk load (hot codes, all cached); reported as server CPU µs per request (steady
  * on a shared box) and req/s. The difference between two rows is what that layer costs.
  *
- *   bun bench/lib/attribution.ts [--seconds 6] [--connections 64] [--repeat 2] [--only 0,1,9]
+ *   bun bench/lib/attribution.ts [--seconds 6] [--connections 64] [--repeat 2] [--only 0,1,9] [KEY=VALUE ...]
+ *
+ * KEY=VALUE goes to every layer but the floors, e.g. HOT_CACHE_SIZE=0 to measure the memory miss
+ * (every redirect asks Redis) against a floor that always does.
  *
  * `bun run bench all` runs it too (scenario "attribution", on its own cluster, not in smoke).
  */
@@ -32,7 +35,7 @@ export const LAYERS: Array<{ name: string; cmd: string[]; env?: Record<string, s
   { name: "events in Elysia", cmd: ["bench/lib/variant-server.ts"], env: { VARIANT: "elysia-events" } },
   { name: "events in Elysia + request metrics", cmd: ["bench/lib/variant-server.ts"], env: { VARIANT: "elysia-metrics" } },
   { name: "full app (compose.ts)", cmd: ["src/main.ts"], env: INSTANCE_ENV },
-  { name: "full app + dashboard ws client", cmd: ["src/main.ts"], env: { ...INSTANCE_ENV, WITH_WS: "1" } },
+  { name: "full app + dashboard ws client", cmd: ["src/main.ts"], env: { ...INSTANCE_ENV, WITH_WS: "1", OBSERVABILITY_PUBLIC: "true" } },
 ];
 
 /** Idle CPU ticks of the whole machine (/proc/stat), to see whether the box itself was saturated. */
@@ -52,14 +55,14 @@ export interface LayerRow {
  * Runs each layer in turn (each its own process on a free port, against the cluster in `env`)
  * under wrk, `repeat` times, and returns the per-layer CPU µs/request and req/s.
  */
-export async function runAttribution(o: { env: Record<string, string>; codesFile: string; redisPids: () => number[]; seconds: number; connections: number; repeat: number; only?: number[] | null; log: (line: string) => void }): Promise<LayerRow[]> {
+export async function runAttribution(o: { env: Record<string, string>; appEnv?: Record<string, string>; codesFile: string; redisPids: () => number[]; seconds: number; connections: number; repeat: number; only?: number[] | null; log: (line: string) => void }): Promise<LayerRow[]> {
   const rows: LayerRow[] = LAYERS.map((l) => ({ layer: l.name, us_per_req: [], rps: [], idle_cores: [] }));
   for (let r = 0; r < o.repeat; r++) {
     for (const [i, layer] of LAYERS.entries()) {
       if (o.only && !o.only.includes(i)) continue;
       const port = await freePort();
       // INSTANCE_ID 9: distinct from the runner's instances that may share this cluster.
-      const app = startChild(layer.name, [BUN, ...layer.cmd], { env: { ...o.env, HOST: "127.0.0.1", PORT: String(port), INSTANCE_ID: "9", ...layer.env } });
+      const app = startChild(layer.name, [BUN, ...layer.cmd], { env: { ...o.env, HOST: "127.0.0.1", PORT: String(port), INSTANCE_ID: "9", ...layer.env, ...(layer.cmd[0]!.includes("baselines/") ? {} : o.appEnv) } });
       const url = `http://127.0.0.1:${port}`;
       try {
         await waitHttp(`${url}/health/ready`);
@@ -112,6 +115,7 @@ if (import.meta.main) {
     const codesFile = writeCodesFile(join(dir, "codes.txt"), made.map((m) => ({ ...m, hot: true })));
     const rows = await runAttribution({
       env,
+      appEnv: Object.fromEntries(argv.filter((a) => /^[A-Z_]+=/.test(a)).map((a) => [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)])),
       codesFile,
       redisPids: () => readState(join(ROOT, ".cluster", name)).nodes.flatMap((n) => (n.role === "redis" && n.pid ? [n.pid] : [])),
       seconds: flag("seconds", 6),

@@ -33,6 +33,7 @@ import { keyLookupGate, rateGate } from "../modules/ratelimit/rate-gate";
 import { STREAM_PATH, WsGateway, type HubSocketData } from "../modules/stream/ws-gateway";
 import { CacheMetrics } from "../observability/cache-metrics";
 import type { Logger } from "../observability/logger";
+import { LoopDelaySampler } from "../observability/loop-delay";
 import { PrometheusMetrics } from "../observability/prometheus";
 import { startTracing } from "../observability/tracing";
 import { applyMigrations } from "../storage/migrate";
@@ -160,6 +161,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     clicks: () => ({ counted: clicks.counted, ...clickFlusher.figures, unenriched: analytics?.analytics.figures.unenriched ?? 0 }),
     createBatches: () => links.batcher.figures,
   });
+  const loopDelay = new LoopDelaySampler({ intervalMs: 20, observe: (seconds) => prometheus.loopDelay.observe(seconds) });
 
   let accepting = false;
   const app = await httpApp({
@@ -226,6 +228,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
       probeTimer.unref?.();
       bus.start();
       clusterMetrics.start();
+      loopDelay.start();
       accepting = true;
     },
     /** Starts Bun's server: /ws upgrades go to the hub, every other request to the Elysia app. */
@@ -260,6 +263,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
       await keys.stop();
       redis.control.disconnect();
       clusterMetrics.stop();
+      loopDelay.stop();
       if (probeTimer) clearInterval(probeTimer);
       await bus.stop();
       gateway.closeAll();

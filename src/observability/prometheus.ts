@@ -1,4 +1,4 @@
-import { Gauge, Registry } from "prom-client";
+import { Gauge, Histogram, Registry } from "prom-client";
 import { RequestMetrics } from "./request-metrics";
 import type { CacheMetrics } from "./cache-metrics";
 
@@ -30,8 +30,17 @@ export class PrometheusMetrics {
   readonly registry = new Registry();
   private readonly requests = new RequestMetrics([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
 
+  /** How late the event loop ran a timer (observability/loop-delay.ts), in seconds. */
+  readonly loopDelay = new Histogram({
+    name: "shorten_event_loop_delay_seconds",
+    help: "How much later than asked a timer ran on this instance's event loop: the wait a request arriving then had before any of its work started",
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+    registers: [],
+  });
+
   constructor(sources: PrometheusSources) {
     const registers = [this.registry];
+    this.registry.registerMetric(this.loopDelay);
     for (const metric of this.requests.metrics()) this.registry.registerMetric(metric);
     new Gauge({
       name: "shorten_cache_requests",

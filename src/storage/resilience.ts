@@ -33,12 +33,19 @@ export interface NodePolicyOptions {
 
 export type BreakerState = "closed" | "open" | "half-open";
 
+/** The first retry's delay; later ones back off exponentially, with jitter, up to half the timeout. */
+const RETRY_DELAY_MS = 5;
+
 /** Lets a call register what to do when its deadline passes (cancel a query, say). */
 export type OnTimeout = (cancel: () => void) => void;
 
 export class NodePolicy {
   private readonly breaker;
+  private readonly consecutive: ConsecutiveBreaker;
   private readonly withRetry: IPolicy;
+  /** The retries left after a first attempt that failed outside cockatiel (the fast path's). */
+  private readonly retryRest: IPolicy;
+  private readonly isRetryable: (error: unknown) => boolean;
   private readonly deadlines: DeadlineSweeper;
   private readonly listeners = new Set<(state: BreakerState) => void>();
 
@@ -47,29 +54,51 @@ export class NodePolicy {
     private readonly options: NodePolicyOptions,
   ) {
     const isNodeFailure = (error: unknown) => (error instanceof InfraError ? error.transient : options.classify(error).node);
-    this.breaker = circuitBreaker(handleWhen(isNodeFailure), {
-      halfOpenAfter: options.halfOpenAfterMs,
-      breaker: new ConsecutiveBreaker(options.breakAfter),
-    });
+    this.consecutive = new ConsecutiveBreaker(options.breakAfter);
+    this.breaker = circuitBreaker(handleWhen(isNodeFailure), { halfOpenAfter: options.halfOpenAfterMs, breaker: this.consecutive });
     this.breaker.onStateChange((state) => {
       for (const listener of this.listeners) listener(toBreakerState(state));
     });
-    const isRetryable = (error: unknown) => !(error instanceof BrokenCircuitError) && (error instanceof InfraError ? error.transient : options.classify(error).retryable);
-    const retryPolicy = retry(handleWhen(isRetryable), {
-      maxAttempts: options.retries,
-      backoff: new ExponentialBackoff({ initialDelay: 5, maxDelay: Math.max(5, options.timeoutMs / 2) }),
-    });
-    this.withRetry = wrap(retryPolicy, this.breaker);
+    this.isRetryable = (error: unknown) => !(error instanceof BrokenCircuitError) && (error instanceof InfraError ? error.transient : options.classify(error).retryable);
+    const retries = (maxAttempts: number) =>
+      wrap(retry(handleWhen(this.isRetryable), { maxAttempts, backoff: new ExponentialBackoff({ initialDelay: RETRY_DELAY_MS, maxDelay: Math.max(RETRY_DELAY_MS, options.timeoutMs / 2) }) }), this.breaker);
+    this.withRetry = retries(options.retries);
+    this.retryRest = options.retries > 1 ? retries(options.retries - 1) : this.breaker;
     this.deadlines = new DeadlineSweeper(options.timeoutMs);
   }
 
-  /** Runs `call` under the policy; a failure comes out as an InfraError (the node's) or a StatementError (the call's). */
-  async run<T>(call: (onTimeout: OnTimeout) => Promise<T>, opts: { idempotent: boolean }): Promise<T> {
+  /**
+   * Runs `call` under the policy; a failure comes out as an InfraError (the node's) or a
+   * StatementError (the call's).
+   *
+   * While the breaker is closed with no failure counted, a success would change nothing in it,
+   * so the call runs under its deadline alone, and only a failure goes through cockatiel (counted,
+   * then retried if it may be). Measured against a real Redis, cockatiel's execute costs about
+   * 0.6–1 µs of CPU per call, a third of what the command itself costs.
+   */
+  run<T>(call: (onTimeout: OnTimeout) => Promise<T>, opts: { idempotent: boolean }): Promise<T> {
+    if (this.breaker.state !== CircuitState.Closed || this.consecutive.state !== 0) return this.runGuarded(call, opts);
+    return this.withDeadline(call).then(undefined, (error: unknown) => this.afterFirstFailure(error, call, opts));
+  }
+
+  private async runGuarded<T>(call: (onTimeout: OnTimeout) => Promise<T>, opts: { idempotent: boolean }): Promise<T> {
     const attempt = () => this.withDeadline(call);
     try {
       return await (opts.idempotent && this.options.retries > 0 ? this.withRetry.execute(attempt) : this.breaker.execute(attempt));
     } catch (error) {
       throw this.asStorageError(error);
+    }
+  }
+
+  /** The fast path's attempt failed: the breaker counts it as its own would, then the rest of the retries run guarded. */
+  private async afterFirstFailure<T>(error: unknown, call: (onTimeout: OnTimeout) => Promise<T>, opts: { idempotent: boolean }): Promise<T> {
+    await this.breaker.execute(() => Promise.reject(error)).catch(() => {});
+    if (!opts.idempotent || this.options.retries === 0 || !this.isRetryable(error)) throw this.asStorageError(error);
+    await Bun.sleep(RETRY_DELAY_MS);
+    try {
+      return await this.retryRest.execute(() => this.withDeadline(call));
+    } catch (next) {
+      throw this.asStorageError(next);
     }
   }
 
@@ -90,11 +119,10 @@ export class NodePolicy {
   private withDeadline<T>(call: (onTimeout: OnTimeout) => Promise<T>): Promise<T> {
     let cancel: (() => void) | undefined;
     const promise = call((fn) => (cancel = fn));
-    return this.deadlines.race(promise, () => {
-      cancel?.();
-      return new InfraError(this.node, `timed out after ${this.options.timeoutMs} ms`, true);
-    });
+    return this.deadlines.race(promise, this.timedOut, cancel);
   }
+
+  private readonly timedOut = () => new InfraError(this.node, `timed out after ${this.options.timeoutMs} ms`, true);
 
   private asStorageError(error: unknown): InfraError | StatementError {
     if (error instanceof InfraError || error instanceof StatementError) return error;

@@ -160,6 +160,8 @@ describe("GET /metrics", () => {
       'shorten_breaker_state{node="redis-0"} 0',
       'shorten_id_buffer_level{shard="0"}',
       'shorten_event_drops{unit="events"}',
+      "shorten_event_loop_delay_seconds_bucket",
+      'shorten_bus_batches{direction="sent",channel="all"}',
       "shorten_ws_clients",
       'shorten_shard_reads{shard="0",kind="replica_fallbacks"}',
     ]) {

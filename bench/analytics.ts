@@ -15,6 +15,8 @@ import { clusterDir, clusterDown, clusterEnvVars, clusterUpOnFreePorts, readStat
 import { freePort, startServer, type ServerProcess } from "../harness/server-process";
 import { COUNTRY_DB_FILE, ANALYTICS_WORKER_FILE } from "../src/composition/paths";
 import { ClickEnricher } from "../src/modules/analytics/click-enricher";
+import { ROLLUP_CHUNK_LINKS } from "../src/modules/analytics/click-analytics";
+import type { LinkRollup } from "../src/domain/click-dimensions";
 import { ClickLog } from "../src/modules/analytics/click-log";
 import { numberFlag } from "./lib/args";
 import { BUN, startChild, waitHttp } from "./lib/proc";
@@ -159,7 +161,7 @@ try {
   const enriched: string[] = [];
   for (let b = 0; b < batches; b++) enriched.push((await enricher.enrich(second(), "salt", 0)).rollups);
   const enrichPerSecond = (batches * perSecond) / ((performance.now() - started) / 1000);
-  const links = await enricher.merge(enriched.slice(-1));
+  const links = (await enricher.merge(enriched.slice(-1), ROLLUP_CHUNK_LINKS)).flatMap((chunk) => JSON.parse(chunk) as LinkRollup[]);
   const rows = links.reduce((n, l) => n + 1 + l.dims.length + (l.visitors.length > 0 ? 1 : 0), 0);
   await enricher.close();
 

@@ -18,7 +18,7 @@ import { UserAgents } from "../src/modules/analytics/user-agent";
 export type AnalyticsTask =
   | { kind: "enrich"; facts: PackedFacts; salt: string | null; trustedProxies: string[]; sample: number }
   /** Rollups of several flushes, as enrich returned them. */
-  | { kind: "merge"; rollups: string[] };
+  | { kind: "merge"; rollups: string[]; chunkLinks: number };
 
 export interface AnalyticsWorkerData {
   /** The MMDB file; null when ANALYTICS_GEO is off. */
@@ -49,11 +49,14 @@ const country = (ip: string): string | null => {
   }
 };
 
-export default function run(task: AnalyticsTask): EnrichedBatch | LinkRollup[] {
+export default function run(task: AnalyticsTask): EnrichedBatch | string[] {
   if (task.kind === "merge") {
     const merged = new RollupAccumulator();
     for (const rollups of task.rollups) merged.add(JSON.parse(rollups) as LinkRollup[]);
-    return merged.drain();
+    const links = merged.drain();
+    const chunks: string[] = [];
+    for (let i = 0; i < links.length; i += task.chunkLinks) chunks.push(JSON.stringify(links.slice(i, i + task.chunkLinks)));
+    return chunks;
   }
   const { links, sample } = rollUp(task.facts, { agents, country, memo, trustedProxies: task.trustedProxies, salt: task.salt, sample: task.sample });
   return { rollups: JSON.stringify(links), audience: audienceOf(links), sample };

@@ -44,6 +44,8 @@ export interface BackendDelta {
   ws_clients: number;
   /** Group-commit create statements and the creates they carried (shorten_create_batches). */
   create_batches: { statements: number; creates: number };
+  /** Event-loop lateness samples (shorten_event_loop_delay_seconds): cumulative count per bucket bound in ms. */
+  loop_delay: { samples: number; at_most_ms: Record<string, number> };
 }
 
 export function delta(before: Samples, after: Samples): BackendDelta {
@@ -61,6 +63,11 @@ export function delta(before: Samples, after: Samples): BackendDelta {
       if (v !== 0) http[name] = (http[name] ?? 0) + v;
     }
   }
+  const loopDelay: Record<string, number> = {};
+  for (const key of after.keys()) {
+    const bucket = /^shorten_event_loop_delay_seconds_bucket\{le="([^"]+)"\}$/.exec(key);
+    if (bucket && bucket[1] !== "+Inf") loopDelay[String(Number(bucket[1]) * 1000)] = d(key);
+  }
   const sum = (kind: string) => Object.values(shards).reduce((n, s) => n + (s[kind] ?? 0), 0);
   const hits = sum("hits");
   const misses = sum("misses");
@@ -73,7 +80,21 @@ export function delta(before: Samples, after: Samples): BackendDelta {
     event_drops: d('shorten_event_drops{unit="events"}'),
     ws_clients: after.get("shorten_ws_clients") ?? 0,
     create_batches: { statements: d('shorten_create_batches{unit="statements"}'), creates: d('shorten_create_batches{unit="creates"}') },
+    loop_delay: { samples: d("shorten_event_loop_delay_seconds_count"), at_most_ms: loopDelay },
   };
+}
+
+/**
+ * Over several deltas: the bucket bound (ms) under which a share `q` of the event loop's
+ * lateness samples fell, and how many samples were later than `overMs`.
+ */
+export function loopDelaySummary(deltas: readonly BackendDelta[], q: number, overMs: number): { quantile_at_most_ms: number | null; over: number; samples: number } {
+  const samples = deltas.reduce((n, d) => n + d.loop_delay.samples, 0);
+  const bounds = [...new Set(deltas.flatMap((d) => Object.keys(d.loop_delay.at_most_ms)))].map(Number).sort((a, b) => a - b);
+  const within = (ms: number) => deltas.reduce((n, d) => n + (d.loop_delay.at_most_ms[String(ms)] ?? 0), 0);
+  const quantile = bounds.find((ms) => within(ms) >= q * samples) ?? null;
+  const overBound = bounds.find((ms) => ms >= overMs);
+  return { quantile_at_most_ms: samples === 0 ? null : quantile, over: overBound === undefined ? 0 : samples - within(overBound), samples };
 }
 
 /** /api/metrics of one instance: the cluster-wide figures the dashboard shows. */

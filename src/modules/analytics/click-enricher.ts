@@ -1,6 +1,5 @@
 import { Piscina } from "piscina";
 import type { PackedFacts } from "./click-log";
-import type { LinkRollup } from "../../domain/click-dimensions";
 import type { AudienceDelta } from "./click-audience";
 import type { EnrichedClick } from "./click-rollup";
 
@@ -22,7 +21,7 @@ export interface EnrichedBatch {
  * @example
  *   const enricher = new ClickEnricher({ workerFile, threads: 1, geoFile, agentCacheSize: 10_000, trustedProxies: [] });
  *   const batch = await enricher.enrich(log.drain(), salt, 0);
- *   const links = await enricher.merge([batch.rollups]);
+ *   const chunks = await enricher.merge([batch.rollups], 2000);
  */
 export class ClickEnricher {
   private readonly pool: Piscina;
@@ -39,9 +38,14 @@ export class ClickEnricher {
     return this.pool.run(task, { transferList: [facts.ids.buffer, facts.heads.buffer] as never });
   }
 
-  /** Several flushes' rollups (as `enrich` returned them) added into one per link. */
-  merge(rollups: readonly string[]): Promise<LinkRollup[]> {
-    return this.pool.run({ kind: "merge", rollups });
+  /**
+   * Several flushes' rollups (as `enrich` returned them) added into one per link, as JSON texts
+   * of at most `chunkLinks` links each: with a million links clicked, one answer of objects took
+   * the main thread hundreds of milliseconds to receive (every redirect waited behind it); a
+   * chunk is parsed and written in a few, and the loop runs between chunks.
+   */
+  merge(rollups: readonly string[], chunkLinks: number): Promise<string[]> {
+    return this.pool.run({ kind: "merge", rollups, chunkLinks });
   }
 
   close(): Promise<void> {

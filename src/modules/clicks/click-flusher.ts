@@ -37,8 +37,8 @@ export class ClickFlusher {
       intervalMs: number;
       maxQueued: number;
       logger: Logger;
-      /** The enriched share of the interval's clicks (click analytics), stored in the same batch. */
-      rollups?: (now: number, last: boolean) => Promise<LinkRollup[]>;
+      /** The enriched share of the interval's clicks (click analytics): JSON texts of LinkRollup[], each stored as its own batches. */
+      rollups?: (now: number, last: boolean) => Promise<readonly string[]>;
       /** ANALYTICS_RETENTION_DAYS: older analytics rows are deleted at start and every few hours. */
       retentionDays?: number;
       /** ANALYTICS_HOURLY_DAYS: older hourly rows are folded into daily ones on the same rounds. */
@@ -97,8 +97,15 @@ export class ClickFlusher {
     const now = (this.deps.now ?? Date.now)();
     this.deps.counter.tick(now);
     const counts = this.deps.counter.drain();
-    const rollups = this.deps.rollups ? await this.deps.rollups(now, last) : [];
-    this.enqueue(counts, rollups, new Date(Math.floor(now / HOUR_MS) * HOUR_MS));
+    const hour = new Date(Math.floor(now / HOUR_MS) * HOUR_MS);
+    const chunks = this.deps.rollups ? await this.deps.rollups(now, last) : [];
+    this.enqueue(counts, [], hour);
+    // One batch per chunk and shard, with a turn of the event loop between chunks: requests are
+    // served while a large hand-over is parsed and grouped.
+    for (const chunk of chunks) {
+      await new Promise((resolve) => setImmediate(resolve));
+      this.enqueue(new Map(), JSON.parse(chunk) as LinkRollup[], hour);
+    }
     await Promise.all([...this.queued.entries()].map(([shard, batches]) => this.applyQueued(shard, batches)));
   }
 

@@ -14,6 +14,8 @@ import type { Socket, TCPSocketListener } from "bun";
 export interface TcpRelay {
   port: number;
   cut(): void;
+  /** Stops taking new connections; those open stay, as when a node's listener dies before its sessions. */
+  refuseNew(): void;
 }
 
 /** `peer` is null until the upstream connection opens; `out` holds what this socket could not take yet. */
@@ -81,6 +83,9 @@ export async function tcpRelay(targetPort: number, targetHost = "127.0.0.1"): Pr
   });
   return {
     port: listener.port,
+    refuseNew() {
+      listener.stop(false);
+    },
     cut() {
       listener.stop(true);
       for (const socket of open) socket.terminate();

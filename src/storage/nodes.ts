@@ -84,10 +84,27 @@ export function pgCall<R extends readonly postgres.MaybeRow[]>(node: PgNode, que
   const call = () =>
     node.policy.run((onTimeout) => {
       const pending = query(node.client);
-      onTimeout(() => void pending.cancel());
+      onTimeout(() => cancelQuery(pending));
       return pending;
     }, opts);
   return node.tracing.enabled ? node.tracing.span(`postgres ${node.role}`, spanAttributes(node, "postgresql"), call) : call();
+}
+
+/**
+ * Asks the server to cancel a query that passed its deadline. postgres.js' `query.cancel()`
+ * starts the cancel request (a connection of its own) and drops its promise, so a cancel sent to
+ * a node that has just died rejects with no handler, and an unhandled rejection ends the process
+ * (an instance went down this way when a primary was stopped under a create). Its canceller (the
+ * pool's `cancel(query)`, which returns that promise) is called here instead, and the failure is
+ * dropped: the query has already failed on its own deadline. test/integration/node-policy.test.ts
+ * fails if a postgres.js upgrade changes this.
+ */
+function cancelQuery(query: object): void {
+  const q = query as unknown as { canceller?: ((query: unknown) => Promise<unknown>) | null };
+  const canceller = q.canceller;
+  if (typeof canceller !== "function") return;
+  q.canceller = null;
+  canceller(query).catch(() => {});
 }
 
 function spanAttributes(node: StorageNode<unknown>, system: string) {

@@ -31,7 +31,9 @@ describe("pending URL-index claims are durable", () => {
     servers.push(first);
     await stopNode(clusterState(), DOWN, "primary", "immediate");
 
-    const created = await fetch(`${first.url}/create`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url }) });
+    const created = await fetch(`${first.url}/create`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url }) }).catch((error: unknown) => {
+      throw new Error(`create failed (${(error as Error).message}); server exit ${first.proc.exitCode}, output:\n${first.output().slice(-3000)}`);
+    });
     const body = (await created.json()) as { short_code: string };
     const home = Number(created.headers.get("x-shard"));
     // The whole answer in one assertion, so a failure says what the server did instead.

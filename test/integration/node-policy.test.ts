@@ -10,6 +10,7 @@ import { InfraError, StatementError } from "../../src/errors";
 import { createPgNode, createRedisNode, pgCall, redisCall, closePgNode, closeRedisNode } from "../../src/storage/nodes";
 import { freshCode } from "../../harness/cluster";
 import { clusterConfig } from "../../harness/system";
+import { tcpRelay } from "../../harness/tcp-relay";
 
 const config = clusterConfig();
 const tuning = { timeoutMs: 2000, retries: 2, breakAfter: 3, halfOpenAfterMs: 60_000 };
@@ -92,6 +93,31 @@ describe("node failures do", () => {
       expect((skipped as InfraError).message).toContain("circuit open");
     } finally {
       await closePgNode(dead);
+    }
+  });
+
+  test("a query past its deadline whose cancel cannot reach the node fails as the node's, and leaves no unhandled rejection to end the process", async () => {
+    const port = Number(new URL(config.shards[0]!.primary).port);
+    const relay = await tcpRelay(port);
+    const url = new URL(config.shards[0]!.primary);
+    url.port = String(relay.port);
+    const node = createPgNode("primary-relayed", "primary", url.toString(), { ...tuning, timeoutMs: 300, retries: 0 }, 1, 0);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      await pgCall(node, (sql) => sql`select 1`, { idempotent: false });
+      // The session stays open and hangs; the cancel request needs a new connection, refused.
+      relay.refuseNew();
+      const error = await pgCall(node, (sql) => sql`select pg_sleep(5)`, { idempotent: false }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InfraError);
+      expect((error as InfraError).message).toContain("timed out");
+      await Bun.sleep(500);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      relay.cut();
+      await closePgNode(node);
     }
   });
 });

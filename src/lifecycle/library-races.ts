@@ -1,3 +1,5 @@
+import { classifyPgError } from "../storage/failure-kind";
+
 /**
  * postgres.js 3.4 under Bun can throw from a write it scheduled (setImmediate) after its socket
  * was closed (`null is not an object (evaluating 'socket.write')`), when a node dies with queries
@@ -7,4 +9,16 @@
 export function isKnownLibraryRace(error: unknown): boolean {
   const stack = error instanceof Error ? `${error.message}\n${error.stack ?? ""}` : "";
   return /socket\.write/.test(stack) && /postgres[\\/](src|cjs[\\/]src)[\\/]connection\.js/.test(stack);
+}
+
+/**
+ * A storage client's error for a node that failed (a reset or refused connection, a server
+ * shutting down) that reached no caller: postgres.js drops some promises of its own when a
+ * connection dies under it (seen when a primary was stopped under a create: `read ECONNRESET`,
+ * then `connect ECONNREFUSED`, each unhandled, and the instance exited). The calls that mattered
+ * fail through their own promises and count against the node's breaker; the stray copy is
+ * dropped. Any other unhandled error is a bug and still ends the process.
+ */
+export function isStrayNodeFailure(error: unknown): boolean {
+  return error instanceof Error && classifyPgError(error).node;
 }

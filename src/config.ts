@@ -57,6 +57,7 @@ const envSchema = z.object({
   METRICS_PUSH_MS: int(100, 60_000).default(1000),
   HOT_CACHE_SIZE: int(0, 10_000_000).default(10_000),
   HOT_CACHE_TTL_MS: int(0, 3_600_000).default(5000),
+  HOT_CACHE_MAX_BYTES: int(0, 2 ** 31).default(16 * 1024 * 1024),
   CLICK_FLUSH_MS: int(50, 60_000).default(1000),
   ANALYTICS_ENABLED: z.enum(["true", "false"], { error: "must be true or false" }).default("true").transform((v) => v === "true"),
   ANALYTICS_GEO: z.enum(["true", "false"], { error: "must be true or false" }).default("true").transform((v) => v === "true"),

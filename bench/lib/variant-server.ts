@@ -67,7 +67,7 @@ const links = new LinkReader({
   shards,
   router,
   // Off: these layers are the Redis path; the hot-link cache is measured with the full app.
-  hot: new HotLinks({ maxEntries: 0, ttlMs: 0 }),
+  hot: new HotLinks({ maxEntries: 0, maxBytes: 0, ttlMs: 0 }),
   observer,
   cacheTtlSeconds: config.CACHE_TTL_SECONDS,
 });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ClickCounter } from "../../src/modules/clicks/click-counter";
-import { HotLinks } from "../../src/modules/links/hot-links";
+import fc from "fast-check";
+import { entryBytes, HotLinks } from "../../src/modules/links/hot-links";
 
 describe("ClickCounter", () => {
   test("drain hands over the counts and starts from empty; counted keeps the running total", () => {
@@ -31,7 +32,7 @@ describe("HotLinks", () => {
   const link = (longUrl: string) => ({ longUrl, expiresAt: null, maxVisits: null, owner: null });
 
   test("bounded by entries (least recently used goes first) and by age", async () => {
-    const hot = new HotLinks({ maxEntries: 2, ttlMs: 60 });
+    const hot = new HotLinks({ maxEntries: 2, maxBytes: 1 << 20, ttlMs: 60 });
     hot.set("a", link("https://a/"), hot.generation);
     hot.set("b", link("https://b/"), hot.generation);
     hot.get("a");
@@ -41,22 +42,37 @@ describe("HotLinks", () => {
     expect(hot.get("a")).toBeUndefined();
   });
 
-  test("drop and clear forget entries; size 0 or TTL 0 turns the cache off", () => {
-    const hot = new HotLinks({ maxEntries: 10, ttlMs: 10_000 });
+  test("drop and clear forget entries; size 0, bytes 0 or TTL 0 turns the cache off", () => {
+    const hot = new HotLinks({ maxEntries: 10, maxBytes: 1 << 20, ttlMs: 10_000 });
     hot.set("a", link("x"), hot.generation);
     hot.set("b", link("y"), hot.generation);
     hot.drop(["a"]);
     expect([hot.get("a"), hot.get("b")?.longUrl, hot.size]).toEqual([undefined, "y", 1]);
     hot.clear();
     expect(hot.size).toBe(0);
-    for (const off of [new HotLinks({ maxEntries: 0, ttlMs: 1000 }), new HotLinks({ maxEntries: 10, ttlMs: 0 })]) {
+    for (const off of [new HotLinks({ maxEntries: 0, maxBytes: 1 << 20, ttlMs: 1000 }), new HotLinks({ maxEntries: 10, maxBytes: 1 << 20, ttlMs: 0 }), new HotLinks({ maxEntries: 10, maxBytes: 0, ttlMs: 1000 })]) {
       off.set("a", link("x"), off.generation);
       expect(off.get("a")).toBeUndefined();
     }
   });
 
+  test("property: bounded by bytes too: what it holds never weighs more than maxBytes, the newest fitting link is kept, and one heavier than the bound is not", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2_000, max: 40_000 }), fc.array(fc.integer({ min: 1, max: 4_000 }), { minLength: 1, maxLength: 60 }), (maxBytes, lengths) => {
+        const hot = new HotLinks({ maxEntries: 1_000, maxBytes, ttlMs: 60_000 });
+        lengths.forEach((n, i) => {
+          const value = link(`https://x/${"p".repeat(n)}`);
+          hot.set(`c${i}`, value, hot.generation);
+          expect(hot.bytes).toBeLessThanOrEqual(maxBytes);
+          expect(hot.get(`c${i}`) !== undefined).toBe(entryBytes(value, `c${i}`) <= maxBytes);
+        });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   test("a value read across an invalidation is not cached (a read that raced an edit cannot bring the old target back)", () => {
-    const hot = new HotLinks({ maxEntries: 10, ttlMs: 10_000 });
+    const hot = new HotLinks({ maxEntries: 10, maxBytes: 1 << 20, ttlMs: 10_000 });
     const before = hot.generation;
     hot.drop(["a"]);
     hot.set("a", link("https://old/"), before);

@@ -37,7 +37,7 @@ export class ClickFlusher {
       intervalMs: number;
       maxQueued: number;
       logger: Logger;
-      /** The enriched share of the interval's clicks (click analytics): JSON texts of LinkRollup[], each stored as its own batches. */
+      /** The enriched share of the interval's clicks (click analytics): JSON texts of LinkRollup[], stored in the same batch as the counts. */
       rollups?: (now: number, last: boolean) => Promise<readonly string[]>;
       /** ANALYTICS_RETENTION_DAYS: older analytics rows are deleted at start and every few hours. */
       retentionDays?: number;
@@ -99,13 +99,14 @@ export class ClickFlusher {
     const counts = this.deps.counter.drain();
     const hour = new Date(Math.floor(now / HOUR_MS) * HOUR_MS);
     const chunks = this.deps.rollups ? await this.deps.rollups(now, last) : [];
-    this.enqueue(counts, [], hour);
-    // One batch per chunk and shard, with a turn of the event loop between chunks: requests are
-    // served while a large hand-over is parsed and grouped.
+    // Parsed a chunk per turn of the event loop (requests are served in between), then queued
+    // as one batch per shard as before, so the queue's bound still counts flush intervals.
+    const rollups: LinkRollup[] = [];
     for (const chunk of chunks) {
       await new Promise((resolve) => setImmediate(resolve));
-      this.enqueue(new Map(), JSON.parse(chunk) as LinkRollup[], hour);
+      for (const rollup of JSON.parse(chunk) as LinkRollup[]) rollups.push(rollup);
     }
+    this.enqueue(counts, rollups, hour);
     await Promise.all([...this.queued.entries()].map(([shard, batches]) => this.applyQueued(shard, batches)));
   }
 

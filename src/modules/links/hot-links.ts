@@ -4,8 +4,9 @@ import type { LinkValue } from "../../storage/link-cache";
 /**
  * The in-process hot-link cache: code → long URL for links this instance resolved recently,
  * in front of Redis, so a popular link costs no network round trip at all. Bounded by entries
- * (LRU) and by age (`ttlMs`); the age bound is also the documented worst case for a change whose
- * invalidation message was lost (the bus down): no entry outlives it.
+ * and by bytes (LRU: long URLs up to MAX_URL_LENGTH would otherwise make the entry bound a
+ * poor memory bound), and by age (`ttlMs`); the age bound is also the documented worst case for
+ * a change whose invalidation message was lost (the bus down): no entry outlives it.
  *
  * Only found links are kept. A code that does not exist is not cached (no negative caching):
  * Snowflake codes are predictable, so a cached "not found" could hide a link another instance
@@ -14,7 +15,7 @@ import type { LinkValue } from "../../storage/link-cache";
  * lru-cache (isaacs), measured here at ~0.3–0.5 µs per get with a TTL, against a ~17 µs Redis GET.
  *
  * @example
- *   const hot = new HotLinks({ maxEntries: 10_000, ttlMs: 5_000 });
+ *   const hot = new HotLinks({ maxEntries: 10_000, maxBytes: 16 << 20, ttlMs: 5_000 });
  *   const gen = hot.generation;                     // before reading Redis/PostgreSQL
  *   hot.set("aB3x9", { longUrl: "https://example.com/", expiresAt: null, maxVisits: null, owner: null }, gen);
  *   hot.get("aB3x9"); hot.drop(["aB3x9"]);
@@ -23,9 +24,12 @@ export class HotLinks {
   private readonly cache: LRUCache<string, LinkValue> | null;
   private changes = 0;
 
-  constructor(options: { maxEntries: number; ttlMs: number }) {
+  constructor(options: { maxEntries: number; maxBytes: number; ttlMs: number }) {
     // ttlResolution: one clock read per 50 ms instead of one per get.
-    this.cache = options.maxEntries > 0 && options.ttlMs > 0 ? new LRUCache({ max: options.maxEntries, ttl: options.ttlMs, ttlResolution: 50, updateAgeOnGet: false }) : null;
+    this.cache =
+      options.maxEntries > 0 && options.maxBytes > 0 && options.ttlMs > 0
+        ? new LRUCache({ max: options.maxEntries, maxSize: options.maxBytes, sizeCalculation: entryBytes, ttl: options.ttlMs, ttlResolution: 50, updateAgeOnGet: false })
+        : null;
   }
 
   get(code: string): LinkValue | undefined {
@@ -59,4 +63,18 @@ export class HotLinks {
   get size(): number {
     return this.cache?.size ?? 0;
   }
+
+  /** What the entries weigh by entryBytes' estimate. */
+  get bytes(): number {
+    return this.cache?.calculatedSize ?? 0;
+  }
+}
+
+/**
+ * An entry's weight: its strings at two bytes a character (an upper bound: the engine keeps
+ * Latin-1 text in one) and ~120 bytes for the value object and the cache's own bookkeeping.
+ * A link heavier than the whole bound is not kept.
+ */
+export function entryBytes(link: LinkValue, code: string): number {
+  return 2 * (code.length + link.longUrl.length + (link.owner?.length ?? 0)) + 120;
 }

@@ -118,7 +118,13 @@ export class NodePolicy {
 
   private withDeadline<T>(call: (onTimeout: OnTimeout) => Promise<T>): Promise<T> {
     let cancel: (() => void) | undefined;
-    const promise = call((fn) => (cancel = fn));
+    let promise: Promise<T>;
+    try {
+      promise = call((fn) => (cancel = fn));
+    } catch (error) {
+      // A client that throws instead of rejecting (arguments it cannot encode) fails the same way.
+      return Promise.reject(error);
+    }
     return this.deadlines.race(promise, this.timedOut, cancel);
   }
 

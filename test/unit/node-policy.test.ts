@@ -105,6 +105,19 @@ describe("NodePolicy", () => {
     expect(p.state).toBe("open");
   });
 
+  test("a call that throws instead of returning a promise is a rejected call like any other, on both paths", async () => {
+    const p = policy({ breakAfter: 2 });
+    const throwing = () => {
+      throw BAD_STATEMENT;
+    };
+    let settled: unknown = null;
+    const pending = p.run(throwing, { idempotent: true });
+    await pending.catch((e: unknown) => (settled = e));
+    expect(settled).toBeInstanceOf(StatementError);
+    for (let i = 0; i < 2; i++) await p.run(() => Promise.reject(NODE_FAILURE), { idempotent: false }).catch(() => {});
+    expect(await p.run(throwing, { idempotent: false }).catch((e: unknown) => e)).toBeInstanceOf(InfraError);
+  });
+
   test("many calls in flight at once: each settles with its own value, and one that hangs among them still times out", async () => {
     const p = policy({ timeoutMs: 30 });
     const values = await Promise.all(Array.from({ length: 200 }, (_, i) => p.run(() => Bun.sleep(i % 7).then(() => i), { idempotent: true })));

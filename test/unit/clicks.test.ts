@@ -13,6 +13,25 @@ describe("ClickCounter", () => {
     expect(c.counted).toBe(5);
   });
 
+  test("property: past maxRecent the top list keeps exactly the most clicked (ties cut to size), and what it reports is the true top", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 30 }), fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 120 }), (maxRecent, clicks) => {
+        const c = new ClickCounter({ topSize: 5, maxRecent });
+        c.tick(1);
+        clicks.forEach((n, i) => {
+          for (let k = 0; k < n; k++) c.record(`c${i}`);
+        });
+        c.drain();
+        c.tick(2);
+        const top = c.top(1000);
+        expect(top.length).toBe(Math.min(maxRecent, clicks.length));
+        const sorted = [...clicks].sort((a, b) => b - a);
+        expect(top.map((t) => t.clicks * 2)).toEqual(sorted.slice(0, top.length).map((n) => Math.round(n / 2) * 2));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   test("clicks per second over the time between ticks; top links by recent clicks, fading as they age", () => {
     const c = new ClickCounter({ topSize: 2, maxRecent: 100 });
     c.tick(1000);

@@ -93,21 +93,34 @@ export class ClickFlusher {
     return { flushed: this.flushedClicks, lost: this.lostClicks };
   }
 
+  /**
+   * Each piece of a flush (taking the counts, handing the raw clicks to the analytics worker,
+   * parsing each rollup chunk, grouping by shard, starting each shard's upsert) holds the event
+   * loop for up to a few milliseconds; each gets a turn of its own, so a request waits behind
+   * one piece at most, not the sum (p99 at a fixed rate was the flushes' doing).
+   */
   private async run(last = false): Promise<void> {
     const now = (this.deps.now ?? Date.now)();
     this.deps.counter.tick(now);
     const counts = this.deps.counter.drain();
     const hour = new Date(Math.floor(now / HOUR_MS) * HOUR_MS);
+    await nextTurn();
     const chunks = this.deps.rollups ? await this.deps.rollups(now, last) : [];
-    // Parsed a chunk per turn of the event loop (requests are served in between), then queued
-    // as one batch per shard as before, so the queue's bound still counts flush intervals.
+    // Queued as one batch per shard whatever the number of chunks, so the queue's bound still
+    // counts flush intervals.
     const rollups: LinkRollup[] = [];
     for (const chunk of chunks) {
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
       for (const rollup of JSON.parse(chunk) as LinkRollup[]) rollups.push(rollup);
     }
+    await nextTurn();
     this.enqueue(counts, rollups, hour);
-    await Promise.all([...this.queued.entries()].map(([shard, batches]) => this.applyQueued(shard, batches)));
+    const applying: Promise<void>[] = [];
+    for (const [shard, batches] of this.queued) {
+      await nextTurn();
+      applying.push(this.applyQueued(shard, batches));
+    }
+    await Promise.all(applying);
   }
 
   private enqueue(counts: Map<string, number>, rollups: readonly LinkRollup[], hour: Date): void {
@@ -152,6 +165,10 @@ export class ClickFlusher {
       }
     }
   }
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function sum(counts: ReadonlyMap<string, number>): number {

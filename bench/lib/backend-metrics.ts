@@ -114,3 +114,9 @@ export async function measured<T>(instanceUrls: readonly string[], fn: () => Pro
   const after = await scrape(instanceUrls);
   return { result, backend: delta(before, after) };
 }
+
+/** The event loop's lateness over the max-load runs: its p99 bucket and the samples over 10 ms (stalls). */
+export function loopDelayFigures(backend: readonly BackendDelta[]): Record<string, number | null> {
+  const l = loopDelaySummary(backend, 0.99, 10);
+  return { ours_loop_delay_p99_at_most_ms: l.quantile_at_most_ms, ours_loop_delay_over_10ms: l.over, ours_loop_delay_samples: l.samples };
+}

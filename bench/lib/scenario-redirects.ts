@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { loopDelaySummary, measured, type BackendDelta } from "./backend-metrics";
+import { loopDelayFigures, measured, type BackendDelta } from "./backend-metrics";
 import { Checks } from "./checks";
 import { instanceUrls, type Ctx, type ScenarioReport } from "./context";
 import { connectWsClient } from "./dashboard-client";
@@ -188,12 +188,6 @@ export async function redirectsScenario(ctx: Ctx): Promise<ScenarioReport> {
       "clicks: after the wrk runs the runner waits until every instance reports counted = flushed + lost, reads sum(link_clicks.clicks) on every shard for the scenario's codes, runs the fixed-rate runs (the open-loop generator reads every answer before it ends), stops the instances with SIGTERM (the app flushes its clicks before it exits), reads again, and restarts them on the same ports. The growth must equal the 302s those runs received. Over the whole scenario wrk's runs are included, which end with requests in flight (served and counted by the app, never read by wrk), hence a bounded difference there.",
     ],
   };
-}
-
-/** The event loop's lateness over the max-load runs: its p99 bucket and the samples over 10 ms (stalls). */
-export function loopDelayFigures(backend: readonly BackendDelta[]): Record<string, number | null> {
-  const l = loopDelaySummary(backend, 0.99, 10);
-  return { ours_loop_delay_p99_at_most_ms: l.quantile_at_most_ms, ours_loop_delay_over_10ms: l.over, ours_loop_delay_samples: l.samples };
 }
 
 function sumSources(runs: readonly LoadResult[], source: string): number {

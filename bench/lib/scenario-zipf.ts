@@ -2,8 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
 import postgres from "postgres";
-import { measured, type BackendDelta } from "./backend-metrics";
-import { loopDelayFigures } from "./scenario-redirects";
+import { loopDelayFigures, measured, type BackendDelta } from "./backend-metrics";
 import { Checks } from "./checks";
 import { clicksSettled, clickTotals, sumFigures } from "./clicks";
 import { instanceUrls, type Ctx, type ScenarioReport } from "./context";
@@ -104,6 +103,7 @@ export async function zipfScenario(ctx: Ctx): Promise<ScenarioReport> {
     const mid = medianRun(ours);
     const midFloor = medianRun(floor);
     const total = ours.reduce((x, r) => x + r.requests, 0);
+    const loopDelay = loopDelayFigures(runs[dist].backend);
     return {
       oursRps,
       floorRps,
@@ -120,8 +120,8 @@ export async function zipfScenario(ctx: Ctx): Promise<ScenarioReport> {
         [`${dist}_cores_ours_server_redis_postgres_box`]: `${medianCpu(ours, "server_cores")} / ${medianCpu(ours, "redis_cores")} / ${medianCpu(ours, "postgres_cores")} / ${medianCpu(ours, "box_busy_cores")}`,
         [`${dist}_cores_floor_server_redis_postgres_box`]: `${medianCpu(floor, "server_cores")} / ${medianCpu(floor, "redis_cores")} / ${medianCpu(floor, "postgres_cores")} / ${medianCpu(floor, "box_busy_cores")}`,
         [`${dist}_ours_memory_share`]: round(ours.reduce((x, r) => x + sourceCount(r, (_sh, src) => src === "memory"), 0) / Math.max(1, total), 4),
-        [`${dist}_ours_loop_delay_p99_at_most_ms`]: loopDelayFigures(runs[dist].backend).ours_loop_delay_p99_at_most_ms ?? null,
-        [`${dist}_ours_loop_delay_over_10ms`]: loopDelayFigures(runs[dist].backend).ours_loop_delay_over_10ms ?? null,
+        [`${dist}_ours_loop_delay_p99_at_most_ms`]: loopDelay.ours_loop_delay_p99_at_most_ms ?? null,
+        [`${dist}_ours_loop_delay_over_10ms`]: loopDelay.ours_loop_delay_over_10ms ?? null,
         [`${dist}_ours_hit_rate`]: round(hitRate({ counts: { hit: ours.reduce((x, r) => x + (r.counts.hit ?? 0), 0), miss: ours.reduce((x, r) => x + (r.counts.miss ?? 0), 0) } }) ?? Number.NaN, 4),
       },
     };

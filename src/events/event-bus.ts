@@ -4,20 +4,21 @@ import { OWNER_TOPIC_PREFIX } from "./stream-access";
 
 export type EventTopic = "events" | "reads" | "writes";
 
-/** A batch as JSON array texts: all events, then the reads and the writes among them. */
+/** A batch as JSON array texts, each made when first asked for: all events, then the reads and the writes among them. */
 export interface EventBatch {
-  events: string;
-  reads: string;
-  writes: string;
+  events: () => string;
+  reads: () => string;
+  writes: () => string;
   readCount: number;
   writeCount: number;
 }
 
 /** Where a batch of events is delivered on this instance (the WebSocket hub). */
 export interface LocalDelivery {
-  deliver(topic: EventTopic, eventsJson: string, count: number): void;
-  /** The events of one owner's links (a JSON array text), for that owner's stream. */
-  deliverOwned(owner: string, eventsJson: string, count: number): void;
+  /** `eventsJson` makes the JSON array text; it is called only if a client takes the batch. */
+  deliver(topic: EventTopic, eventsJson: () => string, count: number): void;
+  /** The events of one owner's links, for that owner's stream. */
+  deliverOwned(owner: string, eventsJson: () => string, count: number): void;
 }
 
 export interface EventBusOptions {
@@ -181,26 +182,26 @@ export class EventBus {
   flush(): void {
     const count = this.reads.length + this.writes.length;
     if (count === 0) return;
-    const reads = `[${this.reads.join(",")}]`;
-    const writes = `[${this.writes.join(",")}]`;
-    const readCount = this.reads.length;
-    const writeCount = this.writes.length;
+    const readList = this.reads;
+    const writeList = this.writes;
     const owned = this.owned;
     this.reads = [];
     this.writes = [];
     this.owned = new Map();
     const { local, publisher, channel, node, onDrop } = this.options;
-    this.deliverAll(batchOf(reads, writes, readCount, writeCount));
+    // Joined only when somebody takes them: a batch is a string of every event since the last flush.
+    const batch = lazyBatch(once(() => `[${readList.join(",")}]`), once(() => `[${writeList.join(",")}]`), readList.length, writeList.length);
+    this.deliverAll(batch);
     if (this.remoteAll > 0) {
       this.counts.allSent++;
-      publisher.publish(channel, `${node} ${readCount} ${writeCount}\n${reads}\n${writes}`).catch(() => onDrop(count));
+      publisher.publish(channel, `${node} ${readList.length} ${writeList.length}\n${batch.reads()}\n${batch.writes()}`).catch(() => onDrop(count));
     }
     for (const [owner, list] of owned) {
-      const json = `[${list.join(",")}]`;
+      const json = once(() => `[${list.join(",")}]`);
       local.deliverOwned(owner, json, list.length);
       if (!this.remoteOwners.has(owner)) continue;
       this.counts.ownedSent++;
-      publisher.publish(this.ownerPrefix + owner, `${node} ${list.length} ${json}`).catch(() => onDrop(list.length));
+      publisher.publish(this.ownerPrefix + owner, `${node} ${list.length} ${json()}`).catch(() => onDrop(list.length));
     }
   }
 
@@ -217,7 +218,7 @@ export class EventBus {
     const [origin, readCount, writeCount] = (header ?? "").split(" ");
     if (origin === this.options.node || reads === undefined || writes === undefined) return;
     this.counts.allReceived++;
-    this.deliverAll(batchOf(reads, writes, Number(readCount), Number(writeCount)));
+    this.deliverAll(lazyBatch(() => reads, () => writes, Number(readCount), Number(writeCount)));
   }
 
   private receiveOwned(owner: string, message: string): void {
@@ -225,7 +226,7 @@ export class EventBus {
     const second = message.indexOf(" ", first + 1);
     if (first <= 0 || second <= first || message.slice(0, first) === this.options.node) return;
     this.counts.ownedReceived++;
-    this.options.local.deliverOwned(owner, message.slice(second + 1), Number(message.slice(first + 1, second)));
+    this.options.local.deliverOwned(owner, () => message.slice(second + 1), Number(message.slice(first + 1, second)));
   }
 
   private deliverAll(batch: EventBatch): void {
@@ -236,7 +237,12 @@ export class EventBus {
   }
 }
 
-function batchOf(reads: string, writes: string, readCount: number, writeCount: number): EventBatch {
-  const events = readCount === 0 ? writes : writeCount === 0 ? reads : `${reads.slice(0, -1)},${writes.slice(1)}`;
+function lazyBatch(reads: () => string, writes: () => string, readCount: number, writeCount: number): EventBatch {
+  const events = readCount === 0 ? writes : writeCount === 0 ? reads : once(() => `${reads().slice(0, -1)},${writes().slice(1)}`);
   return { events, reads, writes, readCount, writeCount };
+}
+
+function once(make: () => string): () => string {
+  let made: string | undefined;
+  return () => (made ??= make());
 }

@@ -20,21 +20,37 @@ test("the hub counts a batch as dropped for a client over the buffer limit and s
   hub.register("slow", client(["events"], 5000));
   hub.register("fast", client(["events"]));
   hub.register("other", client(["metrics"], 5000));
-  hub.deliver("events", "[{},{}]", 2);
+  hub.deliver("events", () => "[{},{}]", 2);
   expect(hub.drops).toEqual({ batches: 1, events: 2 });
+  expect(topics()).toEqual(["events"]);
+});
+
+test("a batch no subscriber can take (every one past the buffer limit) is counted as dropped and never built", () => {
+  const { hub, topics } = hubWithLog();
+  hub.register("slow", client(["events"], 1001));
+  hub.register("slower", client(["events"], 5000));
+  hub.register("reader", client(["reads"]));
+  let built = 0;
+  hub.deliver("events", () => (built++, "[{},{},{}]"), 3);
+  expect(built).toBe(0);
+  expect(topics()).toEqual([]);
+  expect(hub.drops).toEqual({ batches: 2, events: 6 });
+  hub.register("caught-up", client(["events"], 1000));
+  hub.deliver("events", () => (built++, "[{}]"), 1);
+  expect(built).toBe(1);
   expect(topics()).toEqual(["events"]);
 });
 
 test("a topic no client holds is not published at all", () => {
   const { hub, topics } = hubWithLog();
   hub.register("dashboard", client(["events", "metrics"]));
-  hub.deliver("reads", "[{}]", 1);
-  hub.deliver("writes", "[{}]", 1);
-  hub.deliver("events", "[{},{}]", 2);
+  hub.deliver("reads", () => "[{}]", 1);
+  hub.deliver("writes", () => "[{}]", 1);
+  hub.deliver("events", () => "[{},{}]", 2);
   hub.deliverMetrics({ at: 1 });
   expect(topics()).toEqual(["events", "metrics"]);
   hub.register("writer", client(["writes"]));
-  hub.deliver("writes", "[{}]", 1);
+  hub.deliver("writes", () => "[{}]", 1);
   expect(topics()).toEqual(["events", "metrics", "writes"]);
 });
 
@@ -45,18 +61,18 @@ test("subscriber counts follow subscribe, unsubscribe and unregister", () => {
   hub.subscribe("a", "reads");
   hub.register("b", client(["reads"]));
   hub.unsubscribe("a", "reads");
-  hub.deliver("reads", "[{}]", 1);
+  hub.deliver("reads", () => "[{}]", 1);
   expect(topics()).toEqual(["reads"]);
   hub.unregister("b");
-  hub.deliver("reads", "[{}]", 1);
+  hub.deliver("reads", () => "[{}]", 1);
   expect(topics()).toEqual(["reads"]);
 });
 
 test("an owner's events go to that owner's topic only, labelled mine", () => {
   const { hub, published } = hubWithLog();
   hub.register("alice", client(["owner:aliceKey"], 0, "aliceKey"));
-  hub.deliverOwned("aliceKey", '[{"short_code":"a"}]', 1);
-  hub.deliverOwned("bobKey", '[{"short_code":"b"}]', 1);
+  hub.deliverOwned("aliceKey", () => '[{"short_code":"a"}]', 1);
+  hub.deliverOwned("bobKey", () => '[{"short_code":"b"}]', 1);
   expect(published).toEqual([{ topic: "owner:aliceKey", data: '{"kind":"events","topic":"mine","events":[{"short_code":"a"}]}' }]);
 });
 

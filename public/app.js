@@ -72,7 +72,7 @@ const connection = createConnection({
   adminKey,
   handlers: {
     metrics: (message) => metrics.ingest(message),
-    events: (events) => feed.add(events),
+    events: (events, skipped) => feed.add(events, skipped),
     topology: (message) => topology.render(message),
     subscribed: (topics) => {
       void primeMetrics();

@@ -14,7 +14,7 @@ const BACKOFF_MAX_MS = 8000;
 function socketUrl() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   // A server without the topology topic rejects the list and falls back to events,metrics.
-  return `${scheme}//${location.host}/ws?topics=events,metrics,topology`;
+  return `${scheme}//${location.host}/ws?topics=feed,metrics,topology`;
 }
 
 export function createConnection({ adminKey, handlers }) {
@@ -106,7 +106,7 @@ export function createConnection({ adminKey, handlers }) {
       return;
     }
     if (message?.kind === "metrics") handlers.metrics(message);
-    else if (message?.kind === "events" && message.topic === "events" && Array.isArray(message.events)) handlers.events(message.events);
+    else if (message?.kind === "events" && message.topic === "feed" && Array.isArray(message.events)) handlers.events(message.events, Number(message.skipped) || 0);
     else if (message?.kind === "topology") handlers.topology(message);
     else if (message?.kind === "subscribed" && Array.isArray(message.topics)) handlers.subscribed(message.topics);
     else if (message?.kind === "auth-required") authenticate(from);

@@ -1,14 +1,16 @@
 /**
- * The "Live events" table: every read, write, update and delete the server reports, newest first,
- * with its filters, pause and clear. It shows each event as sent and counts nothing from them: the
- * cache figures come from the metrics pushes alone.
+ * The "Live events" table: the reads, writes, updates and deletes the server reports, newest first,
+ * with its filters, pause and clear. It holds the `feed` topic, the latest events of each of the
+ * server's flushes (a table shows 200 rows; under load the rest would be thrown away here after
+ * costing the server and the network), and says how many the server did not send. It shows each
+ * event as sent and counts nothing from them: the cache figures come from the metrics pushes alone.
  *
  * The filter checkboxes in index.html are the list of types and statuses the table knows; an event
  * of a kind they do not list is not shown, so a new kind is added there.
  *
  * @example
  *   const feed = createEventFeed();
- *   feed.add(message.events);
+ *   feed.add(message.events, message.skipped);
  */
 import { el } from "./dom.js";
 import { clock } from "./format.js";
@@ -41,11 +43,13 @@ export function createEventFeed() {
   let scheduled = false;
   let paused = false;
   let highlight = "";
+  let notSent = 0;
 
   const isEvent = (e) => e && typeof e === "object" && types.has(e.type) && statuses.has(e.status);
   const matches = (item) => filter.types.has(item.e.type) && filter.statuses.has(item.e.status) && (!filter.code || String(item.e.short_code ?? "").includes(filter.code));
 
-  function add(events) {
+  function add(events, skipped = 0) {
+    notSent += skipped;
     const at = Date.now();
     for (const e of events) if (isEvent(e)) pending.push({ e, at });
     // A hidden tab gets no animation frames; keep only what the buffer could hold anyway.
@@ -79,7 +83,7 @@ export function createEventFeed() {
   }
 
   function count() {
-    $("feed-count").textContent = `${body.rows.length} shown · ${buffer.length} buffered`;
+    $("feed-count").textContent = `${body.rows.length} shown · ${buffer.length} buffered${notSent > 0 ? ` · ${notSent} more not sent (only the latest of each batch are)` : ""}`;
   }
 
   function row({ e, at }, fresh) {
@@ -123,6 +127,7 @@ export function createEventFeed() {
   });
   $("feed-clear").addEventListener("click", () => {
     buffer = [];
+    notSent = 0;
     renderAll();
   });
 

@@ -53,6 +53,7 @@ const envSchema = z.object({
   RATE_LIMIT_WHEN_REDIS_DOWN: z.enum(["memory", "allow", "deny"], { error: "must be memory, allow or deny" }).default("memory"),
   RATE_LIMIT_ENABLED: z.enum(["true", "false"], { error: "must be true or false" }).default("true").transform((v) => v === "true"),
   EVENT_FLUSH_MS: int(5, 10_000).default(50),
+  EVENT_FEED_SIZE: int(1, 10_000).default(50),
   EVENT_BUS_REDIS: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").optional(),
   METRICS_PUSH_MS: int(100, 60_000).default(1000),
   HOT_CACHE_SIZE: int(0, 10_000_000).default(10_000),

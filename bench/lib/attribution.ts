@@ -18,6 +18,7 @@ import { clusterDown, clusterEnvVars, readState } from "../../scripts/cluster/in
 import { freePort } from "../../harness/server-process";
 import { installSignalCleanup, onCleanup, runCleanup } from "./cleanup";
 import { withCpu } from "./cpu";
+import { DASHBOARD_TOPICS } from "./dashboard-client";
 import { median } from "./load-result";
 import { BUN, ROOT, startChild, waitHttp } from "./proc";
 import { createLinks, writeCodesFile } from "./seed";
@@ -35,7 +36,8 @@ export const LAYERS: Array<{ name: string; cmd: string[]; env?: Record<string, s
   { name: "events in Elysia", cmd: ["bench/lib/variant-server.ts"], env: { VARIANT: "elysia-events" } },
   { name: "events in Elysia + request metrics", cmd: ["bench/lib/variant-server.ts"], env: { VARIANT: "elysia-metrics" } },
   { name: "full app (compose.ts)", cmd: ["src/main.ts"], env: INSTANCE_ENV },
-  { name: "full app + dashboard ws client", cmd: ["src/main.ts"], env: { ...INSTANCE_ENV, WITH_WS: "1", OBSERVABILITY_PUBLIC: "true" } },
+  { name: "full app + dashboard ws client", cmd: ["src/main.ts"], env: { ...INSTANCE_ENV, WITH_WS: DASHBOARD_TOPICS, OBSERVABILITY_PUBLIC: "true" } },
+  { name: "full app + full-stream ws client", cmd: ["src/main.ts"], env: { ...INSTANCE_ENV, WITH_WS: "events,metrics", OBSERVABILITY_PUBLIC: "true" } },
 ];
 
 /** Idle CPU ticks of the whole machine (/proc/stat), to see whether the box itself was saturated. */
@@ -68,7 +70,7 @@ export async function runAttribution(o: { env: Record<string, string>; appEnv?: 
         await waitHttp(`${url}/health/ready`);
         let ws: ReturnType<typeof startChild> | null = null;
         if (layer.env?.WITH_WS) {
-          ws = startChild("ws client", [BUN, "bench/lib/ws-client.ts", "--url", `ws://127.0.0.1:${port}/ws`, "--topics", "events,metrics"]);
+          ws = startChild("ws client", [BUN, "bench/lib/ws-client.ts", "--url", `ws://127.0.0.1:${port}/ws`, "--topics", layer.env.WITH_WS]);
           await Bun.sleep(500);
         }
         const wrk = (durationS: number) => runWrk({ label: layer.name, url, script: "redirects", env: { CODES_FILE: o.codesFile, HOT_SHARE: "1", COUNT_HEADERS: "0" }, connections: o.connections, durationS });

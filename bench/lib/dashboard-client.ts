@@ -8,10 +8,13 @@ export interface WsClientHandle {
   stop(): Promise<WsClientReport & { cpu_ms: number }>;
 }
 
+/** What the dashboard in public/ holds (public/connection.js): the sampled feed, metrics and topology. */
+export const DASHBOARD_TOPICS = "feed,metrics,topology";
+
 /**
  * Starts bench/lib/ws-client.ts against `baseUrl` and waits until it is subscribed.
  *
- * @example const c = await connectWsClient(url, "events,metrics"); ...load...; const report = await c.stop();
+ * @example const c = await connectWsClient(url, DASHBOARD_TOPICS); ...load...; const report = await c.stop();
  */
 export async function connectWsClient(baseUrl: string, topics: string): Promise<WsClientHandle> {
   const wsUrl = `${baseUrl.replace(/^http/, "ws")}/ws`;

@@ -8,7 +8,8 @@
  *   bun bench/lib/profile.ts [--seconds 8] [--connections 64] [--creates] [--no-prof] [KEY=VALUE ...]
  *
  * --creates profiles POST /create (unique URLs) instead of redirects; --ws keeps a dashboard-like
- * WebSocket client (events,metrics) connected during the profiled run.
+ * WebSocket client (the dashboard's topics; with --full-stream, events,metrics) connected during
+ * the profiled run.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -20,7 +21,7 @@ import { createLinks, writeCodesFile } from "./seed";
 import { bootCluster, INSTANCE_ENV } from "./stack";
 import { runWrk } from "./wrk";
 import { withCpu } from "./cpu";
-import { connectWsClient } from "./dashboard-client";
+import { connectWsClient, DASHBOARD_TOPICS } from "./dashboard-client";
 import { numberFlag } from "./args";
 
 interface ProfileNode {
@@ -91,7 +92,7 @@ if (import.meta.main) {
         ? runWrk({ label, url, script: "creates", env: { REPEATS_FILE: "", REPEAT_SHARE: "0", RUN_ID: `${process.pid}${label}` }, connections: flag("connections", 32), durationS })
         : runWrk({ label, url, script: "redirects", env: { CODES_FILE: codesFile, HOT_SHARE: "1", ...(argv.includes("--mix") ? { MIX_HEADERS: "1" } : {}) }, connections: flag("connections", 64), durationS });
     await load("warmup", 2);
-    const ws = argv.includes("--ws") ? await connectWsClient(url, "events,metrics") : null;
+    const ws = argv.includes("--ws") ? await connectWsClient(url, argv.includes("--full-stream") ? "events,metrics" : DASHBOARD_TOPICS) : null;
     const { result: r, cpu } = await withCpu([app.proc.pid], [], () => load("profiled", flag("seconds", 8)), (x) => x.requests);
     console.log(`app CPU ${cpu.server_us_per_req.toFixed(1)} µs/request, ${cpu.server_cores.toFixed(2)} cores`);
     if (ws) console.log(`ws client: ${JSON.stringify(await ws.stop())}`);

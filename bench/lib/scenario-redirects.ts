@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { loopDelayFigures, measured, type BackendDelta } from "./backend-metrics";
 import { Checks } from "./checks";
 import { instanceUrls, type Ctx, type ScenarioReport } from "./context";
-import { connectWsClient } from "./dashboard-client";
+import { connectWsClient, DASHBOARD_TOPICS } from "./dashboard-client";
 import type { WsClientReport } from "./ws-client";
 import { redirectsFixed, redirectsMax } from "./load";
 import { cpuNote, cpuRun, foreignMax, hitRate, medianCpu, median, medianRun, round, sourceCount, type LoadResult } from "./load-result";
@@ -18,7 +18,7 @@ export const HOT_SHARE = 1;
  * Cached redirects over the hot codes (1,000; smoke 50), ours vs the floor (bare Bun.serve + one
  * Redis GET + 302), same tool, same connections and duration, alternating floor/ours (ABBA order
  * across rounds) with the medians compared. Ours runs as deployed: events, metrics and clicks on,
- * a dashboard client (events,metrics) connected. Then fixed-rate runs at half of our measured
+ * a dashboard client connected (the dashboard's topics: the sampled feed, metrics, topology). Then fixed-rate runs at half of our measured
  * maximum for p99. Then the clicks check: the instances are stopped gracefully (SIGTERM) and
  * restarted, and the clicks in link_clicks must equal the 302s the fixed-rate runs received
  * (the open-loop generator waits for every answer; wrk does not, see clicksCheck).
@@ -35,7 +35,7 @@ export async function redirectsScenario(ctx: Ctx): Promise<ScenarioReport> {
   ctx.shared.codesFile = codesFile;
   log(`redirects: seeded ${hot} hot + ${cold} cold codes (cold evicted from Redis)`);
 
-  const dashboard = await connectWsClient(stack.oursUrl, "events,metrics");
+  const dashboard = await connectWsClient(stack.oursUrl, DASHBOARD_TOPICS);
   const base = { codesFile, hotShare: HOT_SHARE, connections: args.connections };
   const warmups: LoadResult[] = [];
   const floor: LoadResult[] = [];
@@ -132,7 +132,7 @@ export async function redirectsScenario(ctx: Ctx): Promise<ScenarioReport> {
   return {
     scenario: "redirects",
     seconds: (performance.now() - started) / 1000,
-    settings: { tool: ctx.load.tool, connections: args.connections, duration_s: args.duration, rounds: args.rounds, hot, cold, hot_share: HOT_SHARE, warmup_hot_share: WARMUP_HOT_SHARE, instances: args.instances, haproxy: args.haproxy, fixed_rate: rate, dashboard_client: "events,metrics" },
+    settings: { tool: ctx.load.tool, connections: args.connections, duration_s: args.duration, rounds: args.rounds, hot, cold, hot_share: HOT_SHARE, warmup_hot_share: WARMUP_HOT_SHARE, instances: args.instances, haproxy: args.haproxy, fixed_rate: rate, dashboard_client: DASHBOARD_TOPICS },
     summary: {
       hot_codes: hot,
       ours_rps: round(oursRps, 0),
@@ -167,6 +167,7 @@ export async function redirectsScenario(ctx: Ctx): Promise<ScenarioReport> {
       floor_fixed_p99_ms: round(fixedP(fixedFloor, "p99"), 3),
       floor_fixed_p99_rounds_ms: fixedFloor.map((x) => round(x.latencyMs.p99, 2)).join(" "),
       dashboard_events: dash.events,
+      dashboard_events_not_sent: dash.skipped,
       event_drops: backend.reduce((n, b) => n + b.event_drops, 0),
       ...loopDelayFigures(backend),
       memory_share: round(sumSources(ours, "memory") / Math.max(1, ours.reduce((n, r) => n + r.requests, 0)), 4),

@@ -52,7 +52,7 @@ if (variant === "events" || variant === "elysia-events" || variant === "elysia-m
   const subscriber = new Redis(config.shards[0]!.redis);
   publisher.on("error", () => {});
   subscriber.on("error", () => {});
-  bus = new EventBus({ node: "variant", channel: "shorten:variant-events", flushMs: config.EVENT_FLUSH_MS, maxPending: 50_000, publisher, subscriber, local: { deliver: () => {}, deliverOwned: () => {} }, onDrop: () => {} });
+  bus = new EventBus({ node: "variant", channel: "shorten:variant-events", flushMs: config.EVENT_FLUSH_MS, maxPending: 50_000, feedSize: config.EVENT_FEED_SIZE, publisher, subscriber, local: { deliver: () => {}, deliverOwned: () => {}, deliverFeed: () => {} }, onDrop: () => {} });
   bus.start();
   observer = {
     onRead: (o) => {

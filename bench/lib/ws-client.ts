@@ -17,6 +17,8 @@ export interface WsClientReport {
   subscribed: string[];
   messages: number;
   events: number;
+  /** Events the server did not send on the `feed` topic (it sends the latest of each flush). */
+  skipped: number;
   reads: number;
   writes: number;
   metrics_messages: number;
@@ -38,7 +40,7 @@ if (import.meta.main) {
   const url = `${arg("url", "ws://127.0.0.1:8080/ws")}?topics=${arg("topics", "events,metrics")}`;
   const every = Number(arg("every", "0"));
   const started = performance.now();
-  const r: WsClientReport = { connected: false, subscribed: [], messages: 0, events: 0, reads: 0, writes: 0, metrics_messages: 0, schema_errors: 0, zod_checked: 0, zod_errors: 0, first_errors: [], closed: null, seconds: 0 };
+  const r: WsClientReport = { connected: false, subscribed: [], messages: 0, events: 0, skipped: 0, reads: 0, writes: 0, metrics_messages: 0, schema_errors: 0, zod_checked: 0, zod_errors: 0, first_errors: [], closed: null, seconds: 0 };
   const problem = (what: string) => {
     r.schema_errors++;
     if (r.first_errors.length < 5) r.first_errors.push(what);
@@ -54,7 +56,7 @@ if (import.meta.main) {
   };
   ws.onmessage = (m) => {
     r.messages++;
-    let msg: { kind?: string; events?: unknown[]; topics?: string[] };
+    let msg: { kind?: string; events?: unknown[]; topics?: string[]; skipped?: number };
     try {
       msg = JSON.parse(String(m.data));
     } catch {
@@ -67,6 +69,7 @@ if (import.meta.main) {
     } else if (msg.kind === "metrics") r.metrics_messages++;
     else if (msg.kind === "events") {
       if (!Array.isArray(msg.events)) return problem("events message without an events array");
+      r.skipped += msg.skipped ?? 0;
       for (const e of msg.events) {
         r.events++;
         const type = (e as { type?: string }).type;

@@ -77,7 +77,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
 
   const redis = busClients(config.EVENT_BUS_REDIS ?? config.shards[0]!.redis);
   const hub = new WsHub(config.WS_MAX_BUFFERED_BYTES);
-  const bus = new EventBus({ node, channel: EVENTS_CHANNEL, flushMs: config.EVENT_FLUSH_MS, maxPending: 50_000, publisher: redis.publisher, subscriber: redis.events, local: hub, onDrop: () => {} });
+  const bus = new EventBus({ node, channel: EVENTS_CHANNEL, flushMs: config.EVENT_FLUSH_MS, maxPending: 50_000, feedSize: config.EVENT_FEED_SIZE, publisher: redis.publisher, subscriber: redis.events, local: hub, onDrop: () => {} });
   hub.onTopicHeld = (topic, held) => bus.setTopicHeld(topic, held);
   const cacheMetrics = new CacheMetrics(shards.count);
   const clicks = new ClickCounter();

@@ -1,5 +1,6 @@
 import type Redis from "ioredis";
 import type { SerializedEvent } from "./event-factory";
+import { RecentSample } from "./recent-sample";
 import { OWNER_TOPIC_PREFIX } from "./stream-access";
 
 export type EventTopic = "events" | "reads" | "writes";
@@ -19,6 +20,8 @@ export interface LocalDelivery {
   deliver(topic: EventTopic, eventsJson: () => string, count: number): void;
   /** The events of one owner's links, for that owner's stream. */
   deliverOwned(owner: string, eventsJson: () => string, count: number): void;
+  /** The live view's sample of an instance's events: `count` of them, `skipped` more went by. */
+  deliverFeed(eventsJson: () => string, count: number, skipped: number): void;
 }
 
 export interface EventBusOptions {
@@ -27,6 +30,8 @@ export interface EventBusOptions {
   flushMs: number;
   /** Events held between flushes at most; past it new events are dropped and counted. */
   maxPending: number;
+  /** The `feed` topic's share of each flush: this many of the latest events at most. */
+  feedSize: number;
   publisher: Redis;
   subscriber: Redis;
   local: LocalDelivery;
@@ -50,8 +55,9 @@ export interface BusTraffic {
  * instance's events and no request ever waits on the stream.
  *
  * Only what somebody holds travels. There is a channel for every link's events (`channel`,
- * behind the `events`, `reads` and `writes` topics) and one per owner (`channel:owner:<keyId>`,
- * behind that key's `mine`). An instance subscribes to a channel while one of its WebSocket
+ * behind the `events`, `reads` and `writes` topics), one for the live view's sample
+ * (`channel:feed`, the latest `feedSize` events of each flush) and one per owner
+ * (`channel:owner:<keyId>`, behind that key's `mine`). An instance subscribes to a channel while one of its WebSocket
  * clients holds a topic behind it (the hub says when: setTopicHeld), and publishes to it while
  * another instance does (PUBSUB NUMSUB and CHANNELS every second, and an announcement on the
  * control channel at every change, so a new listener is heard within a round trip). An instance
@@ -60,8 +66,8 @@ export interface BusTraffic {
  * watching sees the other instances' events from the next announcement on.
  *
  * Wire format: on `channel`, `origin readCount writeCount \n readsJson \n writesJson` (the
- * `events` topic lists the reads before the writes); on an owner's channel, `origin count
- * eventsJson`. JSON text holds no raw newline, so a receiver splits without parsing, skips its
+ * `events` topic lists the reads before the writes); on the feed's, `origin count skipped \n
+ * eventsJson`; on an owner's channel, `origin count eventsJson`. JSON text holds no raw newline, so a receiver splits without parsing, skips its
  * own batches, and forwards the text as is.
  *
  * @example
@@ -74,20 +80,25 @@ export class EventBus {
   private reads: string[] = [];
   private writes: string[] = [];
   private owned = new Map<string, string[]>();
+  private readonly feed: RecentSample<SerializedEvent | (() => SerializedEvent)>;
   private timer: ReturnType<typeof setInterval> | undefined;
   private listenersTimer: ReturnType<typeof setInterval> | undefined;
   /** Redis channel → how many local hub topics behind it have subscribers. */
   private readonly held = new Map<string, number>();
   private remoteAll = 0;
+  private remoteFeed = 0;
   private remoteOwners = new Set<string>();
   private readonly counts: BusTraffic = { allSent: 0, allReceived: 0, ownedSent: 0, ownedReceived: 0 };
 
-  constructor(private readonly options: EventBusOptions) {}
+  constructor(private readonly options: EventBusOptions) {
+    this.feed = new RecentSample(options.feedSize);
+  }
 
   start(): void {
     const { subscriber } = this.options;
     subscriber.on("message", (ch: string, message: string) => {
       if (ch === this.options.channel) this.receiveAll(message);
+      else if (ch === this.feedChannel) this.receiveFeed(message);
       else if (ch.startsWith(this.ownerPrefix)) this.receiveOwned(ch.slice(this.ownerPrefix.length), message);
       else if (ch === this.controlChannel) this.onListenerChange(message);
     });
@@ -97,9 +108,18 @@ export class EventBus {
     void this.countRemoteListeners();
   }
 
-  /** Whether anyone, here or on another instance, would receive an event now. */
+  /** Whether anyone, here or on another instance, would receive every event (emit each one). */
   get wanted(): boolean {
-    return this.held.size > 0 || this.remoteAll > 0 || this.remoteOwners.size > 0;
+    return this.held.size > (this.held.has(this.feedChannel) ? 1 : 0) || this.remoteAll > 0 || this.remoteOwners.size > 0;
+  }
+
+  /** Whether only the feed is held: offer() a recipe, made into an event only if it is among the latest at the flush. */
+  get feedOnly(): boolean {
+    return !this.wanted && (this.held.has(this.feedChannel) || this.remoteFeed > 0);
+  }
+
+  private get allWanted(): boolean {
+    return this.held.has(this.options.channel) || this.remoteAll > 0;
   }
 
   get traffic(): BusTraffic {
@@ -130,12 +150,17 @@ export class EventBus {
 
   private channelOf(topic: string): string | null {
     if (topic === "events" || topic === "reads" || topic === "writes") return this.options.channel;
+    if (topic === "feed") return this.feedChannel;
     if (topic.startsWith(OWNER_TOPIC_PREFIX)) return this.ownerPrefix + topic.slice(OWNER_TOPIC_PREFIX.length);
     return null;
   }
 
   private get controlChannel(): string {
     return `${this.options.channel}:listeners`;
+  }
+
+  private get feedChannel(): string {
+    return `${this.options.channel}:feed`;
   }
 
   private get ownerPrefix(): string {
@@ -147,6 +172,7 @@ export class EventBus {
     if (origin === this.options.node || channel === undefined) return;
     if (state === "on") {
       if (channel === this.options.channel) this.remoteAll = Math.max(this.remoteAll, 1);
+      else if (channel === this.feedChannel) this.remoteFeed = Math.max(this.remoteFeed, 1);
       else if (channel.startsWith(this.ownerPrefix)) this.remoteOwners.add(channel.slice(this.ownerPrefix.length));
     }
     void this.countRemoteListeners();
@@ -156,22 +182,30 @@ export class EventBus {
     const { publisher, channel } = this.options;
     try {
       const ownerChannels = (await publisher.call("PUBSUB", "CHANNELS", `${this.ownerPrefix}*`)) as string[];
-      const reply = (await publisher.call("PUBSUB", "NUMSUB", channel, ...ownerChannels)) as Array<string | number>;
+      const reply = (await publisher.call("PUBSUB", "NUMSUB", channel, this.feedChannel, ...ownerChannels)) as Array<string | number>;
       const remote = (i: number) => Number(reply[2 * i + 1]) - (this.held.has(String(reply[2 * i])) ? 1 : 0);
       this.remoteAll = Math.max(0, remote(0));
-      this.remoteOwners = new Set(ownerChannels.filter((_, i) => remote(i + 1) > 0).map((c) => c.slice(this.ownerPrefix.length)));
+      this.remoteFeed = Math.max(0, remote(1));
+      this.remoteOwners = new Set(ownerChannels.filter((_, i) => remote(i + 2) > 0).map((c) => c.slice(this.ownerPrefix.length)));
     } catch {
       this.remoteAll = 0;
+      this.remoteFeed = 0;
       this.remoteOwners = new Set();
     }
   }
 
+  /** An event nobody may need in full: kept only if it is among the feed's latest at the flush. */
+  offer(make: () => SerializedEvent): void {
+    this.feed.offer(make);
+  }
+
   emit(event: SerializedEvent): void {
+    this.feed.offer(event);
     if (this.reads.length + this.writes.length >= this.options.maxPending) {
       this.options.onDrop(1);
       return;
     }
-    (event.type === "read" ? this.reads : this.writes).push(event.json);
+    if (this.allWanted) (event.type === "read" ? this.reads : this.writes).push(event.json);
     if (event.owner !== null) {
       const list = this.owned.get(event.owner);
       if (list === undefined) this.owned.set(event.owner, [event.json]);
@@ -180,8 +214,9 @@ export class EventBus {
   }
 
   flush(): void {
+    this.flushFeed();
     const count = this.reads.length + this.writes.length;
-    if (count === 0) return;
+    if (count === 0 && this.owned.size === 0) return;
     const readList = this.reads;
     const writeList = this.writes;
     const owned = this.owned;
@@ -205,6 +240,15 @@ export class EventBus {
     }
   }
 
+  private flushFeed(): void {
+    const { items, seen } = this.feed.take();
+    if (seen === 0) return;
+    const json = once(() => `[${items.map((item) => (typeof item === "function" ? item() : item).json).join(",")}]`);
+    this.options.local.deliverFeed(json, items.length, seen - items.length);
+    if (this.remoteFeed === 0) return;
+    this.options.publisher.publish(this.feedChannel, `${this.options.node} ${items.length} ${seen - items.length}\n${json()}`).catch(() => {});
+  }
+
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     if (this.listenersTimer) clearInterval(this.listenersTimer);
@@ -219,6 +263,13 @@ export class EventBus {
     if (origin === this.options.node || reads === undefined || writes === undefined) return;
     this.counts.allReceived++;
     this.deliverAll(lazyBatch(() => reads, () => writes, Number(readCount), Number(writeCount)));
+  }
+
+  private receiveFeed(message: string): void {
+    const newline = message.indexOf("\n");
+    const [origin, count, skipped] = message.slice(0, Math.max(0, newline)).split(" ");
+    if (newline < 0 || origin === this.options.node) return;
+    this.options.local.deliverFeed(() => message.slice(newline + 1), Number(count), Number(skipped));
   }
 
   private receiveOwned(owner: string, message: string): void {

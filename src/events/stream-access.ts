@@ -1,13 +1,14 @@
 /**
  * Who may hear what on /ws. Pure: the gateway asks it, tests call it directly.
  *
- * Topics a client names: `events`, `reads`, `writes` (every link's events), `metrics` and
+ * Topics a client names: `events`, `reads`, `writes` (every link's events), `feed` (the latest
+ * of them, a sample for a live view), `metrics` and
  * `topology` (the cluster) need `everything` (an admin key, the admin token, or public mode);
  * `mine` (the events of the links the key owns) needs a key. On the server `mine` is the Bun
  * topic `owner:<keyId>`, so one owner's sockets never share a topic with another's.
  */
-export type StreamTopic = "events" | "reads" | "writes" | "metrics" | "topology" | "mine";
-export const STREAM_TOPICS: readonly StreamTopic[] = ["events", "reads", "writes", "metrics", "topology", "mine"];
+export type StreamTopic = "events" | "reads" | "writes" | "feed" | "metrics" | "topology" | "mine";
+export const STREAM_TOPICS: readonly StreamTopic[] = ["events", "reads", "writes", "feed", "metrics", "topology", "mine"];
 
 /** What a connection may see: everything (admin or public mode), and/or one key's own links. */
 export interface StreamAccess {

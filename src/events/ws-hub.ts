@@ -106,6 +106,11 @@ export class WsHub implements LocalDelivery {
     this.publish(ownerTopic(owner), count, () => `{"kind":"events","topic":"mine","events":${eventsJson()}}`);
   }
 
+  /** The live view's sample (`feed`): the latest events of each flush, and how many more went by. */
+  deliverFeed(eventsJson: () => string, count: number, skipped: number): void {
+    this.publish("feed", count, () => `{"kind":"events","topic":"feed","skipped":${skipped},"events":${eventsJson()}}`);
+  }
+
   deliverMetrics(payload: object): void {
     this.publish("metrics", 0, () => JSON.stringify({ kind: "metrics", ...payload }));
   }

@@ -5,11 +5,12 @@ import { uniqueUrl } from "../../harness/system";
 import { connect } from "./ws-client";
 
 /** Two real server processes on one cluster: a client on either sees both instances' events. */
+const FEED_SIZE = 5;
 let a: ServerProcess;
 let b: ServerProcess;
 
 beforeAll(async () => {
-  const env = { RATE_LIMIT_ENABLED: "false", EVENT_FLUSH_MS: "20", METRICS_PUSH_MS: "200" };
+  const env = { RATE_LIMIT_ENABLED: "false", EVENT_FLUSH_MS: "20", METRICS_PUSH_MS: "200", EVENT_FEED_SIZE: String(FEED_SIZE) };
   [a, b] = await Promise.all([startServer({ ...env, INSTANCE_ID: "11" }), startServer({ ...env, INSTANCE_ID: "12" })]);
 });
 afterAll(async () => {
@@ -121,6 +122,40 @@ describe("event stream", () => {
     } finally {
       watcher.close();
       local.close();
+    }
+  });
+
+  test("the feed carries at most EVENT_FEED_SIZE of each instance's flushes, the latest, says how many more went by, and relays between instances without the full stream", async () => {
+    const busBatches = async (s: ServerProcess) => {
+      const text = await (await fetch(`${s.url}/metrics`)).text();
+      return Number(/^shorten_bus_batches\{direction="sent",channel="all"\} (\d+)$/m.exec(text)?.[1] ?? NaN);
+    };
+    const feed = await connect(wsUrl(a, "?topics=feed"));
+    try {
+      await feed.next("subscribed");
+      await Bun.sleep(1200);
+      const sentBefore = await busBatches(b);
+      const code = await create(b);
+      const burst = 300;
+      const statuses = await Promise.all(Array.from({ length: burst }, () => get(b, code).then((r) => r.status)));
+      expect(statuses.every((s) => s === 302)).toBe(true);
+      const fromB = () => feed.messages.filter((m) => m.kind === "events" && m.topic === "feed" && (m.events as Array<Record<string, unknown>>).some((e) => e.node === "instance-12" && e.short_code === code));
+      // Every event of the burst is either in the feed or counted as skipped (nothing else runs on B now).
+      const messages = await eventually(() => {
+        const ms = fromB();
+        const told = ms.reduce((n, m) => n + (m.events as unknown[]).length + (m.skipped as number), 0);
+        return told >= burst + 1 ? ms : undefined;
+      }, "the whole burst, sent or counted", 10_000);
+      for (const m of messages) {
+        const events = m.events as Array<Record<string, unknown>>;
+        expect(events.length).toBeLessThanOrEqual(FEED_SIZE);
+        for (const e of events) expect(linkEventSchema.safeParse(e).error).toBeUndefined();
+      }
+      expect(messages.some((m) => (m.skipped as number) > 0)).toBe(true);
+      // B built no batch of the full stream: nobody holds it anywhere.
+      expect(await busBatches(b)).toBe(sentBefore);
+    } finally {
+      feed.close();
     }
   });
 

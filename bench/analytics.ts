@@ -15,8 +15,8 @@ import { clusterDir, clusterDown, clusterEnvVars, clusterUpOnFreePorts, readStat
 import { freePort, startServer, type ServerProcess } from "../harness/server-process";
 import { COUNTRY_DB_FILE, ANALYTICS_WORKER_FILE } from "../src/composition/paths";
 import { ClickEnricher } from "../src/modules/analytics/click-enricher";
-import { ROLLUP_CHUNK_LINKS } from "../src/modules/analytics/click-analytics";
-import type { LinkRollup } from "../src/domain/click-dimensions";
+import { HashRing } from "../src/domain/ring";
+import { DASHBOARD_TOPICS } from "./lib/dashboard-client";
 import { ClickLog } from "../src/modules/analytics/click-log";
 import { numberFlag } from "./lib/args";
 import { BUN, startChild, waitHttp } from "./lib/proc";
@@ -49,7 +49,7 @@ interface Running {
  */
 async function app(extra: Record<string, string>, busNode: number, id: number): Promise<Running> {
   const server: ServerProcess = await startServer({ ...env, ...extra, INSTANCE_ID: String(id), EVENT_BUS_REDIS: redisNodes[busNode % redisNodes.length]! });
-  const ws = startChild("dashboard ws client", [BUN, "bench/lib/ws-client.ts", "--url", `${server.url.replace("http", "ws")}/ws`, "--topics", "events,metrics"]);
+  const ws = startChild("dashboard ws client", [BUN, "bench/lib/ws-client.ts", "--url", `${server.url.replace("http", "ws")}/ws`, "--topics", DASHBOARD_TOPICS]);
   await Bun.sleep(500);
   return {
     url: server.url,
@@ -161,8 +161,8 @@ try {
   const enriched: string[] = [];
   for (let b = 0; b < batches; b++) enriched.push((await enricher.enrich(second(), "salt", 0)).rollups);
   const enrichPerSecond = (batches * perSecond) / ((performance.now() - started) / 1000);
-  const links = (await enricher.merge(enriched.slice(-1), ROLLUP_CHUNK_LINKS)).flatMap((chunk) => JSON.parse(chunk) as LinkRollup[]);
-  const rows = links.reduce((n, l) => n + 1 + l.dims.length + (l.visitors.length > 0 ? 1 : 0), 0);
+  const perShard = await enricher.merge(enriched.slice(-1), new HashRing(1));
+  const rows = perShard.reduce((n, { columns: c }) => n + c.links + c.dimRows + (c.visitorRows > 0 ? new Set(c.visitorCodes.split(",")).size : 0), 0);
   await enricher.close();
 
   const row = (name: string, p: typeof shipped) => [

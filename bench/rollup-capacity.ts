@@ -17,6 +17,7 @@ import { parseConfig } from "../src/config";
 import { MIGRATIONS_DIR } from "../src/composition/paths";
 import type { LinkRollup } from "../src/domain/click-dimensions";
 import { applyClickBatch } from "../src/storage/click-rows";
+import { rollupColumns } from "../src/storage/rollup-columns";
 import { applyMigrations } from "../src/storage/migrate";
 import { ShardSet } from "../src/storage/shard-set";
 import { numberFlag } from "./lib/args";
@@ -68,7 +69,7 @@ async function measure(writers: number, links: number, fresh: boolean): Promise<
       while (performance.now() < until) {
         const codes = fresh ? Array.from({ length: links }, (_, i) => `new${seq}x${w}x${i}`) : fixed[w]!;
         seq++;
-        await applyClickBatch(primary, { id: `bench:${process.pid}:${seq}`, instance: `instance-${w}`, home: 0, epoch: 1, hour, counts: new Map(codes.map((c) => [c, 10])), rollups: rollupsOf(codes) });
+        await applyClickBatch(primary, { id: `bench:${process.pid}:${seq}`, instance: `instance-${w}`, home: 0, epoch: 1, hour, counts: new Map(codes.map((c) => [c, 10])), rollups: rollupColumns(rollupsOf(codes)) });
         rows += links * ROWS_PER_LINK;
         batches++;
       }

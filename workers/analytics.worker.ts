@@ -5,7 +5,9 @@ import { Reader } from "maxmind";
 import type { PackedFacts } from "../src/modules/analytics/click-log";
 import type { LinkRollup } from "../src/domain/click-dimensions";
 import { audienceOf } from "../src/modules/analytics/click-audience";
-import type { EnrichedBatch } from "../src/modules/analytics/click-enricher";
+import type { EnrichedBatch, ShardRollups } from "../src/modules/analytics/click-enricher";
+import { ringFor } from "../src/domain/ring";
+import { rollupColumns } from "../src/storage/rollup-columns";
 import { rollUp, RollupMemo } from "../src/modules/analytics/click-rollup";
 import { RollupAccumulator } from "../src/modules/analytics/rollup-accumulator";
 import { UserAgents } from "../src/modules/analytics/user-agent";
@@ -17,8 +19,8 @@ import { UserAgents } from "../src/modules/analytics/user-agent";
  */
 export type AnalyticsTask =
   | { kind: "enrich"; facts: PackedFacts; salt: string | null; trustedProxies: string[]; sample: number }
-  /** Rollups of several flushes, as enrich returned them. */
-  | { kind: "merge"; rollups: string[]; chunkLinks: number };
+  /** Rollups of several flushes, as enrich returned them, added up and split by the ring's owner of each link. */
+  | { kind: "merge"; rollups: string[]; members: number[]; vnodes: number };
 
 export interface AnalyticsWorkerData {
   /** The MMDB file; null when ANALYTICS_GEO is off. */
@@ -49,14 +51,19 @@ const country = (ip: string): string | null => {
   }
 };
 
-export default function run(task: AnalyticsTask): EnrichedBatch | string[] {
+export default function run(task: AnalyticsTask): EnrichedBatch | ShardRollups[] {
   if (task.kind === "merge") {
     const merged = new RollupAccumulator();
     for (const rollups of task.rollups) merged.add(JSON.parse(rollups) as LinkRollup[]);
-    const links = merged.drain();
-    const chunks: string[] = [];
-    for (let i = 0; i < links.length; i += task.chunkLinks) chunks.push(JSON.stringify(links.slice(i, i + task.chunkLinks)));
-    return chunks;
+    const ring = ringFor(task.members, task.vnodes);
+    const byShard = new Map<number, LinkRollup[]>();
+    for (const link of merged.drain()) {
+      const shard = ring.shardFor(link.code);
+      const list = byShard.get(shard);
+      if (list === undefined) byShard.set(shard, [link]);
+      else list.push(link);
+    }
+    return [...byShard].map(([shard, links]) => ({ shard, columns: rollupColumns(links) }));
   }
   const { links, sample } = rollUp(task.facts, { agents, country, memo, trustedProxies: task.trustedProxies, salt: task.salt, sample: task.sample });
   return { rollups: JSON.stringify(links), audience: audienceOf(links), sample };

@@ -87,7 +87,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   const hot = new HotLinks({ maxEntries: config.HOT_CACHE_SIZE, maxBytes: config.HOT_CACHE_MAX_BYTES, ttlMs: config.HOT_CACHE_TTL_MS });
   const invalidation = new InvalidationBus({ publisher: redis.publisher, subscriber: redis.control, drop: (codes) => hot.drop(codes), clear: () => hot.clear() });
   const analytics = analyticsFrom(config, { shards, bus, events, peerAddress, logger });
-  const clickFlusher = new ClickFlusher({ counter: clicks, shards, router, instance: node, intervalMs: config.CLICK_FLUSH_MS, maxQueued: 600, logger, rollups: analytics ? (now, last) => analytics.analytics.take(now, last) : undefined, retentionDays: config.ANALYTICS_RETENTION_DAYS, hourlyDays: config.ANALYTICS_HOURLY_DAYS });
+  const clickFlusher = new ClickFlusher({ counter: clicks, shards, router, instance: node, intervalMs: config.CLICK_FLUSH_MS, maxQueued: 600, logger, rollups: analytics ? (now, ring, last) => analytics.analytics.take(now, ring, last) : undefined, retentionDays: config.ANALYTICS_RETENTION_DAYS, hourlyDays: config.ANALYTICS_HOURLY_DAYS });
 
   const topology = new TopologyAgent({
     catalog,

@@ -16,6 +16,7 @@ export const DEFAULT_VNODES = 512;
 export class HashRing {
   /** Member shard indices, ascending. */
   readonly members: readonly number[];
+  readonly vnodes: number;
   private readonly points: Uint32Array;
   private readonly owners: Uint16Array;
 
@@ -25,6 +26,7 @@ export class HashRing {
     for (const shard of list) if (!Number.isInteger(shard) || shard < 0 || shard > 0xffff) throw new RangeError(`ring: member ${shard} must be an integer 0..65535`);
     if (!Number.isInteger(vnodes) || vnodes < 1) throw new RangeError(`ring: vnodes ${vnodes} must be >= 1`);
     this.members = list;
+    this.vnodes = vnodes;
     const placed: Array<[number, number]> = [];
     for (const shard of list) {
       for (let v = 0; v < vnodes; v++) placed.push([murmur3(`shard-${shard}#${v}`), shard]);
@@ -63,4 +65,15 @@ export class HashRing {
 function rangeOf(count: number): number[] {
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`ring: shard count ${count} must be >= 1`);
   return Array.from({ length: count }, (_, i) => i);
+}
+
+// Building a ring is ~1 ms for 3 shards x 512 vnodes: once per (members, vnodes) per thread.
+const rings = new Map<string, HashRing>();
+
+/** The ring of these members, built once per thread (worker threads are handed the members). */
+export function ringFor(members: readonly number[], vnodes = DEFAULT_VNODES): HashRing {
+  const key = `${members.join(",")}/${vnodes}`;
+  let ring = rings.get(key);
+  if (!ring) rings.set(key, (ring = new HashRing(members, vnodes)));
+  return ring;
 }

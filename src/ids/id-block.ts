@@ -1,5 +1,5 @@
 import { encodeBase62 } from "../domain/base62";
-import { DEFAULT_VNODES, HashRing } from "../domain/ring";
+import { ringFor } from "../domain/ring";
 import { Snowflake, type SnowflakeState } from "../domain/snowflake";
 
 /**
@@ -59,16 +59,6 @@ export type IdWorkerTask = ({ kind: "block" } & BlockRequest) | ({ kind: "plan-m
 /** Ring owners are stored as Uint16, and so are a block's shards. */
 export const MAX_SHARDS = 0xffff;
 export const MAX_BLOCK_SIZE = 1_000_000;
-
-// Building a ring is ~1 ms for 3 shards x 512 vnodes: once per (members, vnodes) per thread.
-const rings = new Map<string, HashRing>();
-
-export function ringFor(members: readonly number[], vnodes = DEFAULT_VNODES): HashRing {
-  const key = `${members.join(",")}/${vnodes}`;
-  let ring = rings.get(key);
-  if (!ring) rings.set(key, (ring = new HashRing(members, vnodes)));
-  return ring;
-}
 
 export function generateBlock(request: BlockRequest, now: () => number = Date.now): Block {
   const { count } = request;

@@ -1,6 +1,6 @@
-import type { LinkRollup } from "../domain/click-dimensions";
 import type { PgNode } from "./nodes";
 import { pgCall } from "./nodes";
+import { arrayLiteral, textItems, type RollupColumns } from "./rollup-columns";
 
 /** One flush of one instance's counts to one shard, identified so a retry is applied once. */
 export interface ClickBatch {
@@ -11,8 +11,8 @@ export interface ClickBatch {
   epoch: number;
   hour: Date;
   counts: ReadonlyMap<string, number>;
-  /** The enriched share of the counts, per link (absent: analytics off, or details dropped). */
-  rollups: readonly LinkRollup[];
+  /** The enriched share of the interval's clicks on this shard (null: analytics off, or nothing enriched). */
+  rollups: RollupColumns | null;
 }
 
 /**
@@ -20,37 +20,44 @@ export interface ClickBatch {
  * there (a retry of a flush whose commit we never heard about) nothing is added. False then.
  */
 export async function applyClickBatch(node: PgNode, batch: ClickBatch): Promise<boolean> {
-  const codes = [...batch.counts.keys()];
-  const clicks = codes.map((c) => String(batch.counts.get(c)));
-  const rollups = new Map(batch.rollups.map((r) => [r.code, r]));
-  const humans = codes.map((c) => String(rollups.get(c)?.humans ?? 0));
-  const bots = codes.map((c) => String(rollups.get(c)?.bots ?? 0));
-  const dims = batch.rollups.flatMap((r) => r.dims.map((d) => [r.code, ...d] as const));
-  const visitors = batch.rollups.flatMap((r) => r.visitors.map((v) => [r.code, v] as const));
+  // Array literals written here rather than by the driver's per-element serialiser (see rollup-columns.ts).
+  const codes = arrayLiteral(textItems([...batch.counts.keys()]));
+  const clicks = arrayLiteral([...batch.counts.values()].join(","));
+  const r = batch.rollups;
   // Idempotent by its batch id: a retry after a timeout whose commit did land adds nothing.
   return node.policy.run(
     () =>
       node.client.begin(async (tx) => {
         const fresh = await tx`insert into click_batches (batch_id) values (${batch.id}) on conflict do nothing returning 1`;
         if (fresh.length === 0) return false;
-        await tx`
-          insert into link_clicks (code, hour, instance, home, epoch, clicks, humans, bots)
-          select c, ${batch.hour}, ${batch.instance}, ${batch.home}, ${batch.epoch}, n, h, b from unnest(${codes}::text[], ${clicks}::bigint[], ${humans}::bigint[], ${bots}::bigint[]) as t(c, n, h, b)
-          on conflict (code, hour, instance, home, epoch) do update
-            set clicks = link_clicks.clicks + excluded.clicks, humans = link_clicks.humans + excluded.humans, bots = link_clicks.bots + excluded.bots`;
-        if (dims.length > 0) {
+        if (batch.counts.size > 0) {
+          await tx`
+            insert into link_clicks (code, hour, instance, home, epoch, clicks, humans, bots)
+            select c, ${batch.hour}, ${batch.instance}, ${batch.home}, ${batch.epoch}, n, 0, 0 from unnest(${codes}::text[], ${clicks}::bigint[]) as t(c, n)
+            on conflict (code, hour, instance, home, epoch) do update set clicks = link_clicks.clicks + excluded.clicks`;
+        }
+        if (r === null) return true;
+        if (r.links > 0) {
+          // A link's rollup may come in a later interval than its clicks: then its row gains humans and bots, and 0 clicks.
+          await tx`
+            insert into link_clicks (code, hour, instance, home, epoch, clicks, humans, bots)
+            select c, ${batch.hour}, ${batch.instance}, ${batch.home}, ${batch.epoch}, 0, h, b
+            from unnest(${arrayLiteral(r.codes)}::text[], ${arrayLiteral(r.humans)}::bigint[], ${arrayLiteral(r.bots)}::bigint[]) as t(c, h, b)
+            on conflict (code, hour, instance, home, epoch) do update set humans = link_clicks.humans + excluded.humans, bots = link_clicks.bots + excluded.bots`;
+        }
+        if (r.dimRows > 0) {
           await tx`
             insert into link_click_dims (code, hour, home, epoch, dimension, value, clicks, humans)
             select c, ${batch.hour}, ${batch.home}, ${batch.epoch}, d, v, n, h
-            from unnest(${dims.map((d) => d[0])}::text[], ${dims.map((d) => d[1])}::text[], ${dims.map((d) => d[2])}::text[], ${dims.map((d) => String(d[3]))}::bigint[], ${dims.map((d) => String(d[4]))}::bigint[]) as t(c, d, v, n, h)
+            from unnest(${arrayLiteral(r.dimCodes)}::text[], ${arrayLiteral(r.dimNames)}::text[], ${arrayLiteral(r.dimValues)}::text[], ${arrayLiteral(r.dimClicks)}::bigint[], ${arrayLiteral(r.dimHumans)}::bigint[]) as t(c, d, v, n, h)
             on conflict (code, hour, home, epoch, dimension, value) do update
               set clicks = link_click_dims.clicks + excluded.clicks, humans = link_click_dims.humans + excluded.humans`;
         }
-        if (visitors.length > 0) {
+        if (r.visitorRows > 0) {
           // A union: adding a visitor twice (another instance, a copy) changes nothing.
           await tx`
             insert into link_visitors (code, hour, home, epoch, visitors)
-            select c, ${batch.hour}, ${batch.home}, ${batch.epoch}, hll_add_agg(hll_hash_bigint(v)) from unnest(${visitors.map((v) => v[0])}::text[], ${visitors.map((v) => v[1])}::bigint[]) as t(c, v) group by c
+            select c, ${batch.hour}, ${batch.home}, ${batch.epoch}, hll_add_agg(hll_hash_bigint(v)) from unnest(${arrayLiteral(r.visitorCodes)}::text[], ${arrayLiteral(r.visitorIds)}::bigint[]) as t(c, v) group by c
             on conflict (code, hour, home, epoch) do update set visitors = hll_union(link_visitors.visitors, excluded.visitors)`;
         }
         return true;

@@ -1,18 +1,19 @@
 /**
- * The analytics hand-over in chunks, with the real worker pool: several flushes' rollups merged
- * in the worker come back as JSON texts of at most `chunkLinks` links each, every link in exactly
- * one chunk, with the clicks of every flush added up.
+ * The analytics hand-over with the real worker pool: several flushes' rollups merged in the
+ * worker come back split by shard, by the ring they were asked for, as the array texts the
+ * shard's batch writes: every link in exactly one shard, the ring's owner, with the clicks of
+ * every flush added up.
  */
 import { afterAll, expect, test } from "bun:test";
 import { ANALYTICS_WORKER_FILE } from "../../src/composition/paths";
-import type { LinkRollup } from "../../src/domain/click-dimensions";
+import { HashRing } from "../../src/domain/ring";
 import { ClickEnricher } from "../../src/modules/analytics/click-enricher";
 import { ClickLog } from "../../src/modules/analytics/click-log";
 
 const enricher = new ClickEnricher({ workerFile: ANALYTICS_WORKER_FILE, threads: 1, geoFile: null, agentCacheSize: 100, trustedProxies: [] });
 afterAll(() => enricher.close());
 
-test("5,000 links over two flushes come back as 3 chunks of at most 2,000 links, each link once, its clicks summed", async () => {
+test("5,000 links over two flushes come back split by the ring's owner, each link once, its clicks summed", async () => {
   const links = 5000;
   const flush = async (clicksOf: (i: number) => number) => {
     const log = new ClickLog(100_000);
@@ -23,13 +24,24 @@ test("5,000 links over two flushes come back as 3 chunks of at most 2,000 links,
   };
   const first = await flush((i) => 1 + (i % 3));
   const second = await flush((i) => (i % 2 === 0 ? 1 : 0));
-  const chunks = await enricher.merge([first, second], 2000);
-  const parsed = chunks.map((chunk) => JSON.parse(chunk) as LinkRollup[]);
-  expect(parsed.map((c) => c.length)).toEqual([2000, 2000, 1000]);
-  const byCode = new Map(parsed.flat().map((l) => [l.code, l]));
-  expect(byCode.size).toBe(links);
-  for (let i = 0; i < links; i++) {
-    const l = byCode.get(`c${i}`)!;
-    expect(l.humans + l.bots).toBe(1 + (i % 3) + (i % 2 === 0 ? 1 : 0));
+  const ring = new HashRing([0, 2, 5]);
+  const perShard = await enricher.merge([first, second], ring);
+  expect(perShard.map((s) => s.shard).sort()).toEqual([0, 2, 5]);
+  const seen = new Map<string, number>();
+  for (const { shard, columns } of perShard) {
+    const codes = JSON.parse(`[${columns.codes}]`) as string[];
+    const humans = JSON.parse(`[${columns.humans}]`) as number[];
+    const bots = JSON.parse(`[${columns.bots}]`) as number[];
+    expect([codes.length, humans.length, bots.length]).toEqual([columns.links, columns.links, columns.links]);
+    codes.forEach((code, i) => {
+      expect(ring.shardFor(code)).toBe(shard);
+      expect(seen.has(code)).toBe(false);
+      seen.set(code, humans[i]! + bots[i]!);
+    });
+    const dimCodes = JSON.parse(`[${columns.dimCodes}]`) as string[];
+    expect(dimCodes.length).toBe(columns.dimRows);
+    expect(dimCodes.every((code) => ring.shardFor(code) === shard)).toBe(true);
   }
+  expect(seen.size).toBe(links);
+  for (let i = 0; i < links; i++) expect(seen.get(`c${i}`)).toBe(1 + (i % 3) + (i % 2 === 0 ? 1 : 0));
 });

@@ -1,10 +1,8 @@
 import { ClickAudience } from "./click-audience";
-import type { ClickEnricher } from "./click-enricher";
+import type { ClickEnricher, ShardRollups } from "./click-enricher";
+import type { HashRing } from "../../domain/ring";
 import type { ClickLog } from "./click-log";
 import type { EnrichedClick } from "./click-rollup";
-
-/** Links per hand-over chunk: parsed and written in a few milliseconds, so the loop is never held long. */
-export const ROLLUP_CHUNK_LINKS = 2000;
 
 /**
  * Each click flush's analytics: takes the raw facts logged since the last flush and has the
@@ -15,7 +13,7 @@ export const ROLLUP_CHUNK_LINKS = 2000;
  *
  * @example
  *   const analytics = new ClickAnalytics({ log, enricher, salt: (now) => salts.of(now), listening: () => bus.wanted, onClicks });
- *   const chunks = await analytics.take(Date.now());
+ *   const perShard = await analytics.take(Date.now(), router.current.write);
  */
 export class ClickAnalytics {
   private enrichedClicks = 0;
@@ -42,8 +40,8 @@ export class ClickAnalytics {
     },
   ) {}
 
-  /** `last`: the final flush (a stop), which takes everything pending. Rollups come as JSON texts of LinkRollup[], ROLLUP_CHUNK_LINKS links at most each. */
-  async take(now: number, last = false): Promise<string[]> {
+  /** `ring`: the ring the counts of this flush are routed by. `last`: the final flush (a stop), which takes everything pending. */
+  async take(now: number, ring: HashRing, last = false): Promise<ShardRollups[]> {
     await this.enrichLogged(now);
     if (!last && now - this.handedAt < this.deps.intervalMs) return [];
     this.handedAt = now;
@@ -52,7 +50,7 @@ export class ClickAnalytics {
     this.pending = [];
     this.pendingClicks = 0;
     try {
-      return await this.deps.enricher.merge(rollups, ROLLUP_CHUNK_LINKS);
+      return await this.deps.enricher.merge(rollups, ring);
     } catch (error) {
       this.deps.log.lost(clicks);
       this.deps.onError(error as Error);

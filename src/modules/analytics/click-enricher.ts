@@ -2,6 +2,14 @@ import { Piscina } from "piscina";
 import type { PackedFacts } from "./click-log";
 import type { AudienceDelta } from "./click-audience";
 import type { EnrichedClick } from "./click-rollup";
+import type { HashRing } from "../../domain/ring";
+import type { RollupColumns } from "../../storage/rollup-columns";
+
+/** One shard's share of an interval's rollups, ready to write. */
+export interface ShardRollups {
+  shard: number;
+  columns: RollupColumns;
+}
 
 /** One flush's enrichment: the rollups kept as the worker wrote them (JSON), to be merged there later. */
 export interface EnrichedBatch {
@@ -21,7 +29,7 @@ export interface EnrichedBatch {
  * @example
  *   const enricher = new ClickEnricher({ workerFile, threads: 1, geoFile, agentCacheSize: 10_000, trustedProxies: [] });
  *   const batch = await enricher.enrich(log.drain(), salt, 0);
- *   const chunks = await enricher.merge([batch.rollups], 2000);
+ *   const perShard = await enricher.merge([batch.rollups], router.current.write);
  */
 export class ClickEnricher {
   private readonly pool: Piscina;
@@ -39,13 +47,14 @@ export class ClickEnricher {
   }
 
   /**
-   * Several flushes' rollups (as `enrich` returned them) added into one per link, as JSON texts
-   * of at most `chunkLinks` links each: with a million links clicked, one answer of objects took
-   * the main thread hundreds of milliseconds to receive (every redirect waited behind it); a
-   * chunk is parsed and written in a few, and the loop runs between chunks.
+   * Several flushes' rollups (as `enrich` returned them) added into one per link and split by
+   * the owner of each link in `ring`, each shard's as the array texts its batch writes: with a
+   * million links clicked, receiving objects, or even JSON of them, and serialising them for the
+   * driver held the request thread for hundreds of milliseconds; a few strings per shard cross as
+   * copies and go to PostgreSQL as they are.
    */
-  merge(rollups: readonly string[], chunkLinks: number): Promise<string[]> {
-    return this.pool.run({ kind: "merge", rollups, chunkLinks });
+  merge(rollups: readonly string[], ring: HashRing): Promise<ShardRollups[]> {
+    return this.pool.run({ kind: "merge", rollups, members: [...ring.members], vnodes: ring.vnodes });
   }
 
   close(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Logger } from "../../observability/logger";
 import type { ShardSet } from "../../storage/shard-set";
-import type { LinkRollup } from "../../domain/click-dimensions";
+import type { HashRing } from "../../domain/ring";
+import type { RollupColumns } from "../../storage/rollup-columns";
 import { applyClickBatch, pruneAnalytics, pruneClickBatches, type ClickBatch } from "../../storage/click-rows";
 import { compactRollups } from "../../storage/rollup-compaction";
 import type { RingRouter } from "../../topology/ring-router";
@@ -37,8 +38,8 @@ export class ClickFlusher {
       intervalMs: number;
       maxQueued: number;
       logger: Logger;
-      /** The enriched share of the interval's clicks (click analytics): JSON texts of LinkRollup[], stored in the same batch as the counts. */
-      rollups?: (now: number, last: boolean) => Promise<readonly string[]>;
+      /** The enriched share of the interval's clicks (click analytics), split by `ring` as the counts are, stored in the same batch as the counts. */
+      rollups?: (now: number, ring: HashRing, last: boolean) => Promise<ReadonlyArray<{ shard: number; columns: RollupColumns }>>;
       /** ANALYTICS_RETENTION_DAYS: older analytics rows are deleted at start and every few hours. */
       retentionDays?: number;
       /** ANALYTICS_HOURLY_DAYS: older hourly rows are folded into daily ones on the same rounds. */
@@ -95,26 +96,21 @@ export class ClickFlusher {
 
   /**
    * Each piece of a flush (taking the counts, handing the raw clicks to the analytics worker,
-   * parsing each rollup chunk, grouping by shard, starting each shard's upsert) holds the event
-   * loop for up to a few milliseconds; each gets a turn of its own, so a request waits behind
-   * one piece at most, not the sum (p99 at a fixed rate was the flushes' doing).
+   * grouping by shard, starting each shard's upsert) holds the event loop for up to a few
+   * milliseconds; each gets a turn of its own, so a request waits behind one piece at most, not
+   * the sum (p99 at a fixed rate was the flushes' doing). The rollups come split by shard, by
+   * the ring the counts are routed by, so both land in one batch under one epoch.
    */
   private async run(last = false): Promise<void> {
     const now = (this.deps.now ?? Date.now)();
     this.deps.counter.tick(now);
     const counts = this.deps.counter.drain();
+    const { write: ring, version: epoch } = this.deps.router.current;
     const hour = new Date(Math.floor(now / HOUR_MS) * HOUR_MS);
     await nextTurn();
-    const chunks = this.deps.rollups ? await this.deps.rollups(now, last) : [];
-    // Queued as one batch per shard whatever the number of chunks, so the queue's bound still
-    // counts flush intervals.
-    const rollups: LinkRollup[] = [];
-    for (const chunk of chunks) {
-      await nextTurn();
-      for (const rollup of JSON.parse(chunk) as LinkRollup[]) rollups.push(rollup);
-    }
+    const rollups = this.deps.rollups ? await this.deps.rollups(now, ring, last) : [];
     await nextTurn();
-    this.enqueue(counts, rollups, hour);
+    this.enqueue(counts, rollups, hour, ring, epoch);
     const applying: Promise<void>[] = [];
     for (const [shard, batches] of this.queued) {
       await nextTurn();
@@ -123,24 +119,18 @@ export class ClickFlusher {
     await Promise.all(applying);
   }
 
-  private enqueue(counts: Map<string, number>, rollups: readonly LinkRollup[], hour: Date): void {
+  private enqueue(counts: Map<string, number>, rollups: ReadonlyArray<{ shard: number; columns: RollupColumns }>, hour: Date, ring: HashRing, epoch: number): void {
     if (counts.size === 0 && rollups.length === 0) return;
-    const { write: ring, version: epoch } = this.deps.router.current;
-    const byShard = new Map<number, { counts: Map<string, number>; rollups: LinkRollup[] }>();
-    const groupOf = (code: string) => {
-      const shard = ring.shardFor(code);
+    const byShard = new Map<number, { counts: Map<string, number>; rollups: RollupColumns | null }>();
+    const groupOf = (shard: number) => {
       let group = byShard.get(shard);
-      if (!group) byShard.set(shard, (group = { counts: new Map(), rollups: [] }));
+      if (!group) byShard.set(shard, (group = { counts: new Map(), rollups: null }));
       return group;
     };
-    for (const [code, n] of counts) groupOf(code).counts.set(code, n);
+    for (const [code, n] of counts) groupOf(ring.shardFor(code)).counts.set(code, n);
     // Rollups are handed over every analytics interval, so a link's may come without new
     // clicks: its row then gains humans and bots, and 0 clicks.
-    for (const rollup of rollups) {
-      const group = groupOf(rollup.code);
-      if (!group.counts.has(rollup.code)) group.counts.set(rollup.code, 0);
-      group.rollups.push(rollup);
-    }
+    for (const { shard, columns } of rollups) groupOf(shard).rollups = columns;
     for (const [home, group] of byShard) {
       const queue = this.queued.get(home) ?? [];
       this.queued.set(home, queue);

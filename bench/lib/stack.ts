@@ -151,7 +151,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
 }
 
-async function startFloor(redisNodes: string): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
+export async function startFloor(redisNodes: string): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
   const port = await freePort();
   const child = startChild(`floor server :${port}`, [BUN, "bench/baselines/floor-server.ts"], { env: { PORT: String(port), REDIS_NODES: redisNodes } });
   await waitHttp(`http://127.0.0.1:${port}/health/ready`, 15_000).catch((error: Error) => {

@@ -20,7 +20,7 @@ export function analyticsFrom(config: Config, deps: { shards: ShardSet; bus: Eve
     salt: config.ANALYTICS_UNIQUES ? (now) => salts.of(now) : null,
     listening: () => deps.bus.wanted,
     onClicks: (clicks) => {
-      for (const click of clicks) deps.bus.emit(deps.events.click(click));
+      for (const click of clicks) deps.bus.emit(deps.events.click(click), false);
     },
     streamMax: 500,
     intervalMs: config.ANALYTICS_FLUSH_MS,

@@ -81,6 +81,7 @@ export class EventBus {
   private writes: string[] = [];
   private owned = new Map<string, string[]>();
   private readonly feed: RecentSample<SerializedEvent | (() => SerializedEvent)>;
+  private readonly feedChannel: string;
   private timer: ReturnType<typeof setInterval> | undefined;
   private listenersTimer: ReturnType<typeof setInterval> | undefined;
   /** Redis channel → how many local hub topics behind it have subscribers. */
@@ -92,6 +93,7 @@ export class EventBus {
 
   constructor(private readonly options: EventBusOptions) {
     this.feed = new RecentSample(options.feedSize);
+    this.feedChannel = `${options.channel}:feed`;
   }
 
   start(): void {
@@ -159,10 +161,6 @@ export class EventBus {
     return `${this.options.channel}:listeners`;
   }
 
-  private get feedChannel(): string {
-    return `${this.options.channel}:feed`;
-  }
-
   private get ownerPrefix(): string {
     return `${this.options.channel}:owner:`;
   }
@@ -199,8 +197,9 @@ export class EventBus {
     this.feed.offer(make);
   }
 
-  emit(event: SerializedEvent): void {
-    this.feed.offer(event);
+  /** `live`: also a candidate for the feed (enriched clicks are not: the live view lists requests). */
+  emit(event: SerializedEvent, live = true): void {
+    if (live) this.feed.offer(event);
     if (this.reads.length + this.writes.length >= this.options.maxPending) {
       this.options.onDrop(1);
       return;

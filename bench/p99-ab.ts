@@ -6,8 +6,9 @@
  * shorten_event_loop_delay_seconds buckets over the run). A tail with no late loop samples is
  * not the server's event loop: it is the generator's or the machine's scheduling.
  *
- *   bun bench/p99-ab.ts [--rate 25000] [--rounds 3] [--seconds 12] [name:KEY=V,KEY=V ...]
+ *   bun bench/p99-ab.ts [--rate 25000 | --max] [--rounds 3] [--seconds 12] [name:KEY=V,KEY=V ...]
  *
+ * --max: closed loop at max load instead (wrk -t1 -c64), reporting req/s and wrk's p99.
  * Without variants: the floor and the app as shipped (`shipped:`).
  */
 import { join } from "node:path";
@@ -27,6 +28,7 @@ const argv = Bun.argv.slice(2);
 const rate = numberFlag(argv, "rate", 25_000);
 const rounds = numberFlag(argv, "rounds", 3);
 const seconds = numberFlag(argv, "seconds", 12);
+const atMax = argv.includes("--max");
 const named = argv.filter((a) => /^[\w-]+:/.test(a));
 const variants = (named.length > 0 ? named : ["shipped:"]).map((v) => {
   const [name, pairs = ""] = [v.slice(0, v.indexOf(":")), v.slice(v.indexOf(":") + 1)];
@@ -64,9 +66,11 @@ try {
         }
         await runWrk({ label: "warm-up", url: server.url, script: "redirects", env: { CODES_FILE: codesFile, HOT_SHARE: "1" }, connections: 16, durationS: 2 });
         const before = server.app ? await scrape([server.url]) : null;
-        const res = await openLoop({ url: server.url, codesFile, rate, durationS: seconds, connections: 64, hotShare: 1, label });
+        const res = atMax
+          ? await runWrk({ label, url: server.url, script: "redirects", env: { CODES_FILE: codesFile, HOT_SHARE: "1" }, connections: 64, durationS: seconds })
+          : await openLoop({ url: server.url, codesFile, rate, durationS: seconds, connections: 64, hotShare: 1, label });
         const loop = before ? loopDelaySummary([delta(before, await scrape([server.url]))], 0.99, 2) : null;
-        const line = `p50 ${res.latencyMs.p50.toFixed(2)} p99 ${res.latencyMs.p99.toFixed(2)} max ${res.latencyMs.max.toFixed(1)} ms, dropped ${res.dropped ?? 0}${loop ? `; loop samples ${loop.samples}, later than 2 ms: ${loop.over}` : ""}`;
+        const line = `${atMax ? `${Math.round(res.rps)} req/s, ` : ""}p50 ${res.latencyMs.p50.toFixed(2)} p99 ${res.latencyMs.p99.toFixed(2)} max ${res.latencyMs.max.toFixed(1)} ms, dropped ${res.dropped ?? 0}${loop ? `; loop samples ${loop.samples}, later than 2 ms: ${loop.over}` : ""}`;
         console.log(`round ${r + 1} ${label}: ${line}`);
         lines.set(label, [...(lines.get(label) ?? []), line]);
       } finally {
@@ -74,7 +78,7 @@ try {
       }
     }
   }
-  console.log(`\nopen loop at ${rate}/s for ${seconds} s, 1,000 hot codes, ${rounds} round(s) alternating:`);
+  console.log(`\n${atMax ? "max load (wrk -t1 -c64)" : `open loop at ${rate}/s`} for ${seconds} s, 1,000 hot codes, ${rounds} round(s) alternating:`);
   for (const [label, ls] of lines) console.log(`${label}\n  ${ls.join("\n  ")}`);
 } finally {
   await runCleanup();

@@ -13,7 +13,8 @@ const BACKOFF_MAX_MS = 8000;
 
 function socketUrl() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  // A server without the topology topic rejects the list and falls back to events,metrics.
+  // A server older than the feed or topology topics rejects the list and falls back to
+  // events,metrics: its full stream is shown the same way (see handleMessage).
   return `${scheme}//${location.host}/ws?topics=feed,metrics,topology`;
 }
 
@@ -106,7 +107,7 @@ export function createConnection({ adminKey, handlers }) {
       return;
     }
     if (message?.kind === "metrics") handlers.metrics(message);
-    else if (message?.kind === "events" && message.topic === "feed" && Array.isArray(message.events)) handlers.events(message.events, Number(message.skipped) || 0);
+    else if (message?.kind === "events" && (message.topic === "feed" || message.topic === "events") && Array.isArray(message.events)) handlers.events(message.events, Number(message.skipped) || 0);
     else if (message?.kind === "topology") handlers.topology(message);
     else if (message?.kind === "subscribed" && Array.isArray(message.topics)) handlers.subscribed(message.topics);
     else if (message?.kind === "auth-required") authenticate(from);

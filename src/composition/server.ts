@@ -115,7 +115,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     },
     cacheTtlSeconds: config.CACHE_TTL_SECONDS,
   });
-  const { limiter, admission } = rateLimitsFrom(config, shards, router);
+  const { limiter, admission, createAdmission } = rateLimitsFrom(config, shards, router);
   const reader = new LinkReader({ shards, router, hot, observer, cacheTtlSeconds: config.CACHE_TTL_SECONDS, annotate: tracing.enabled ? (a) => tracing.annotate(a) : undefined });
   const keys = new KeyRing({ catalog, subscriber: redis.control, pollMs: config.KEYS_POLL_MS, unknownTtlMs: config.KEYS_UNKNOWN_TTL_MS, lookupGate: limiter ? keyLookupGate(limiter, clientKey) : undefined });
   keys.onRevoked = (keyIds) => hub.closeKeys(keyIds);
@@ -175,7 +175,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     stats,
     accountStats: new AccountClickStats({ shards, router }),
     redirect,
-    gate: rateGate(limiter, clientKey),
+    gate: rateGate(limiter, createAdmission, clientKey),
     limiter,
     prometheus,
     latestMetrics: () => clusterMetrics.snapshot,
@@ -197,6 +197,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     invalidation,
     clickFlusher,
     admission,
+    createAdmission,
     reader,
     manager,
     keys,
@@ -222,6 +223,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
       repairs.start();
       clickFlusher.start();
       admission?.start();
+      createAdmission?.start();
       // Probes every node through its policy, so a breaker opened by a node that has since come
       // back closes even if no request happens to try that node (a replica behind a live Redis).
       probeTimer = setInterval(() => void checkShards(shards), config.BREAKER_COOLDOWN_MS);
@@ -256,7 +258,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
       void metricsServer?.stop(true);
       // Clicks first, while the database pools are open: a graceful stop loses none.
       await clickFlusher.stop();
-      await admission?.stop();
+      await Promise.all([admission?.stop(), createAdmission?.stop()]);
       await analytics?.analytics.close();
       await topology.stop();
       await invalidation.stop();

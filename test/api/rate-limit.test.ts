@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startSystem, uniqueUrl, type TestSystem } from "../../harness/system";
+import { eventually } from "../../harness/eventually";
 
 let sys: TestSystem;
 const ip = () => `198.51.100.${Math.floor(Math.random() * 250) + 1}-${crypto.randomUUID().slice(0, 8)}`;
@@ -69,11 +70,11 @@ describe("rate limiting (GCRA in Redis)", () => {
     expect((await sys.request("POST", "/create", { url: uniqueUrl("xff") }, { peer: direct, headers: { "x-forwarded-for": ip() } })).status).toBe(429);
   });
 
-  test("the bucket lives in Redis, on the shard the ring picks for the client", async () => {
+  test("the shared bucket lives in Redis, on the shard the ring picks for the client (a create reaches it at the next sync)", async () => {
     const peer = ip();
     await sys.request("POST", "/create", { url: uniqueUrl("where") }, { peer });
     const node = sys.composed.shards.at(sys.composed.router.current.write.shardFor(peer)).redis.client;
-    expect(Number(await node.pttl(`rl:create:${peer}`))).toBeGreaterThan(0);
+    await eventually(async () => (Number(await node.pttl(`rl:create:${peer}`)) > 0 ? true : undefined), "the create bucket in Redis", 5000);
   });
 
   test("a prober's steady rate of 404s is the redirect budget over the 404 cost, and 404s carry the RateLimit headers", async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { gcraParams } from "../../src/domain/gcra";
 import { HashRing } from "../../src/domain/ring";
-import { RedirectAdmission } from "../../src/modules/ratelimit/redirect-admission";
+import { MemoryAdmission } from "../../src/modules/ratelimit/memory-admission";
 import { clusterState, startNode, stopNode } from "../../harness/cluster";
 import { eventually } from "../../harness/eventually";
 import { makeKey } from "../support/keys";
@@ -59,11 +59,19 @@ describe("rate limiting while the client's Redis node is down", () => {
   test("memory: the same limit holds, per instance", async () => {
     expect(await statuses(systems.memory!, peerOnShard(SHARD), 4)).toEqual([201, 201, 201, 429]);
   });
-  test("allow: requests pass unlimited", async () => {
-    expect(await statuses(systems.allow!, peerOnShard(SHARD), 5)).toEqual([201, 201, 201, 201, 201]);
+  // Anonymous creates are admitted in memory, as redirects are: the mode decides once the
+  // budget's sync has found the client's Redis down (the test runs that sync itself).
+  test("allow: once a sync finds the node down, creates pass unlimited", async () => {
+    const peer = peerOnShard(SHARD);
+    expect(await statuses(systems.allow!, peer, 1)).toEqual([201]);
+    await systems.allow!.composed.createAdmission!.sync();
+    expect(await statuses(systems.allow!, peer, 5)).toEqual([201, 201, 201, 201, 201]);
   });
-  test("deny: requests are refused with 429", async () => {
-    expect(await statuses(systems.deny!, peerOnShard(SHARD), 2)).toEqual([429, 429]);
+  test("deny: decided in memory until a sync finds the node down, then refused with 429", async () => {
+    const peer = peerOnShard(SHARD);
+    expect(await statuses(systems.deny!, peer, 1)).toEqual([201]);
+    await systems.deny!.composed.createAdmission!.sync();
+    expect(await statuses(systems.deny!, peer, 2)).toEqual([429, 429]);
   });
 
   test("memory: a bulk call still pays per link, out of the per-instance bucket", async () => {
@@ -82,7 +90,7 @@ describe("rate limiting while the client's Redis node is down", () => {
     ["allow", [true, true, true, false], [true, true]],
     ["deny", [true, true, true, false], [false, false]],
   ] as const)("redirects (%s): decided in memory; once a sync finds the client's Redis down, the mode decides", async (mode, before, after) => {
-    const admission = new RedirectAdmission({ shards: systems[mode]!.composed.shards, shardFor: () => SHARD, params: gcraParams({ perMinute: 3 }), whenRedisDown: mode, syncMs: 60_000 });
+    const admission = new MemoryAdmission({ bucket: "redirect", shards: systems[mode]!.composed.shards, shardFor: () => SHARD, params: gcraParams({ perMinute: 3 }), whenRedisDown: mode, syncMs: 60_000 });
     const peer = peerOnShard(SHARD);
     expect(before.map(() => admission.admit(peer, 1).allowed)).toEqual([...before]);
     await admission.sync();
@@ -93,7 +101,7 @@ describe("rate limiting while the client's Redis node is down", () => {
 
   // Last: it brings the node back.
   test("redirects (deny): once the client's Redis is back, the next sync finds it and the budget admits again", async () => {
-    const admission = new RedirectAdmission({ shards: systems.deny!.composed.shards, shardFor: () => SHARD, params: gcraParams({ perMinute: 60 }), whenRedisDown: "deny", syncMs: 60_000 });
+    const admission = new MemoryAdmission({ bucket: "redirect", shards: systems.deny!.composed.shards, shardFor: () => SHARD, params: gcraParams({ perMinute: 60 }), whenRedisDown: "deny", syncMs: 60_000 });
     const peer = peerOnShard(SHARD);
     expect(admission.admit(peer, 1).allowed).toBe(true);
     await admission.sync();

@@ -1,13 +1,13 @@
 import { isLinkPathShape, isReservedName } from "../../domain/alias";
 import { AppError } from "../../errors";
 import { rateLimitHeaders, rateLimitedError } from "../ratelimit/rate-limit-headers";
-import type { RedirectAdmission } from "../ratelimit/redirect-admission";
+import type { MemoryAdmission } from "../ratelimit/memory-admission";
 import type { LinkReader, ResolvedLink } from "./link-reader";
 
 export interface RedirectDeps {
   reader: LinkReader;
   /** The redirect budget, decided in memory; null when rate limiting is off. */
-  admission: RedirectAdmission | null;
+  admission: MemoryAdmission | null;
   clientKey: (request: Request) => string;
   redirectStatus: number;
   notFoundCost: number;
@@ -47,14 +47,14 @@ export function redirectHandler(deps: RedirectDeps): RedirectHandler {
   // Snowflake codes are sequential, so guessing must cost more than a hit: the rest of a 404's
   // price is charged even when it empties the bucket, so a prober's steady rate of 404s is the
   // redirect budget divided by RATE_LIMIT_NOT_FOUND_COST. The 404 says what is left.
-  const surcharged = (admission: RedirectAdmission, client: string, error: unknown): never => {
+  const surcharged = (admission: MemoryAdmission, client: string, error: unknown): never => {
     if (error instanceof AppError && error.code === "short-url-not-found" && deps.notFoundCost > 1) {
       throw new AppError(error.code, error.message, { headers: rateLimitHeaders(admission.admit(client, deps.notFoundCost - 1, true)) });
     }
     throw error;
   };
 
-  const limited = (admission: RedirectAdmission, client: string, code: string, request: Request): Response | Promise<Response> => {
+  const limited = (admission: MemoryAdmission, client: string, code: string, request: Request): Response | Promise<Response> => {
     const decision = admission.admit(client, 1);
     if (!decision.allowed) throw rateLimitedError(decision);
     let resolved: ReturnType<LinkReader["resolve"]>;

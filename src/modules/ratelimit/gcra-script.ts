@@ -63,7 +63,7 @@ return {granted, retry, available - granted, math.ceil(new_tat - now)}
 `;
 
 /**
- * The redirect budget's sync (modules/ratelimit/redirect-admission.ts): charges each bucket what
+ * The in-memory budgets' sync (modules/ratelimit/memory-admission.ts): charges each bucket what
  * one instance admitted since its last sync — already admitted, so charged whatever the bucket
  * holds, into debt of up to one more burst as for a 404 — and returns each bucket's TAT, the
  * cluster's spending, for the instance to decide on. KEYS: buckets; ARGV: emission ms, burst,

@@ -40,7 +40,7 @@ type GcraRedis = Redis & {
 
 /**
  * Per-client rate limits in Redis, keyed by client IP and routed on the ring like any other key
- * (all but redirects, which RedirectAdmission decides in memory).
+ * (all but redirects and anonymous creates, which MemoryAdmission decides in memory).
  * When the client's Redis node is down, `whenRedisDown` decides: `memory` keeps a per-instance
  * GCRA (limits still hold, per instance), `allow` lets everything through, `deny` refuses.
  *

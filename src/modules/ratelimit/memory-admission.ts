@@ -19,8 +19,8 @@ interface ClientBucket {
 }
 
 /**
- * The redirect budget, decided in memory: a redirect never waits on a network round trip for its
- * rate limit. Each instance keeps a GCRA bucket per client and spends from it; every `syncMs` it
+ * A per-client budget decided in memory (redirects; anonymous creates): a request never waits on
+ * a network round trip for its rate limit. Each instance keeps a GCRA bucket per client and spends from it; every `syncMs` it
  * sends what each client spent to the shared bucket in the Redis of the client's shard (one
  * script call per shard and interval, carrying every client) and takes back the cluster's total,
  * so N instances converge on one budget.
@@ -34,11 +34,11 @@ interface ClientBucket {
  * `memory` keeps deciding here (the limit holds per instance), `allow` admits, `deny` refuses.
  *
  * @example
- *   const admission = new RedirectAdmission({ shards, shardFor, params: gcraParams({ perMinute: 6000 }), whenRedisDown: "memory", syncMs: 100 });
+ *   const admission = new MemoryAdmission({ bucket: "redirect", shards, shardFor, params: gcraParams({ perMinute: 6000 }), whenRedisDown: "memory", syncMs: 100 });
  *   admission.start();
  *   const d = admission.admit("203.0.113.7", 1); // d.allowed, d.remaining: no I/O
  */
-export class RedirectAdmission {
+export class MemoryAdmission {
   private readonly clients = new Map<string, ClientBucket>();
   private readonly unreachable = new Set<number>();
   private readonly base: { limit: number; windowSeconds: number };
@@ -48,6 +48,8 @@ export class RedirectAdmission {
 
   constructor(
     private readonly deps: {
+      /** Whose budget: names the shared bucket in Redis (`rl:<bucket>:<client>`). */
+      bucket: "redirect" | "create";
       shards: ShardSet;
       /** The shard whose Redis holds a client's shared bucket (the ring in force). */
       shardFor: (clientKey: string) => number;
@@ -133,7 +135,7 @@ export class RedirectAdmission {
           for (let i = 0; i < owed.length; i += SYNC_CHUNK) {
             const chunk = owed.slice(i, i + SYNC_CHUNK);
             // Not idempotent: a retried sync would charge the same tokens twice.
-            const ahead = await redisCall(node, (r) => (r as SyncRedis).shortenGcraSync(chunk.length, ...chunk.map((c) => rateKey("redirect", c.key)), emissionMs, burst, ...chunk.map((c) => c.owed)), { idempotent: false });
+            const ahead = await redisCall(node, (r) => (r as SyncRedis).shortenGcraSync(chunk.length, ...chunk.map((c) => rateKey(this.deps.bucket, c.key)), emissionMs, burst, ...chunk.map((c) => c.owed)), { idempotent: false });
             const at = this.now();
             chunk.forEach((c, j) => {
               // The cluster's spending as of the script, plus what this instance admitted while

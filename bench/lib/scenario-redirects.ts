@@ -28,6 +28,8 @@ export async function redirectsScenario(ctx: Ctx): Promise<ScenarioReport> {
   const started = performance.now();
   const c = new Checks("redirects");
   const [hot, cold] = args.smoke ? [50, 300] : [1000, 3000];
+  // Any earlier scenario's last clicks must be in before the count starts: it sums every link's.
+  await clicksSettled(instanceUrls(ctx));
   const dbAtStart = await clickTotals(stack.shards);
   const codes = await seedRedirectCodes(stack.oursUrl, stack.shards, hot, cold, `r${process.pid}`);
   const codesFile = writeCodesFile(join(ctx.workDir, "codes-redirects.txt"), codes);

@@ -59,6 +59,8 @@ export async function zipfScenario(ctx: Ctx): Promise<ScenarioReport> {
   log(`zipf: seeded ${codes.length} links (PostgreSQL links rows on their ring owners + l:<code> in their shard's Redis) in ${seedSeconds.toFixed(1)} s (${round(codes.length / seedSeconds, 0)} links/s); Redis used_memory ${mb(redisBefore)} -> ${mb(redisAfter)} MB, ${keys} keys; links tables ${mb(tables)} MB`);
   codes.length = 0; // the file has them; the runner holds no million strings through the runs
 
+  // The earlier scenarios' last clicks must be in before the count starts: it sums every link's.
+  await clicksSettled(instanceUrls(ctx));
   const dbAtStart = await clickTotals(stack.shards);
   const base = { codesFile, hotShare: 1, connections: args.connections, zipfS: s };
   // Smoke: one second per run and no floor warm-up (correctness only; keeps `all --smoke` short).

@@ -22,7 +22,7 @@ export function linkObserver(deps: { cache: CacheMetrics; clicks: ClickCounter; 
       if (o.status === "OK") clicks.record(o.code);
       else if (o.status === "NOT_FOUND") notFound.record(o.code);
       if (bus.wanted) bus.emit(events.read(o, cache.hitCount, cache.missCount));
-      else if (bus.feedOnly) {
+      else if (bus.feedWanted) {
         const hits = cache.hitCount;
         const misses = cache.missCount;
         bus.offer(() => events.read(o, hits, misses));
@@ -31,11 +31,11 @@ export function linkObserver(deps: { cache: CacheMetrics; clicks: ClickCounter; 
     onWrite: (o) => {
       cache.recordWrite(o.shard, o.status === "OK");
       if (bus.wanted) bus.emit(events.write(o));
-      else if (bus.feedOnly) bus.offer(() => events.write(o));
+      else if (bus.feedWanted) bus.offer(() => events.write(o));
     },
     onChange: (o) => {
       if (bus.wanted) bus.emit(events.change(o));
-      else if (bus.feedOnly) bus.offer(() => events.change(o));
+      else if (bus.feedWanted) bus.offer(() => events.change(o));
     },
   };
 }

@@ -115,9 +115,9 @@ export class EventBus {
     return this.held.size > (this.held.has(this.feedChannel) ? 1 : 0) || this.remoteAll > 0 || this.remoteOwners.size > 0;
   }
 
-  /** Whether only the feed is held: offer() a recipe, made into an event only if it is among the latest at the flush. */
-  get feedOnly(): boolean {
-    return !this.wanted && (this.held.has(this.feedChannel) || this.remoteFeed > 0);
+  /** Whether the feed is held anywhere; asked once `wanted` is false, when offer() replaces emit(). */
+  get feedWanted(): boolean {
+    return this.held.has(this.feedChannel) || this.remoteFeed > 0;
   }
 
   private get allWanted(): boolean {

@@ -20,10 +20,10 @@ interface ClientBucket {
 
 /**
  * A per-client budget decided in memory (redirects; anonymous creates): a request never waits on
- * a network round trip for its rate limit. Each instance keeps a GCRA bucket per client and spends from it; every `syncMs` it
- * sends what each client spent to the shared bucket in the Redis of the client's shard (one
- * script call per shard and interval, carrying every client) and takes back the cluster's total,
- * so N instances converge on one budget.
+ * a network round trip for its rate limit. Each instance keeps a GCRA bucket per client and
+ * spends from it; every `syncMs` it sends what each client spent to the shared bucket in the
+ * Redis of the client's shard (one script call per shard and interval, carrying every client)
+ * and takes back the cluster's total, so N instances converge on one budget.
  *
  * Over-admission is bounded: an instance decides on the cluster's spending as of its last sync,
  * so between syncs each other instance can admit at most what its own view still allowed — at

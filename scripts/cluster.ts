@@ -2,10 +2,11 @@
 /**
  * Local cluster CLI: per shard a Redis, a PostgreSQL primary and its streaming replica, on
  * ports basePort+10*i (+0 redis, +1 primary, +2 replica), data under .cluster/<name>/.
- * `up --shards N` above the saved count and `add-shard` grow a cluster; the new shards start
+ * `up --ha` puts each shard's PostgreSQL pair under pg_auto_failover (one monitor on basePort+9):
+ * automatic failover and synchronous replication. `up --shards N` above the saved count and `add-shard` grow a cluster; the new shards start
  * empty until `bun run reshard add` moves links onto them. Shrinking is refused (drain instead).
  *
- *   bun scripts/cluster.ts up|add-shard|down|status|env [--shards N] [--base-port P] [--name NAME] [--wipe] [--fast]
+ *   bun scripts/cluster.ts up|add-shard|down|status|env [--shards N] [--base-port P] [--name NAME] [--wipe] [--fast] [--ha]
  */
 
 // Importing this file (`import { clusterUp } from "./cluster"`) gives the library API;
@@ -14,10 +15,11 @@ export * from "./cluster/index";
 
 import { clusterAddShard, clusterDir, clusterDown, clusterUp, DEFAULTS, envLines, formatStatus, hasState, readState, REPO_ROOT, type ClusterState } from "./cluster/index";
 import { checkLayout } from "./cluster/options";
+import { engineNodes } from "./cluster/ha-engine";
 import { planState } from "./cluster/plan";
 import { parseCommand, runCli } from "./cluster/run-cli";
 
-const USAGE = "usage: bun scripts/cluster.ts up|add-shard|down|status|env [--shards N] [--base-port P] [--name NAME] [--wipe] [--fast]";
+const USAGE = "usage: bun scripts/cluster.ts up|add-shard|down|status|env [--shards N] [--base-port P] [--name NAME] [--wipe] [--fast] [--ha]";
 
 async function main(): Promise<number> {
   const line = parseCommand(USAGE, {
@@ -26,6 +28,7 @@ async function main(): Promise<number> {
     name: { type: "string" },
     wipe: { type: "boolean" },
     fast: { type: "boolean" },
+    ha: { type: "boolean" },
   });
   if ("exitCode" in line) return line.exitCode;
   const { command, values } = line;
@@ -38,15 +41,15 @@ async function main(): Promise<number> {
   switch (command) {
     case "up": {
       const t0 = performance.now();
-      const state = await clusterUp({ name, shards, basePort, fast: values.fast, log });
-      printLayout(state);
+      const state = await clusterUp({ name, shards, basePort, fast: values.fast, ha: values.ha, log });
+      await printLayout(state);
       console.log(`\ncluster ${name} up in ${seconds(t0)}; env written to ${dir}/env`);
       return 0;
     }
     case "add-shard": {
       const t0 = performance.now();
       const state = await clusterAddShard({ name, log });
-      printLayout(state);
+      await printLayout(state);
       console.log(`\nshard ${state.shards - 1} added to cluster ${name} in ${seconds(t0)}; env written to ${dir}/env`);
       // The instances only route to the shard once they run with the new env and the ring includes it.
       console.log("next: restart the instances with the new env one at a time behind HAProxy (rolling), then run `bun run reshard add`");
@@ -63,7 +66,8 @@ async function main(): Promise<number> {
         console.log(`cluster ${name}: not created (${dir})`);
         return 1;
       }
-      console.log(formatStatus(readState(dir)));
+      const state = readState(dir);
+      console.log(formatStatus(state, state.engine ? await engineNodes(state).catch(() => null) : undefined));
       return 0;
     }
     case "env": {
@@ -85,8 +89,8 @@ async function main(): Promise<number> {
   }
 }
 
-function printLayout(state: ClusterState): void {
-  console.log(`\n${formatStatus(state)}\n`);
+async function printLayout(state: ClusterState): Promise<void> {
+  console.log(`\n${formatStatus(state, state.engine ? await engineNodes(state).catch(() => null) : undefined)}\n`);
   console.log(envLines(state).join("\n"));
 }
 

@@ -8,14 +8,19 @@ import { z } from "zod";
 
 const int = (min: number, max: number) => z.coerce.number({ error: "must be a number" }).int("must be an integer").min(min, `must be >= ${min}`).max(max, `must be <= ${max}`);
 
+/**
+ * A list of node URLs. An entry may name several hosts (`postgres://u@h1:5432,h2:5432/db`, the
+ * libpq form a PostgreSQL HA pair is given in), so entries are split only at a comma that starts
+ * another URL.
+ */
 const nodeList = (scheme: RegExp, what: string) =>
   z
     .string({ error: "is missing" })
-    .transform((raw) => raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0))
+    .transform((raw) => splitUrls(raw))
     .superRefine((urls, ctx) => {
       if (urls.length === 0) ctx.addIssue({ code: "custom", message: "is empty" });
       urls.forEach((url, i) => {
-        if (!scheme.test(url) || !URL.canParse(url)) {
+        if (!scheme.test(url) || !validHosts(url)) {
           ctx.addIssue({ code: "custom", message: `entry ${i + 1} (${redact(url)}) is not a valid ${what} URL` });
         }
       });
@@ -157,6 +162,25 @@ function nonEmpty(env: Record<string, string | undefined>): Record<string, strin
 function hostForUrl(host: string): string {
   if (host === "0.0.0.0" || host === "::") return "127.0.0.1";
   return host.includes(":") ? `[${host}]` : host;
+}
+
+/** Entries of a comma-separated URL list; a comma inside an entry's host list does not split it. */
+export function splitUrls(raw: string): string[] {
+  const entries: string[] = [];
+  for (const piece of raw.split(",").map((s) => s.trim())) {
+    if (piece.length === 0) continue;
+    if (entries.length > 0 && !/^[a-z][a-z0-9+.-]*:\/\//i.test(piece)) entries[entries.length - 1] += `,${piece}`;
+    else entries.push(piece);
+  }
+  return entries;
+}
+
+/** A URL whose host part may list several `host:port` (WHATWG URL takes one): each is checked in turn. */
+function validHosts(url: string): boolean {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?)([^/?#]*)(.*)$/i.exec(url);
+  if (!m) return false;
+  const hosts = m[2]!.split(",");
+  return hosts.every((host) => host.length > 0 && URL.canParse(`${m[1]}${host}${m[3]}`));
 }
 
 /** Never echo a password from a connection URL into a log line. */

@@ -17,8 +17,8 @@ export async function clusterDown(opts: Pick<ClusterOptions, "name" | "root" | "
   if (hasState(dir)) {
     const state = readState(dir);
     const errors: string[] = [];
-    for (const tier of [["replica"], ["primary", "redis"]]) {
-      const nodes = state.nodes.filter((n) => tier.includes(n.role));
+    for (const tier of [["replica"], ["primary", "redis"], ["monitor"]]) {
+      const nodes = [...state.nodes, ...(state.monitor ? [state.monitor] : [])].filter((n) => tier.includes(n.role));
       await Promise.all(
         nodes.map(async (node) => {
           try {

@@ -1,13 +1,16 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pairUrl } from "./ha-up";
 import type { ClusterState } from "./state";
 
 /**
  * The env contract (README, Configuration) for this cluster: DATABASE_NODES in primary,replica pairs per
- * shard, REDIS_NODES one per shard, both in shard order.
+ * shard, REDIS_NODES one per shard, both in shard order. Under pg_auto_failover both entries of a
+ * shard name its two hosts (see pairUrl).
  */
-export function clusterEnvVars(state: Pick<ClusterState, "nodes" | "shards">): { DATABASE_NODES: string; REDIS_NODES: string } {
-  const url = (shard: number, role: string) => state.nodes.find((n) => n.shard === shard && n.role === role)!.url;
+export function clusterEnvVars(state: Pick<ClusterState, "nodes" | "shards" | "engine">): { DATABASE_NODES: string; REDIS_NODES: string } {
+  const url = (shard: number, role: "primary" | "replica" | "redis") =>
+    state.engine && role !== "redis" ? pairUrl(state, shard, role) : state.nodes.find((n) => n.shard === shard && n.role === role)!.url;
   const shards = Array.from({ length: state.shards }, (_, i) => i);
   return {
     DATABASE_NODES: shards.flatMap((i) => [url(i, "primary"), url(i, "replica")]).join(","),
@@ -15,7 +18,7 @@ export function clusterEnvVars(state: Pick<ClusterState, "nodes" | "shards">): {
   };
 }
 
-export function envLines(state: Pick<ClusterState, "nodes" | "shards">): string[] {
+export function envLines(state: Pick<ClusterState, "nodes" | "shards" | "engine">): string[] {
   return Object.entries(clusterEnvVars(state)).map(([k, v]) => `${k}=${v}`);
 }
 

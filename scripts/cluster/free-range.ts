@@ -16,6 +16,8 @@ export interface FreeRangeOptions {
   stopped?: () => boolean;
   /** fsync off etc. (ClusterOptions.fast); default true: these clusters are throwaway. */
   fast?: boolean;
+  /** ClusterOptions.ha: the PostgreSQL pairs under pg_auto_failover. */
+  ha?: boolean;
 }
 
 /**
@@ -34,7 +36,7 @@ export async function clusterUpOnFreePorts(options: FreeRangeOptions): Promise<n
     if (!(await rangeFree(basePort, shards + (options.spareShards ?? 0)))) continue;
     tries++;
     try {
-      await clusterUp({ name, shards, basePort, fast: options.fast ?? true });
+      await clusterUp({ name, shards, basePort, fast: options.fast ?? true, ha: options.ha });
       return basePort;
     } catch (error) {
       lastError = error;
@@ -45,6 +47,6 @@ export async function clusterUpOnFreePorts(options: FreeRangeOptions): Promise<n
 }
 
 async function rangeFree(basePort: number, shards: number): Promise<boolean> {
-  const ports = Array.from({ length: shards }, (_, i) => ROLES.map((role) => nodePort(basePort, i, role))).flat();
+  const ports = [basePort + 9, ...Array.from({ length: shards }, (_, i) => ROLES.map((role) => nodePort(basePort, i, role))).flat()];
   return (await Promise.all(ports.map(portFree))).every(Boolean);
 }

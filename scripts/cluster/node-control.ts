@@ -1,4 +1,5 @@
 import { isRoot, PG_OS_USER } from "./exec";
+import { isKeeperOf, signalKeeper, startKeeper, stopKeeper } from "./ha-engine";
 import type { Role } from "./options";
 import { isInitialised, isPostmasterOf, pgPidFromFile, pgStartArgv, signalServer, startPostgres, stopPostgres } from "./postgres-node";
 import { isPaused, signal } from "./proc";
@@ -20,6 +21,7 @@ export type StopMode = "kill" | "immediate" | "graceful";
 
 /** PID of the node's live server: the recorded one, else the one its pid file names; null if down. */
 export function livePid(node: NodeState): number | null {
+  if (node.keeper) return isKeeperOf(node, node.pid) ? node.pid : null;
   if (node.role === "redis") return isRedisOf(node, node.pid) ? node.pid : redisPidFromFile(node);
   return isPostmasterOf(node, node.pid) ? node.pid : pgPidFromFile(node);
 }
@@ -42,7 +44,8 @@ export async function stopNode(state: ClusterState, shard: number, role: Role, m
 /** Stops one node without saving state (callers that stop many save once). */
 export async function stopNodeRecord(state: ClusterState, node: NodeState, mode: StopMode): Promise<void> {
   const pid = livePid(node);
-  if (pid !== null) {
+  if (node.keeper) await stopKeeper(state, node, mode);
+  else if (pid !== null) {
     if (node.role === "redis") await stopRedis(node, pid, mode === "kill" ? "kill" : "graceful");
     else await stopPostgres(state.binaries.pgBin, node, pid, mode);
   }
@@ -62,6 +65,11 @@ export async function startNodeRecord(state: ClusterState, node: NodeState): Pro
   if (running !== null) {
     if (isPaused(running)) sendTo(node, "SIGCONT");
     node.pid = running;
+    return;
+  }
+  if (node.keeper) {
+    if (!isInitialised(node)) throw new Error(`${node.role} of shard ${node.shard} has no data in ${node.dataDir}; run clusterUp`);
+    await startKeeper(state, node, null);
     return;
   }
   node.start ??= startSpec(state, node);
@@ -93,7 +101,8 @@ export function resumeNode(state: ClusterState, shard: number, role: Role): void
 function sendTo(node: NodeState, sig: NodeJS.Signals): void {
   const pid = livePid(node);
   if (pid === null) throw new Error(`${node.role} of shard ${node.shard} (port ${node.port}) is not running`);
-  if (node.role === "redis") signal(pid, sig);
+  if (node.keeper) signalKeeper(node, sig as "SIGSTOP" | "SIGCONT");
+  else if (node.role === "redis") signal(pid, sig);
   else signalServer(pid, sig);
 }
 

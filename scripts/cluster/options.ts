@@ -8,6 +8,8 @@ export interface ClusterOptions {
   basePort?: number;
   /** fsync/synchronous_commit/full_page_writes off: for throwaway test clusters. */
   fast?: boolean;
+  /** `up` of a new cluster: each shard's PostgreSQL pair under pg_auto_failover (automatic failover, synchronous replication). */
+  ha?: boolean;
   /** `down` only: delete the data as well. */
   wipe?: boolean;
   /** Folder that holds `.cluster/` and `migrations/`; the repository root by default. */

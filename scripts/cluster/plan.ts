@@ -4,16 +4,29 @@ import { nodePort, ROLES, type Role } from "./options";
 import type { ClusterState, NodeState } from "./state";
 
 /** The nodes a cluster of `shards` shards consists of, before anything runs. */
-export function planState(args: { name: string; dir: string; nodesDir?: string; shards: number; basePort: number; fast: boolean; binaries: Binaries }): ClusterState {
-  const nodes = planShards(args.nodesDir ?? args.dir, args.basePort, 0, args.shards);
-  return { ...args, nodes, updatedAt: new Date().toISOString() };
+export function planState(args: { name: string; dir: string; nodesDir?: string; shards: number; basePort: number; fast: boolean; binaries: Binaries; ha?: boolean }): ClusterState {
+  const { ha, ...rest } = args;
+  const nodesDir = args.nodesDir ?? args.dir;
+  const nodes = planShards(nodesDir, args.basePort, 0, args.shards, ha);
+  if (!ha) return { ...rest, nodes, updatedAt: new Date().toISOString() };
+  return { ...rest, nodes, engine: "pg_auto_failover", monitor: planMonitor(nodesDir, args.basePort), updatedAt: new Date().toISOString() };
+}
+
+/** The monitor takes shard 0's spare port (+9): one per cluster. */
+function planMonitor(nodesDir: string, basePort: number): NodeState {
+  const dir = join(nodesDir, "monitor");
+  const port = basePort + 9;
+  return { shard: -1, role: "monitor", port, pid: null, dir, dataDir: join(dir, "data"), logFile: join(dir, "keeper.log"), url: `postgres://autoctl_node@127.0.0.1:${port}/pg_auto_failover`, start: null, keeper: true };
 }
 
 /** The nodes of shards `from` .. `to - 1`: a new cluster's, or those a grown one adds. */
-export function planShards(nodesDir: string, basePort: number, from: number, to: number): NodeState[] {
+export function planShards(nodesDir: string, basePort: number, from: number, to: number, ha = false): NodeState[] {
   const nodes: NodeState[] = [];
   for (let shard = from; shard < to; shard++) {
-    for (const role of ROLES) nodes.push(planNode(nodesDir, basePort, shard, role));
+    for (const role of ROLES) {
+      const node = planNode(nodesDir, basePort, shard, role);
+      nodes.push(ha && role !== "redis" ? { ...node, keeper: true, logFile: join(node.dir, "keeper.log") } : node);
+    }
   }
   return nodes;
 }

@@ -5,8 +5,10 @@ import type { Role } from "./options";
 
 /** One server process of the cluster, as recorded in state.json. */
 export interface NodeState {
+  /** -1 for the HA engine's monitor. */
   shard: number;
-  role: Role;
+  /** With an HA engine, primary and replica are the pair's places in the env contract, not who is primary now (the engine says that). */
+  role: Role | "monitor";
   port: number;
   /** PID of the server (postmaster / redis-server) we started; null when we stopped it. */
   pid: number | null;
@@ -18,6 +20,8 @@ export interface NodeState {
   url: string;
   /** How to start it again with the same port and data: argv, run as `runAs` when set. */
   start: { argv: string[]; runAs: string | null } | null;
+  /** Supervised by a pg_auto_failover keeper: `pid` is the keeper's process group, not a postmaster. */
+  keeper?: boolean;
 }
 
 export interface ClusterState {
@@ -29,6 +33,9 @@ export interface ClusterState {
   shards: number;
   basePort: number;
   fast: boolean;
+  /** Each shard's PostgreSQL pair managed by pg_auto_failover, with `monitor`; absent: plain streaming replicas. */
+  engine?: "pg_auto_failover";
+  monitor?: NodeState;
   binaries: Binaries;
   nodes: NodeState[];
   updatedAt: string;

@@ -1,3 +1,5 @@
+import type { EngineNode } from "./ha-engine";
+import { keeperName } from "./ha-engine";
 import { livePid } from "./node-control";
 import { isPaused } from "./proc";
 import type { ClusterState, NodeState } from "./state";
@@ -9,18 +11,34 @@ export interface NodeStatus {
 }
 
 export function clusterStatus(state: ClusterState): NodeStatus[] {
-  return state.nodes.map((node) => {
+  return [...(state.monitor ? [state.monitor] : []), ...state.nodes].map((node) => {
     const pid = livePid(node);
     return { node, pid, status: pid === null ? "down" : isPaused(pid) ? "paused" : "up" };
   });
 }
 
-export function formatStatus(state: ClusterState): string {
-  const rows = clusterStatus(state).map(({ node, pid, status }) =>
-    [String(node.shard), node.role, String(node.port), pid === null ? "-" : String(pid), status, node.url],
-  );
-  const header = ["shard", "role", "port", "pid", "status", "url"];
+/**
+ * One row per node. With pg_auto_failover, `engine` (the monitor's view, engineNodes) adds each
+ * keeper's name and its reported and goal state: who is primary now is the engine's to say.
+ */
+export function formatStatus(state: ClusterState, engine?: readonly EngineNode[] | null): string {
+  const engineState = (node: NodeState) => {
+    if (!node.keeper || node.role === "monitor") return node.keeper ? "monitor" : "";
+    const seen = engine?.find((n) => n.name === keeperName(node));
+    if (!seen) return engine === null ? "monitor unreachable" : "not registered";
+    return seen.reported === seen.goal ? seen.reported : `${seen.reported} -> ${seen.goal}`;
+  };
+  const rows = clusterStatus(state).map(({ node, pid, status }) => [
+    node.shard < 0 ? "-" : String(node.shard),
+    node.keeper && node.role !== "monitor" ? keeperName(node) : node.role,
+    String(node.port),
+    pid === null ? "-" : String(pid),
+    status,
+    ...(state.engine ? [engineState(node)] : []),
+    node.url,
+  ]);
+  const header = ["shard", "role", "port", "pid", "status", ...(state.engine ? ["engine state"] : []), "url"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
-  return [`cluster ${state.name} (${state.dir})`, fmt(header), ...rows.map(fmt)].join("\n");
+  return [`cluster ${state.name} (${state.dir})${state.engine ? `, PostgreSQL pairs under ${state.engine}` : ""}`, fmt(header), ...rows.map(fmt)].join("\n");
 }

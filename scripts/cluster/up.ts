@@ -8,6 +8,7 @@ import { writeEnvFile } from "./env-file";
 import { livePid, startNodeRecord, startSpec } from "./node-control";
 import { checkLayout, clusterDir, DEFAULTS, REPO_ROOT, type ClusterOptions } from "./options";
 import { planShards, planState } from "./plan";
+import { ensureMonitor, upHaShard } from "./ha-up";
 import { cloneReplica, ensureDatabase, initPrimary, isInitialised } from "./postgres-node";
 import { portFree } from "./proc";
 import { findNode, hasState, readState, writeState, type ClusterState, type NodeState } from "./state";
@@ -35,11 +36,13 @@ export async function clusterUp(opts: ClusterOptions = {}): Promise<ClusterState
 
   mkdirSync(dir, { recursive: true });
   const binaries = findBinaries();
-  const state = saved ? grow(saved, shards, log) : planState({ name, dir, nodesDir: await pgReachableDir(dir, name), shards, basePort, fast: opts.fast ?? false, binaries });
+  const state = saved ? grow(saved, shards, log) : planState({ name, dir, nodesDir: await pgReachableDir(dir, name), shards, basePort, fast: opts.fast ?? false, binaries, ha: opts.ha });
   state.binaries = binaries;
   writeState(state);
 
-  const results = await Promise.allSettled(Array.from({ length: shards }, (_, i) => upShard(state, i, join(root, "migrations"), log)));
+  const migrationsDir = join(root, "migrations");
+  if (state.engine) await ensureMonitor(state, log);
+  const results = await Promise.allSettled(Array.from({ length: shards }, (_, i) => (state.engine ? upEngineShard(state, i, migrationsDir, log) : upShard(state, i, migrationsDir, log))));
   writeState(state);
   const failed = results.flatMap((r, i) => (r.status === "rejected" ? [`shard ${i}: ${(r.reason as Error)?.message ?? r.reason}`] : []));
   if (failed.length > 0) throw new Error(`cluster up failed:\n${failed.join("\n")}`);
@@ -79,7 +82,7 @@ function checkSavedLayout(saved: ClusterState, shards: number, basePort: number)
 function grow(state: ClusterState, shards: number, log: (l: string) => void): ClusterState {
   if (shards === state.shards) return state;
   log(`growing cluster ${state.name} from ${state.shards} to ${shards} shards`);
-  state.nodes.push(...planShards(state.nodesDir ?? state.dir, state.basePort, state.shards, shards));
+  state.nodes.push(...planShards(state.nodesDir ?? state.dir, state.basePort, state.shards, shards, state.engine !== undefined));
   state.shards = shards;
   return state;
 }
@@ -100,6 +103,13 @@ async function upShard(state: ClusterState, shard: number, migrationsDir: string
     })(),
   ]);
   // allSettled: a failing branch must not leave the other still starting servers after we return.
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
+}
+
+/** A shard whose PostgreSQL pair pg_auto_failover manages: its Redis as usual, the pair through the engine. */
+async function upEngineShard(state: ClusterState, shard: number, migrationsDir: string, log: (l: string) => void): Promise<void> {
+  const results = await Promise.allSettled([ensureRunning(state, findNode(state, shard, "redis"), log), upHaShard(state, shard, (url) => migrate(url, migrationsDir), log)]);
   const failed = results.find((r) => r.status === "rejected");
   if (failed) throw failed.reason;
 }

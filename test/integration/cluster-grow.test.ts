@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import postgres from "postgres";
-import { clusterAddShard, clusterDir, clusterDown, clusterUp, clusterUpOnFreePorts, findNode, livePid, readState, REPO_ROOT, type ClusterState } from "../../scripts/cluster/index";
+import { clusterAddShard, clusterDir, clusterDown, clusterUp, clusterUpOnFreePorts, findNode, livePid, readState, REPO_ROOT, type ClusterState, type Role } from "../../scripts/cluster/index";
 import { eventually, freshCode, freshId } from "../../harness/cluster";
 
 // Its own one-shard cluster, not the runner's: growing the shared one would change the ring
@@ -58,7 +58,7 @@ describe("cluster add-shard", () => {
   test("the original shard's processes were left running", () => {
     for (const node of before.nodes) {
       expect(node.pid).not.toBeNull();
-      expect(livePid(findNode(after, 0, node.role))).toBe(node.pid);
+      expect(livePid(findNode(after, 0, node.role as Role))).toBe(node.pid);
     }
   });
 

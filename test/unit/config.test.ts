@@ -31,6 +31,15 @@ describe("parseConfig", () => {
     expect(both.ok && both.config.shards.length).toBe(2);
   });
 
+  test("an entry may name a PostgreSQL HA pair's hosts (libpq's multi-host form); commas inside it do not split it", () => {
+    const pair = (attrs: string) => `postgres://postgres@127.0.0.1:11,127.0.0.1:12/shorten?target_session_attrs=${attrs}`;
+    const result = parseConfig({ DATABASE_NODES: `${pair("primary")}, ${pair("prefer-standby")}`, REDIS_NODES: "redis://127.0.0.1:5" });
+    if (!result.ok) throw new Error(result.message);
+    expect(result.config.shards).toEqual([{ index: 0, redis: "redis://127.0.0.1:5", primary: pair("primary"), replica: pair("prefer-standby") }]);
+    expect(message({ DATABASE_NODES: "postgres://u@h1:1,:2/db,postgres://u@h:3/db", REDIS_NODES: "redis://a" })).toBe("config: DATABASE_NODES entry 1 (postgres://u@h1:1,:2/db) is not a valid postgres:// URL");
+    expect(message({ DATABASE_NODES: "postgres://u@h1:1,h2:x/db,postgres://u@h:3/db", REDIS_NODES: "redis://a" })).toContain("entry 1");
+  });
+
   test("missing database nodes", () => {
     expect(message({ REDIS_NODES: "redis://a" })).toBe("config: DATABASE_NODES (or DB_NODES) is missing");
   });

@@ -5,7 +5,11 @@ export function isUniqueViolation(error: unknown): boolean {
   return error instanceof StatementError && error.sqlState === "23505";
 }
 
-/** A node that did not answer: another node may. */
+/**
+ * The node failed, not the statement: another node may take it. That includes a node that
+ * answers but refuses writes (a primary being demoted or promoted is read-only for a moment),
+ * which retrying on the same node cannot fix but another shard can.
+ */
 export function isUnavailable(error: unknown): boolean {
-  return error instanceof InfraError && error.transient;
+  return error instanceof InfraError;
 }

@@ -1,0 +1,162 @@
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import postgres from "postgres";
+import { asPgUser, chownToPgUser, run, runOk } from "./exec";
+import { childrenOf, cmdline, isAlive, logTail, signal, waitForExit, waitUntil } from "./proc";
+import type { ClusterState, NodeState } from "./state";
+
+/**
+ * pg_auto_failover (Debian `postgresql-15-auto-failover`, `pg-auto-failover-cli`) for the local
+ * cluster: one monitor, one formation per shard (`shard<i>`), two keepers per formation. A
+ * keeper (`pg_autoctl run`) supervises its PostgreSQL, and the monitor decides which node of a
+ * formation is primary and promotes the standby when the primary is gone; synchronous
+ * replication is the engine's default (`ANY 1 (standby)`, dropped while the standby is away).
+ *
+ * Each keeper runs in a session of its own, so its process group is the whole node: killing
+ * the group is a node crash (pg_autoctl's `start/stop postgres` child, whose process title is
+ * renamed, goes with it and cannot restart the old primary behind the monitor's back).
+ */
+
+/** Failover timings, tuned down from the engine's defaults (20 s unhealthy, 30 s demote) for a local cluster; see docs/failure.md. */
+export const MONITOR_SETTINGS = {
+  "pgautofailover.health_check_period": "1000",
+  "pgautofailover.health_check_timeout": "1000",
+  "pgautofailover.health_check_max_retries": "1",
+  "pgautofailover.health_check_retry_delay": "500",
+  "pgautofailover.node_considered_unhealthy_timeout": "2000",
+  // Must exceed the keeper's network_partition_timeout: a cut-off primary demotes itself before
+  // the monitor may promote its standby, so two primaries never accept writes at once.
+  "pgautofailover.primary_demote_timeout": "5000",
+} as const;
+
+/** A keeper alone (monitor and standby both unreachable) demotes its primary after this many seconds. */
+export const NETWORK_PARTITION_TIMEOUT_S = 3;
+
+export const monitorUrl = (state: Pick<ClusterState, "monitor">) => `postgres://autoctl_node@127.0.0.1:${state.monitor!.port}/pg_auto_failover`;
+export const formationOf = (shard: number) => `shard${shard}`;
+export const keeperName = (node: NodeState) => `shard${node.shard}-${node.role === "primary" ? "a" : "b"}`;
+
+/** pg_autoctl keeps its config and state under XDG dirs: per cluster, never the postgres user's home. */
+function autoctlEnv(state: ClusterState): string[] {
+  const home = join(state.nodesDir ?? state.dir, "autoctl");
+  return [`PATH=${state.binaries.pgBin}:/usr/bin:/bin`, `XDG_CONFIG_HOME=${home}/config`, `XDG_DATA_HOME=${home}/data`, `XDG_RUNTIME_DIR=${home}/run`];
+}
+
+export function autoctl(state: ClusterState, args: string[]): string[] {
+  return asPgUser(["env", ...autoctlEnv(state), "pg_autoctl", ...args]);
+}
+
+/**
+ * Starts a keeper in a new session (`setsid`), detached from us, logging to node.logFile, and
+ * records its process group: `create` the first time (it initialises the node and keeps
+ * running), `run` after that.
+ */
+export async function startKeeper(state: ClusterState, node: NodeState, create: string[] | null): Promise<void> {
+  const home = join(state.nodesDir ?? state.dir, "autoctl");
+  for (const d of ["config", "data", "run"]) mkdirSync(join(home, d), { recursive: true });
+  mkdirSync(node.dir, { recursive: true });
+  await chownToPgUser(home);
+  await chownToPgUser(node.dir);
+  const pidFile = join(node.dir, "keeper.pid");
+  rmSync(pidFile, { force: true });
+  const argv = autoctl(state, create ?? ["run", "--pgdata", node.dataDir]);
+  const quoted = argv.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+  await runOk(["setsid", "-f", "sh", "-c", `echo $$ > '${pidFile}'; exec ${quoted} >> '${node.logFile}' 2>&1 < /dev/null`]);
+  if (!(await waitUntil(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "", 5000, 20))) throw new Error(`keeper for ${keeperName(node)} did not start; see ${node.logFile}`);
+  node.pid = Number(readFileSync(pidFile, "utf8").trim());
+}
+
+/** Is `pid` the session leader of this node's keeper (not a recycled PID)? */
+export function isKeeperOf(node: NodeState, pid: number | null | undefined): pid is number {
+  return isAlive(pid) && sessionOf(pid!) === pid && treeMentions(pid!, node.dataDir);
+}
+
+function sessionOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[3]);
+  } catch {
+    return -1;
+  }
+}
+
+/** runuser forks pg_autoctl, so the data dir is on the leader's command line or its child's. */
+function treeMentions(pid: number, dataDir: string): boolean {
+  return cmdline(pid).includes(dataDir) || childrenOf(pid).some((child) => cmdline(child).includes(dataDir));
+}
+
+/** The node's postmaster, when one runs on its data dir. */
+function postmasterOf(node: NodeState): number | null {
+  try {
+    const pid = Number(readFileSync(join(node.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+    return isAlive(pid) && cmdline(pid).includes(node.dataDir) ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Stops a keeper and its PostgreSQL. kill: SIGKILL to the whole group and to the postmaster's
+ * backends (they are sessions of their own), a crash of the node; otherwise `pg_autoctl stop`
+ * (fast or immediate shutdown), escalating to kill if it hangs.
+ */
+export async function stopKeeper(state: ClusterState, node: NodeState, mode: "kill" | "immediate" | "graceful"): Promise<void> {
+  const group = node.pid;
+  if (group !== null && isAlive(group)) signal(-group, "SIGCONT");
+  if (mode !== "kill" && group !== null && isAlive(group)) {
+    await run(autoctl(state, ["stop", "--pgdata", node.dataDir, ...(mode === "immediate" ? ["--immediate"] : [])]), { timeoutMs: 30_000 });
+    if (await waitForExit(group, 20_000)) return;
+  }
+  const postmaster = postmasterOf(node);
+  const backends = postmaster === null ? [] : childrenOf(postmaster);
+  if (group !== null) signal(-group, "SIGKILL");
+  if (postmaster !== null) signal(postmaster, "SIGKILL");
+  for (const pid of backends) signal(pid, "SIGKILL");
+  if (group !== null) await waitForExit(group, 5000);
+  if (postmaster !== null && !(await waitForExit(postmaster, 5000))) throw new Error(`${keeperName(node)}: postmaster ${postmaster} survived SIGKILL`);
+}
+
+/** SIGSTOP / SIGCONT to the keeper's group and its PostgreSQL (backends included). */
+export function signalKeeper(node: NodeState, sig: "SIGSTOP" | "SIGCONT"): void {
+  if (node.pid === null || !isAlive(node.pid)) throw new Error(`${keeperName(node)} (port ${node.port}) is not running`);
+  signal(-node.pid, sig);
+  const postmaster = postmasterOf(node);
+  if (postmaster !== null) for (const pid of childrenOf(postmaster)) signal(pid, sig);
+}
+
+export interface EngineNode {
+  formation: string;
+  name: string;
+  port: number;
+  reported: string;
+  goal: string;
+}
+
+/** Every keeper as the monitor sees it: its reported and goal state (`primary`, `secondary`, `wait_primary`, …). */
+export async function engineNodes(state: ClusterState): Promise<EngineNode[]> {
+  const sql = postgres(monitorUrl(state), { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    const rows = await sql<Array<{ formationid: string; nodename: string; nodeport: number; reportedstate: string; goalstate: string }>>`
+      select formationid, nodename, nodeport, reportedstate::text, goalstate::text from pgautofailover.node order by formationid, nodeid`;
+    return rows.map((r) => ({ formation: r.formationid, name: r.nodename, port: r.nodeport, reported: r.reportedstate, goal: r.goalstate }));
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+}
+
+/** Waits until the monitor reports `want` (reported and goal state) for every named keeper. */
+export async function waitForStates(state: ClusterState, want: Record<string, string[]>, timeoutMs: number, nudge?: () => Promise<void>): Promise<void> {
+  let last: EngineNode[] = [];
+  const ok = await waitUntil(async () => {
+    last = await engineNodes(state).catch(() => last);
+    const done = Object.entries(want).every(([name, states]) => last.some((n) => n.name === name && n.reported === n.goal && states.includes(n.reported)));
+    if (!done) await nudge?.().catch(() => {});
+    return done;
+  }, timeoutMs, 250);
+  if (!ok) {
+    const seen = last.map((n) => `${n.name}: ${n.reported} -> ${n.goal}`).join(", ") || "no keeper registered";
+    throw new Error(`pg_auto_failover did not reach ${JSON.stringify(want)} in ${timeoutMs} ms (monitor: ${seen}); logs: ${Object.keys(want).join(", ")} under ${state.nodesDir ?? state.dir}`);
+  }
+}
+
+export const keeperLogTail = (node: NodeState) => logTail(node.logFile, 15);

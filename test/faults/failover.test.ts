@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import postgres from "postgres";
+import { clusterDir, clusterDown, clusterEnvVars, clusterUpOnFreePorts, engineNodes, findNode, keeperName, readState, REPO_ROOT, startNode, stopNode, waitForStates, type ClusterState, type Role } from "../../scripts/cluster/index";
+import { startServer, type ServerProcess } from "../../harness/server-process";
+
+/**
+ * A shard's primary lost under load, on a cluster of its own whose PostgreSQL pairs are managed
+ * by pg_auto_failover (synchronous replication): the keeper's whole process group and the
+ * postmaster's backends are SIGKILLed, so nothing of the old node can come back by itself. The
+ * engine promotes the standby; the app, given both hosts of the pair, follows by itself.
+ */
+const NAME = `failover-${process.pid}`;
+const FAULT_SHARD = 1;
+
+interface Ack {
+  code: string;
+  url: string;
+  shard: number;
+  /** When the request was sent. */
+  sent: number;
+  at: number;
+}
+
+let state: ClusterState;
+let server: ServerProcess;
+const acknowledged: Ack[] = [];
+const createStatuses = new Map<number, number>();
+const redirectStatuses = new Map<number, number>();
+const serverErrors: string[] = [];
+let seeded: Ack[] = [];
+let killedAt = 0;
+let killDone = 0;
+let resumedAt = 0;
+let killedRole: Role = "primary";
+
+const count = (m: Map<number, number>, status: number) => m.set(status, (m.get(status) ?? 0) + 1);
+
+async function create(url: string): Promise<Ack | null> {
+  const sent = performance.now();
+  const res = await fetch(`${server.url}/create`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url }) });
+  count(createStatuses, res.status);
+  if (res.status >= 500 && serverErrors.length < 5) serverErrors.push(`${res.status} ${await res.text()}`);
+  if (res.status !== 201 && res.status !== 200) return null;
+  const body = (await res.json()) as { short_code: string };
+  const ack = { code: body.short_code, url, shard: Number(res.headers.get("x-shard")), sent, at: performance.now() };
+  acknowledged.push(ack);
+  return ack;
+}
+
+async function primaryOf(shard: number): Promise<Role> {
+  const nodes = await engineNodes(state);
+  // wait_primary: a primary whose standby is gone (synchronous replication is off until it is back).
+  const primary = nodes.find((n) => n.formation === `shard${shard}` && n.reported === n.goal && ["primary", "wait_primary", "single"].includes(n.reported));
+  if (!primary) throw new Error(`no primary in shard ${shard}: ${JSON.stringify(nodes)}`);
+  return primary.name.endsWith("-a") ? "primary" : "replica";
+}
+
+describe("automatic failover under pg_auto_failover", () => {
+  beforeAll(async () => {
+    await clusterUpOnFreePorts({ name: NAME, shards: 2, firstBase: 27_050, slots: 57, ha: true });
+    state = readState(clusterDir(REPO_ROOT, NAME));
+    server = await startServer({ ...clusterEnvVars(state), INSTANCE_ID: "41", RATE_LIMIT_ENABLED: "false", DB_TIMEOUT_MS: "500", BREAKER_COOLDOWN_MS: "300" });
+    for (let i = 0; seeded.filter((a) => a.shard === FAULT_SHARD).length < 20 && i < 200; i++) {
+      const ack = await create(`https://failover.example/seed/${process.pid}/${i}`);
+      if (ack) seeded.push(ack);
+    }
+
+    let stop = false;
+    const creator = async (worker: number) => {
+      for (let i = 0; !stop; i++) {
+        const ack = await create(`https://failover.example/load/${process.pid}/${worker}/${i}`).catch(() => null);
+        // Sent after the node was gone: a create in flight at the kill may have committed before it.
+        if (ack && killDone > 0 && ack.sent > killDone && resumedAt === 0 && ack.shard === FAULT_SHARD) resumedAt = ack.at;
+      }
+    };
+    const redirector = async () => {
+      for (let i = 0; !stop; i++) {
+        const link = seeded[i % seeded.length]!;
+        const res = await fetch(`${server.url}/${link.code}`, { redirect: "manual" });
+        count(redirectStatuses, res.status);
+      }
+    };
+    const load = [0, 1, 2, 3].map(creator).concat([redirector(), redirector()]);
+    await Bun.sleep(1500);
+    killedRole = await primaryOf(FAULT_SHARD);
+    killedAt = performance.now();
+    await stopNode(state, FAULT_SHARD, killedRole, "kill");
+    killDone = performance.now();
+    const deadline = performance.now() + 60_000;
+    while (resumedAt === 0 && performance.now() < deadline) await Bun.sleep(100);
+    await Bun.sleep(1000);
+    stop = true;
+    await Promise.all(load);
+  }, 180_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    await clusterDown({ name: NAME, wipe: true });
+  }, 60_000);
+
+  test("creates for the shard resume on the promoted standby", async () => {
+    expect(resumedAt).toBeGreaterThan(0);
+    console.log(`failover: creates on shard ${FAULT_SHARD} resumed ${((resumedAt - killedAt) / 1000).toFixed(1)} s after its primary was killed; creates ${JSON.stringify([...createStatuses])}, redirects ${JSON.stringify([...redirectStatuses])}`);
+    const survivor: Role = killedRole === "primary" ? "replica" : "primary";
+    expect(await primaryOf(FAULT_SHARD)).toBe(survivor);
+  });
+
+  test("no create was answered 5xx, and no redirect failed", () => {
+    expect(serverErrors).toEqual([]);
+    expect([...createStatuses.keys()].filter((s) => s >= 500)).toEqual([]);
+    expect([...redirectStatuses.keys()]).toEqual([302]);
+  });
+
+  test("every acknowledged create is on the promoted primary and resolves", async () => {
+    const onShard = acknowledged.filter((a) => a.shard === FAULT_SHARD);
+    expect(onShard.length).toBeGreaterThan(20);
+    const survivor = findNode(state, FAULT_SHARD, killedRole === "primary" ? "replica" : "primary");
+    const sql = postgres(survivor.url, { max: 1, onnotice: () => {} });
+    try {
+      const rows = await sql<Array<{ code: string; long_url: string }>>`select code, long_url from links where code = any(${onShard.map((a) => a.code)})`;
+      const stored = new Map(rows.map((r) => [r.code, r.long_url]));
+      expect(onShard.filter((a) => stored.get(a.code) !== a.url).map((a) => a.code)).toEqual([]);
+    } finally {
+      await sql.end({ timeout: 2 });
+    }
+    const unresolved: string[] = [];
+    for (const a of acknowledged) {
+      const res = await fetch(`${server.url}/${a.code}`, { redirect: "manual" });
+      if (res.status !== 302 || res.headers.get("location") !== a.url) unresolved.push(`${a.code}: ${res.status}`);
+    }
+    expect(unresolved).toEqual([]);
+  }, 60_000);
+
+  test("the killed node, started again, rejoins as the standby", async () => {
+    await startNode(state, FAULT_SHARD, killedRole);
+    const killed = findNode(state, FAULT_SHARD, killedRole);
+    await waitForStates(state, { [keeperName(killed)]: ["secondary"] }, 60_000);
+  }, 70_000);
+});

@@ -24,16 +24,17 @@ export interface MoverRun {
 /**
  * A cluster of its own (re-sharding changes the ring, which the runner's shared cluster must
  * keep), instances on it behind the real HAProxy, and the operator's tools: add a shard, roll
- * the instances onto the new node lists, run `bun run reshard`.
+ * the instances onto the new node lists, run `bun run reshard`. `ha`: the PostgreSQL pairs under
+ * pg_auto_failover.
  *
  * @example
  *   const f = await startReshardFleet("rs", 3, [31, 32, 33]);
  *   await f.addShard(); await f.rollingRestart();
  *   expect(await f.mover(["add"]).exited).toBe(0);
  */
-export async function startReshardFleet(name: string, shards: number, ids: readonly number[]) {
+export async function startReshardFleet(name: string, shards: number, ids: readonly number[], options: { ha?: boolean } = {}) {
   // Below the kernel's ephemeral ports (32768+), where a busy box's client sockets would take ports at random.
-  await clusterUpOnFreePorts({ name, shards, firstBase: 27_000, slots: 57, spareShards: 1 });
+  await clusterUpOnFreePorts({ name, shards, firstBase: 27_000, slots: 57, spareShards: 1, ha: options.ha });
   let state: ClusterState = readState(clusterDir(REPO_ROOT, name));
   const env = (id: number) => ({ ...FLEET_ENV, ...TOPOLOGY_ENV, ...clusterEnvVars(state), INSTANCE_ID: String(id) });
   const instances: ServerProcess[] = [];

@@ -11,6 +11,7 @@
  */
 import { parseConfig } from "../src/config";
 import { composeKeyAdmin } from "../src/composition/key-admin";
+import { survivingNodeFaults } from "../src/lifecycle/library-races";
 import { envWithLocalCluster } from "./cluster/local-env";
 import { parseCommand, runCli } from "./cluster/run-cli";
 
@@ -22,7 +23,10 @@ async function main(): Promise<number> {
   const { command, args, values } = line;
   const parsed = parseConfig(envWithLocalCluster(values.cluster ?? "dev"));
   if (!parsed.ok) throw new Error(parsed.message);
-  const admin = composeKeyAdmin(parsed.config);
+  const fatal = survivingNodeFaults((message, error) => console.error(`keys: ${message} (${error})`));
+  process.on("uncaughtException", fatal);
+  process.on("unhandledRejection", fatal);
+  const admin = composeKeyAdmin(parsed.config, (l) => console.error(`keys: ${l}`));
   try {
     switch (command) {
       case "create": {

@@ -14,6 +14,7 @@
  */
 import { parseConfig } from "../src/config";
 import { composeMover } from "../src/composition/mover";
+import { survivingNodeFaults } from "../src/lifecycle/library-races";
 import type { ReshardCommand } from "../src/topology/mover/coordinator";
 import { MoverStopped } from "../src/topology/mover/mover-context";
 import { envWithLocalCluster } from "./cluster/local-env";
@@ -40,6 +41,9 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  const fatal = survivingNodeFaults((message, error) => console.error(`reshard: ${message} (${error})`));
+  process.on("uncaughtException", fatal);
+  process.on("unhandledRejection", fatal);
   const parsed = parseConfig(envWithLocalCluster(values.cluster ?? "dev"));
   if (!parsed.ok) throw new Error(parsed.message);
   const stop = new AbortController();

@@ -1,7 +1,7 @@
 import { parseConfig } from "./config";
 import { compose } from "./composition/server";
 import { installShutdown } from "./lifecycle/shutdown";
-import { isKnownLibraryRace, isStrayNodeFailure } from "./lifecycle/library-races";
+import { survivingNodeFaults } from "./lifecycle/library-races";
 import { createLogger } from "./observability/logger";
 
 const parsed = parseConfig(process.env);
@@ -11,14 +11,7 @@ if (!parsed.ok) {
 }
 const config = parsed.config;
 const logger = createLogger(config.LOG_LEVEL, { instance: config.INSTANCE_ID });
-// Only the known library race and a failed node's stray errors are survived; anything else still
-// ends the process, as by default.
-const fatal = (error: unknown) => {
-  if (isKnownLibraryRace(error)) return logger.warn("postgres.js wrote to a closed socket (a node died mid-query); the query failed on its own", { error: (error as Error).message });
-  if (isStrayNodeFailure(error)) return logger.warn("a storage client's stray error for a failed node was dropped; its calls fail on their own", { error: (error as Error).message });
-  console.error(error);
-  process.exit(1);
-};
+const fatal = survivingNodeFaults((message, error) => logger.warn(message, { error }));
 process.on("uncaughtException", fatal);
 process.on("unhandledRejection", fatal);
 const system = await compose(config, logger);

@@ -144,6 +144,16 @@ export async function engineNodes(state: ClusterState): Promise<EngineNode[]> {
   }
 }
 
+/**
+ * Which of a shard's two places (`primary` = its first keeper, `replica` = its second) holds the
+ * primary now, as the monitor settled it; null while nobody does (mid-failover).
+ * `wait_primary` is a primary whose standby is away; `single` one that never had one.
+ */
+export async function currentPrimary(state: ClusterState, shard: number): Promise<"primary" | "replica" | null> {
+  const node = (await engineNodes(state)).find((n) => n.formation === formationOf(shard) && n.reported === n.goal && ["primary", "wait_primary", "single"].includes(n.reported));
+  return node === undefined ? null : node.name.endsWith("-a") ? "primary" : "replica";
+}
+
 /** Waits until the monitor reports `want` (reported and goal state) for every named keeper. */
 export async function waitForStates(state: ClusterState, want: Record<string, string[]>, timeoutMs: number, nudge?: () => Promise<void>): Promise<void> {
   let last: EngineNode[] = [];

@@ -58,6 +58,7 @@ export async function composeMover(config: Config, options: MoverOptions) {
     liveMs: config.TOPOLOGY_LIVE_MS,
     graceMs: options.graceMs,
     tickMs: 250,
+    resumed: () => lock.ensure(),
   });
   return {
     coordinator,

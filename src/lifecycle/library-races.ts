@@ -22,3 +22,17 @@ export function isKnownLibraryRace(error: unknown): boolean {
 export function isStrayNodeFailure(error: unknown): boolean {
   return error instanceof Error && classifyPgError(error).node;
 }
+
+/**
+ * The process-wide handler of every long-running process (server, mover): the known library race
+ * and a failed node's stray errors are reported by `warn` and survived; anything else still ends
+ * the process, as by default.
+ */
+export function survivingNodeFaults(warn: (message: string, error: string) => void): (error: unknown) => void {
+  return (error) => {
+    if (isKnownLibraryRace(error)) return warn("postgres.js wrote to a closed socket (a node died mid-query); the query failed on its own", (error as Error).message);
+    if (isStrayNodeFailure(error)) return warn("a storage client's stray error for a failed node was dropped; its calls fail on their own", (error as Error).message);
+    console.error(error);
+    process.exit(1);
+  };
+}

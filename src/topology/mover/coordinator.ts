@@ -1,6 +1,7 @@
 import { abort, advance, beginMigration, planAdd, planDrain, shardsInUse, TopologyError, type TopologyState } from "../../domain/topology";
 import { listAcks, readTopology, replaceTopology, saveReport, type InstanceAck } from "../../storage/topology-rows";
 import { topologyView, type TopologyView } from "../topology-view";
+import { waitOutNodeFaults } from "../../storage/node-fault-wait";
 import { cleanupStep } from "./cleanup-step";
 import { copyStep } from "./copy-step";
 import { checkStopped, type MoverContext } from "./mover-context";
@@ -19,6 +20,8 @@ export interface CoordinatorDeps {
   graceMs: number;
   /** How often acks are polled and progress is published. */
   tickMs: number;
+  /** After a node fault was waited out, before the mover goes on (re-takes its lock on the catalog). */
+  resumed?: () => Promise<void>;
 }
 
 export interface ReshardResult {
@@ -39,13 +42,14 @@ export class Coordinator {
   constructor(private readonly deps: CoordinatorDeps) {}
 
   async run(command: ReshardCommand): Promise<ReshardResult> {
-    let state = await this.begin(command);
+    let state = await this.untilThrough(() => this.begin(command));
     const publisher = setInterval(() => void this.announce(state).catch(() => {}), this.deps.tickMs * 2);
     try {
       while (state.phase !== "stable") {
         await this.awaitAcks(state);
-        await this.work(state);
-        state = await this.move(state, advance(state));
+        await this.untilThrough(() => this.work(state));
+        const from = state;
+        state = await this.untilThrough(() => this.move(from, advance(from)), () => this.landed(advance(from)));
       }
       await this.awaitAcks(state);
       return { state, verify: this.report.verify ?? null, cleanup: this.report.cleanup ?? null };
@@ -53,6 +57,23 @@ export class Coordinator {
       clearInterval(publisher);
       await this.announce(state).catch(() => {});
     }
+  }
+
+  /**
+   * A step that a node fault (any node of any shard, the catalog included) pauses instead of
+   * ending the run: one line, then the step again once the node or its promoted standby answers,
+   * continuing from the checkpoints it saved in the catalog. `landed` tells whether a step whose
+   * answer was lost took effect anyway (a ring change committed just before the catalog went away).
+   */
+  private untilThrough<T>(step: () => Promise<T>, landed?: () => Promise<T | null>): Promise<T> {
+    const { ctx, tickMs } = this.deps;
+    return waitOutNodeFaults(step, { log: ctx.log, pauseMs: tickMs * 4, check: () => checkStopped(ctx.signal), landed, resumed: this.deps.resumed });
+  }
+
+  /** The stored state, when it already is `to` (the compare-and-set committed but its answer was lost). */
+  private async landed(to: TopologyState): Promise<TopologyState | null> {
+    const stored = await readTopology(this.deps.ctx.catalog);
+    return stored && stored.state.version === to.version && stored.state.phase === to.phase ? stored.state : null;
   }
 
   /** Starts the asked-for migration, or finds the one to continue. */

@@ -51,10 +51,17 @@ async function setSync(sync: boolean): Promise<void> {
       await sql.end({ timeout: 2 });
     }
   }
+  await settled();
+}
+
+/** Every pair back to one primary and one secondary, as the monitor settled them. */
+function settled(): Promise<void> {
+  const want = Object.fromEntries(state.nodes.filter((n) => n.keeper).map((n) => [keeperName(n), ["primary", "secondary"]]));
+  return waitForStates(state, want, 120_000);
 }
 
 async function creates(label: string) {
-  const r = await runWrk({ label, url: server.url, script: "creates", env: { REPEATS_FILE: "", REPEAT_SHARE: "0", RUN_ID: `${process.pid}-${label}` }, connections: 32, durationS: SECONDS });
+  const r = await runWrk({ label, url: server.url, script: "creates", env: { REPEATS_FILE: "", REPEAT_SHARE: "0", RUN_ID: `${process.pid}-${label.replace(/\W+/g, "-")}` }, connections: 32, durationS: SECONDS });
   return { rps: r.rps, p99: r.latencyMs.p99, failed: r.failed };
 }
 
@@ -99,7 +106,7 @@ async function drill(run: number): Promise<Drill> {
   const stored = new Set((await sql<Array<{ code: string }>>`select code from links where code = any(${acks.map((a) => a.code)})`).map((r) => r.code));
   await sql.end({ timeout: 2 });
   await startNode(state, SHARD, killed);
-  await waitForStates(state, { [keeperName(findNode(state, SHARD, killed))]: ["secondary"] }, 120_000);
+  await settled();
   return { seconds: resumed === 0 ? Number.NaN : (resumed - killedAt) / 1000, acknowledged: acks.length, lost: acks.filter((a) => !stored.has(a.code)).length, serverErrors };
 }
 

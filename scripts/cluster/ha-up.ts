@@ -1,4 +1,5 @@
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import postgres from "postgres";
 import { autoctl, formationOf, isKeeperOf, keeperName, monitorUrl, MONITOR_SETTINGS, NETWORK_PARTITION_TIMEOUT_S, startKeeper, waitForStates } from "./ha-engine";
 import { runOk } from "./exec";
@@ -23,7 +24,7 @@ export async function ensureMonitor(state: ClusterState, log: (l: string) => voi
     if (!(await waitUntil(() => query(monitorUrl(state), (sql) => sql`select 1`).catch(() => false), 60_000, 100))) throw new Error(`monitor :${monitor.port} did not accept connections; see ${monitor.logFile}`);
   }
   if (fresh) {
-    await query(`postgres://postgres@127.0.0.1:${monitor.port}/pg_auto_failover`, async (sql) => {
+    await query(monitorAdminUrl(state), async (sql) => {
       for (const [name, value] of Object.entries(MONITOR_SETTINGS)) await sql.unsafe(`alter system set ${name} = '${value}'`);
       await sql`select pg_reload_conf()`;
     });
@@ -32,35 +33,54 @@ export async function ensureMonitor(state: ClusterState, log: (l: string) => voi
 
 export async function upHaShard(state: ClusterState, shard: number, migrate: (url: string) => Promise<string[]>, log: (l: string) => void): Promise<void> {
   const formation = formationOf(shard);
-  await query(`postgres://postgres@127.0.0.1:${state.monitor!.port}/pg_auto_failover`, async (sql) => {
+  await query(monitorAdminUrl(state), async (sql) => {
     const [known] = await sql`select 1 from pgautofailover.formation where formationid = ${formation}`;
     if (!known) await sql`select * from pgautofailover.create_formation(${formation}, 'pgsql', 'shorten', true, 0)`;
   });
   const a = findNode(state, shard, "primary");
   const b = findNode(state, shard, "replica");
-  const freshA = !isInitialised(a);
-  await startIfDown(state, a, log, createArgs(state, a));
-  if (freshA) {
+  const fresh = [a, b].filter((node) => !isInitialised(node));
+  for (const node of fresh) await forgetLostNode(state, node, log);
+  if (fresh.length === 2) {
+    // A new shard: the first keeper initialises the primary, which gets the schema before its standby is copied from it.
+    await startIfDown(state, a, log, createArgs(state, a));
     await waitForStates(state, { [keeperName(a)]: ["single"] }, 60_000);
     await tuneNode(state, a);
     const applied = await migrate(a.url);
     if (applied.length > 0) log(`shard ${shard}: applied ${applied.join(", ")}`);
   }
-  const freshB = !isInitialised(b);
-  await startIfDown(state, b, log, createArgs(state, b));
+  for (const node of [a, b]) await startIfDown(state, node, log, createArgs(state, node));
   // pg_basebackup waits for a spread checkpoint on the primary (7 s on an idle node here); an
   // immediate CHECKPOINT makes the one in progress finish at once.
   const nudge = async () => {
     for (const node of [a, b]) await query(`postgres://postgres@127.0.0.1:${node.port}/postgres`, (sql) => sql`checkpoint`);
   };
-  await waitForStates(state, { [keeperName(a)]: ["primary", "secondary"], [keeperName(b)]: ["primary", "secondary"] }, 120_000, freshB ? nudge : undefined);
+  await waitForStates(state, { [keeperName(a)]: ["primary", "secondary"], [keeperName(b)]: ["primary", "secondary"] }, 120_000, fresh.length > 0 ? nudge : undefined);
   // Only now: `config set` signals the running keeper, found through a pid file a starting one has not written yet.
-  if (freshB) await tuneKeeper(state, b);
-  if (!freshA) {
+  for (const node of fresh) if (node !== a || fresh.length === 1) await tuneKeeper(state, node);
+  if (fresh.length < 2) {
     const applied = await migrate(pairUrl(state, shard, "primary"));
     if (applied.length > 0) log(`shard ${shard}: applied ${applied.join(", ")}`);
   }
 }
+
+/**
+ * A node whose data is gone for good (its disk lost, its folder deleted) is dropped from the
+ * monitor and its keeper's files removed, so that `up` creates it again: it registers anew and
+ * is rebuilt by pg_basebackup as the standby of whichever node is primary now.
+ */
+async function forgetLostNode(state: ClusterState, node: NodeState, log: (l: string) => void): Promise<void> {
+  await query(monitorAdminUrl(state), async (sql) => {
+    const [known] = await sql`select nodeid from pgautofailover.node where nodename = ${keeperName(node)}`;
+    if (!known) return;
+    await sql`select pgautofailover.remove_node(${known.nodeid}::bigint, true)`;
+    log(`shard ${node.shard} ${keeperName(node)}: its data is gone; dropped from the monitor, to be rebuilt as a standby`);
+  });
+  const home = join(state.nodesDir ?? state.dir, "autoctl");
+  for (const kind of ["config", "data"]) rmSync(join(home, kind, "pg_autoctl", node.dataDir), { recursive: true, force: true });
+}
+
+const monitorAdminUrl = (state: ClusterState) => `postgres://postgres@127.0.0.1:${state.monitor!.port}/pg_auto_failover`;
 
 /**
  * The env contract's two entries of a shard under the engine: both name the pair's hosts;

@@ -19,14 +19,16 @@ export function clusterStatus(state: ClusterState): NodeStatus[] {
 
 /**
  * One row per node. With pg_auto_failover, `engine` (the monitor's view, engineNodes) adds each
- * keeper's name and its reported and goal state: who is primary now is the engine's to say.
+ * keeper's name and its reported and goal state (who is primary now is the engine's to say), and
+ * for a standby how it replicates and how far behind it last reported.
  */
 export function formatStatus(state: ClusterState, engine?: readonly EngineNode[] | null): string {
   const engineState = (node: NodeState) => {
     if (!node.keeper || node.role === "monitor") return node.keeper ? "monitor" : "";
     const seen = engine?.find((n) => n.name === keeperName(node));
     if (!seen) return engine === null ? "monitor unreachable" : "not registered";
-    return seen.reported === seen.goal ? seen.reported : `${seen.reported} -> ${seen.goal}`;
+    const role = seen.reported === seen.goal ? seen.reported : `${seen.reported} -> ${seen.goal}`;
+    return /secondary|catchingup/.test(seen.reported) ? `${role} (${seen.replication}, ${seen.behindBytes} B behind)` : role;
   };
   const rows = clusterStatus(state).map(({ node, pid, status }) => [
     node.shard < 0 ? "-" : String(node.shard),

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
 import postgres from "postgres";
-import { clusterDir, clusterDown, clusterEnvVars, clusterUpOnFreePorts, currentPrimary, engineNodes, findNode, keeperName, readState, REPO_ROOT, startNode, stopNode, waitForStates, type ClusterState, type Role } from "../../scripts/cluster/index";
+import { clusterDir, clusterDown, clusterEnvVars, clusterUp, clusterUpOnFreePorts, currentPrimary, engineNodes, findNode, keeperName, readState, REPO_ROOT, startNode, stopNode, waitForStates, type ClusterState, type Role } from "../../scripts/cluster/index";
 import { eventually, startServer, type ServerProcess } from "../../harness/server-process";
 
 /**
@@ -47,10 +48,9 @@ async function create(url: string): Promise<Ack | null> {
   return ack;
 }
 
+/** The place whose node is primary, once the monitor has settled the pair (a rejoined standby may still be catching up). */
 async function primaryOf(shard: number): Promise<Role> {
-  const role = await currentPrimary(state, shard);
-  if (role === null) throw new Error(`no settled primary in shard ${shard}: ${JSON.stringify(await engineNodes(state))}`);
-  return role;
+  return await eventually(async () => (await currentPrimary(state, shard)) ?? undefined, `a settled primary in shard ${shard}`, 30_000);
 }
 
 describe("automatic failover under pg_auto_failover", () => {
@@ -135,4 +135,45 @@ describe("automatic failover under pg_auto_failover", () => {
     const killed = findNode(state, FAULT_SHARD, killedRole);
     await waitForStates(state, { [keeperName(killed)]: ["secondary"] }, 60_000);
   }, 70_000);
+  test("a primary lost for good: no acknowledged create lost, and `up` rebuilds it as the standby", async () => {
+    const lost = await primaryOf(FAULT_SHARD);
+    const lostNode = findNode(state, FAULT_SHARD, lost);
+    const before = acknowledged.length;
+    let stop = false;
+    let gone = 0;
+    let back = 0;
+    const creator = async (worker: number) => {
+      for (let i = 0; !stop; i++) {
+        const ack = await create(`https://failover.example/lost/${process.pid}/${worker}/${i}`).catch(() => null);
+        if (ack && gone > 0 && ack.sent > gone && ack.shard === FAULT_SHARD && back === 0) back = ack.at;
+      }
+    };
+    const load = [0, 1, 2].map(creator);
+    await Bun.sleep(1000);
+    await stopNode(state, FAULT_SHARD, lost, "kill");
+    rmSync(lostNode.dataDir, { recursive: true, force: true });
+    gone = performance.now();
+    while (back === 0 && performance.now() - gone < 60_000) await Bun.sleep(100);
+    stop = true;
+    await Promise.all(load);
+    expect(back).toBeGreaterThan(0);
+
+    const made = acknowledged.slice(before).filter((a) => a.shard === FAULT_SHARD);
+    expect(made.length).toBeGreaterThan(0);
+    const survivor = findNode(state, FAULT_SHARD, lost === "primary" ? "replica" : "primary");
+    const onNode = async (url: string) => {
+      const sql = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        return new Set((await sql<Array<{ code: string }>>`select code from links where code = any(${made.map((a) => a.code)})`).map((r) => r.code));
+      } finally {
+        await sql.end({ timeout: 2 });
+      }
+    };
+    const onSurvivor = await onNode(survivor.url);
+    expect(made.filter((a) => !onSurvivor.has(a.code)).map((a) => a.code)).toEqual([]);
+
+    state = await clusterUp({ name: NAME });
+    await waitForStates(state, { [keeperName(lostNode)]: ["secondary"] }, 60_000);
+    await eventually(async () => ((await onNode(lostNode.url)).size === made.length ? true : undefined), "the rebuilt standby to hold every acknowledged create", 30_000);
+  }, 180_000);
 });

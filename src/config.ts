@@ -175,12 +175,21 @@ export function splitUrls(raw: string): string[] {
   return entries;
 }
 
-/** A URL whose host part may list several `host:port` (WHATWG URL takes one): each is checked in turn. */
-function validHosts(url: string): boolean {
+/**
+ * A URL's parts around its host list, which may name several `host:port` (libpq's multi-host
+ * form; WHATWG URL takes one). Null when there is no `scheme://`.
+ *
+ * @example hostsOf("postgres://u@a:1,b:2/db") // { prefix: "postgres://u@", hosts: ["a:1", "b:2"], rest: "/db" }
+ */
+export function hostsOf(url: string): { prefix: string; hosts: string[]; rest: string } | null {
   const m = /^([a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?)([^/?#]*)(.*)$/i.exec(url);
-  if (!m) return false;
-  const hosts = m[2]!.split(",");
-  return hosts.every((host) => host.length > 0 && URL.canParse(`${m[1]}${host}${m[3]}`));
+  return m ? { prefix: m[1]!, hosts: m[2]!.split(","), rest: m[3]! } : null;
+}
+
+/** Each host of the URL makes a valid URL on its own. */
+function validHosts(url: string): boolean {
+  const parts = hostsOf(url);
+  return parts !== null && parts.hosts.every((host) => host.length > 0 && URL.canParse(`${parts.prefix}${host}${parts.rest}`));
 }
 
 /** Never echo a password from a connection URL into a log line. */

@@ -1,6 +1,6 @@
 import Redis from "ioredis";
 import postgres from "postgres";
-import { redact } from "../config";
+import { hostsOf, redact } from "../config";
 import { NodePolicy, type NodePolicyOptions } from "./resilience";
 import { classifyPgError, classifyRedisError } from "./failure-kind";
 import { NO_TRACING, type Tracing } from "../observability/tracing";
@@ -21,7 +21,26 @@ export interface StorageNode<C> {
 }
 
 export type RedisNode = StorageNode<Redis>;
-export type PgNode = StorageNode<postgres.Sql>;
+export interface PgNode extends Omit<StorageNode<postgres.Sql>, "client"> {
+  /** Replaced by `followPrimary`; read it at each call. */
+  client: postgres.Sql;
+  /**
+   * For a primary given several hosts (an HA pair): asks each host whether it takes writes that
+   * commit (takesWrites) and, when another host than the first does, replaces the pool by one
+   * that tries that host first. Run at start, and after a write times out or is refused as
+   * read-only. postgres.js' `target_session_attrs` alone is not enough: it is checked only at
+   * connect, and when several connections open at once with a standby listed first they all
+   * land on the standby (measured: 20 concurrent writes, all refused as read-only); and a node
+   * the engine demoted may come back writable on its own, still waiting for a synchronous standby
+   * that left, so its commits hang. Null for a single host.
+   */
+  readonly followPrimary: (() => void) | null;
+}
+
+const READ_ONLY = "25006";
+
+/** Hosts are asked at most this often, so a burst of failures under load is one round of questions. */
+const FOLLOW_EVERY_MS = 2000;
 
 /** A node's timeouts, retries and breaker; which failures count is the storage layer's to say (failure-kind.ts). */
 export type PolicyTuning = Omit<NodePolicyOptions, "classify">;
@@ -50,7 +69,59 @@ export function createRedisNode(name: string, url: string, policy: PolicyTuning,
 }
 
 export function createPgNode(name: string, role: "primary" | "replica", url: string, policy: PolicyTuning, poolSize: number, shard = -1, tracing: Tracing = NO_TRACING): PgNode {
-  const client = postgres(url, {
+  const open = (target: string) => openPg(target, role, policy, poolSize);
+  const parts = hostsOf(url);
+  const node: PgNode = { name, role, url: redact(url), client: open(url), policy: new NodePolicy(name, { ...policy, classify: classifyPgError }), tracing, shard, followPrimary: null };
+  if (role !== "primary" || parts === null || parts.hosts.length < 2) return node;
+  let hosts = parts.hosts;
+  let checkedAt = 0;
+  let checking = false;
+  const follow = async () => {
+    const fit = await Promise.all(hosts.map((host) => takesWrites(`${parts.prefix}${host}${parts.rest}`, policy.timeoutMs)));
+    const writer = hosts[fit.indexOf(true)];
+    if (writer === undefined || writer === hosts[0]) return;
+    hosts = [writer, ...hosts.filter((h) => h !== writer)];
+    const old = node.client;
+    node.client = open(`${parts.prefix}${hosts.join(",")}${parts.rest}`);
+    // Calls already on the old pool finish there; one hung on a node that cannot commit is cut off.
+    old.end({ timeout: 5 }).catch(() => {});
+  };
+  const followPrimary = () => {
+    if (checking || Date.now() - checkedAt < FOLLOW_EVERY_MS) return;
+    checking = true;
+    checkedAt = Date.now();
+    follow()
+      .catch(() => {})
+      .finally(() => (checking = false));
+  };
+  followPrimary();
+  return Object.assign(node, { followPrimary });
+}
+
+/**
+ * Does the node at `url` (one host) take writes that commit: out of recovery, not read-only,
+ * and, when it waits for synchronous standbys, with one connected. A demoted primary that came
+ * back on its own passes the first two and fails the third. Any failure to answer is a no.
+ */
+async function takesWrites(url: string, timeoutMs: number): Promise<boolean> {
+  const sql = postgres(url.replace(/([?&])target_session_attrs=[^&]*&?/, "$1").replace(/[?&]$/, ""), { max: 1, connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)), onnotice: () => {} });
+  try {
+    const answer = sql<Array<{ fit: boolean }>>`
+      select not pg_is_in_recovery() and current_setting('transaction_read_only') = 'off'
+         and (current_setting('synchronous_standby_names') = ''
+              or exists (select 1 from pg_stat_replication where sync_state in ('sync', 'quorum'))) as fit`;
+    const late = Bun.sleep(timeoutMs).then(() => [{ fit: false }]);
+    const [row] = await Promise.race([answer, late]);
+    return row?.fit === true;
+  } catch {
+    return false;
+  } finally {
+    await sql.end({ timeout: 1 }).catch(() => {});
+  }
+}
+
+function openPg(url: string, role: "primary" | "replica", policy: PolicyTuning, poolSize: number): postgres.Sql {
+  return postgres(url, {
     max: poolSize,
     connect_timeout: Math.max(1, Math.ceil((policy.timeoutMs * 2) / 1000)),
     idle_timeout: 60,
@@ -59,7 +130,6 @@ export function createPgNode(name: string, role: "primary" | "replica", url: str
     connection: { application_name: `shorten-${role}` },
     types: { date: { to: 1184, from: [1082, 1114, 1184], serialize: timestampParameter, parse: (text: string) => new Date(text) } },
   }) as unknown as postgres.Sql;
-  return { name, role, url: redact(url), client, policy: new NodePolicy(name, { ...policy, classify: classifyPgError }), tracing, shard };
 }
 
 /**
@@ -84,7 +154,11 @@ export function pgCall<R extends readonly postgres.MaybeRow[]>(node: PgNode, que
   const call = () =>
     node.policy.run((onTimeout) => {
       const pending = query(node.client);
-      onTimeout(() => cancelQuery(pending));
+      onTimeout(() => {
+        cancelQuery(pending);
+        node.followPrimary?.();
+      });
+      if (node.followPrimary) pending.catch((error: unknown) => (error as { code?: string }).code === READ_ONLY && node.followPrimary!());
       return pending;
     }, opts);
   return node.tracing.enabled ? node.tracing.span(`postgres ${node.role}`, spanAttributes(node, "postgresql"), call) : call();

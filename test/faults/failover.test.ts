@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
+import { join } from "node:path";
 import postgres from "postgres";
 import { clusterDir, clusterDown, clusterEnvVars, clusterUp, clusterUpOnFreePorts, currentPrimary, engineNodes, findNode, keeperName, readState, REPO_ROOT, startNode, stopNode, waitForStates, type ClusterState, type Role } from "../../scripts/cluster/index";
 import { eventually, startServer, type ServerProcess } from "../../harness/server-process";
+import { asPgUser, runOk } from "../../scripts/cluster/exec";
+import { splitUrls } from "../../src/config";
 
 /**
  * A shard's primary lost under load, on a cluster of its own whose PostgreSQL pairs are managed
@@ -62,6 +65,7 @@ describe("automatic failover under pg_auto_failover", () => {
       const ack = await create(`https://failover.example/seed/${process.pid}/${i}`);
       if (ack) seeded.push(ack);
     }
+    if (seeded.length === 0) throw new Error(`no create succeeded: ${JSON.stringify([...createStatuses])} ${serverErrors.join("; ")}`);
 
     let stop = false;
     const creator = async (worker: number) => {
@@ -176,4 +180,45 @@ describe("automatic failover under pg_auto_failover", () => {
     await waitForStates(state, { [keeperName(lostNode)]: ["secondary"] }, 60_000);
     await eventually(async () => ((await onNode(lostNode.url)).size === made.length ? true : undefined), "the rebuilt standby to hold every acknowledged create", 30_000);
   }, 180_000);
+  test("a demoted primary started again outside the engine, named first in the writer's hosts: creates move on to the real primary", async () => {
+    const zombieRole = await primaryOf(FAULT_SHARD);
+    const survivorRole: Role = zombieRole === "primary" ? "replica" : "primary";
+    const zombie = findNode(state, FAULT_SHARD, zombieRole);
+    const real = findNode(state, FAULT_SHARD, survivorRole);
+    await stopNode(state, FAULT_SHARD, zombieRole, "kill");
+    await eventually(async () => ((await currentPrimary(state, FAULT_SHARD)) === survivorRole ? true : undefined), "the standby promoted", 60_000);
+    // What pg_autoctl's surviving "start/stop postgres" child did in the field: the demoted node's
+    // PostgreSQL up again with no keeper, writable, still waiting for a synchronous standby.
+    const pgCtl = [join(state.binaries.pgBin, "pg_ctl"), "-D", zombie.dataDir, "-l", join(zombie.dir, "outside-the-engine.log"), "-w", "-t", "30"];
+    await runOk(asPgUser([...pgCtl, "start"]));
+    let second: ServerProcess | null = null;
+    try {
+      const direct = postgres(zombie.url, { max: 1, onnotice: () => {} });
+      const [z] = await direct<Array<{ recovery: boolean; sync: string }>>`select pg_is_in_recovery() as recovery, current_setting('synchronous_standby_names') as sync`;
+      await direct.end({ timeout: 2 });
+      expect(z!.recovery).toBe(false);
+      // A writer whose host list names the demoted node first (postgres.js tries hosts in order).
+      const db = splitUrls(clusterEnvVars(state).DATABASE_NODES);
+      db[2 * FAULT_SHARD] = `postgres://postgres@127.0.0.1:${zombie.port},127.0.0.1:${real.port}/shorten?target_session_attrs=read-write`;
+      second = await startServer({ ...clusterEnvVars(state), DATABASE_NODES: db.join(","), INSTANCE_ID: "42", RATE_LIMIT_ENABLED: "false", DB_TIMEOUT_MS: "500", BREAKER_COOLDOWN_MS: "300" });
+      const made: Ack[] = [];
+      let fiveHundreds = 0;
+      const deadline = performance.now() + 60_000;
+      for (let i = 0; made.length < 5 && performance.now() < deadline; i++) {
+        const res = await fetch(`${second.url}/create`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: `https://failover.example/zombie/${process.pid}/${i}` }) });
+        if (res.status >= 500) fiveHundreds++;
+        if (res.status === 201 && res.headers.get("x-shard") === String(FAULT_SHARD)) made.push({ code: ((await res.json()) as { short_code: string }).short_code, url: "", shard: FAULT_SHARD, sent: 0, at: 0 });
+      }
+      console.log(`demoted node restarted writable (synchronous_standby_names '${z!.sync}'): ${made.length} creates on shard ${FAULT_SHARD} after moving on, ${fiveHundreds} answered 5xx`);
+      expect(made.length).toBe(5);
+      expect(fiveHundreds).toBe(0);
+      const sql = postgres(real.url, { max: 1, onnotice: () => {} });
+      const onReal = await sql<Array<{ code: string }>>`select code from links where code = any(${made.map((a) => a.code)})`;
+      await sql.end({ timeout: 2 });
+      expect(onReal.length).toBe(made.length);
+    } finally {
+      await second?.stop();
+      await runOk(asPgUser([...pgCtl, "-m", "immediate", "stop"]));
+    }
+  }, 150_000);
 });

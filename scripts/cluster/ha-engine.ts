@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
 import { asPgUser, chownToPgUser, run, runOk } from "./exec";
-import { childrenOf, cmdline, isAlive, logTail, signal, waitForExit, waitUntil } from "./proc";
+import { pgPidFromFile } from "./postgres-node";
+import { childrenOf, cmdline, isAlive, signal, waitForExit, waitUntil } from "./proc";
 import type { ClusterState, NodeState } from "./state";
 
 /**
@@ -85,16 +86,6 @@ function treeMentions(pid: number, dataDir: string): boolean {
   return cmdline(pid).includes(dataDir) || childrenOf(pid).some((child) => cmdline(child).includes(dataDir));
 }
 
-/** The node's postmaster, when one runs on its data dir. */
-function postmasterOf(node: NodeState): number | null {
-  try {
-    const pid = Number(readFileSync(join(node.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
-    return isAlive(pid) && cmdline(pid).includes(node.dataDir) ? pid : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Stops a keeper and its PostgreSQL. kill: SIGKILL to the whole group and to the postmaster's
  * backends (they are sessions of their own), a crash of the node; otherwise `pg_autoctl stop`
@@ -107,7 +98,7 @@ export async function stopKeeper(state: ClusterState, node: NodeState, mode: "ki
     await run(autoctl(state, ["stop", "--pgdata", node.dataDir, ...(mode === "immediate" ? ["--immediate"] : [])]), { timeoutMs: 30_000 });
     if (await waitForExit(group, 20_000)) return;
   }
-  const postmaster = postmasterOf(node);
+  const postmaster = pgPidFromFile(node);
   const backends = postmaster === null ? [] : childrenOf(postmaster);
   if (group !== null) signal(-group, "SIGKILL");
   if (postmaster !== null) signal(postmaster, "SIGKILL");
@@ -120,7 +111,7 @@ export async function stopKeeper(state: ClusterState, node: NodeState, mode: "ki
 export function signalKeeper(node: NodeState, sig: "SIGSTOP" | "SIGCONT"): void {
   if (node.pid === null || !isAlive(node.pid)) throw new Error(`${keeperName(node)} (port ${node.port}) is not running`);
   signal(-node.pid, sig);
-  const postmaster = postmasterOf(node);
+  const postmaster = pgPidFromFile(node);
   if (postmaster !== null) for (const pid of childrenOf(postmaster)) signal(pid, sig);
 }
 
@@ -174,5 +165,3 @@ export async function waitForStates(state: ClusterState, want: Record<string, st
     throw new Error(`pg_auto_failover did not reach ${JSON.stringify(want)} in ${timeoutMs} ms (monitor: ${seen}); logs: ${Object.keys(want).join(", ")} under ${state.nodesDir ?? state.dir}`);
   }
 }
-
-export const keeperLogTail = (node: NodeState) => logTail(node.logFile, 15);

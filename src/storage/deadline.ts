@@ -97,3 +97,17 @@ export class DeadlineSweeper {
     }
   }
 }
+
+/**
+ * `work`'s result, or `otherwise()`'s when it takes longer than `ms`: for the rare call that needs
+ * its own bound (a check outside the request path), with its timer cleared when `work` settles.
+ */
+export async function within<T>(work: Promise<T>, ms: number, otherwise: () => T | Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(otherwise()), ms)));
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,5 +1,6 @@
 import type postgres from "postgres";
 import { InfraError } from "../errors";
+import { within } from "./deadline";
 import type { PgNode } from "./nodes";
 
 // Arbitrary but fixed: every mover must agree on it. ("shorten" mover lock)
@@ -37,17 +38,6 @@ export async function takeMoverLock(catalog: PgNode): Promise<MoverLock | null> 
       held.release();
     },
   };
-}
-
-/** `work`'s result, or `otherwise()`'s when it takes longer than `ms`. */
-async function within<T>(work: Promise<T>, ms: number, otherwise: () => T | Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(otherwise()), ms)));
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function tryLock(catalog: PgNode): Promise<postgres.ReservedSql | null> {

@@ -1,6 +1,7 @@
 import Redis from "ioredis";
 import postgres from "postgres";
 import { hostsOf, redact } from "../config";
+import { within } from "./deadline";
 import { NodePolicy, type NodePolicyOptions } from "./resilience";
 import { classifyPgError, classifyRedisError } from "./failure-kind";
 import { NO_TRACING, type Tracing } from "../observability/tracing";
@@ -110,8 +111,7 @@ async function takesWrites(url: string, timeoutMs: number): Promise<boolean> {
       select not pg_is_in_recovery() and current_setting('transaction_read_only') = 'off'
          and (current_setting('synchronous_standby_names') = ''
               or exists (select 1 from pg_stat_replication where sync_state in ('sync', 'quorum'))) as fit`;
-    const late = Bun.sleep(timeoutMs).then(() => [{ fit: false }]);
-    const [row] = await Promise.race([answer, late]);
+    const [row] = await within<ReadonlyArray<{ fit: boolean }>>(answer, timeoutMs, () => [{ fit: false }]);
     return row?.fit === true;
   } catch {
     return false;

@@ -72,7 +72,7 @@ export function createRedisNode(name: string, url: string, policy: PolicyTuning,
 export function createPgNode(name: string, role: "primary" | "replica", url: string, policy: PolicyTuning, poolSize: number, shard = -1, tracing: Tracing = NO_TRACING): PgNode {
   const open = (target: string) => openPg(target, role, policy, poolSize);
   const parts = hostsOf(url);
-  const node: PgNode = { name, role, url: redact(url), client: open(url), policy: new NodePolicy(name, { ...policy, classify: classifyPgError }), tracing, shard, followPrimary: null };
+  const node: PgNode = { name, role, url: redact(url), client: open(url), policy: new NodePolicy(name, { ...policy, classify: classifyPgError, retryTimeouts: role !== "primary" }), tracing, shard, followPrimary: null };
   if (role !== "primary" || parts === null || parts.hosts.length < 2) return node;
   let hosts = parts.hosts;
   let checkedAt = 0;

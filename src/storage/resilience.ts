@@ -29,7 +29,17 @@ export interface NodePolicyOptions {
   halfOpenAfterMs: number;
   /** Whether a client error is the node's failure and whether the call may be repeated. */
   classify: (error: unknown) => { node: boolean; retryable: boolean };
+  /**
+   * Whether a call that timed out may be repeated (when idempotent); default true. False for a
+   * primary: a write cancelled at its deadline may have committed locally while it waited for a
+   * synchronous standby that is gone, and an idempotent retry would read that row back and
+   * acknowledge a commit no standby has.
+   */
+  retryTimeouts?: boolean;
 }
+
+/** A call's deadline passed: it was cancelled, and whatever it wrote may or may not have committed. */
+class DeadlineExceeded extends InfraError {}
 
 export type BreakerState = "closed" | "open" | "half-open";
 
@@ -59,7 +69,8 @@ export class NodePolicy {
     this.breaker.onStateChange((state) => {
       for (const listener of this.listeners) listener(toBreakerState(state));
     });
-    this.isRetryable = (error: unknown) => !(error instanceof BrokenCircuitError) && (error instanceof InfraError ? error.transient : options.classify(error).retryable);
+    this.isRetryable = (error: unknown) =>
+      !(error instanceof BrokenCircuitError) && !(error instanceof DeadlineExceeded && options.retryTimeouts === false) && (error instanceof InfraError ? error.transient : options.classify(error).retryable);
     const retries = (maxAttempts: number) =>
       wrap(retry(handleWhen(this.isRetryable), { maxAttempts, backoff: new ExponentialBackoff({ initialDelay: RETRY_DELAY_MS, maxDelay: Math.max(RETRY_DELAY_MS, options.timeoutMs / 2) }) }), this.breaker);
     this.withRetry = retries(options.retries);
@@ -128,7 +139,7 @@ export class NodePolicy {
     return this.deadlines.race(promise, this.timedOut, cancel);
   }
 
-  private readonly timedOut = () => new InfraError(this.node, `timed out after ${this.options.timeoutMs} ms`, true);
+  private readonly timedOut = () => new DeadlineExceeded(this.node, `timed out after ${this.options.timeoutMs} ms`, true);
 
   private asStorageError(error: unknown): InfraError | StatementError {
     if (error instanceof InfraError || error instanceof StatementError) return error;

@@ -13,7 +13,7 @@ const NODE_FAILURE = Object.assign(new Error("connect ECONNREFUSED"), { code: "E
 const BAD_STATEMENT = Object.assign(new Error("invalid input syntax"), { code: "22P02" });
 const classify = (error: unknown) => (error === NODE_FAILURE ? { node: true, retryable: true } : { node: false, retryable: false });
 
-function policy(o: Partial<{ timeoutMs: number; retries: number; breakAfter: number; halfOpenAfterMs: number }> = {}) {
+function policy(o: Partial<{ timeoutMs: number; retries: number; breakAfter: number; halfOpenAfterMs: number; retryTimeouts: boolean }> = {}) {
   return new NodePolicy("node-x", { timeoutMs: 50, retries: 0, breakAfter: 3, halfOpenAfterMs: 60_000, classify, ...o });
 }
 
@@ -124,5 +124,21 @@ describe("NodePolicy", () => {
     expect(values).toEqual(Array.from({ length: 200 }, (_, i) => i));
     const mixed = await Promise.allSettled([p.run(() => Promise.resolve("a"), { idempotent: false }), p.run(() => new Promise<never>(() => {}), { idempotent: false }), p.run(() => Bun.sleep(5).then(() => "c"), { idempotent: false })]);
     expect(mixed.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+  });
+
+  test("retryTimeouts false: an idempotent call that timed out is not repeated (a primary's write may have committed locally), other node failures still are", async () => {
+    for (const retryTimeouts of [true, false]) {
+      const p = policy({ retries: 2, timeoutMs: 20, retryTimeouts });
+      let attempts = 0;
+      const hangsOnce = () => (attempts++ === 0 ? new Promise<string>(() => {}) : Promise.resolve("ok"));
+      const result = await p.run(hangsOnce, { idempotent: true }).catch((e: unknown) => e);
+      if (retryTimeouts) expect(result).toBe("ok");
+      else expect(result).toBeInstanceOf(InfraError);
+      expect(attempts).toBe(retryTimeouts ? 2 : 1);
+    }
+    const q = policy({ retries: 2, retryTimeouts: false });
+    const refusedOnce = scripted([NODE_FAILURE]);
+    expect(await q.run(refusedOnce.call, { idempotent: true })).toBe("ok");
+    expect(refusedOnce.attempts).toBe(2);
   });
 });

@@ -125,17 +125,19 @@ export interface EngineNode {
   replication: "sync" | "async";
   /** WAL bytes this node's last report was behind its formation's furthest node. */
   behindBytes: number;
+  /** The monitor's last health check of the node succeeded (a standby is a failover candidate only then). */
+  healthy: boolean;
 }
 
 /** Every keeper as the monitor sees it: its reported and goal state (`primary`, `secondary`, `wait_primary`, …). */
 export async function engineNodes(state: ClusterState): Promise<EngineNode[]> {
   const sql = postgres(monitorUrl(state), { max: 1, connect_timeout: 2, onnotice: () => {} });
   try {
-    const rows = await sql<Array<{ formationid: string; nodename: string; nodeport: number; reportedstate: string; goalstate: string; replicationquorum: boolean; behind: string }>>`
-      select formationid, nodename, nodeport, reportedstate::text, goalstate::text, replicationquorum,
+    const rows = await sql<Array<{ formationid: string; nodename: string; nodeport: number; reportedstate: string; goalstate: string; replicationquorum: boolean; behind: string; health: number }>>`
+      select formationid, nodename, nodeport, reportedstate::text, goalstate::text, replicationquorum, health,
              pg_wal_lsn_diff(max(reportedlsn) over (partition by formationid), reportedlsn)::bigint::text as behind
         from pgautofailover.node order by formationid, nodeid`;
-    return rows.map((r) => ({ formation: r.formationid, name: r.nodename, port: r.nodeport, reported: r.reportedstate, goal: r.goalstate, replication: r.replicationquorum ? "sync" : "async", behindBytes: Number(r.behind) }));
+    return rows.map((r) => ({ formation: r.formationid, name: r.nodename, port: r.nodeport, reported: r.reportedstate, goal: r.goalstate, replication: r.replicationquorum ? "sync" : "async", behindBytes: Number(r.behind), healthy: r.health === 1 }));
   } finally {
     await sql.end({ timeout: 2 });
   }

@@ -140,6 +140,8 @@ describe("automatic failover under pg_auto_failover", () => {
     await waitForStates(state, { [keeperName(killed)]: ["secondary"] }, 60_000);
   }, 70_000);
   test("a primary lost for good: no acknowledged create lost, and `up` rebuilds it as the standby", async () => {
+    // The standby that just rejoined must be one the monitor would promote: health-checked.
+    await eventually(async () => ((await engineNodes(state)).filter((n) => n.formation === `shard${FAULT_SHARD}` && n.healthy).length === 2 ? true : undefined), "both nodes of the shard health-checked", 30_000);
     const lost = await primaryOf(FAULT_SHARD);
     const lostNode = findNode(state, FAULT_SHARD, lost);
     const before = acknowledged.length;

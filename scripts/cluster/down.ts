@@ -1,4 +1,5 @@
 import { existsSync, rmSync } from "node:fs";
+import { removeNetwork } from "./netns";
 import { livePid, stopNodeRecord } from "./node-control";
 import { clusterDir, DEFAULTS, REPO_ROOT, type ClusterOptions } from "./options";
 import { hasState, readState, writeState } from "./state";
@@ -36,7 +37,9 @@ export async function clusterDown(opts: Pick<ClusterOptions, "name" | "root" | "
     if (errors.length > 0) throw new Error(`cluster down: ${errors.join("; ")}`);
   }
   if (opts.wipe && existsSync(dir)) {
-    const nodesDir = hasState(dir) ? readState(dir).nodesDir : undefined;
+    const saved = hasState(dir) ? readState(dir) : null;
+    if (saved) await removeNetwork(saved);
+    const nodesDir = saved?.nodesDir;
     for (const d of new Set([dir, nodesDir ?? dir])) {
       rmSync(d, { recursive: true, force: true });
       log(`wiped ${d}`);

@@ -16,7 +16,9 @@ export interface FreeRangeOptions {
   stopped?: () => boolean;
   /** fsync off etc. (ClusterOptions.fast); default true: these clusters are throwaway. */
   fast?: boolean;
-  /** ClusterOptions.ha: the PostgreSQL pairs under pg_auto_failover. */
+  /** ClusterOptions.netnsShards. */
+  netnsShards?: number[];
+  /** ClusterOptions.ha; default false: plain pairs boot in half the time, and the suites that need the engine ask for it. */
   ha?: boolean;
 }
 
@@ -36,7 +38,7 @@ export async function clusterUpOnFreePorts(options: FreeRangeOptions): Promise<n
     if (!(await rangeFree(basePort, shards + (options.spareShards ?? 0)))) continue;
     tries++;
     try {
-      await clusterUp({ name, shards, basePort, fast: options.fast ?? true, ha: options.ha });
+      await clusterUp({ name, shards, basePort, fast: options.fast ?? true, ha: options.ha ?? false, netnsShards: options.netnsShards });
       return basePort;
     } catch (error) {
       lastError = error;

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
 import { asPgUser, chownToPgUser, run, runOk } from "./exec";
+import { inNetns } from "./netns";
 import { pgPidFromFile } from "./postgres-node";
 import { childrenOf, cmdline, isAlive, signal, waitForExit, waitUntil } from "./proc";
 import type { ClusterState, NodeState } from "./state";
@@ -33,7 +34,9 @@ export const MONITOR_SETTINGS = {
 /** A keeper alone (monitor and standby both unreachable) demotes its primary after this many seconds. */
 export const NETWORK_PARTITION_TIMEOUT_S = 3;
 
-export const monitorUrl = (state: Pick<ClusterState, "monitor">) => `postgres://autoctl_node@127.0.0.1:${state.monitor!.port}/pg_auto_failover`;
+/** The monitor as `from` reaches it: over the bridge from a namespaced node, else on loopback. */
+export const monitorUrl = (state: Pick<ClusterState, "monitor" | "network">, from?: NodeState) =>
+  `postgres://autoctl_node@${from?.netns ? state.network!.gateway : "127.0.0.1"}:${state.monitor!.port}/pg_auto_failover`;
 export const formationOf = (shard: number) => `shard${shard}`;
 export const keeperName = (node: NodeState) => `shard${node.shard}-${node.role === "primary" ? "a" : "b"}`;
 
@@ -42,6 +45,15 @@ function autoctlEnv(state: ClusterState): string[] {
   const home = join(state.nodesDir ?? state.dir, "autoctl");
   return [`PATH=${state.binaries.pgBin}:/usr/bin:/bin`, `XDG_CONFIG_HOME=${home}/config`, `XDG_DATA_HOME=${home}/data`, `XDG_RUNTIME_DIR=${home}/run`];
 }
+
+/** The keeper's own config and state folders for a node (pg_autoctl names them after PGDATA). */
+export function keeperFolders(state: ClusterState, node: NodeState): string[] {
+  const home = join(state.nodesDir ?? state.dir, "autoctl");
+  return ["config", "data"].map((kind) => join(home, kind, "pg_autoctl", node.dataDir));
+}
+
+/** Has `pg_autoctl create` made this node's keeper (so `run` starts it)? */
+export const keeperCreated = (state: ClusterState, node: NodeState) => existsSync(join(keeperFolders(state, node)[0]!, "pg_autoctl.cfg"));
 
 export function autoctl(state: ClusterState, args: string[]): string[] {
   return asPgUser(["env", ...autoctlEnv(state), "pg_autoctl", ...args]);
@@ -62,7 +74,8 @@ export async function startKeeper(state: ClusterState, node: NodeState, create: 
   rmSync(pidFile, { force: true });
   const argv = autoctl(state, create ?? ["run", "--pgdata", node.dataDir]);
   const quoted = argv.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
-  await runOk(["setsid", "-f", "sh", "-c", `echo $$ > '${pidFile}'; exec ${quoted} >> '${node.logFile}' 2>&1 < /dev/null`]);
+  // `ip netns exec` keeps the PID (it execs), so $$ is still the session leader setsid made.
+  await runOk(["setsid", "-f", ...inNetns(node, ["sh", "-c", `echo $$ > '${pidFile}'; exec ${quoted} >> '${node.logFile}' 2>&1 < /dev/null`])]);
   if (!(await waitUntil(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "", 5000, 20))) throw new Error(`keeper for ${keeperName(node)} did not start; see ${node.logFile}`);
   node.pid = Number(readFileSync(pidFile, "utf8").trim());
 }
@@ -161,7 +174,7 @@ export async function waitForStates(state: ClusterState, want: Record<string, st
     const done = Object.entries(want).every(([name, states]) => last.some((n) => n.name === name && n.reported === n.goal && states.includes(n.reported)));
     if (!done) await nudge?.().catch(() => {});
     return done;
-  }, timeoutMs, 250);
+  }, timeoutMs, 400);
   if (!ok) {
     const seen = last.map((n) => `${n.name}: ${n.reported} -> ${n.goal}`).join(", ") || "no keeper registered";
     throw new Error(`pg_auto_failover did not reach ${JSON.stringify(want)} in ${timeoutMs} ms (monitor: ${seen}); logs: ${Object.keys(want).join(", ")} under ${state.nodesDir ?? state.dir}`);

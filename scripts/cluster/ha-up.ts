@@ -1,11 +1,12 @@
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
-import { autoctl, formationOf, isKeeperOf, keeperName, monitorUrl, MONITOR_SETTINGS, NETWORK_PARTITION_TIMEOUT_S, startKeeper, waitForStates } from "./ha-engine";
+import { autoctl, formationOf, isKeeperOf, keeperCreated, keeperFolders, keeperName, monitorUrl, MONITOR_SETTINGS, NETWORK_PARTITION_TIMEOUT_S, startKeeper, waitForStates } from "./ha-engine";
 import { runOk } from "./exec";
-import { isInitialised } from "./postgres-node";
+import { TAKES_WRITES_SQL } from "../../src/storage/nodes";
+import { copyFreshDataDir, isInitialised } from "./postgres-node";
 import { portFree, waitUntil } from "./proc";
-import { findNode, writeState, type ClusterState, type NodeState } from "./state";
+import { findNode, hostOf, writeState, type ClusterState, type NodeState } from "./state";
 
 /**
  * `up` for a cluster under pg_auto_failover: the monitor, then per shard its formation, the
@@ -20,6 +21,7 @@ export async function ensureMonitor(state: ClusterState, log: (l: string) => voi
     throw new Error(`--ha needs pg_auto_failover: apt-get install pg-auto-failover-cli postgresql-${version}-auto-failover`);
   }
   const fresh = !isInitialised(monitor);
+  if (fresh) await copyFreshDataDir(state.binaries.pgBin, nodesDirOf(state), monitor, state.network?.subnet);
   if (await startIfDown(state, monitor, log, ["create", "monitor", "--pgdata", monitor.dataDir, "--pgport", String(monitor.port), "--hostname", "127.0.0.1", "--auth", "trust", "--no-ssl", "--run"])) {
     if (!(await waitUntil(() => query(monitorUrl(state), (sql) => sql`select 1`).catch(() => false), 60_000, 100))) throw new Error(`monitor :${monitor.port} did not accept connections; see ${monitor.logFile}`);
   }
@@ -31,38 +33,73 @@ export async function ensureMonitor(state: ClusterState, log: (l: string) => voi
   }
 }
 
-export async function upHaShard(state: ClusterState, shard: number, migrate: (url: string) => Promise<string[]>, log: (l: string) => void): Promise<void> {
-  const formation = formationOf(shard);
-  await query(monitorAdminUrl(state), async (sql) => {
-    const [known] = await sql`select 1 from pgautofailover.formation where formationid = ${formation}`;
-    if (!known) await sql`select * from pgautofailover.create_formation(${formation}, 'pgsql', 'shorten', true, 0)`;
-  });
-  const a = findNode(state, shard, "primary");
-  const b = findNode(state, shard, "replica");
-  const fresh = [a, b].filter((node) => !isInitialised(node));
-  for (const node of fresh) await forgetLostNode(state, node, log);
-  if (fresh.length === 2) {
-    // A new shard: the first keeper initialises the primary, which gets the schema before its standby is copied from it.
-    await startIfDown(state, a, log, createArgs(state, a));
-    await waitForStates(state, { [keeperName(a)]: ["single"] }, 60_000);
-    await tuneNode(state, a);
-    const applied = await migrate(a.url);
+/**
+ * One shard's pair. `writable` resolves once the shard's primary takes writes and has the
+ * schema (a new primary is `single` or `wait_primary` then: its commits do not wait for a
+ * standby yet); `done` once the standby is in sync and the pair can fail over. A new shard's
+ * standby is created once `standbyMayStart` resolves; an existing pair's both start at once
+ * (a restarted primary's commits wait for its synchronous standby).
+ */
+export function upHaShard(state: ClusterState, shard: number, migrate: (url: string) => Promise<string[]>, log: (l: string) => void, standbyMayStart: Promise<void>): { writable: Promise<void>; done: Promise<void> } {
+  let markWritable!: () => void;
+  const writable = new Promise<void>((resolve) => (markWritable = resolve));
+  const done = (async () => {
+    const formation = formationOf(shard);
+    await query(monitorAdminUrl(state), async (sql) => {
+      const [known] = await sql`select 1 from pgautofailover.formation where formationid = ${formation}`;
+      if (!known) await sql`select * from pgautofailover.create_formation(${formation}, 'pgsql', 'shorten', true, 0)`;
+    });
+    const a = findNode(state, shard, "primary");
+    const b = findNode(state, shard, "replica");
+    const fresh = [a, b].filter((node) => !isInitialised(node));
+    for (const node of fresh) await forgetLostNode(state, node, log);
+    const newShard = fresh.length === 2;
+    // A new shard's first keeper registers alone: the monitor makes the first node of a formation its primary.
+    if (newShard) await copyFreshDataDir(state.binaries.pgBin, nodesDirOf(state), a, a.netns ? state.network!.subnet : undefined);
+    for (const node of newShard ? [a] : [a, b]) await startIfDown(state, node, log, createArgs(state, node));
+    const writer = pairUrl(state, shard, "primary");
+    if (!(await waitUntil(() => takesWrites(writer), 60_000, 250))) throw new Error(`shard ${shard}: no node of the pair took writes within 60 s; logs under ${nodesDirOf(state)}`);
+    const applied = await migrate(writer);
     if (applied.length > 0) log(`shard ${shard}: applied ${applied.join(", ")}`);
-  }
-  for (const node of [a, b]) await startIfDown(state, node, log, createArgs(state, node));
-  // pg_basebackup waits for a spread checkpoint on the primary (7 s on an idle node here); an
-  // immediate CHECKPOINT makes the one in progress finish at once.
-  const nudge = async () => {
-    for (const node of [a, b]) await query(`postgres://postgres@127.0.0.1:${node.port}/postgres`, (sql) => sql`checkpoint`);
-  };
-  await waitForStates(state, { [keeperName(a)]: ["primary", "secondary"], [keeperName(b)]: ["primary", "secondary"] }, 120_000, fresh.length > 0 ? nudge : undefined);
-  // Only now: `config set` signals the running keeper, found through a pid file a starting one has not written yet.
-  for (const node of fresh) if (node !== a || fresh.length === 1) await tuneKeeper(state, node);
-  if (fresh.length < 2) {
-    const applied = await migrate(pairUrl(state, shard, "primary"));
-    if (applied.length > 0) log(`shard ${shard}: applied ${applied.join(", ")}`);
-  }
+    markWritable();
+    if (newShard) {
+      await standbyMayStart;
+      await startIfDown(state, b, log, createArgs(state, b));
+    }
+    // pg_basebackup waits for a spread checkpoint on the primary (7 s on an idle node here); an
+    // immediate CHECKPOINT makes the one in progress finish at once. Only while a backup waits:
+    // each one flushes everything, and the nodes starting beside it need the disk too.
+    const nudge = async () => {
+      for (const node of [a, b]) {
+        await query(adminUrl(node), async (sql) => {
+          const [waiting] = await sql`select 1 from pg_stat_activity where backend_type = 'walsender' and wait_event = 'CheckpointDone'`;
+          if (waiting) await sql`checkpoint`;
+        });
+      }
+    };
+    await waitForStates(state, { [keeperName(a)]: ["primary", "secondary"], [keeperName(b)]: ["primary", "secondary"] }, 120_000, fresh.length > 0 ? nudge : undefined);
+    // Only now: `config set` signals the running keeper, found through a pid file a starting one has not written yet.
+    for (const node of fresh) await tuneNode(state, node);
+  })();
+  // A failure before the shard took writes fails both; `writable` alone is never left pending.
+  done.catch(() => markWritable());
+  return { writable, done };
 }
+
+/**
+ * Would a write through `url` commit: a node out of recovery, not read-only, and, when it waits
+ * for a synchronous standby (a restarted pair until its standby is back), with one connected.
+ * Any error is "not yet": the node may be starting up.
+ */
+async function takesWrites(url: string): Promise<boolean> {
+  let fit = false;
+  await query(url, async (sql) => {
+    const [row] = await sql.unsafe<Array<{ fit: boolean }>>(TAKES_WRITES_SQL);
+    fit = row?.fit === true;
+  }).catch(() => false);
+  return fit;
+}
+
 
 /**
  * A node whose data is gone for good (its disk lost, its folder deleted) is dropped from the
@@ -76,9 +113,12 @@ async function forgetLostNode(state: ClusterState, node: NodeState, log: (l: str
     await sql`select pgautofailover.remove_node(${known.nodeid}::bigint, true)`;
     log(`shard ${node.shard} ${keeperName(node)}: its data is gone; dropped from the monitor, to be rebuilt as a standby`);
   });
-  const home = join(state.nodesDir ?? state.dir, "autoctl");
-  for (const kind of ["config", "data"]) rmSync(join(home, kind, "pg_autoctl", node.dataDir), { recursive: true, force: true });
+  for (const folder of keeperFolders(state, node)) rmSync(folder, { recursive: true, force: true });
 }
+
+const nodesDirOf = (state: ClusterState) => state.nodesDir ?? state.dir;
+
+const adminUrl = (node: NodeState) => `postgres://postgres@${hostOf(node)}:${node.port}/postgres`;
 
 const monitorAdminUrl = (state: ClusterState) => `postgres://postgres@127.0.0.1:${state.monitor!.port}/pg_auto_failover`;
 
@@ -89,12 +129,12 @@ const monitorAdminUrl = (state: ClusterState) => `postgres://postgres@127.0.0.1:
  * prefers the standby for reads, falling back to the primary when it is the only one left.
  */
 export function pairUrl(state: Pick<ClusterState, "nodes">, shard: number, role: "primary" | "replica"): string {
-  const ports = (["primary", "replica"] as const).map((r) => state.nodes.find((n) => n.shard === shard && n.role === r)!.port);
-  return `postgres://postgres@${ports.map((p) => `127.0.0.1:${p}`).join(",")}/shorten?target_session_attrs=${role === "primary" ? "read-write" : "prefer-standby"}`;
+  const pair = (["primary", "replica"] as const).map((r) => state.nodes.find((n) => n.shard === shard && n.role === r)!);
+  return `postgres://postgres@${pair.map((n) => `${hostOf(n)}:${n.port}`).join(",")}/shorten?target_session_attrs=${role === "primary" ? "read-write" : "prefer-standby"}`;
 }
 
 function createArgs(state: ClusterState, node: NodeState): string[] {
-  return ["create", "postgres", "--pgdata", node.dataDir, "--pgport", String(node.port), "--hostname", "127.0.0.1", "--monitor", monitorUrl(state), "--auth", "trust", "--no-ssl", "--formation", formationOf(node.shard), "--name", keeperName(node), "--dbname", "shorten", "--run"];
+  return ["create", "postgres", "--pgdata", node.dataDir, "--pgport", String(node.port), "--hostname", hostOf(node), "--monitor", monitorUrl(state, node), "--auth", "trust", "--no-ssl", "--formation", formationOf(node.shard), "--name", keeperName(node), "--dbname", "shorten", "--run"];
 }
 
 /** Starts the keeper unless it runs; true when it was started. */
@@ -105,19 +145,19 @@ async function startIfDown(state: ClusterState, node: NodeState, log: (l: string
     return false;
   }
   if (!(await portFree(node.port))) throw new Error(`${label}: port ${node.port} is in use by a process this cluster did not start`);
-  await startKeeper(state, node, isInitialised(node) ? null : create);
+  await startKeeper(state, node, keeperCreated(state, node) ? null : create);
   writeState(state);
   log(`${label} started (keeper ${node.pid})`);
   return true;
 }
 
 /**
- * The node's own settings, copied to its standby by pg_basebackup (postgresql.auto.conf): a
+ * The node's own settings (postgresql.auto.conf, which a standby may also be given): a
  * throwaway cluster skips fsync, but never synchronous_commit, which the engine's synchronous
  * replication rests on.
  */
 async function tuneNode(state: ClusterState, node: NodeState): Promise<void> {
-  await query(`postgres://postgres@127.0.0.1:${node.port}/postgres`, async (sql) => {
+  await query(adminUrl(node), async (sql) => {
     const settings: Record<string, string> = { wal_keep_size: "256MB", wal_retrieve_retry_interval: "500ms", log_line_prefix: "%m [%p] " };
     if (state.fast) Object.assign(settings, { fsync: "off", full_page_writes: "off" });
     for (const [name, value] of Object.entries(settings)) await sql.unsafe(`alter system set ${name} = '${value}'`);

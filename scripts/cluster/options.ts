@@ -1,4 +1,5 @@
 import { join, resolve } from "node:path";
+import type { ClusterState } from "./state";
 
 /** Options shared by `up`, `down`, `status` and `env`. Unset fields fall back to the saved state, then DEFAULTS. */
 export interface ClusterOptions {
@@ -8,17 +9,29 @@ export interface ClusterOptions {
   basePort?: number;
   /** fsync/synchronous_commit/full_page_writes off: for throwaway test clusters. */
   fast?: boolean;
-  /** `up` of a new cluster: each shard's PostgreSQL pair under pg_auto_failover (automatic failover, synchronous replication). */
+  /** `up` of a new cluster: each shard's PostgreSQL pair under pg_auto_failover (automatic failover, synchronous replication); DEFAULTS.ha. An existing cluster keeps what it was made with. */
   ha?: boolean;
+  /**
+   * `up` of a new cluster under the engine, as root: these shards' PostgreSQL nodes each run in a
+   * network namespace of their own, so that a drill can cut one off (scripts/cluster/netns.ts).
+   */
+  netnsShards?: number[];
   /** `down` only: delete the data as well. */
   wipe?: boolean;
   /** Folder that holds `.cluster/` and `migrations/`; the repository root by default. */
   root?: string;
+  /**
+   * Called once every shard's primary takes writes and has the schema, before `up` resolves;
+   * the env file is written by then. Under the engine, new standbys are created only once the
+   * promise it returns settles (their pg_basebackup and the caller's start-up would share the
+   * cores), and join while their primaries take writes without waiting for them.
+   */
+  onWritable?: (state: ClusterState) => Promise<unknown> | void;
   /** Progress lines; silent when omitted. */
   log?: (line: string) => void;
 }
 
-export const DEFAULTS = { name: "dev", shards: 3, basePort: 7000 } as const;
+export const DEFAULTS = { name: "dev", shards: 3, basePort: 7000, ha: true } as const;
 
 export const REPO_ROOT = resolve(import.meta.dir, "../..");
 

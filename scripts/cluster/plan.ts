@@ -1,15 +1,26 @@
 import { join } from "node:path";
 import type { Binaries } from "./binaries";
+import { planNetwork, planNodeNetns } from "./netns";
 import { nodePort, ROLES, type Role } from "./options";
 import type { ClusterState, NodeState } from "./state";
 
 /** The nodes a cluster of `shards` shards consists of, before anything runs. */
-export function planState(args: { name: string; dir: string; nodesDir?: string; shards: number; basePort: number; fast: boolean; binaries: Binaries; ha?: boolean }): ClusterState {
-  const { ha, ...rest } = args;
+export function planState(args: { name: string; dir: string; nodesDir?: string; shards: number; basePort: number; fast: boolean; binaries: Binaries; ha?: boolean; netnsShards?: number[] }): ClusterState {
+  const { ha, netnsShards = [], ...rest } = args;
   const nodesDir = args.nodesDir ?? args.dir;
   const nodes = planShards(nodesDir, args.basePort, 0, args.shards, ha);
-  if (!ha) return { ...rest, nodes, updatedAt: new Date().toISOString() };
-  return { ...rest, nodes, engine: "pg_auto_failover", monitor: planMonitor(nodesDir, args.basePort), updatedAt: new Date().toISOString() };
+  if (!ha) {
+    if (netnsShards.length > 0) throw new Error("network namespaces are for partition drills of HA pairs; they need the engine");
+    return { ...rest, nodes, updatedAt: new Date().toISOString() };
+  }
+  const state: ClusterState = { ...rest, nodes, engine: "pg_auto_failover", monitor: planMonitor(nodesDir, args.basePort), updatedAt: new Date().toISOString() };
+  if (netnsShards.length === 0) return state;
+  const network = planNetwork(args.basePort);
+  for (const node of nodes.filter((n) => netnsShards.includes(n.shard) && n.role !== "redis")) {
+    node.netns = planNodeNetns(network, args.basePort, node.shard, node.role === "primary" ? 0 : 1);
+    node.url = node.url.replace("127.0.0.1", node.netns.host);
+  }
+  return { ...state, network };
 }
 
 /** The monitor takes shard 0's spare port (+9): one per cluster. */

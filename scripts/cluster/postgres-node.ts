@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
 import { asPgUser, chownToPgUser, run, runOk } from "./exec";
@@ -22,12 +22,50 @@ export async function initPrimary(pgBin: string, node: NodeState, fast: boolean)
   rmSync(node.dataDir, { recursive: true, force: true }); // a half-made one from an interrupted run
   mkdirSync(node.dir, { recursive: true });
   await chownToPgUser(node.dir);
-  const initdb = [join(pgBin, "initdb"), "-D", node.dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"];
-  await runOk(asPgUser(initdb), { cwd: node.dir });
+  await runOk(asPgUser(initdbArgv(pgBin, node.dataDir)), { cwd: node.dir });
   appendFileSync(join(node.dataDir, "postgresql.conf"), "\ninclude 'shorten.conf'\n");
   writeFileSync(join(node.dataDir, "pg_hba.conf"), HBA);
   await writeNodeConf(node, fast);
 }
+
+const initdbArgv = (pgBin: string, dataDir: string) => [join(pgBin, "initdb"), "-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"];
+
+/**
+ * A fresh data directory copied from one initdb per cluster (`<nodesDir>/pg-template`, made on
+ * first use): initdb is most of a new node's start-up, and several at once on two cores take
+ * three times as long as one. Copies share a system identifier, which only a primary and its
+ * own standbys are compared by. `trustSubnet`: a namespaced node's peers and clients connect
+ * from that subnet, not from 127.0.0.1 (a standby copies the rule with the rest of PGDATA).
+ */
+export async function copyFreshDataDir(pgBin: string, nodesDir: string, node: NodeState, trustSubnet?: string): Promise<void> {
+  const template = join(nodesDir, "pg-template");
+  let ready = templates.get(template);
+  if (ready === undefined) {
+    ready = (async () => {
+      if (existsSync(join(template, "PG_VERSION"))) return;
+      const building = `${template}.${process.pid}`;
+      rmSync(building, { recursive: true, force: true });
+      mkdirSync(nodesDir, { recursive: true });
+      await chownToPgUser(nodesDir);
+      await runOk(asPgUser(initdbArgv(pgBin, building)), { cwd: nodesDir });
+      // CREATE DATABASE on a running node waits for a checkpoint (seconds, with fsync on and
+      // several nodes starting); in single-user mode, before any server runs, it is instant.
+      await runOk(["sh", "-c", `echo 'create database ${TEMPLATE_DATABASE}' | ${asPgUser([join(pgBin, "postgres"), "--single", "-D", building, "-j", "postgres"]).map((a) => `'${a}'`).join(" ")} > /dev/null`], { cwd: nodesDir });
+      renameSync(building, template);
+    })();
+    templates.set(template, ready);
+    ready.catch(() => templates.delete(template));
+  }
+  await ready;
+  rmSync(node.dataDir, { recursive: true, force: true });
+  mkdirSync(node.dir, { recursive: true });
+  await runOk(["cp", "-a", template, node.dataDir]);
+  if (trustSubnet) appendFileSync(join(node.dataDir, "pg_hba.conf"), `host all all ${trustSubnet} trust\nhost replication all ${trustSubnet} trust\n`);
+  await chownToPgUser(node.dir);
+}
+const templates = new Map<string, Promise<void>>();
+/** The database the template already has (the app's). */
+const TEMPLATE_DATABASE = "shorten";
 
 /** Copies the running primary into node.dataDir as a hot standby that streams from it. */
 export async function cloneReplica(pgBin: string, primary: NodeState, node: NodeState, fast: boolean): Promise<void> {

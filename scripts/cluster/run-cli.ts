@@ -23,7 +23,7 @@ const HELP = { help: { type: "boolean", short: "h" } } as const;
  *   if ("exitCode" in line) return line.exitCode;
  */
 export function parseCommand<O extends ParseArgsOptionsConfig>(usage: string, options: O, maxArgs = 0): { exitCode: number } | { command: string; args: string[]; values: Values<O> } {
-  const { values, positionals } = parseArgs({ args: Bun.argv.slice(2), allowPositionals: true, strict: true, options: { ...options, ...HELP } });
+  const { values, positionals } = parseArgs({ args: Bun.argv.slice(2), allowPositionals: true, allowNegative: true, strict: true, options: { ...options, ...HELP } });
   const [command, ...args] = positionals;
   const help = (values as { help?: boolean }).help === true;
   if (help || command === undefined || args.length > maxArgs) {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Binaries } from "./binaries";
+import type { ClusterNetwork } from "./netns";
 import type { Role } from "./options";
 
 /** One server process of the cluster, as recorded in state.json. */
@@ -22,7 +23,12 @@ export interface NodeState {
   start: { argv: string[]; runAs: string | null } | null;
   /** Supervised by a pg_auto_failover keeper: `pid` is the keeper's process group, not a postmaster. */
   keeper?: boolean;
+  /** Runs in a network namespace of its own, reached at `host` over the cluster's bridge (partition drills). */
+  netns?: { netns: string; host: string; link: string };
 }
+
+/** Where the other nodes, the tooling and the app reach a node. */
+export const hostOf = (node: NodeState): string => node.netns?.host ?? "127.0.0.1";
 
 export interface ClusterState {
   name: string;
@@ -36,6 +42,8 @@ export interface ClusterState {
   /** Each shard's PostgreSQL pair managed by pg_auto_failover, with `monitor`; absent: plain streaming replicas. */
   engine?: "pg_auto_failover";
   monitor?: NodeState;
+  /** The bridge that namespaced nodes hang off (ClusterOptions.netnsShards). */
+  network?: ClusterNetwork;
   binaries: Binaries;
   nodes: NodeState[];
   updatedAt: string;

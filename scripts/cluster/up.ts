@@ -9,6 +9,7 @@ import { livePid, startNodeRecord, startSpec } from "./node-control";
 import { checkLayout, clusterDir, DEFAULTS, REPO_ROOT, type ClusterOptions } from "./options";
 import { planShards, planState } from "./plan";
 import { ensureMonitor, upHaShard } from "./ha-up";
+import { ensureNetwork } from "./netns";
 import { cloneReplica, ensureDatabase, initPrimary, isInitialised } from "./postgres-node";
 import { portFree } from "./proc";
 import { findNode, hasState, readState, writeState, type ClusterState, type NodeState } from "./state";
@@ -33,16 +34,36 @@ export async function clusterUp(opts: ClusterOptions = {}): Promise<ClusterState
   checkLayout(shards, basePort);
   if (saved) checkSavedLayout(saved, shards, basePort);
   if (saved && opts.fast !== undefined && opts.fast !== saved.fast) log(`note: keeping fast=${saved.fast} of the existing nodes`);
+  if (saved && opts.ha !== undefined && opts.ha !== (saved.engine !== undefined)) log(`note: keeping the existing nodes ${saved.engine ? "under" : "without"} the HA engine; \`down --wipe\` and \`up\` to change it`);
 
   mkdirSync(dir, { recursive: true });
   const binaries = findBinaries();
-  const state = saved ? grow(saved, shards, log) : planState({ name, dir, nodesDir: await pgReachableDir(dir, name), shards, basePort, fast: opts.fast ?? false, binaries, ha: opts.ha });
+  const state = saved ? grow(saved, shards, log) : planState({ name, dir, nodesDir: await pgReachableDir(dir, name), shards, basePort, fast: opts.fast ?? false, binaries, ha: opts.ha ?? DEFAULTS.ha, netnsShards: opts.netnsShards });
   state.binaries = binaries;
   writeState(state);
 
   const migrationsDir = join(root, "migrations");
+  await ensureNetwork(state);
   if (state.engine) await ensureMonitor(state, log);
-  const results = await Promise.allSettled(Array.from({ length: shards }, (_, i) => (state.engine ? upEngineShard(state, i, migrationsDir, log) : upShard(state, i, migrationsDir, log))));
+  let openStandbys!: () => void;
+  const standbysMayStart = new Promise<void>((resolve) => (openStandbys = resolve));
+  if (!opts.onWritable) openStandbys();
+  const shardsUp = Array.from({ length: shards }, (_, i) => {
+    if (state.engine) return upEngineShard(state, i, migrationsDir, log, standbysMayStart);
+    const done = upShard(state, i, migrationsDir, log);
+    return { writable: done, done };
+  });
+  if (opts.onWritable) {
+    let failedEarly = false;
+    for (const { done } of shardsUp) done.catch(() => (failedEarly = true));
+    await Promise.allSettled(shardsUp.map((s) => s.writable));
+    if (!failedEarly) {
+      writeEnvFile(state);
+      await Promise.resolve(opts.onWritable(state)).catch((error: unknown) => log(`after the primaries took writes: ${(error as Error).message}`));
+    }
+    openStandbys();
+  }
+  const results = await Promise.allSettled(shardsUp.map((s) => s.done));
   writeState(state);
   const failed = results.flatMap((r, i) => (r.status === "rejected" ? [`shard ${i}: ${(r.reason as Error)?.message ?? r.reason}`] : []));
   if (failed.length > 0) throw new Error(`cluster up failed:\n${failed.join("\n")}`);
@@ -108,10 +129,14 @@ async function upShard(state: ClusterState, shard: number, migrationsDir: string
 }
 
 /** A shard whose PostgreSQL pair pg_auto_failover manages: its Redis as usual, the pair through the engine. */
-async function upEngineShard(state: ClusterState, shard: number, migrationsDir: string, log: (l: string) => void): Promise<void> {
-  const results = await Promise.allSettled([ensureRunning(state, findNode(state, shard, "redis"), log), upHaShard(state, shard, (url) => migrate(url, migrationsDir), log)]);
-  const failed = results.find((r) => r.status === "rejected");
-  if (failed) throw failed.reason;
+function upEngineShard(state: ClusterState, shard: number, migrationsDir: string, log: (l: string) => void, standbyMayStart: Promise<void>): { writable: Promise<unknown>; done: Promise<void> } {
+  const redis = ensureRunning(state, findNode(state, shard, "redis"), log);
+  const pair = upHaShard(state, shard, (url) => migrate(url, migrationsDir), log, standbyMayStart);
+  const done = Promise.allSettled([redis, pair.done]).then((results) => {
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
+  });
+  return { writable: Promise.allSettled([redis, pair.writable]), done };
 }
 
 async function ensureRunning(state: ClusterState, node: NodeState, log: (l: string) => void, create?: () => Promise<void>): Promise<void> {

@@ -99,6 +99,12 @@ export function createPgNode(name: string, role: "primary" | "replica", url: str
   return Object.assign(node, { followPrimary });
 }
 
+/** One row, `fit`: this node takes writes that commit (see takesWrites). */
+export const TAKES_WRITES_SQL = `
+  select not pg_is_in_recovery() and current_setting('transaction_read_only') = 'off'
+     and (current_setting('synchronous_standby_names') = ''
+          or exists (select 1 from pg_stat_replication where sync_state in ('sync', 'quorum'))) as fit`;
+
 /**
  * Does the node at `url` (one host) take writes that commit: out of recovery, not read-only,
  * and, when it waits for synchronous standbys, with one connected. A demoted primary that came
@@ -107,10 +113,7 @@ export function createPgNode(name: string, role: "primary" | "replica", url: str
 async function takesWrites(url: string, timeoutMs: number): Promise<boolean> {
   const sql = postgres(url.replace(/([?&])target_session_attrs=[^&]*&?/, "$1").replace(/[?&]$/, ""), { max: 1, connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)), onnotice: () => {} });
   try {
-    const answer = sql<Array<{ fit: boolean }>>`
-      select not pg_is_in_recovery() and current_setting('transaction_read_only') = 'off'
-         and (current_setting('synchronous_standby_names') = ''
-              or exists (select 1 from pg_stat_replication where sync_state in ('sync', 'quorum'))) as fit`;
+    const answer = sql.unsafe<Array<{ fit: boolean }>>(TAKES_WRITES_SQL);
     const [row] = await within<ReadonlyArray<{ fit: boolean }>>(answer, timeoutMs, () => [{ fit: false }]);
     return row?.fit === true;
   } catch {

@@ -2,11 +2,12 @@
 /**
  * Local cluster CLI: per shard a Redis, a PostgreSQL primary and its streaming replica, on
  * ports basePort+10*i (+0 redis, +1 primary, +2 replica), data under .cluster/<name>/.
- * `up --ha` puts each shard's PostgreSQL pair under pg_auto_failover (one monitor on basePort+9):
- * automatic failover and synchronous replication. `up --shards N` above the saved count and `add-shard` grow a cluster; the new shards start
+ * A new cluster puts each shard's PostgreSQL pair under pg_auto_failover (one monitor on
+ * basePort+9): automatic failover and synchronous replication; `--no-ha` makes plain streaming
+ * pairs instead (promotion by hand). `up --shards N` above the saved count and `add-shard` grow a cluster; the new shards start
  * empty until `bun run reshard add` moves links onto them. Shrinking is refused (drain instead).
  *
- *   bun scripts/cluster.ts up|add-shard|down|status|env [--shards N] [--base-port P] [--name NAME] [--wipe] [--fast] [--ha]
+ *   bun scripts/cluster.ts up|add-shard|down|status|env [--shards N] [--base-port P] [--name NAME] [--wipe] [--fast] [--no-ha]
  */
 
 // Importing this file (`import { clusterUp } from "./cluster"`) gives the library API;
@@ -19,7 +20,7 @@ import { engineNodes } from "./cluster/ha-engine";
 import { planState } from "./cluster/plan";
 import { parseCommand, runCli } from "./cluster/run-cli";
 
-const USAGE = "usage: bun scripts/cluster.ts up|add-shard|down|status|env [--shards N] [--base-port P] [--name NAME] [--wipe] [--fast] [--ha]";
+const USAGE = "usage: bun scripts/cluster.ts up|add-shard|down|status|env [--shards N] [--base-port P] [--name NAME] [--wipe] [--fast] [--no-ha]";
 
 async function main(): Promise<number> {
   const line = parseCommand(USAGE, {
@@ -78,7 +79,7 @@ async function main(): Promise<number> {
             const s = shards ?? DEFAULTS.shards;
             const p = basePort ?? DEFAULTS.basePort;
             checkLayout(s, p);
-            return planState({ name, dir, shards: s, basePort: p, fast: false, binaries: { pgBin: "", redisServer: "" } });
+            return planState({ name, dir, shards: s, basePort: p, fast: false, binaries: { pgBin: "", redisServer: "" }, ha: values.ha ?? DEFAULTS.ha });
           })();
       console.log(envLines(layout).join("\n"));
       return 0;

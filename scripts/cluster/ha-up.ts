@@ -18,7 +18,7 @@ export async function ensureMonitor(state: ClusterState, log: (l: string) => voi
   const monitor = state.monitor!;
   const version = /\/postgresql\/([\d.]+)\/bin$/.exec(state.binaries.pgBin)?.[1] ?? "15";
   if (!Bun.which("pg_autoctl") || !existsSync(`/usr/share/postgresql/${version}/extension/pgautofailover.control`)) {
-    throw new Error(`--ha needs pg_auto_failover: apt-get install pg-auto-failover-cli postgresql-${version}-auto-failover`);
+    throw new Error(`the HA engine needs pg_auto_failover: apt-get install pg-auto-failover-cli postgresql-${version}-auto-failover (or \`up --no-ha\` for plain pairs)`);
   }
   const fresh = !isInitialised(monitor);
   if (fresh) await copyFreshDataDir(state.binaries.pgBin, nodesDirOf(state), monitor, state.network?.subnet);
@@ -158,7 +158,9 @@ async function startIfDown(state: ClusterState, node: NodeState, log: (l: string
  */
 async function tuneNode(state: ClusterState, node: NodeState): Promise<void> {
   await query(adminUrl(node), async (sql) => {
-    const settings: Record<string, string> = { wal_keep_size: "256MB", wal_retrieve_retry_interval: "500ms", log_line_prefix: "%m [%p] " };
+    // wal_sender_timeout: a primary cut off from everything learns its standby is gone (and so
+    // that it is alone: its keeper demotes it) in seconds rather than the default minute.
+    const settings: Record<string, string> = { wal_keep_size: "256MB", wal_retrieve_retry_interval: "500ms", wal_sender_timeout: "5s", log_line_prefix: "%m [%p] " };
     if (state.fast) Object.assign(settings, { fsync: "off", full_page_writes: "off" });
     for (const [name, value] of Object.entries(settings)) await sql.unsafe(`alter system set ${name} = '${value}'`);
     await sql`select pg_reload_conf()`;

@@ -8,7 +8,8 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { parseConfig } from "../../src/config";
+import { hostsOf, parseConfig, splitUrls } from "../../src/config";
+import { MONITOR_SETTINGS, NETWORK_PARTITION_TIMEOUT_S } from "../../scripts/cluster/ha-engine";
 import { COMPOSE_CHECK, COMPOSE_TOPOLOGY, COMMITTED_CFG, composeHaproxyConfig } from "../../scripts/deploy/haproxy-config";
 import { checkHaproxyConfig } from "../../scripts/deploy/haproxy-runtime";
 
@@ -108,52 +109,59 @@ describe("docker-compose.yml against haproxy.cfg and the app env", () => {
       const env = envOf(svc);
       const parsed = parseConfig(env);
       expect(parsed.ok ? "ok" : parsed.message, name).toBe("ok");
-      const db = env.DATABASE_NODES!.split(",");
+      const db = splitUrls(env.DATABASE_NODES!);
       const redis = env.REDIS_NODES!.split(",");
-      expect(db.length, `${name}: DB nodes = 2 x Redis nodes`).toBe(2 * redis.length);
+      expect(db.length, `${name}: DB entries = 2 x Redis nodes`).toBe(2 * redis.length);
       for (const url of redis) {
         const { host, port } = hostPort(url);
         expect(services[host], `${name}: redis host ${host}`).toBeDefined();
         expect(services[host]!.image).toMatch(/^redis:/);
         expect(port).toBe(6379);
       }
-      for (const url of db) {
-        const { host, port } = hostPort(url);
+      for (const [host, port] of db.flatMap((url) => hostsOf(url)!.hosts.map((h) => h.split(":") as [string, string]))) {
         expect(services[host], `${name}: db host ${host}`).toBeDefined();
         // PostgreSQL 15 with the hll extension, built from deploy/postgres.
         expect([services[host]!.image, services[host]!.build]).toEqual(["shorten-postgres:15", "deploy/postgres"]);
         expect(readFileSync(join(ROOT, "deploy/postgres/Dockerfile"), "utf8")).toMatch(/FROM postgres:15[\s\S]*apt-get install[^\n]*postgresql-15-hll/);
-        expect(port).toBe(5432);
+        expect(Number(port)).toBe(5432);
       }
     }
   });
 
-  test("each shard's replica is a streaming replica cloned with pg_basebackup -R from that shard's primary", () => {
-    const db = envOf(appServices[0]![1]).DATABASE_NODES!.split(",").map((u) => hostPort(u).host);
+  test("each shard's two entries name the same pair of nodes under pg_auto_failover: the writer asks for read-write, the reader prefers the standby", () => {
+    const db = splitUrls(envOf(appServices[0]![1]).DATABASE_NODES!);
+    const pairs: string[][] = [];
     for (let i = 0; i < db.length; i += 2) {
-      const primary = db[i]!;
-      const replica = db[i + 1]!;
-      expect(replica).not.toBe(primary);
-      const text = script(services[replica]!);
-      expect(text, `${replica} must clone ${primary}`).toMatch(new RegExp(`pg_basebackup -h ${primary} -p 5432 .*-R`));
-      expect(text).toContain("hot_standby=on");
-      expect(script(services[primary]!)).not.toContain("pg_basebackup");
-      const dependsOn = services[replica]!.depends_on as Record<string, { condition: string }>;
-      expect(dependsOn[primary]?.condition).toBe("service_healthy");
-      // The primary prepares the role, slot and pg_hba rule the replica's clone uses.
-      expect(services[primary]!.volumes!.some((v) => v.startsWith("./deploy/postgres/primary-init.sh:/docker-entrypoint-initdb.d/"))).toBe(true);
+      const writer = hostsOf(db[i]!)!;
+      const reader = hostsOf(db[i + 1]!)!;
+      expect(writer.hosts).toEqual(reader.hosts);
+      expect(writer.hosts.length).toBe(2);
+      expect(db[i]).toContain("target_session_attrs=read-write");
+      expect(db[i + 1]).toContain("target_session_attrs=prefer-standby");
+      const names = writer.hosts.map((h) => h.split(":")[0]!);
+      pairs.push(names);
+      const formations = names.map((n) => envOf(services[n]!).FORMATION);
+      // Both nodes of the pair in their shard's formation, named as the engine knows them.
+      expect(formations).toEqual([`shard${i / 2}`, `shard${i / 2}`]);
+      for (const n of names) {
+        expect(envOf(services[n]!).NODE_NAME).toBe(n);
+        expect(script(services[n]!)).toBe("node");
+        expect((services[n]!.depends_on as Record<string, { condition: string }>).monitor?.condition).toBe("service_healthy");
+      }
     }
-    // Every postgres service is one of the app's nodes: no stray, unreplicated database.
+    expect(script(services.monitor!)).toBe("monitor");
+    // Every PostgreSQL service is the monitor or one of the app's nodes: no stray, unmanaged database.
     const postgresServices = Object.entries(services).filter(([, s]) => s.image?.startsWith("shorten-postgres") || s.image?.startsWith("postgres")).map(([n]) => n);
-    expect(postgresServices.sort()).toEqual([...db].sort());
+    expect(postgresServices.sort()).toEqual(["monitor", ...pairs.flat()].sort());
   });
 
-  test("the replication init script matches the replica's clone (role, slot)", () => {
-    const init = readFileSync(join(ROOT, "deploy/postgres/primary-init.sh"), "utf8");
-    expect(init).toContain("pg_create_physical_replication_slot('replica')");
-    expect(init).toContain("WITH REPLICATION LOGIN");
-    expect(init).toMatch(/host replication \$\{REPLICATION_USER\} all scram-sha-256/);
-    for (const [name, svc] of Object.entries(services)) if (name.endsWith("-replica")) expect(script(svc)).toMatch(/-U replicator .*-S replica/);
+  test("the image's entry point creates nodes with the engine and the local cluster's failover timings", () => {
+    const entry = readFileSync(join(ROOT, "deploy/postgres/pg-auto-failover.sh"), "utf8");
+    expect(readFileSync(join(ROOT, "deploy/postgres/Dockerfile"), "utf8")).toMatch(/apt-get install[^\n]*postgresql-15-auto-failover pg-auto-failover-cli[\s\S]*ENTRYPOINT \["\/usr\/local\/bin\/pg-auto-failover.sh"\]/);
+    expect(entry).toContain("pg_autoctl create monitor");
+    expect(entry).toMatch(/pg_autoctl create postgres [^\n]*\\\n[^\n]*--formation "\$FORMATION"/);
+    for (const [name, value] of Object.entries(MONITOR_SETTINGS)) expect(entry).toContain(`${name} = ${value}`);
+    expect(entry).toContain(`timeout.network_partition_timeout ${NETWORK_PARTITION_TIMEOUT_S}`);
   });
 
   test("INSTANCE_IDs are distinct and valid; TRUSTED_PROXIES is exactly haproxy's fixed address", () => {

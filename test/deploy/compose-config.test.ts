@@ -43,14 +43,14 @@ describe("docker-compose config", () => {
   test("defines exactly the expected services", () => {
     const r = compose("config", "--services");
     expect(r.code).toBe(0);
-    const expected = ["redis0", "redis1", "redis2", "db0", "db1", "db2", "db0-replica", "db1-replica", "db2-replica", "app1", "app2", "app3", "haproxy"];
+    const expected = ["redis0", "redis1", "redis2", "monitor", "db0-a", "db0-b", "db1-a", "db1-b", "db2-a", "db2-b", "app1", "app2", "app3", "haproxy"];
     expect(r.stdout.trim().split("\n").sort()).toEqual(expected.sort());
   }, SLOW);
 
   test("named volumes", () => {
     const r = compose("config", "--volumes");
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split("\n").sort()).toEqual(["db0-data", "db0-replica-data", "db1-data", "db1-replica-data", "db2-data", "db2-replica-data", "redis0-data", "redis1-data", "redis2-data"]);
+    expect(r.stdout.trim().split("\n").sort()).toEqual(["db0-a-data", "db0-b-data", "db1-a-data", "db1-b-data", "db2-a-data", "db2-b-data", "monitor-data", "redis0-data", "redis1-data", "redis2-data"]);
   }, SLOW);
 
   test("observability is closed and the metrics listener is published nowhere: apps have no ports, only HAProxy does, and it refuses /metrics", () => {
@@ -74,7 +74,7 @@ describe("docker-compose config", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const merged = parse(r.stdout) as { services: Record<string, { environment?: Record<string, string>; depends_on?: Record<string, unknown> }> };
-    for (const node of ["redis3", "db3", "db3-replica"]) expect(Object.keys(merged.services)).toContain(node);
+    for (const node of ["redis3", "db3-a", "db3-b"]) expect(Object.keys(merged.services)).toContain(node);
     const ids = new Set<string>();
     for (const app of ["app1", "app2", "app3"]) {
       const env = merged.services[app]!.environment!;
@@ -82,7 +82,7 @@ describe("docker-compose config", () => {
       const parsed = parseConfig(env);
       expect(parsed.ok, parsed.ok ? "" : parsed.message).toBe(true);
       if (parsed.ok) expect(parsed.config.shards.map((s) => s.redis)).toEqual(["redis://redis0:6379", "redis://redis1:6379", "redis://redis2:6379", "redis://redis3:6379"]);
-      expect(Object.keys(merged.services[app]!.depends_on!)).toEqual(expect.arrayContaining(["db0", "db3", "db3-replica", "redis3"]));
+      expect(Object.keys(merged.services[app]!.depends_on!)).toEqual(expect.arrayContaining(["db0-a", "db3-a", "db3-b", "redis3"]));
     }
     // The override replaces the node lists only: each app keeps its own INSTANCE_ID.
     expect([...ids].sort()).toEqual(["1", "2", "3"]);

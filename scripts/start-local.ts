@@ -1,4 +1,5 @@
 import { spawn, type Subprocess } from "bun";
+import { parseArgs } from "node:util";
 import { clusterEnvVars, clusterUp, type ClusterState } from "./cluster";
 
 /**
@@ -9,7 +10,9 @@ import { clusterEnvVars, clusterUp, type ClusterState } from "./cluster";
  * its start) and join in the background: the pairs can fail over once `cluster: up` says so. Ctrl-C stops the server; the cluster keeps running until
  * `npm run cluster down`. Local use: the dashboard, /ws and the metrics are open
  * (OBSERVABILITY_PUBLIC=true unless the env says otherwise), so nothing asks for a key.
+ * `--name` and `--base-port` pick another cluster than the default one (bench/start-ready.ts).
  */
+const { values: flags } = parseArgs({ args: Bun.argv.slice(2), options: { name: { type: "string" }, "base-port": { type: "string" } } });
 const t0 = performance.now();
 const log = (line: string) => console.log(`cluster: ${line}`);
 let server: Subprocess | null = null;
@@ -37,7 +40,8 @@ const seconds = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
 process.on("SIGINT", () => {});
 process.on("SIGTERM", () => server?.kill("SIGTERM"));
 try {
-  const state = await clusterUp({ log, onWritable: startServer });
+  const basePort = flags["base-port"] === undefined ? undefined : Number(flags["base-port"]);
+  const state = await clusterUp({ name: flags.name, basePort, log, onWritable: startServer, migrate: false });
   log(`up in ${seconds()}${state.engine ? ": every standby in sync, automatic failover armed" : ""}`);
 } catch (error) {
   // With the server running, a standby that failed to join leaves its shard without failover, not down.

@@ -160,9 +160,12 @@ export async function startFloor(redisNodes: string): Promise<{ port: number; pi
   return { port, pid: child.proc.pid, stop: async () => void (await child.stop()) };
 }
 
-/** A throwaway cluster on the first free range of base ports 40000..59900 (fsync on when `durable`). */
+/**
+ * A throwaway cluster on the first free range of base ports 40000..59900 (fsync on when
+ * `durable`), its pairs under the HA engine as users get them (BENCH_HA=false: plain pairs).
+ */
 export function bootCluster(name: string, durable = false): Promise<number> {
-  return clusterUpOnFreePorts({ name, shards: SHARDS, firstBase: 40_000, slots: 200, fast: !durable });
+  return clusterUpOnFreePorts({ name, shards: SHARDS, firstBase: 40_000, slots: 200, fast: !durable, ha: process.env.BENCH_HA !== "false" });
 }
 
 function shardUrls(state: ClusterState): ShardUrls[] {

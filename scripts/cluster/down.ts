@@ -1,4 +1,5 @@
 import { existsSync, rmSync } from "node:fs";
+import { stopPooler } from "./monitor-pooler";
 import { removeNetwork } from "./netns";
 import { livePid, stopNodeRecord } from "./node-control";
 import { clusterDir, DEFAULTS, REPO_ROOT, type ClusterOptions } from "./options";
@@ -33,6 +34,7 @@ export async function clusterDown(opts: Pick<ClusterOptions, "name" | "root" | "
         }),
       );
     }
+    await stopPooler(state);
     writeState(state);
     if (errors.length > 0) throw new Error(`cluster down: ${errors.join("; ")}`);
   }

@@ -49,6 +49,6 @@ export async function clusterUpOnFreePorts(options: FreeRangeOptions): Promise<n
 }
 
 async function rangeFree(basePort: number, shards: number): Promise<boolean> {
-  const ports = [basePort + 9, ...Array.from({ length: shards }, (_, i) => ROLES.map((role) => nodePort(basePort, i, role))).flat()];
+  const ports = [basePort + 8, basePort + 9, ...Array.from({ length: shards }, (_, i) => ROLES.map((role) => nodePort(basePort, i, role))).flat()];
   return (await Promise.all(ports.map(portFree))).every(Boolean);
 }

@@ -34,9 +34,12 @@ export const MONITOR_SETTINGS = {
 /** A keeper alone (monitor and standby both unreachable) demotes its primary after this many seconds. */
 export const NETWORK_PARTITION_TIMEOUT_S = 3;
 
-/** The monitor as `from` reaches it: over the bridge from a namespaced node, else on loopback. */
-export const monitorUrl = (state: Pick<ClusterState, "monitor" | "network">, from?: NodeState) =>
-  `postgres://autoctl_node@${from?.netns ? state.network!.gateway : "127.0.0.1"}:${state.monitor!.port}/pg_auto_failover`;
+/**
+ * The monitor as `from` reaches it: a keeper through the cluster's pooler when it has one, over
+ * the bridge from a namespaced node, else on loopback.
+ */
+export const monitorUrl = (state: Pick<ClusterState, "monitor" | "network" | "pooler">, from?: NodeState) =>
+  `postgres://autoctl_node@${from?.netns ? state.network!.gateway : "127.0.0.1"}:${from && state.pooler ? state.pooler.port : state.monitor!.port}/pg_auto_failover`;
 export const formationOf = (shard: number) => `shard${shard}`;
 export const keeperName = (node: NodeState) => `shard${node.shard}-${node.role === "primary" ? "a" : "b"}`;
 

@@ -4,6 +4,7 @@ import postgres from "postgres";
 import { autoctl, formationOf, isKeeperOf, keeperCreated, keeperFolders, keeperName, monitorUrl, MONITOR_SETTINGS, NETWORK_PARTITION_TIMEOUT_S, startKeeper, waitForStates } from "./ha-engine";
 import { runOk } from "./exec";
 import { TAKES_WRITES_SQL } from "../../src/storage/nodes";
+import { ensurePooler } from "./monitor-pooler";
 import { copyFreshDataDir, isInitialised } from "./postgres-node";
 import { portFree, waitUntil } from "./proc";
 import { findNode, hostOf, writeState, type ClusterState, type NodeState } from "./state";
@@ -31,6 +32,7 @@ export async function ensureMonitor(state: ClusterState, log: (l: string) => voi
       await sql`select pg_reload_conf()`;
     });
   }
+  await ensurePooler(state);
 }
 
 /**
@@ -40,7 +42,7 @@ export async function ensureMonitor(state: ClusterState, log: (l: string) => voi
  * standby is created once `standbyMayStart` resolves; an existing pair's both start at once
  * (a restarted primary's commits wait for its synchronous standby).
  */
-export function upHaShard(state: ClusterState, shard: number, migrate: (url: string) => Promise<string[]>, log: (l: string) => void, standbyMayStart: Promise<void>): { writable: Promise<void>; done: Promise<void> } {
+export function upHaShard(state: ClusterState, shard: number, migrate: ((url: string) => Promise<string[]>) | null, log: (l: string) => void, standbyMayStart: Promise<void>): { writable: Promise<void>; done: Promise<void> } {
   let markWritable!: () => void;
   const writable = new Promise<void>((resolve) => (markWritable = resolve));
   const done = (async () => {
@@ -51,16 +53,18 @@ export function upHaShard(state: ClusterState, shard: number, migrate: (url: str
     });
     const a = findNode(state, shard, "primary");
     const b = findNode(state, shard, "replica");
-    const fresh = [a, b].filter((node) => !isInitialised(node));
-    for (const node of fresh) await forgetLostNode(state, node, log);
-    const newShard = fresh.length === 2;
+    const newShard = isNewShard(state, shard);
+    const lost = newShard ? [] : [a, b].filter((node) => !isInitialised(node));
+    for (const node of lost) await forgetLostNode(state, node, log);
     // A new shard's first keeper registers alone: the monitor makes the first node of a formation its primary.
-    if (newShard) await copyFreshDataDir(state.binaries.pgBin, nodesDirOf(state), a, a.netns ? state.network!.subnet : undefined);
+    if (newShard) await prepareFirstNode(state, a);
     for (const node of newShard ? [a] : [a, b]) await startIfDown(state, node, log, createArgs(state, node));
     const writer = pairUrl(state, shard, "primary");
     if (!(await waitUntil(() => takesWrites(writer), 60_000, 250))) throw new Error(`shard ${shard}: no node of the pair took writes within 60 s; logs under ${nodesDirOf(state)}`);
-    const applied = await migrate(writer);
-    if (applied.length > 0) log(`shard ${shard}: applied ${applied.join(", ")}`);
+    if (migrate) {
+      const applied = await migrate(writer);
+      if (applied.length > 0) log(`shard ${shard}: applied ${applied.join(", ")}`);
+    }
     markWritable();
     if (newShard) {
       await standbyMayStart;
@@ -77,9 +81,10 @@ export function upHaShard(state: ClusterState, shard: number, migrate: (url: str
         });
       }
     };
-    await waitForStates(state, { [keeperName(a)]: ["primary", "secondary"], [keeperName(b)]: ["primary", "secondary"] }, 120_000, fresh.length > 0 ? nudge : undefined);
+    const made = newShard ? [a, b] : lost;
+    await waitForStates(state, { [keeperName(a)]: ["primary", "secondary"], [keeperName(b)]: ["primary", "secondary"] }, 120_000, made.length > 0 ? nudge : undefined);
     // Only now: `config set` signals the running keeper, found through a pid file a starting one has not written yet.
-    for (const node of fresh) await tuneNode(state, node);
+    for (const node of made) await tuneNode(state, node);
   })();
   // A failure before the shard took writes fails both; `writable` alone is never left pending.
   done.catch(() => markWritable());
@@ -91,6 +96,19 @@ export function upHaShard(state: ClusterState, shard: number, migrate: (url: str
  * for a synchronous standby (a restarted pair until its standby is back), with one connected.
  * Any error is "not yet": the node may be starting up.
  */
+/** Neither node of the shard was ever created (its first node may already hold the template's copy). */
+const isNewShard = (state: ClusterState, shard: number) => !keeperCreated(state, findNode(state, shard, "primary")) && !isInitialised(findNode(state, shard, "replica"));
+
+/** A new shard's first node starts from a copy of the cluster's initdb template. */
+async function prepareFirstNode(state: ClusterState, node: NodeState): Promise<void> {
+  if (!isInitialised(node)) await copyFreshDataDir(state.binaries.pgBin, nodesDirOf(state), node, node.netns ? state.network!.subnet : undefined);
+}
+
+/** The template copies of every new shard's first node, made while the monitor starts. */
+export async function prepareNewShards(state: ClusterState): Promise<void> {
+  await Promise.all(Array.from({ length: state.shards }, (_, shard) => (isNewShard(state, shard) ? prepareFirstNode(state, findNode(state, shard, "primary")) : undefined)));
+}
+
 async function takesWrites(url: string): Promise<boolean> {
   let fit = false;
   await query(url, async (sql) => {

@@ -27,6 +27,11 @@ export interface ClusterOptions {
    * cores), and join while their primaries take writes without waiting for them.
    */
   onWritable?: (state: ClusterState) => Promise<unknown> | void;
+  /**
+   * Apply migrations/ to every primary (default). `npm start` leaves it to the server, which
+   * applies them to every primary when it starts, so that they are not run twice before it is ready.
+   */
+  migrate?: boolean;
   /** Progress lines; silent when omitted. */
   log?: (line: string) => void;
 }

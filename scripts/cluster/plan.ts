@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { Binaries } from "./binaries";
+import { planPooler } from "./monitor-pooler";
 import { planNetwork, planNodeNetns } from "./netns";
 import { nodePort, ROLES, type Role } from "./options";
 import type { ClusterState, NodeState } from "./state";
@@ -13,7 +14,7 @@ export function planState(args: { name: string; dir: string; nodesDir?: string; 
     if (netnsShards.length > 0) throw new Error("network namespaces are for partition drills of HA pairs; they need the engine");
     return { ...rest, nodes, updatedAt: new Date().toISOString() };
   }
-  const state: ClusterState = { ...rest, nodes, engine: "pg_auto_failover", monitor: planMonitor(nodesDir, args.basePort), updatedAt: new Date().toISOString() };
+  const state: ClusterState = { ...rest, nodes, engine: "pg_auto_failover", monitor: planMonitor(nodesDir, args.basePort), pooler: planPooler(nodesDir, args.basePort), updatedAt: new Date().toISOString() };
   if (netnsShards.length === 0) return state;
   const network = planNetwork(args.basePort);
   for (const node of nodes.filter((n) => netnsShards.includes(n.shard) && n.role !== "redis")) {

@@ -53,8 +53,9 @@ export async function copyFreshDataDir(pgBin: string, nodesDir: string, node: No
       await runOk(["sh", "-c", `echo 'create database ${TEMPLATE_DATABASE}' | ${asPgUser([join(pgBin, "postgres"), "--single", "-D", building, "-j", "postgres"]).map((a) => `'${a}'`).join(" ")} > /dev/null`], { cwd: nodesDir });
       renameSync(building, template);
     })();
+    // Only while it is being made: a wiped cluster of the same name needs a new one.
     templates.set(template, ready);
-    ready.catch(() => templates.delete(template));
+    ready.then(() => templates.delete(template), () => templates.delete(template));
   }
   await ready;
   rmSync(node.dataDir, { recursive: true, force: true });

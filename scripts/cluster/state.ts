@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Binaries } from "./binaries";
+import type { MonitorPooler } from "./monitor-pooler";
 import type { ClusterNetwork } from "./netns";
 import type { Role } from "./options";
 
@@ -42,6 +43,8 @@ export interface ClusterState {
   /** Each shard's PostgreSQL pair managed by pg_auto_failover, with `monitor`; absent: plain streaming replicas. */
   engine?: "pg_auto_failover";
   monitor?: NodeState;
+  /** pgbouncer between the keepers and the monitor (monitor-pooler.ts); absent without pgbouncer. */
+  pooler?: MonitorPooler;
   /** The bridge that namespaced nodes hang off (ClusterOptions.netnsShards). */
   network?: ClusterNetwork;
   binaries: Binaries;

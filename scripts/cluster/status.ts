@@ -1,5 +1,6 @@
 import type { EngineNode } from "./ha-engine";
 import { keeperName } from "./ha-engine";
+import { poolerRunning } from "./monitor-pooler";
 import { livePid } from "./node-control";
 import { isPaused } from "./proc";
 import type { ClusterState, NodeState } from "./state";
@@ -39,6 +40,11 @@ export function formatStatus(state: ClusterState, engine?: readonly EngineNode[]
     ...(state.engine ? [engineState(node)] : []),
     node.url,
   ]);
+  const pooler = state.pooler;
+  if (pooler) {
+    const up = poolerRunning(pooler);
+    rows.splice(1, 0, ["-", "pooler", String(pooler.port), up ? String(pooler.pid) : "-", up ? "up" : "down", ...(state.engine ? ["keepers -> monitor"] : []), `postgres://autoctl_node@127.0.0.1:${pooler.port}/pg_auto_failover`]);
+  }
   const header = ["shard", "role", "port", "pid", "status", ...(state.engine ? ["engine state"] : []), "url"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();

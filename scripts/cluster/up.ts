@@ -8,7 +8,7 @@ import { writeEnvFile } from "./env-file";
 import { livePid, startNodeRecord, startSpec } from "./node-control";
 import { checkLayout, clusterDir, DEFAULTS, REPO_ROOT, type ClusterOptions } from "./options";
 import { planShards, planState } from "./plan";
-import { ensureMonitor, upHaShard } from "./ha-up";
+import { ensureMonitor, prepareNewShards, upHaShard } from "./ha-up";
 import { ensureNetwork } from "./netns";
 import { cloneReplica, ensureDatabase, initPrimary, isInitialised } from "./postgres-node";
 import { portFree } from "./proc";
@@ -44,13 +44,13 @@ export async function clusterUp(opts: ClusterOptions = {}): Promise<ClusterState
 
   const migrationsDir = join(root, "migrations");
   await ensureNetwork(state);
-  if (state.engine) await ensureMonitor(state, log);
+  if (state.engine) await Promise.all([ensureMonitor(state, log), prepareNewShards(state)]);
   let openStandbys!: () => void;
   const standbysMayStart = new Promise<void>((resolve) => (openStandbys = resolve));
   if (!opts.onWritable) openStandbys();
   const shardsUp = Array.from({ length: shards }, (_, i) => {
-    if (state.engine) return upEngineShard(state, i, migrationsDir, log, standbysMayStart);
-    const done = upShard(state, i, migrationsDir, log);
+    if (state.engine) return upEngineShard(state, i, migrationsDir, log, standbysMayStart, opts.migrate ?? true);
+    const done = upShard(state, i, opts.migrate ?? true ? migrationsDir : null, log);
     return { writable: done, done };
   });
   if (opts.onWritable) {
@@ -108,7 +108,7 @@ function grow(state: ClusterState, shards: number, log: (l: string) => void): Cl
   return state;
 }
 
-async function upShard(state: ClusterState, shard: number, migrationsDir: string, log: (l: string) => void): Promise<void> {
+async function upShard(state: ClusterState, shard: number, migrationsDir: string | null, log: (l: string) => void): Promise<void> {
   const redis = findNode(state, shard, "redis");
   const primary = findNode(state, shard, "primary");
   const replica = findNode(state, shard, "replica");
@@ -117,7 +117,7 @@ async function upShard(state: ClusterState, shard: number, migrationsDir: string
     (async () => {
       await ensureRunning(state, primary, log, () => initPrimary(state.binaries.pgBin, primary, state.fast));
       await ensureDatabase(primary.port, "shorten");
-      const applied = await migrate(primary.url, migrationsDir);
+      const applied = migrationsDir ? await migrate(primary.url, migrationsDir) : [];
       if (applied.length > 0) log(`shard ${shard} primary: applied ${applied.join(", ")}`);
       // Cloned after the schema exists, so the replica starts with it.
       await ensureRunning(state, replica, log, () => cloneReplica(state.binaries.pgBin, primary, replica, state.fast));
@@ -129,9 +129,9 @@ async function upShard(state: ClusterState, shard: number, migrationsDir: string
 }
 
 /** A shard whose PostgreSQL pair pg_auto_failover manages: its Redis as usual, the pair through the engine. */
-function upEngineShard(state: ClusterState, shard: number, migrationsDir: string, log: (l: string) => void, standbyMayStart: Promise<void>): { writable: Promise<unknown>; done: Promise<void> } {
+function upEngineShard(state: ClusterState, shard: number, migrationsDir: string, log: (l: string) => void, standbyMayStart: Promise<void>, migrateSchema: boolean): { writable: Promise<unknown>; done: Promise<void> } {
   const redis = ensureRunning(state, findNode(state, shard, "redis"), log);
-  const pair = upHaShard(state, shard, (url) => migrate(url, migrationsDir), log, standbyMayStart);
+  const pair = upHaShard(state, shard, migrateSchema ? (url) => migrate(url, migrationsDir) : null, log, standbyMayStart);
   const done = Promise.allSettled([redis, pair.done]).then((results) => {
     const failed = results.find((r) => r.status === "rejected");
     if (failed) throw failed.reason;

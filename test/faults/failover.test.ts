@@ -51,6 +51,16 @@ async function create(url: string): Promise<Ack | null> {
   return ack;
 }
 
+/** The acknowledged links the server does not redirect to their URL. */
+async function unresolved(acks: readonly Ack[]): Promise<string[]> {
+  const wrong: string[] = [];
+  for (const a of acks) {
+    const res = await fetch(`${server.url}/${a.code}`, { redirect: "manual" });
+    if (res.status !== 302 || res.headers.get("location") !== a.url) wrong.push(`${a.code}: ${res.status}`);
+  }
+  return wrong;
+}
+
 /** The place whose node is primary, once the monitor has settled the pair (a rejoined standby may still be catching up). */
 async function primaryOf(shard: number): Promise<Role> {
   return await eventually(async () => (await currentPrimary(state, shard)) ?? undefined, `a settled primary in shard ${shard}`, 30_000);
@@ -126,12 +136,7 @@ describe("automatic failover under pg_auto_failover", () => {
     } finally {
       await sql.end({ timeout: 2 });
     }
-    const unresolved: string[] = [];
-    for (const a of acknowledged) {
-      const res = await fetch(`${server.url}/${a.code}`, { redirect: "manual" });
-      if (res.status !== 302 || res.headers.get("location") !== a.url) unresolved.push(`${a.code}: ${res.status}`);
-    }
-    expect(unresolved).toEqual([]);
+    expect(await unresolved(acknowledged)).toEqual([]);
   }, 60_000);
 
   test("the killed node, started again, rejoins as the standby", async () => {
@@ -242,11 +247,6 @@ describe("automatic failover under pg_auto_failover", () => {
       return res.status === 201 ? Number(res.headers.get("x-shard")) : undefined;
     }, "a create after the restart", 30_000);
     expect([0, FAULT_SHARD]).toContain(shardOf);
-    const unresolved: string[] = [];
-    for (const a of acknowledged) {
-      const res = await fetch(`${server.url}/${a.code}`, { redirect: "manual" });
-      if (res.status !== 302 || res.headers.get("location") !== a.url) unresolved.push(`${a.code}: ${res.status}`);
-    }
-    expect(unresolved).toEqual([]);
+    expect(await unresolved(acknowledged)).toEqual([]);
   }, 150_000);
 });

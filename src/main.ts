@@ -40,6 +40,10 @@ installShutdown(
   },
   { drainMs: config.SHUTDOWN_DRAIN_MS, graceMs: config.SHUTDOWN_GRACE_MS, logger, exit: (code) => process.exit(code) },
 );
+// `npm start` runs the server while its cluster comes up: loaded, composed and listening (not
+// ready) at once, it starts (migrations, the ring, the id buffers) when a line on stdin says the
+// primaries take writes.
+if (Bun.argv.includes("--start-after-stdin-line")) await firstLine(Bun.stdin.stream());
 await system.start();
 logger.info("listening", { url: config.PUBLIC_BASE_URL, shards: config.shards.length });
 
@@ -47,4 +51,9 @@ function exitListenFailure(error: unknown, inUse: string): never {
   const code = (error as { code?: string }).code;
   console.error(code === "EADDRINUSE" ? `config: ${inUse}` : `startup: ${(error as Error).message}`);
   process.exit(1);
+}
+
+/** Resolves at the first newline, or when the stream ends. */
+async function firstLine(stream: ReadableStream<Uint8Array>): Promise<void> {
+  for await (const chunk of stream) if (chunk.includes(10)) return;
 }

@@ -20,6 +20,8 @@ export interface ClusterOptions {
   wipe?: boolean;
   /** Folder that holds `.cluster/` and `migrations/`; the repository root by default. */
   root?: string;
+  /** Called once the nodes' addresses are known (the env file's contents), before any node starts. */
+  onPlanned?: (state: ClusterState) => void;
   /**
    * Called once every shard's primary takes writes and has the schema, before `up` resolves;
    * the env file is written by then. Under the engine, new standbys are created only once the

@@ -41,6 +41,7 @@ export async function clusterUp(opts: ClusterOptions = {}): Promise<ClusterState
   const state = saved ? grow(saved, shards, log) : planState({ name, dir, nodesDir: await pgReachableDir(dir, name), shards, basePort, fast: opts.fast ?? false, binaries, ha: opts.ha ?? DEFAULTS.ha, netnsShards: opts.netnsShards });
   state.binaries = binaries;
   writeState(state);
+  opts.onPlanned?.(state);
 
   const migrationsDir = join(root, "migrations");
   await ensureNetwork(state);

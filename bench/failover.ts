@@ -13,14 +13,13 @@
  *
  * Writes bench/results/<stamp>-failover.md.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import postgres from "postgres";
 import { clusterDir, clusterDown, clusterEnvVars, clusterUpOnFreePorts, currentPrimary, findNode, keeperName, readState, REPO_ROOT, startNode, stopNode, waitForStates, type ClusterState } from "../scripts/cluster/index";
 import { autoctl } from "../scripts/cluster/ha-engine";
 import { runOk } from "../scripts/cluster/exec";
 import { startServer } from "../harness/server-process";
 import { numberFlag } from "./lib/args";
+import { writeDrillReport } from "./lib/report";
 import { INSTANCE_ENV } from "./lib/stack";
 import { runWrk } from "./lib/wrk";
 
@@ -30,7 +29,7 @@ const SECONDS = numberFlag(Bun.argv, "seconds", 8);
 const NAME = `failover-bench-${process.pid}`;
 const SHARD = 1;
 
-await clusterUpOnFreePorts({ name: NAME, shards: 2, firstBase: 47_000, slots: 20, fast: false, ha: true });
+await clusterUpOnFreePorts({ name: NAME, shards: 2, firstBase: 30_500, slots: 20, fast: false, ha: true });
 const state: ClusterState = readState(clusterDir(REPO_ROOT, NAME));
 const server = await startServer({ ...clusterEnvVars(state), ...INSTANCE_ENV, INSTANCE_ID: "45", DB_TIMEOUT_MS: "500", BREAKER_COOLDOWN_MS: "300", LOG_LEVEL: "error" });
 
@@ -147,11 +146,7 @@ try {
     "",
     `Shard ${SHARD}'s primary killed ${RUNS} times under 4 create loops (keeper's process group and backends, SIGKILL): creates on the shard again after p50 **${median(times).toFixed(1)} s**, max **${Math.max(...times).toFixed(1)} s** (${times.map((t) => t.toFixed(1)).join(", ")}); acknowledged creates on the shard ${drills.map((d) => d.acknowledged).join(", ")}, lost ${drills.reduce((n, d) => n + d.lost, 0)}; answered 5xx ${drills.reduce((n, d) => n + d.serverErrors, 0)}.`,
   ].join("\n");
-  const dir = join(REPO_ROOT, "bench/results");
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, "-").replace(/Z$/, "")}-failover.md`);
-  writeFileSync(file, `${report}\n`);
-  console.log(`${report}\n\nreport: ${file}`);
+  writeDrillReport("failover", report);
 } finally {
   await server.stop();
   await clusterDown({ name: NAME, wipe: true });

@@ -12,8 +12,6 @@
  *
  * Writes bench/results/<stamp>-partition.md.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import postgres from "postgres";
 import { clusterDir, clusterDown, clusterEnvVars, clusterUpOnFreePorts, currentPrimary, findNode, keeperName, readState, REPO_ROOT, waitForStates, type ClusterState, type NodeState } from "../scripts/cluster/index";
 import { asPgUser, run } from "../scripts/cluster/exec";
@@ -21,6 +19,7 @@ import { pairUrl } from "../scripts/cluster/ha-up";
 import { inNetns, setPartitioned } from "../scripts/cluster/netns";
 import { startServer } from "../harness/server-process";
 import { numberFlag } from "./lib/args";
+import { writeDrillReport } from "./lib/report";
 import { INSTANCE_ENV } from "./lib/stack";
 
 const RUNS = numberFlag(Bun.argv, "runs", 5);
@@ -126,11 +125,7 @@ try {
     `- acknowledged creates on the shard ${drills.map((d) => d.acknowledged).join(", ")}; lost ${drills.reduce((n, d) => n + d.lost, 0)}; answered 5xx ${drills.reduce((n, d) => n + d.serverErrors, 0)}`,
     `- writes on the cut-off primary acknowledged: ${drills.filter((d) => d.probeAcknowledged).length} of ${RUNS}; their rows on either node after the rejoin: ${drills.reduce((n, d) => n + d.probeRowsAfter, 0)}`,
   ].join("\n");
-  const dir = join(REPO_ROOT, "bench/results");
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, "-").replace(/Z$/, "")}-partition.md`);
-  writeFileSync(file, `${report}\n`);
-  console.log(`${report}\n\nreport: ${file}`);
+  writeDrillReport("partition", report);
 } finally {
   await server.stop();
   await clusterDown({ name: NAME, wipe: true });

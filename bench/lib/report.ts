@@ -155,3 +155,12 @@ function headline(run: RunReport): string[] {
   if (f && f.failed_redirects !== undefined) rows.push(`| failed redirects / creates while one node of shard 0 is down | ${fmt(f.failed_redirects)} of ${fmt(f.redirects)} / ${fmt(f.failed_creates)} of ${fmt(f.creates)} | | Redis, replica, primary each down in turn |`);
   return rows;
 }
+
+/** Writes a drill's markdown report to bench/results/<stamp>-<name>.md and prints it with its path. */
+export function writeDrillReport(name: string, report: string): void {
+  const dir = join(ROOT, "bench/results");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, "-").replace(/Z$/, "")}-${name}.md`);
+  writeFileSync(file, `${report}\n`);
+  console.log(`${report}\n\nreport: ${file}`);
+}

@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
 import { autoctl, formationOf, isKeeperOf, keeperCreated, keeperFolders, keeperName, monitorUrl, MONITOR_SETTINGS, NETWORK_PARTITION_TIMEOUT_S, startKeeper, waitForStates } from "./ha-engine";
@@ -21,14 +21,17 @@ export async function ensureMonitor(state: ClusterState, log: (l: string) => voi
   if (!Bun.which("pg_autoctl") || !existsSync(`/usr/share/postgresql/${version}/extension/pgautofailover.control`)) {
     throw new Error(`the HA engine needs pg_auto_failover: apt-get install pg-auto-failover-cli postgresql-${version}-auto-failover (or \`up --no-ha\` for plain pairs)`);
   }
+  // The monitor runs its own initdb rather than wait for the template: the two run side by
+  // side, and the monitor is what every keeper waits for.
   const fresh = !isInitialised(monitor);
-  if (fresh) await copyFreshDataDir(state.binaries.pgBin, nodesDirOf(state), monitor, state.network?.subnet);
   if (await startIfDown(state, monitor, log, ["create", "monitor", "--pgdata", monitor.dataDir, "--pgport", String(monitor.port), "--hostname", "127.0.0.1", "--auth", "trust", "--no-ssl", "--run"])) {
     if (!(await waitUntil(() => query(monitorUrl(state), (sql) => sql`select 1`).catch(() => false), 60_000, 100))) throw new Error(`monitor :${monitor.port} did not accept connections; see ${monitor.logFile}`);
   }
   if (fresh) {
     await query(monitorAdminUrl(state), async (sql) => {
       for (const [name, value] of Object.entries(MONITOR_SETTINGS)) await sql.unsafe(`alter system set ${name} = '${value}'`);
+      // Namespaced keepers without the pooler reach the monitor from the bridge's subnet.
+      if (state.network) appendFileSync(join(monitor.dataDir, "pg_hba.conf"), `host all all ${state.network.subnet} trust\n`);
       await sql`select pg_reload_conf()`;
     });
   }

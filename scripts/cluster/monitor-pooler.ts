@@ -67,10 +67,15 @@ export async function ensurePooler(state: ClusterState): Promise<void> {
 /** Alive and ours (its command line names our config), not a recycled PID. */
 export const poolerRunning = (pooler: MonitorPooler) => isAlive(pooler.pid) && cmdline(pooler.pid!).includes(pooler.dir);
 
+/** Stops the pooler, found by its own pid file: a state saved by an older copy may hold another pid. */
 export async function stopPooler(state: ClusterState): Promise<void> {
   const pooler = state.pooler;
-  if (!pooler || !poolerRunning(pooler)) return;
-  signal(pooler.pid!, "SIGTERM");
-  if (!(await waitForExit(pooler.pid!, 5000))) signal(pooler.pid!, "SIGKILL");
+  if (!pooler) return;
+  const pidFile = join(pooler.dir, "pgbouncer.pid");
+  for (const pid of new Set([pooler.pid, existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim()) : null])) {
+    if (!poolerRunning({ ...pooler, pid })) continue;
+    signal(pid!, "SIGTERM");
+    if (!(await waitForExit(pid!, 5000))) signal(pid!, "SIGKILL");
+  }
   pooler.pid = null;
 }

@@ -43,7 +43,8 @@ export async function ensureMonitor(state: ClusterState, log: (l: string) => voi
  * schema (a new primary is `single` or `wait_primary` then: its commits do not wait for a
  * standby yet); `done` once the standby is in sync and the pair can fail over. A new shard's
  * standby is created once `standbyMayStart` resolves; an existing pair's both start at once
- * (a restarted primary's commits wait for its synchronous standby).
+ * (a restarted primary's commits wait for its synchronous standby). A new shard's first node
+ * holds its template copy already (prepareNewShards, beside the monitor's start).
  */
 export function upHaShard(state: ClusterState, shard: number, migrate: ((url: string) => Promise<string[]>) | null, log: (l: string) => void, standbyMayStart: Promise<void>): { writable: Promise<void>; done: Promise<void> } {
   let markWritable!: () => void;
@@ -60,7 +61,6 @@ export function upHaShard(state: ClusterState, shard: number, migrate: ((url: st
     const lost = newShard ? [] : [a, b].filter((node) => !isInitialised(node));
     for (const node of lost) await forgetLostNode(state, node, log);
     // A new shard's first keeper registers alone: the monitor makes the first node of a formation its primary.
-    if (newShard) await prepareFirstNode(state, a);
     for (const node of newShard ? [a] : [a, b]) await startIfDown(state, node, log, createArgs(state, node));
     const writer = pairUrl(state, shard, "primary");
     if (!(await waitUntil(() => takesWrites(writer), 60_000, 250))) throw new Error(`shard ${shard}: no node of the pair took writes within 60 s; logs under ${nodesDirOf(state)}`);
@@ -94,11 +94,6 @@ export function upHaShard(state: ClusterState, shard: number, migrate: ((url: st
   return { writable, done };
 }
 
-/**
- * Would a write through `url` commit: a node out of recovery, not read-only, and, when it waits
- * for a synchronous standby (a restarted pair until its standby is back), with one connected.
- * Any error is "not yet": the node may be starting up.
- */
 /** Neither node of the shard was ever created (its first node may already hold the template's copy). */
 const isNewShard = (state: ClusterState, shard: number) => !keeperCreated(state, findNode(state, shard, "primary")) && !isInitialised(findNode(state, shard, "replica"));
 
@@ -112,6 +107,11 @@ export async function prepareNewShards(state: ClusterState): Promise<void> {
   await Promise.all(Array.from({ length: state.shards }, (_, shard) => (isNewShard(state, shard) ? prepareFirstNode(state, findNode(state, shard, "primary")) : undefined)));
 }
 
+/**
+ * Would a write through `url` commit: a node out of recovery, not read-only, and, when it waits
+ * for a synchronous standby (a restarted pair until its standby is back), with one connected.
+ * Any error is "not yet": the node may be starting up.
+ */
 async function takesWrites(url: string): Promise<boolean> {
   let fit = false;
   await query(url, async (sql) => {

@@ -50,8 +50,9 @@ export async function clusterUp(opts: ClusterOptions = {}): Promise<ClusterState
   const standbysMayStart = new Promise<void>((resolve) => (openStandbys = resolve));
   if (!opts.onWritable) openStandbys();
   const shardsUp = Array.from({ length: shards }, (_, i) => {
-    if (state.engine) return upEngineShard(state, i, migrationsDir, log, standbysMayStart, opts.migrate ?? true);
-    const done = upShard(state, i, opts.migrate ?? true ? migrationsDir : null, log);
+    const schema = opts.migrate ?? true ? migrationsDir : null;
+    if (state.engine) return upEngineShard(state, i, schema, log, standbysMayStart);
+    const done = upShard(state, i, schema, log);
     return { writable: done, done };
   });
   if (opts.onWritable) {
@@ -130,9 +131,9 @@ async function upShard(state: ClusterState, shard: number, migrationsDir: string
 }
 
 /** A shard whose PostgreSQL pair pg_auto_failover manages: its Redis as usual, the pair through the engine. */
-function upEngineShard(state: ClusterState, shard: number, migrationsDir: string, log: (l: string) => void, standbyMayStart: Promise<void>, migrateSchema: boolean): { writable: Promise<unknown>; done: Promise<void> } {
+function upEngineShard(state: ClusterState, shard: number, migrationsDir: string | null, log: (l: string) => void, standbyMayStart: Promise<void>): { writable: Promise<unknown>; done: Promise<void> } {
   const redis = ensureRunning(state, findNode(state, shard, "redis"), log);
-  const pair = upHaShard(state, shard, migrateSchema ? (url) => migrate(url, migrationsDir) : null, log, standbyMayStart);
+  const pair = upHaShard(state, shard, migrationsDir ? (url) => migrate(url, migrationsDir) : null, log, standbyMayStart);
   const done = Promise.allSettled([redis, pair.done]).then((results) => {
     const failed = results.find((r) => r.status === "rejected");
     if (failed) throw failed.reason;

@@ -1,7 +1,7 @@
 import type { Config } from "../config";
 import { KeyAdmin } from "../modules/keys/key-admin";
 import { applyMigrations } from "../storage/migrate";
-import { createPgNode } from "../storage/nodes";
+import { closePgNode, createPgNode, settledClient } from "../storage/nodes";
 import { KEYS_CHANNEL } from "../storage/redis-keys";
 import type { KeyScope } from "../domain/api-key";
 import { waitOutNodeFaults } from "../storage/node-fault-wait";
@@ -30,14 +30,14 @@ export function composeKeyAdmin(config: Config, log: (line: string) => void = ()
      */
     create: (name: string, scope: KeyScope = "user") =>
       patiently(async () => {
-        await applyMigrations(catalog.client, MIGRATIONS_DIR);
+        await applyMigrations(await settledClient(catalog), MIGRATIONS_DIR);
         return admin.create(name, scope);
       }),
     list: () => patiently(() => admin.list()),
     revoke: (id: string) => patiently(() => admin.revoke(id)),
     async close() {
       publisher.disconnect();
-      await catalog.client.end({ timeout: 2 });
+      await closePgNode(catalog);
     },
   };
 }

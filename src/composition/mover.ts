@@ -1,6 +1,7 @@
 import { Piscina } from "piscina";
 import type { Config } from "../config";
 import { applyMigrations } from "../storage/migrate";
+import { settledClient } from "../storage/nodes";
 import { takeMoverLock } from "../storage/mover-lock";
 import { TOPOLOGY_CHANNEL } from "../storage/redis-keys";
 import { ShardSet } from "../storage/shard-set";
@@ -53,7 +54,7 @@ export async function composeMover(config: Config, options: MoverOptions) {
       signal: options.signal,
       log: options.log,
     },
-    migrate: async (shard) => void (await applyMigrations(shards.at(shard).primary.client, MIGRATIONS_DIR)),
+    migrate: async (shard) => void (await applyMigrations(await settledClient(shards.at(shard).primary), MIGRATIONS_DIR)),
     publish: async (view) => void (await publisher.publish(TOPOLOGY_CHANNEL, JSON.stringify({ kind: "topology", ...view }))),
     liveMs: config.TOPOLOGY_LIVE_MS,
     graceMs: options.graceMs,

@@ -37,6 +37,7 @@ import { LoopDelaySampler } from "../observability/loop-delay";
 import { PrometheusMetrics } from "../observability/prometheus";
 import { startTracing } from "../observability/tracing";
 import { applyMigrations } from "../storage/migrate";
+import { settledClient } from "../storage/nodes";
 import { EVENTS_CHANNEL, INSTANCE_FIGURES_KEY } from "../storage/redis-keys";
 import { RingRouter } from "../topology/ring-router";
 import { TopologyAgent } from "../topology/topology-agent";
@@ -213,7 +214,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     async start(): Promise<void> {
       await Promise.all(
         shards.shards.map((s) =>
-          applyMigrations(s.primary.client, MIGRATIONS_DIR).catch((error: unknown) => logger.warn("migrations skipped; primary unreachable", { node: s.primary.name, error: (error as Error).message })),
+          settledClient(s.primary).then((sql) => applyMigrations(sql, MIGRATIONS_DIR)).catch((error: unknown) => logger.warn("migrations skipped; primary unreachable", { node: s.primary.name, error: (error as Error).message })),
         ),
       );
       await topology.start();

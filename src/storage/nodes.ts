@@ -1,7 +1,7 @@
 import Redis from "ioredis";
 import postgres from "postgres";
 import { hostsOf, redact } from "../config";
-import { within } from "./deadline";
+import { boundedBackoff, HostChoice, withoutSessionAttrs } from "./host-choice";
 import { NodePolicy, type NodePolicyOptions } from "./resilience";
 import { classifyPgError, classifyRedisError } from "./failure-kind";
 import { NO_TRACING, type Tracing } from "../observability/tracing";
@@ -23,25 +23,13 @@ export interface StorageNode<C> {
 
 export type RedisNode = StorageNode<Redis>;
 export interface PgNode extends Omit<StorageNode<postgres.Sql>, "client"> {
-  /** Replaced by `followPrimary`; read it at each call. */
+  /** Replaced when the node's host choice moves (an HA pair); read it at each call. */
   client: postgres.Sql;
-  /**
-   * For a primary given several hosts (an HA pair): asks each host whether it takes writes that
-   * commit (takesWrites) and, when another host than the first does, replaces the pool by one
-   * that tries that host first. Run at start, and after a write times out or is refused as
-   * read-only. postgres.js' `target_session_attrs` alone is not enough: it is checked only at
-   * connect, and when several connections open at once with a standby listed first they all
-   * land on the standby (measured: 20 concurrent writes, all refused as read-only); and a node
-   * the engine demoted may come back writable on its own, still waiting for a synchronous standby
-   * that left, so its commits hang. Null for a single host.
-   */
-  readonly followPrimary: (() => void) | null;
+  /** For a node given several hosts: which one its pool holds (host-choice.ts). Null for one host. */
+  readonly hosts: HostChoice | null;
 }
 
 const READ_ONLY = "25006";
-
-/** Hosts are asked at most this often, so a burst of failures under load is one round of questions. */
-const FOLLOW_EVERY_MS = 2000;
 
 /** A node's timeouts, retries and breaker; which failures count is the storage layer's to say (failure-kind.ts). */
 export type PolicyTuning = Omit<NodePolicyOptions, "classify">;
@@ -71,56 +59,19 @@ export function createRedisNode(name: string, url: string, policy: PolicyTuning,
 
 export function createPgNode(name: string, role: "primary" | "replica", url: string, policy: PolicyTuning, poolSize: number, shard = -1, tracing: Tracing = NO_TRACING): PgNode {
   const open = (target: string) => openPg(target, role, policy, poolSize);
+  const nodePolicy = new NodePolicy(name, { ...policy, classify: classifyPgError, retryTimeouts: role !== "primary" });
   const parts = hostsOf(url);
-  const node: PgNode = { name, role, url: redact(url), client: open(url), policy: new NodePolicy(name, { ...policy, classify: classifyPgError, retryTimeouts: role !== "primary" }), tracing, shard, followPrimary: null };
-  if (role !== "primary" || parts === null || parts.hosts.length < 2) return node;
-  let hosts = parts.hosts;
-  let checkedAt = 0;
-  let checking = false;
-  const follow = async () => {
-    const fit = await Promise.all(hosts.map((host) => takesWrites(`${parts.prefix}${host}${parts.rest}`, policy.timeoutMs)));
-    const writer = hosts[fit.indexOf(true)];
-    if (writer === undefined || writer === hosts[0]) return;
-    hosts = [writer, ...hosts.filter((h) => h !== writer)];
+  if (parts === null || parts.hosts.length < 2) return { name, role, url: redact(url), client: open(url), policy: nodePolicy, tracing, shard, hosts: null };
+  const rest = withoutSessionAttrs(parts.rest);
+  const node: PgNode = { name, role, url: redact(url), client: null as unknown as postgres.Sql, policy: nodePolicy, tracing, shard, hosts: null };
+  const hosts = new HostChoice(parts.hosts, (host) => `${parts.prefix}${host}${rest}`, role === "primary" ? "writer" : "reader", policy.timeoutMs, (chosen) => {
     const old = node.client;
-    node.client = open(`${parts.prefix}${hosts.join(",")}${parts.rest}`);
+    node.client = open(chosen);
     // Calls already on the old pool finish there; one hung on a node that cannot commit is cut off.
     old.end({ timeout: 5 }).catch(() => {});
-  };
-  const followPrimary = () => {
-    if (checking || Date.now() - checkedAt < FOLLOW_EVERY_MS) return;
-    checking = true;
-    checkedAt = Date.now();
-    follow()
-      .catch(() => {})
-      .finally(() => (checking = false));
-  };
-  followPrimary();
-  return Object.assign(node, { followPrimary });
-}
-
-/** One row, `fit`: this node takes writes that commit (see takesWrites). */
-export const TAKES_WRITES_SQL = `
-  select not pg_is_in_recovery() and current_setting('transaction_read_only') = 'off'
-     and (current_setting('synchronous_standby_names') = ''
-          or exists (select 1 from pg_stat_replication where sync_state in ('sync', 'quorum'))) as fit`;
-
-/**
- * Does the node at `url` (one host) take writes that commit: out of recovery, not read-only,
- * and, when it waits for synchronous standbys, with one connected. A demoted primary that came
- * back on its own passes the first two and fails the third. Any failure to answer is a no.
- */
-async function takesWrites(url: string, timeoutMs: number): Promise<boolean> {
-  const sql = postgres(url.replace(/([?&])target_session_attrs=[^&]*&?/, "$1").replace(/[?&]$/, ""), { max: 1, connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)), onnotice: () => {} });
-  try {
-    const answer = sql.unsafe<Array<{ fit: boolean }>>(TAKES_WRITES_SQL);
-    const [row] = await within<ReadonlyArray<{ fit: boolean }>>(answer, timeoutMs, () => [{ fit: false }]);
-    return row?.fit === true;
-  } catch {
-    return false;
-  } finally {
-    await sql.end({ timeout: 1 }).catch(() => {});
-  }
+  });
+  node.client = open(hosts.url);
+  return Object.assign(node, { hosts });
 }
 
 function openPg(url: string, role: "primary" | "replica", policy: PolicyTuning, poolSize: number): postgres.Sql {
@@ -128,6 +79,7 @@ function openPg(url: string, role: "primary" | "replica", policy: PolicyTuning, 
     max: poolSize,
     connect_timeout: Math.max(1, Math.ceil((policy.timeoutMs * 2) / 1000)),
     idle_timeout: 60,
+    backoff: boundedBackoff,
     max_lifetime: 60 * 30,
     onnotice: () => {},
     connection: { application_name: `shorten-${role}` },
@@ -159,9 +111,9 @@ export function pgCall<R extends readonly postgres.MaybeRow[]>(node: PgNode, que
       const pending = query(node.client);
       onTimeout(() => {
         cancelQuery(pending);
-        node.followPrimary?.();
+        node.hosts?.nudge();
       });
-      if (node.followPrimary) pending.catch((error: unknown) => (error as { code?: string }).code === READ_ONLY && node.followPrimary!());
+      if (node.hosts) pending.catch((error: unknown) => (error as { code?: string }).code === READ_ONLY || classifyPgError(error).node ? node.hosts!.nudge() : undefined);
       return pending;
     }, opts);
   return node.tracing.enabled ? node.tracing.span(`postgres ${node.role}`, spanAttributes(node, "postgresql"), call) : call();
@@ -203,5 +155,11 @@ export async function closeRedisNode(node: RedisNode): Promise<void> {
 }
 
 export async function closePgNode(node: PgNode): Promise<void> {
-  await node.client.end({ timeout: 2 });
+  await Promise.all([node.client.end({ timeout: 2 }), node.hosts?.close()]);
+}
+
+/** The node's pool once its host has been chosen (at once for a single host), for work done at start. */
+export async function settledClient(node: PgNode): Promise<postgres.Sql> {
+  await node.hosts?.settled;
+  return node.client;
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
-import { clusterDir, clusterDown, clusterEnvVars, clusterUp, clusterUpOnFreePorts, currentPrimary, engineNodes, findNode, keeperName, readState, REPO_ROOT, startNode, stopNode, waitForStates, type ClusterState, type Role } from "../../scripts/cluster/index";
+import { clusterDir, clusterDown, monitorUrl, clusterEnvVars, clusterUp, clusterUpOnFreePorts, currentPrimary, engineNodes, findNode, keeperName, readState, REPO_ROOT, startNode, stopNode, waitForStates, type ClusterState, type Role } from "../../scripts/cluster/index";
 import { eventually, startServer, type ServerProcess } from "../../harness/server-process";
 import { asPgUser, runOk } from "../../scripts/cluster/exec";
 import { splitUrls } from "../../src/config";
@@ -64,6 +64,18 @@ async function unresolved(acks: readonly Ack[]): Promise<string[]> {
 /** The place whose node is primary, once the monitor has settled the pair (a rejoined standby may still be catching up). */
 async function primaryOf(shard: number): Promise<Role> {
   return await eventually(async () => (await currentPrimary(state, shard)) ?? undefined, `a settled primary in shard ${shard}`, 30_000);
+}
+
+/** What the monitor and the server saw, for a failure message: the engine's last events and the server's node report. */
+async function explain(): Promise<string> {
+  const sql = postgres(monitorUrl(state), { max: 1, onnotice: () => {} });
+  try {
+    const events = await sql<Array<{ at: string; node: string; description: string }>>`select eventtime::text as at, nodename as node, description from pgautofailover.event order by eventid desc limit 12`;
+    const ready = await fetch(`${server.url}/health/ready`).then((r) => r.text(), (e: Error) => e.message);
+    return `monitor events (newest first):\n${events.map((e) => `  ${e.at} ${e.node}: ${e.description}`).join("\n")}\nserver /health/ready: ${ready}\nserver log tail:\n${server.output().split("\n").slice(-20).join("\n")}`;
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
 }
 
 describe("automatic failover under pg_auto_failover", () => {
@@ -167,6 +179,7 @@ describe("automatic failover under pg_auto_failover", () => {
     while (back === 0 && performance.now() - gone < 60_000) await Bun.sleep(100);
     stop = true;
     await Promise.all(load);
+    if (back === 0) console.log(`no create on shard ${FAULT_SHARD} after its primary was lost for good\n${await explain()}`);
     expect(back).toBeGreaterThan(0);
 
     const made = acknowledged.slice(before).filter((a) => a.shard === FAULT_SHARD);
@@ -227,5 +240,26 @@ describe("automatic failover under pg_auto_failover", () => {
       await second?.stop();
       await runOk(asPgUser([...pgCtl, "-m", "immediate", "stop"]));
     }
+  }, 150_000);
+  test("the whole cluster stopped and brought up again: the running server serves every acknowledged link and takes creates", async () => {
+    await clusterDown({ name: NAME });
+    state = await clusterUp({ name: NAME });
+    for (const shard of [0, FAULT_SHARD]) expect(await currentPrimary(state, shard)).not.toBeNull();
+    const down = async () => {
+      const report = (await (await fetch(`${server.url}/health/ready`)).json()) as { shards: Array<{ nodes: Array<{ name: string; up: boolean; error?: string }> }> };
+      return report.shards.flatMap((s) => s.nodes).filter((n) => !n.up);
+    };
+    try {
+      await eventually(async () => ((await down()).length === 0 ? true : undefined), "every node up again in the server's eyes", 60_000);
+    } catch (error) {
+      console.log(`still down: ${JSON.stringify(await down())}\nserver log:\n${server.output().split("\n").slice(-40).join("\n")}`);
+      throw error;
+    }
+    const shardOf = await eventually(async () => {
+      const res = await fetch(`${server.url}/create`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: `https://failover.example/restart/${process.pid}` }) });
+      return res.status === 201 ? Number(res.headers.get("x-shard")) : undefined;
+    }, "a create after the restart", 30_000);
+    expect([0, FAULT_SHARD]).toContain(shardOf);
+    expect(await unresolved(acknowledged)).toEqual([]);
   }, 150_000);
 });

@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
-import { autoctl, formationOf, isKeeperOf, keeperCreated, keeperFolders, keeperName, monitorUrl, MONITOR_SETTINGS, NETWORK_PARTITION_TIMEOUT_S, startKeeper, waitForStates } from "./ha-engine";
+import { autoctl, currentPrimary, formationOf, isKeeperOf, keeperCreated, keeperFolders, keeperName, monitorUrl, MONITOR_SETTINGS, NETWORK_PARTITION_TIMEOUT_S, startKeeper, waitForStates } from "./ha-engine";
 import { runOk } from "./exec";
 import { TAKES_WRITES_SQL } from "../../src/storage/host-choice";
 import { ensurePooler } from "./monitor-pooler";
@@ -63,7 +63,10 @@ export function upHaShard(state: ClusterState, shard: number, migrate: ((url: st
     // A new shard's first keeper registers alone: the monitor makes the first node of a formation its primary.
     for (const node of newShard ? [a] : [a, b]) await startIfDown(state, node, log, createArgs(state, node));
     const writer = pairUrl(state, shard, "primary");
-    if (!(await waitUntil(() => takesWrites(writer), 60_000, 250))) throw new Error(`shard ${shard}: no node of the pair took writes within 60 s; logs under ${nodesDirOf(state)}`);
+    // The engine's word first: a keeper that is still being created restarts its PostgreSQL
+    // once under its supervisor, so a node that took a write a moment ago may refuse the next.
+    const settled = async () => (await currentPrimary(state, shard).catch(() => null)) !== null;
+    if (!(await waitUntil(async () => (await settled()) && (await takesWrites(writer)), 60_000, 250))) throw new Error(`shard ${shard}: no node of the pair took writes within 60 s; logs under ${nodesDirOf(state)}`);
     if (migrate) {
       const applied = await migrate(writer);
       if (applied.length > 0) log(`shard ${shard}: applied ${applied.join(", ")}`);

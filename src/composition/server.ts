@@ -36,7 +36,7 @@ import type { Logger } from "../observability/logger";
 import { LoopDelaySampler } from "../observability/loop-delay";
 import { PrometheusMetrics } from "../observability/prometheus";
 import { startTracing } from "../observability/tracing";
-import { applyMigrations } from "../storage/migrate";
+import { migrateShards } from "../storage/shard-migrations";
 import { settledClient } from "../storage/nodes";
 import { EVENTS_CHANNEL, INSTANCE_FIGURES_KEY } from "../storage/redis-keys";
 import { RingRouter } from "../topology/ring-router";
@@ -186,6 +186,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   const door = frontDoor({ gateway, app, direct: { match: directCode, handle: redirect }, label, prometheus, tracing, logger });
 
   let probeTimer: ReturnType<typeof setInterval> | undefined;
+  let migrations: { stop: () => void } | null = null;
   let metricsServer: Server<undefined> | null = null;
   return {
     app,
@@ -212,11 +213,9 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     clusterMetrics,
     /** Migrates reachable primaries, loads the ring, fills the id buffers, then starts taking traffic. */
     async start(): Promise<void> {
-      await Promise.all(
-        shards.shards.map((s) =>
-          settledClient(s.primary).then((sql) => applyMigrations(sql, MIGRATIONS_DIR)).catch((error: unknown) => logger.warn("migrations skipped; primary unreachable", { node: s.primary.name, error: (error as Error).message })),
-        ),
-      );
+      // A pair's hosts were asked when the server was composed, maybe before they were up.
+      await Promise.all(shards.shards.map((s) => settledClient(s.replica)));
+      migrations = await migrateShards(shards.shards.map((s) => s.primary), MIGRATIONS_DIR, logger);
       await topology.start();
       await invalidation.start().catch((error: unknown) => logger.warn("cache invalidations unavailable; hot links expire by age only", { error: (error as Error).message }));
       await keys.start();
@@ -268,6 +267,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
       clusterMetrics.stop();
       loopDelay.stop();
       if (probeTimer) clearInterval(probeTimer);
+      migrations?.stop();
       await bus.stop();
       gateway.closeAll();
       redis.events.disconnect();

@@ -55,8 +55,6 @@ export class HostChoice {
   private askedAt = 0;
   private asking: Promise<void> | null = null;
   private recheck: ReturnType<typeof setInterval> | null = null;
-  /** Settles once the hosts have been asked the first time (whatever they answered). */
-  readonly settled: Promise<void>;
 
   /**
    * @param urlOf a one-host URL for each host
@@ -72,7 +70,7 @@ export class HostChoice {
     this.current = hosts[0]!;
     const connectTimeout = Math.max(1, Math.ceil(timeoutMs / 1000));
     this.asks = new Map(hosts.map((h) => [h, postgres(urlOf(h), { max: 1, idle_timeout: 0, connect_timeout: connectTimeout, backoff: boundedBackoff, onnotice: () => {} })]));
-    this.settled = this.ask();
+    void this.ask();
   }
 
   get url(): string {
@@ -84,18 +82,20 @@ export class HostChoice {
     if (this.asking === null && Date.now() - this.askedAt >= ASK_EVERY_MS) void this.ask();
   }
 
-  async close(): Promise<void> {
-    if (this.recheck !== null) clearInterval(this.recheck);
-    this.recheck = null;
-    await Promise.allSettled([...this.asks.values()].map((sql) => sql.end({ timeout: 1 })));
-  }
-
-  private ask(): Promise<void> {
+  /** Asks the hosts now (or joins the round under way), for work about to start: the last answer may predate the hosts. */
+  ask(): Promise<void> {
+    if (this.asking !== null) return this.asking;
     this.askedAt = Date.now();
     this.asking = this.choose()
       .catch(() => {})
       .finally(() => (this.asking = null));
     return this.asking;
+  }
+
+  async close(): Promise<void> {
+    if (this.recheck !== null) clearInterval(this.recheck);
+    this.recheck = null;
+    await Promise.allSettled([...this.asks.values()].map((sql) => sql.end({ timeout: 1 })));
   }
 
   private async choose(): Promise<void> {

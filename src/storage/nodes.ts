@@ -158,8 +158,8 @@ export async function closePgNode(node: PgNode): Promise<void> {
   await Promise.all([node.client.end({ timeout: 2 }), node.hosts?.close()]);
 }
 
-/** The node's pool once its host has been chosen (at once for a single host), for work done at start. */
+/** The node's pool after its hosts have been asked just now (at once for a single host), for work done at start. */
 export async function settledClient(node: PgNode): Promise<postgres.Sql> {
-  await node.hosts?.settled;
+  await node.hosts?.ask();
   return node.client;
 }

@@ -7,7 +7,8 @@ import { acknowledge, bootstrapTopology, forgetInstance, readTopology, type Stor
 import { catalogView } from "./catalog-view";
 import type { RingRouter } from "./ring-router";
 import type { TopologyView } from "./topology-view";
-
+import { InfraError } from "../errors";
+import { waitOutNodeFaults } from "../storage/node-fault-wait";
 
 export interface TopologyAgentDeps {
   /** Shard 0's nodes: the catalog lives on the primary; the replica answers reads while it is down. */
@@ -48,7 +49,12 @@ export class TopologyAgent {
 
   /** Loads the ring (writing the first one, every configured shard, on a new cluster) and starts polling. */
   async start(): Promise<void> {
-    const stored = (await this.read()) ?? (await bootstrapTopology(this.deps.catalog.primary, stableState(range(this.deps.configuredShards))));
+    // The catalog may still be coming up (npm start) or failing over: wait for it, saying so.
+    const stored = await waitOutNodeFaults(async () => (await this.read()) ?? (await bootstrapTopology(this.deps.catalog.primary, stableState(range(this.deps.configuredShards)))), {
+      log: (line) => this.deps.logger.warn(`topology: ${line}`),
+      pauseMs: 250,
+      giveUpAfterMs: START_WAIT_MS,
+    });
     const missing = this.unconfigured(stored.state);
     if (missing.length > 0) throw new Error(this.unconfiguredMessage(stored.state, missing));
     this.deps.router.set(stored.state);
@@ -153,7 +159,7 @@ export class TopologyAgent {
       return await readTopology(primary);
     } catch (error) {
       const fromReplica = await readTopology(replica).catch(() => null);
-      if (fromReplica === null) throw new Error(`topology: cannot read the ring from ${primary.name} (${(error as Error).message}) or ${replica.name}`);
+      if (fromReplica === null) throw new InfraError(primary.name, `cannot read the ring from it (${(error as Error).message}) or from ${replica.name}`, true, error);
       return fromReplica;
     }
   }
@@ -166,6 +172,9 @@ export class TopologyAgent {
     return `ring v${state.version} uses shard(s) ${missing.join(", ")}, but DATABASE_NODES and REDIS_NODES describe only ${this.deps.configuredShards} shard(s); list every shard's nodes`;
   }
 }
+
+/** How long a starting server waits for the catalog before it gives up with the node's error. */
+const START_WAIT_MS = 60_000;
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);

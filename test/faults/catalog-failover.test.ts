@@ -50,8 +50,8 @@ describe("the catalog's primary lost during a re-sharding and a key command", ()
   });
 
   test("the key command waited and made its key, which the service accepts", async () => {
-    // It may say `waiting for primary-0: …` or not: postgres.js itself keeps trying the pair's
-    // hosts for a connection that takes writes, within the command's timeout and retry.
+    // It may say `waiting for primary-0: …` or not: after a failure the node asks the pair's hosts
+    // which one takes writes and moves there, within the command's timeout and retry.
     expect(keys.code).toBe(0);
     expect(keys.out).not.toMatch(/TypeError|\n\s+at /);
     const key = /shk_[A-Za-z0-9_]+/.exec(keys.out)?.[0];

@@ -1,7 +1,7 @@
 import { abort, advance, beginMigration, planAdd, planDrain, shardsInUse, TopologyError, type TopologyState } from "../../domain/topology";
 import { listAcks, readTopology, replaceTopology, saveReport, type InstanceAck } from "../../storage/topology-rows";
 import { topologyView, type TopologyView } from "../topology-view";
-import { waitOutNodeFaults } from "../../storage/node-fault-wait";
+import { nodeFault, waitOutNodeFaults } from "../../storage/node-fault-wait";
 import { cleanupStep } from "./cleanup-step";
 import { copyStep } from "./copy-step";
 import { checkStopped, type MoverContext } from "./mover-context";
@@ -154,11 +154,15 @@ export class Coordinator {
     let said = "";
     for (;;) {
       checkStopped(ctx.signal);
-      const behind = (await listAcks(ctx.catalog, liveMs).catch(() => null))?.filter((a) => a.live && a.version < state.version);
+      let fault: string | null = null;
+      const acks = await listAcks(ctx.catalog, liveMs).catch((error: unknown) => void (fault = nodeFault(error) ?? (error as Error).message));
+      const behind = acks?.filter((a) => a.live && a.version < state.version);
       if (behind && behind.length === 0) return;
-      const line = behind ? `waiting for ${behind.map(describe).join(", ")} to acknowledge v${state.version} (${state.phase})` : "waiting for the catalog (shard 0's primary)";
-      if (line !== said) ctx.log(line);
-      said = line;
+      const line = behind ? `waiting for ${behind.map(describe).join(", ")} to acknowledge v${state.version} (${state.phase})` : `waiting for ${fault ?? "the catalog (shard 0's primary)"}`;
+      // One line per wait: a node's error text changes as it goes (refused, then breaker open).
+      const topic = behind ? line : "catalog";
+      if (topic !== said) ctx.log(line);
+      said = topic;
       await Bun.sleep(tickMs);
     }
   }

@@ -151,7 +151,7 @@ try {
     for (let i = 0; i < perSecond; i++) {
       // Distinct addresses, so every click is a new visitor: the sketches' worst case.
       const headers = new Headers({ "user-agent": agents[i % agents.length]!, "x-forwarded-for": `${(i % 200) + 11}.${(i >> 8) & 255}.${i & 255}.7`, referer: i % 3 ? "https://www.google.com/" : "", "accept-language": "en-US" });
-      log.append(made[i % made.length]!.code, null, "127.0.0.1", headers, false);
+      log.append(made[i % made.length]!.code, null, "127.0.0.1", headers, 0);
     }
     return log.drain();
   };

@@ -24,7 +24,7 @@ const segment = fc.oneof(
 );
 
 /** Every published route (a test checks this list against the app's spec), plus paths around them. */
-export const FUZZ_ROUTES = ["/", "/create", "/:x", "/api/links", "/api/links/:x", "/api/links/:x/stats", "/api/links/:x/stats/:x", "/api/links/:x/stats.csv", "/api/stats", "/api/links/bulk", "/api/links/import", "/api/links/export", "/api/topology", "/api/metrics", "/metrics", "/health/live", "/health/ready", "/openapi.json", "/docs", "/dashboard/:x", "/:x/:x", "/ws"];
+export const FUZZ_ROUTES = ["/", "/create", "/:x", "/api/links", "/api/links/:x", "/api/links/:x/stats", "/api/links/:x/stats/:x", "/api/links/:x/stats.csv", "/api/links/:x/qr", "/api/tags", "/api/stats", "/api/links/bulk", "/api/links/import", "/api/links/export", "/api/topology", "/api/metrics", "/metrics", "/health/live", "/health/ready", "/openapi.json", "/docs", "/dashboard/:x", "/:x/:x", "/ws"];
 
 const twoDigits = fc.integer({ min: 0, max: 99 }).map((n) => String(n).padStart(2, "0"));
 /** List cursors of the API's shape (a position and a code, base64url JSON) with positions no calendar or clock has. */
@@ -63,6 +63,8 @@ const jsonBody = fc.oneof(
         max_visits: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(null)),
         long_url: fc.oneof(fc.webUrl(), fc.string()),
         links: fc.oneof(fc.array(fc.record({ url: fc.oneof(fc.webUrl(), fc.string()) }), { maxLength: 5 }), fc.string(), fc.integer()),
+        title: fc.oneof(fc.string({ maxLength: 220 }), fc.integer(), fc.constant(null)),
+        tags: fc.oneof(fc.array(fc.oneof(fc.string({ maxLength: 40 }), fc.stringMatching(/^[a-z0-9-]{1,32}$/), fc.integer()), { maxLength: 12 }), fc.string(), fc.constant(null)),
       },
       { requiredKeys: [] },
     )

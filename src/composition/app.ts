@@ -76,6 +76,7 @@ export async function httpApp(deps: HttpAppDeps) {
         maxBodyBytes: config.MAX_BODY_BYTES,
         maxImportBytes: config.IMPORT_MAX_BYTES,
         logger: deps.logger,
+        countsOf: (codes) => deps.stats.countsOf(codes),
       }),
     )
     .use(openapi({ path: "/docs", specPath: "/openapi.json", documentation: { ...OPENAPI_INFO, paths: paths as never }, exclude: { paths: [/.*/] } }))

@@ -3,7 +3,7 @@
  * their values. Every click has exactly one value in every dimension (`unknown`, `direct` or
  * `other` when the request says nothing usable), so each breakdown sums to the clicks it covers.
  */
-export const DIMENSIONS = ["country", "referrer", "device", "browser", "os", "language", "bot"] as const;
+export const DIMENSIONS = ["country", "referrer", "device", "browser", "os", "language", "source", "bot"] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 /** The dimensions stored as breakdown rows; `bot` is the humans and bots every click row has. */
 export type StoredDimension = Exclude<Dimension, "bot">;

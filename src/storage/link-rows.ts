@@ -4,7 +4,7 @@ import type { LinkValue } from "./link-cache";
 
 /**
  * SQL for the three tables of links: `links`, `url_index` and `pending_claims` (migrations/001, 002,
- * 006). Every write here is idempotent by key
+ * 006); a key's own links are owned-link-rows.ts'. Every write here is idempotent by key
  * (ON CONFLICT DO NOTHING), so the policy may retry it after a timeout without doubling anything.
  */
 
@@ -167,113 +167,7 @@ export async function countVisit(node: PgNode, code: string): Promise<boolean> {
   return rows.length === 1;
 }
 
-export interface StoredLink {
-  code: string;
-  /** created_at in microseconds since the epoch, as an integer string: the list cursor's position. */
-  createdKey: string;
-  longUrl: string;
-  owner: string | null;
-  alias: boolean;
-  createdAt: Date;
-  updatedAt: Date;
-  expiresAt: Date | null;
-  maxVisits: number | null;
-  visits: number;
-}
-
-interface StoredRow {
-  code: string;
-  created_key: string;
-  long_url: string;
-  owner: string | null;
-  alias: boolean;
-  created_at: Date;
-  updated_at: Date;
-  expires_at: Date | null;
-  max_visits: string | null;
-  visits: string;
-}
-
-function stored(r: StoredRow): StoredLink {
-  return { code: r.code, createdKey: r.created_key, longUrl: r.long_url, owner: r.owner, alias: r.alias, createdAt: r.created_at, updatedAt: r.updated_at, expiresAt: r.expires_at, maxVisits: r.max_visits === null ? null : Number(r.max_visits), visits: Number(r.visits) };
-}
-
-// The sort key as an exact integer of microseconds: a timestamptz handed to postgres.js as a
-// parameter goes through a JS Date (milliseconds), which would drop the rows that share a
-// millisecond with a page's last row, so keys go in and out as integers and never as dates.
-const CREATED_US = `(extract(epoch from created_at) * 1000000)::bigint::text`;
-const STORED = `code, ${CREATED_US} as created_key, long_url, owner, alias, created_at, updated_at, expires_at, max_visits::text, visits::text`;
-
-/** A link with options (alias, expiry, visit budget): no dedupe. False when the code is taken. */
-export async function insertOwnedLink(
-  node: PgNode,
-  link: { id: bigint; code: string; longUrl: string; owner: string | null; alias: boolean; expiresAt: Date | null; maxVisits: number | null },
-): Promise<boolean> {
-  const rows = await pgCall(
-    node,
-    (sql) => sql`
-      insert into links (code, id, long_url, owner, alias, expires_at, max_visits)
-      values (${link.code}, ${link.id.toString()}, ${link.longUrl}, ${link.owner}, ${link.alias}, ${link.expiresAt}, ${link.maxVisits})
-      on conflict do nothing returning 1`,
-    { idempotent: true },
-  );
-  return rows.length === 1;
-}
-
-/** The link if `owner` owns it; another key's link is indistinguishable from a missing one. */
-export async function findOwnedLink(node: PgNode, code: string, owner: string): Promise<StoredLink | null> {
-  const rows = await pgCall(node, (sql) => sql<StoredRow[]>`select ${sql.unsafe(STORED)} from links where code = ${code} and owner = ${owner}`, { idempotent: true });
-  return rows[0] ? stored(rows[0]) : null;
-}
-
-export interface LinkPatch {
-  longUrl?: string;
-  expiresAt?: Date | null;
-  maxVisits?: number | null;
-}
-
-/** Applies the patch if `owner` owns the link; the row after it, or null. */
-export async function updateOwnedLink(node: PgNode, code: string, owner: string, patch: LinkPatch): Promise<{ before: StoredLink; after: StoredLink } | null> {
-  const rows = await pgCall(
-    node,
-    (sql) => sql<(StoredRow & { old_url: string })[]>`
-      update links l set
-        long_url = ${patch.longUrl === undefined ? sql`l.long_url` : sql`${patch.longUrl}`},
-        expires_at = ${patch.expiresAt === undefined ? sql`l.expires_at` : sql`${patch.expiresAt}`},
-        max_visits = ${patch.maxVisits === undefined ? sql`l.max_visits` : sql`${patch.maxVisits}`},
-        updated_at = now()
-      from links old where old.code = l.code and l.code = ${code} and l.owner = ${owner}
-      returning l.code, (extract(epoch from l.created_at) * 1000000)::bigint::text as created_key, l.long_url, l.owner, l.alias, l.created_at, l.updated_at, l.expires_at, l.max_visits::text, l.visits::text, old.long_url as old_url`,
-    { idempotent: true },
-  );
-  const row = rows[0];
-  return row ? { before: { ...stored(row), longUrl: row.old_url }, after: stored(row) } : null;
-}
-
-/** Deletes the link if `owner` owns it; the deleted row, or null. */
-export async function deleteOwnedLink(node: PgNode, code: string, owner: string): Promise<StoredLink | null> {
-  const rows = await pgCall(node, (sql) => sql<StoredRow[]>`delete from links where code = ${code} and owner = ${owner} returning ${sql.unsafe(STORED)}`, { idempotent: true });
-  return rows[0] ? stored(rows[0]) : null;
-}
-
 /** Removes a dedupe entry only if it still names `code` (the URL may have been claimed again since). */
 export async function releaseUrl(node: PgNode, urlHash: Buffer, code: string): Promise<void> {
   await pgCall(node, (sql) => sql`delete from url_index where url_hash = ${urlHash} and code = ${code}`, { idempotent: true });
-}
-
-/**
- * One shard's page of a key's links, newest first, strictly before `before` (createdKey, code).
- * `before.createdKey` must be an integer string (the caller validates it). Codes compare
- * bytewise (COLLATE "C") on every shard, as the cross-shard merge compares them.
- */
-export async function listOwnedLinks(node: PgNode, owner: string, before: { createdKey: string; code: string } | null, limit: number): Promise<StoredLink[]> {
-  const rows = await pgCall(
-    node,
-    (sql) => sql<StoredRow[]>`
-      select ${sql.unsafe(STORED)} from links
-      where owner = ${owner} ${before === null ? sql`` : sql`and (created_at, code collate "C") < (timestamptz 'epoch' + ${before.createdKey}::bigint * interval '1 microsecond', ${before.code} collate "C")`}
-      order by created_at desc, code collate "C" desc limit ${limit}`,
-    { idempotent: true },
-  );
-  return rows.map(stored);
 }

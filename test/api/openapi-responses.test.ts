@@ -173,6 +173,27 @@ async function cases(): Promise<Case[]> {
     { method: "get", template: "/api/links/{code}/stats.csv", status: 404, send: () => open.request("GET", `/api/links/${once.short_code}/stats.csv`, undefined, auth(key)) },
     { method: "get", template: "/api/links/{code}/stats.csv", status: 429, send: wrongKey(`/api/links/${owned}/stats.csv`) },
     { method: "get", template: "/api/links/{code}/stats.csv", status: 503, send: () => severed.request("GET", `/api/links/${owned}/stats.csv`, undefined, auth(key)) },
+    { method: "get", template: "/api/tags", status: 200, send: () => open.request("GET", "/api/tags", undefined, auth(key)) },
+    { method: "get", template: "/api/tags", status: 401, send: () => open.request("GET", "/api/tags") },
+    { method: "get", template: "/api/tags", status: 429, send: wrongKey("/api/tags") },
+    { method: "get", template: "/api/tags", status: 503, send: () => severed.request("GET", "/api/tags", undefined, auth(key)) },
+
+    { method: "get", template: "/api/links/{code}/qr", status: 200, send: () => open.request("GET", `/api/links/${owned}/qr?format=svg`, undefined, auth(key)) },
+    {
+      method: "get",
+      template: "/api/links/{code}/qr",
+      status: 304,
+      send: async () => {
+        const first = await open.request("GET", `/api/links/${owned}/qr`, undefined, auth(key));
+        return open.request("GET", `/api/links/${owned}/qr`, undefined, { headers: { ...auth(key).headers, "if-none-match": first.headers.get("etag") ?? "" } });
+      },
+    },
+    { method: "get", template: "/api/links/{code}/qr", status: 400, send: () => open.request("GET", `/api/links/${owned}/qr?format=gif`, undefined, auth(key)) },
+    { method: "get", template: "/api/links/{code}/qr", status: 401, send: () => open.request("GET", `/api/links/${owned}/qr`) },
+    { method: "get", template: "/api/links/{code}/qr", status: 404, send: () => open.request("GET", `/api/links/${once.short_code}/qr`, undefined, auth(key)) },
+    { method: "get", template: "/api/links/{code}/qr", status: 429, send: wrongKey(`/api/links/${owned}/qr`) },
+    { method: "get", template: "/api/links/{code}/qr", status: 503, send: () => severed.request("GET", `/api/links/${owned}/qr`, undefined, auth(key)) },
+
     { method: "get", template: "/api/links/{code}/stats/{dimension}", status: 200, send: () => open.request("GET", `/api/links/${owned}/stats/country?limit=3`, undefined, auth(key)) },
     { method: "get", template: "/api/links/{code}/stats/{dimension}", status: 400, send: () => open.request("GET", `/api/links/${owned}/stats/colour`, undefined, auth(key)) },
     { method: "get", template: "/api/links/{code}/stats/{dimension}", status: 401, send: () => open.request("GET", `/api/links/${owned}/stats/country`) },

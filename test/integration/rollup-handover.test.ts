@@ -18,7 +18,7 @@ test("5,000 links over two flushes come back split by the ring's owner, each lin
   const flush = async (clicksOf: (i: number) => number) => {
     const log = new ClickLog(100_000);
     for (let i = 0; i < links; i++) {
-      for (let k = 0; k < clicksOf(i); k++) log.append(`c${i}`, null, `10.0.${i % 250}.${k + 1}`, new Headers({ "user-agent": k % 2 ? "curl/8.0" : "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0" }), false);
+      for (let k = 0; k < clicksOf(i); k++) log.append(`c${i}`, null, `10.0.${i % 250}.${k + 1}`, new Headers({ "user-agent": k % 2 ? "curl/8.0" : "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0" }), 0);
     }
     return (await enricher.enrich(log.drain(), null, 0)).rollups;
   };

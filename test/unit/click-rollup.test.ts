@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import fc from "fast-check";
 import { DIMENSIONS, primaryLanguage, referrerHost, type LinkRollup, type StoredDimension } from "../../src/domain/click-dimensions";
 import { clientIp } from "../../src/http/client-ip";
-import { ClickLog, FIELDS, type PackedFacts } from "../../src/modules/analytics/click-log";
+import { ClickLog, FIELDS, HEAD, isQrScan, QR_SCAN, type PackedFacts } from "../../src/modules/analytics/click-log";
 import { rollUp, RollupMemo, visitorId, type EnrichedClick, type RollupOptions } from "../../src/modules/analytics/click-rollup";
 import { UserAgents } from "../../src/modules/analytics/user-agent";
 
@@ -10,7 +10,7 @@ import { UserAgents } from "../../src/modules/analytics/user-agent";
 function unpack(packed: PackedFacts) {
   const value = (id: number) => (id < 0 ? null : packed.values[id]!);
   const field = (f: number) => Array.from({ length: packed.count }, (_, i) => value(packed.ids[i * FIELDS + f]!));
-  return { codes: field(0).map((c) => c ?? ""), owners: field(1), peers: field(2).map((p) => p ?? ""), forwarded: field(3), agents: field(4), referrers: field(5), languages: field(6), heads: Array.from(packed.heads, (h) => h === 1) };
+  return { codes: field(0).map((c) => c ?? ""), owners: field(1), peers: field(2).map((p) => p ?? ""), forwarded: field(3), agents: field(4), referrers: field(5), languages: field(6), heads: Array.from(packed.flags, (f) => (f & HEAD) !== 0), scans: Array.from(packed.flags, (f) => (f & QR_SCAN) !== 0) };
 }
 
 /** The rollup as its definition says, one click at a time: the oracle for the worker's id-based one. */
@@ -26,7 +26,7 @@ function rollUpEachClick(packed: PackedFacts, options: RollupOptions): { links: 
     const link = links.get(code!) ?? links.set(code!, { humans: 0, bots: 0, dims: new Map(), visitors: new Set() }).get(code!)!;
     if (bot) link.bots++;
     else link.humans++;
-    const values: Array<[StoredDimension, string]> = [["country", options.country(ip) ?? "unknown"], ["referrer", referrerHost(f.referrers[i]!)], ["device", agent.device], ["browser", agent.browser], ["os", agent.os], ["language", primaryLanguage(f.languages[i]!)]];
+    const values: Array<[StoredDimension, string]> = [["country", options.country(ip) ?? "unknown"], ["referrer", referrerHost(f.referrers[i]!)], ["device", agent.device], ["browser", agent.browser], ["os", agent.os], ["language", primaryLanguage(f.languages[i]!)], ["source", f.scans[i] ? "qr" : "link"]];
     for (const [dimension, value] of values) {
       const row = link.dims.get(`${dimension}:${value}`) ?? link.dims.set(`${dimension}:${value}`, [dimension, value, 0, 0]).get(`${dimension}:${value}`)!;
       row[2]++;
@@ -87,6 +87,7 @@ const click = fc.record({
   referrer: headerText,
   language: headerText,
   head: fc.boolean(),
+  scan: fc.boolean(),
 });
 
 test("property: for any clicks, each dimension's values sum to the link's clicks, humans + bots = clicks, visitors <= humans, and the log keeps at most its capacity", () => {
@@ -103,7 +104,7 @@ test("property: for any clicks, each dimension's values sum to the link's clicks
         if (c.referrer !== null) headers.set("referer", c.referrer.replace(/[\r\n\0]/g, ""));
         if (c.language !== null) headers.set("accept-language", c.language.replace(/[\r\n\0]/g, ""));
         // `resolved`: the rate limiter already resolved the client's address (no X-Forwarded-For kept).
-        log.append(c.code, c.owner, c.peer, headers, c.head, c.resolved);
+        log.append(c.code, c.owner, c.peer, headers, (c.head ? HEAD : 0) | (c.scan ? QR_SCAN : 0), c.resolved);
       }
       const packed = log.drain();
       const facts = unpack(packed);
@@ -113,6 +114,7 @@ test("property: for any clicks, each dimension's values sum to the link's clicks
       expect(facts.codes).toEqual(kept.map((c) => c.code));
       expect(facts.peers).toEqual(kept.map((c) => c.peer));
       expect(facts.heads).toEqual(kept.map((c) => c.head));
+      expect(facts.scans).toEqual(kept.map((c) => c.scan));
       expect(facts.agents).toEqual(kept.map((c) => (c.agent === null ? null : new Headers({ "user-agent": c.agent.replace(/[\r\n\0]/g, "") }).get("user-agent"))));
       expect(log.unenriched).toBe(Math.max(0, clicks.length - capacity));
       const options = { agents, country: (ip: string) => (ip.startsWith("8.") ? "US" : ip.startsWith("9.") ? "DE" : null), trustedProxies: ["127.0.0.1"], salt: "salt", sample: 5 };
@@ -145,7 +147,7 @@ test("visitor ids: the same address and agent under one salt are one visitor; an
   const facts = (n: number) => {
     const log = new ClickLog(10);
     const headers = new Headers({ "user-agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0" });
-    for (let i = 0; i < n; i++) log.append("a1", null, "8.8.8.8", headers, false);
+    for (let i = 0; i < n; i++) log.append("a1", null, "8.8.8.8", headers, 0);
     return log.drain();
   };
   const options = { agents, country: () => null, trustedProxies: [], sample: 0 };
@@ -177,7 +179,7 @@ test("rollups of several flushes add up into one per link: counts summed, visito
 test("the log grows past its first block and stores a repeated value once", () => {
   const log = new ClickLog(10_000);
   const headers = new Headers({ "user-agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0" });
-  for (let i = 0; i < 6000; i++) log.append(`c${i % 3}`, null, `10.0.0.${i % 5}`, headers, i % 2 === 0);
+  for (let i = 0; i < 6000; i++) log.append(`c${i % 3}`, null, `10.0.0.${i % 5}`, headers, i % 2 === 0 ? HEAD : 0);
   const packed = log.drain();
   expect(packed.count).toBe(6000);
   // 3 codes, 5 addresses, 1 user agent.
@@ -198,4 +200,16 @@ test("a batch's audience (computed in the worker) adds up on the instance: human
   audience.add(delta);
   audience.add(audienceOf([rollups[1]!]));
   expect(audience.figures(5)).toEqual({ humans: 4, bots: 1, top: { country: [{ value: "US", clicks: 5 }], referrer: [{ value: "t.co", clicks: 2 }], device: [{ value: "mobile", clicks: 2 }, { value: "other", clicks: 1 }] } });
+});
+
+test.each([
+  ["http://s.test/abc?qr=1", true],
+  ["http://s.test/abc?x=2&qr=1", true],
+  ["http://s.test/abc?qr=1&x=2", true],
+  ["http://s.test/abc", false],
+  ["http://s.test/abc?qr=10", false],
+  ["http://s.test/abc?xqr=1", false],
+  ["http://s.test/abc?qr=0", false],
+])("%p is a QR scan: %p", (url, scan) => {
+  expect(isQrScan(url)).toBe(scan);
 });

@@ -43,7 +43,7 @@ export class ClickEnricher {
   enrich(facts: PackedFacts, salt: string | null, sample: number): Promise<EnrichedBatch> {
     // The id buffers move to the worker (transferred, not copied); only the distinct strings are cloned.
     const task = { kind: "enrich", facts, salt, trustedProxies: [...this.options.trustedProxies], sample };
-    return this.pool.run(task, { transferList: [facts.ids.buffer, facts.heads.buffer] as never });
+    return this.pool.run(task, { transferList: [facts.ids.buffer, facts.flags.buffer] as never });
   }
 
   /**

@@ -5,8 +5,12 @@ export interface PackedFacts {
   values: string[];
   /** FIELDS ids per click, in FIELDS order; -1 for none. Transferred to the worker, not copied. */
   ids: Int32Array;
-  heads: Uint8Array;
+  /** Per click: HEAD (bit 0, counted as a bot) and QR_SCAN (bit 1, the short URL's QR code). */
+  flags: Uint8Array;
 }
+
+export const HEAD = 1;
+export const QR_SCAN = 2;
 
 /** Per click, in order: code, owner, peer, X-Forwarded-For, User-Agent, Referer, Accept-Language. */
 export const FIELDS = 7;
@@ -18,7 +22,7 @@ export const FIELDS = 7;
  * click itself is counted by ClickCounter regardless) and the drop is counted.
  *
  * @example
- *   log.append(code, owner, peer, request.headers, request.method === "HEAD");
+ *   log.append(code, owner, peer, request.headers, request.method === "HEAD" ? HEAD : 0);
  *   const packed = log.drain();   // every fact since the last drain, in arrival order
  *
  * Each value is stored once per interval (an index into `values`): a flush's clicks repeat the
@@ -30,22 +34,22 @@ export class ClickLog {
   private index = new Map<string, number>();
   private values: string[] = [];
   private ids: Int32Array;
-  private heads: Uint8Array;
+  private flags: Uint8Array;
   private size = 0;
   private dropped = 0;
 
   constructor(private readonly capacity: number) {
     this.ids = new Int32Array(Math.min(capacity, 4096) * FIELDS);
-    this.heads = new Uint8Array(Math.min(capacity, 4096));
+    this.flags = new Uint8Array(Math.min(capacity, 4096));
   }
 
   /** `client`: `peer` is already the client's address (the rate limiter resolved the proxies): no X-Forwarded-For is kept. */
-  append(code: string, owner: string | null, peer: string, headers: Headers, head: boolean, client = false): void {
+  append(code: string, owner: string | null, peer: string, headers: Headers, flags: number, client = false): void {
     if (this.size >= this.capacity) {
       this.dropped++;
       return;
     }
-    if (this.size === this.heads.length) this.grow();
+    if (this.size === this.flags.length) this.grow();
     const at = this.size * FIELDS;
     const ids = this.ids;
     ids[at] = this.idOf(code);
@@ -55,7 +59,7 @@ export class ClickLog {
     ids[at + 4] = this.idOf(headers.get("user-agent"));
     ids[at + 5] = this.idOf(headers.get("referer"));
     ids[at + 6] = this.idOf(headers.get("accept-language"));
-    this.heads[this.size++] = head ? 1 : 0;
+    this.flags[this.size++] = flags;
   }
 
   private idOf(value: string | null): number {
@@ -70,18 +74,18 @@ export class ClickLog {
   }
 
   private grow(): void {
-    const length = Math.min(this.capacity, this.heads.length * 2);
+    const length = Math.min(this.capacity, this.flags.length * 2);
     const ids = new Int32Array(length * FIELDS);
     ids.set(this.ids);
-    const heads = new Uint8Array(length);
-    heads.set(this.heads);
+    const flags = new Uint8Array(length);
+    flags.set(this.flags);
     this.ids = ids;
-    this.heads = heads;
+    this.flags = flags;
   }
 
   /** Every fact since the last drain; the log starts again from empty. */
   drain(): PackedFacts {
-    const packed = { count: this.size, values: this.values, ids: this.ids.slice(0, this.size * FIELDS), heads: this.heads.slice(0, this.size) };
+    const packed = { count: this.size, values: this.values, ids: this.ids.slice(0, this.size * FIELDS), flags: this.flags.slice(0, this.size) };
     this.index = new Map();
     this.values = [];
     this.size = 0;
@@ -105,6 +109,15 @@ export class ClickLog {
  * again costs more than a whole cached redirect's share of this.
  */
 export function clickRecorder(log: ClickLog, peerAddress: (request: Request) => string | undefined) {
-  return (outcome: { code: string; owner: string | null }, request: Request, client?: string): void =>
-    client === undefined ? log.append(outcome.code, outcome.owner, peerAddress(request) ?? "unknown", request.headers, request.method === "HEAD") : log.append(outcome.code, outcome.owner, client, request.headers, request.method === "HEAD", true);
+  return (outcome: { code: string; owner: string | null }, request: Request, client?: string): void => {
+    const flags = (request.method === "HEAD" ? HEAD : 0) | (isQrScan(request.url) ? QR_SCAN : 0);
+    if (client === undefined) log.append(outcome.code, outcome.owner, peerAddress(request) ?? "unknown", request.headers, flags);
+    else log.append(outcome.code, outcome.owner, client, request.headers, flags, true);
+  };
+}
+
+/** The marker a QR code's short URL carries (`?qr=1`, see qr-codes.ts); a string test, not a URL parse, on the redirect path. */
+export function isQrScan(url: string): boolean {
+  const q = url.indexOf("?");
+  return q >= 0 && /(?:^|&)qr=1(?:&|$)/.test(url.slice(q + 1));
 }

@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import { primaryLanguage, referrerHost, type LinkRollup, type StoredDimension } from "../../domain/click-dimensions";
 import { clientIp } from "../../http/client-ip";
-import { FIELDS, type PackedFacts } from "./click-log";
+import { FIELDS, HEAD, QR_SCAN, type PackedFacts } from "./click-log";
 import type { AgentFacts, UserAgents } from "./user-agent";
 
 /** What the live stream shows of an enriched click. */
@@ -30,7 +30,7 @@ export interface RollupOptions {
   sample: number;
 }
 
-const STORED: readonly StoredDimension[] = ["country", "referrer", "device", "browser", "os", "language"];
+const STORED: readonly StoredDimension[] = ["country", "referrer", "device", "browser", "os", "language", "source"];
 
 /**
  * A batch of raw click facts enriched and summed per link: humans and bots, clicks and humans
@@ -48,7 +48,7 @@ const STORED: readonly StoredDimension[] = ["country", "referrer", "device", "br
  * made the worker the largest CPU cost of analytics on a 2-core machine.
  */
 export function rollUp(packed: PackedFacts, options: RollupOptions): { links: LinkRollup[]; sample: EnrichedClick[] } {
-  const { values, ids, heads } = packed;
+  const { values, ids, flags } = packed;
   const width = values.length + 1;
   const valueOf = (id: number) => (id < 0 ? null : values[id]!);
   const memo = options.memo;
@@ -75,14 +75,15 @@ export function rollUp(packed: PackedFacts, options: RollupOptions): { links: Li
 
   const byCode = new Map<number, { code: string; humans: number; bots: number; dims: Map<number, [StoredDimension, string, number, number]>; visitors: Set<string> }>();
   const sample: EnrichedClick[] = [];
-  const clickValues = [0, 0, 0, 0, 0, 0];
+  const clickValues = [0, 0, 0, 0, 0, 0, 0];
+  const sources = [intern("link"), intern("qr")];
   for (let i = 0; i < packed.count; i++) {
     const at = i * FIELDS;
     const codeId = ids[at]!;
     const agentId = ids[at + 4]!;
     const agent = agentOf(agentId);
     const client = clientOf((ids[at + 2]! + 1) * width + ids[at + 3]! + 1);
-    const bot = agent.facts.bot || heads[i] === 1;
+    const bot = agent.facts.bot || (flags[i]! & HEAD) !== 0;
     let entry = byCode.get(codeId);
     if (!entry) byCode.set(codeId, (entry = { code: valueOf(codeId) ?? "", humans: 0, bots: 0, dims: new Map(), visitors: new Set() }));
     const human = bot ? 0 : 1;
@@ -94,6 +95,7 @@ export function rollUp(packed: PackedFacts, options: RollupOptions): { links: Li
     clickValues[3] = agent.browser;
     clickValues[4] = agent.os;
     clickValues[5] = languageOf(ids[at + 6]!);
+    clickValues[6] = sources[(flags[i]! & QR_SCAN) === 0 ? 0 : 1]!;
     for (let d = 0; d < STORED.length; d++) {
       const key = clickValues[d]! * STORED.length + d;
       const row = entry.dims.get(key);

@@ -153,6 +153,22 @@ export class ClickStats {
     return n;
   }
 
+  /** Every counted click and the humans among them, for each of some links (a page of a list): one query per shard. */
+  async countsOf(codes: readonly string[]): Promise<Map<string, { clicks: number; humans: number }>> {
+    const route = this.deps.router.current;
+    const byShard = new Map<number, string[]>();
+    for (const code of codes) for (const shard of ownersOf(route, code)) (byShard.get(shard) ?? byShard.set(shard, []).get(shard)!).push(code);
+    const found = await Promise.all([...byShard].map(([shard, some]) => clickRows(this.primary(shard), some, new Date(0), FAR_FUTURE)));
+    const counts = new Map(codes.map((code) => [code, { clicks: 0, humans: 0 }]));
+    for (const row of onceEach(found.flat())) {
+      const count = counts.get(row.code);
+      if (count === undefined) continue;
+      count.clicks += row.clicks;
+      count.humans += row.humans;
+    }
+    return counts;
+  }
+
   /** The link's click rows on every owner, a row copied to two of them (mid re-sharding) once. */
   private async clickRowsOf(owners: number[], code: string, range: StatsRange): Promise<ClickRow[]> {
     const found = await Promise.all(owners.map((s) => clickRows(this.primary(s), [code], range.from, range.to)));

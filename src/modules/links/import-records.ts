@@ -1,5 +1,6 @@
 import { CsvError, parse } from "csv-parse/stream";
 import { AppError, type ErrorCode } from "../../errors";
+import { formatOf, type FormatName } from "./import-formats";
 
 /**
  * The records of an import body, NDJSON or CSV, as they arrive and in line order: each is the
@@ -13,7 +14,7 @@ import { AppError, type ErrorCode } from "../../errors";
  * from which nothing was used.
  */
 export type ImportEvent =
-  | { line: number; item: Record<string, unknown> }
+  | { line: number; item: Record<string, unknown>; keep?: string; format?: FormatName }
   | { line: number; error: { code: ErrorCode; message: string } }
   | { line: number; stop: AppError };
 
@@ -73,9 +74,6 @@ export async function* ndjsonRecords(body: AsyncIterable<Uint8Array>, maxBytes: 
 /** A record's fields and the byte offset just past it (its line break included). */
 type CsvRecord = { record: string[]; end: number };
 
-/** Columns an import understands; others (an export's short_url, visits, ...) are ignored. */
-const COLUMNS = ["url", "long_url", "alias", "short_code", "expires_at", "max_visits"] as const;
-
 /**
  * RFC 4180 CSV (csv-parse) with a header row naming the columns, `url` or `long_url` among them.
  * Records end with CRLF or LF; quoted fields may hold commas, `""` and line breaks. Empty cells
@@ -115,7 +113,7 @@ export async function* csvRecords(body: AsyncIterable<Uint8Array>, maxBytes: num
   })().catch((error: unknown) => writer.abort(error).catch(() => {}));
   const reader = parser.readable.getReader();
   let start = 0;
-  let header: Map<(typeof COLUMNS)[number], number> | null = null;
+  let header: ReturnType<typeof formatOf> = null;
   try {
     for (;;) {
       let failure: unknown = null;
@@ -137,14 +135,14 @@ export async function* csvRecords(body: AsyncIterable<Uint8Array>, maxBytes: num
         if (record.length === 1 && record[0] === "") continue;
         const fields = decodeAll(record);
         if (header === null) {
-          header = fields === null ? null : headerOf(fields);
+          header = fields === null ? null : formatOf(fields);
           if (header === null) {
-            yield { line, stop: new AppError("invalid-body", "the CSV header must name a url (or long_url) column") };
+            yield { line, stop: new AppError("invalid-body", "the CSV header must name a url (or long_url) column, or be an export of Bitly, Shlink, Kutt or YOURLS") };
             return;
           }
           continue;
         }
-        yield fields === null ? { line, error: { code: "invalid-body", message: "record is not valid UTF-8" } } : { line, item: itemOf(fields, header) };
+        yield fields === null ? { line, error: { code: "invalid-body", message: "record is not valid UTF-8" } } : { line, ...recordOf(fields, header), format: header.format.name };
       }
       const line = lines.lineAt(start);
       if (failure instanceof CsvError) {
@@ -164,23 +162,14 @@ export async function* csvRecords(body: AsyncIterable<Uint8Array>, maxBytes: num
   }
 }
 
-function headerOf(fields: string[]): Map<(typeof COLUMNS)[number], number> | null {
-  const names = fields.map((f) => f.trim().toLowerCase());
-  const header = new Map<(typeof COLUMNS)[number], number>();
-  for (const column of COLUMNS) if (names.includes(column)) header.set(column, names.indexOf(column));
-  return header.has("url") || header.has("long_url") ? header : null;
-}
-
-function itemOf(fields: string[], header: Map<(typeof COLUMNS)[number], number>): Record<string, unknown> {
-  const item: Record<string, unknown> = {};
-  for (const [column, index] of header) {
-    const value = fields[index];
-    if (value !== undefined && value !== "") item[column] = value;
-  }
-  if (typeof item.max_visits === "string" && item.max_visits.trim() !== "" && Number.isFinite(Number(item.max_visits))) item.max_visits = Number(item.max_visits);
-  const flag = typeof item.alias === "string" ? item.alias.toLowerCase() : "";
-  if (header.has("short_code") && (flag === "true" || flag === "false")) item.alias = flag === "true";
-  return item;
+function recordOf(fields: string[], header: NonNullable<ReturnType<typeof formatOf>>): { item: Record<string, unknown>; keep?: string } {
+  const cell = (column: string) => {
+    const at = header.index.get(column);
+    const value = at === undefined ? undefined : fields[at];
+    return value === undefined || value === "" ? undefined : value;
+  };
+  const read = header.format.read(cell, (column) => header.index.has(column));
+  return read.keep === undefined ? { item: read.item } : read;
 }
 
 function decodeAll(record: string[]): string[] | null {

@@ -3,7 +3,8 @@ import { aliasFallback, isLinkPathShape } from "../../domain/alias";
 import { AppError, asServiceError } from "../../errors";
 import type { Logger } from "../../observability/logger";
 import { forgetCodeForUrl, writeLink, type LinkValue } from "../../storage/link-cache";
-import { deleteOwnedLink, findLink, findOwnedLink, listOwnedLinks, releaseUrl, updateOwnedLink, type StoredLink } from "../../storage/link-rows";
+import { findLink, releaseUrl } from "../../storage/link-rows";
+import { deleteOwnedLink, findOwnedLink, listOwnedLinks, ownedTagCounts, updateOwnedLink, type LinkFilter, type StoredLink } from "../../storage/owned-link-rows";
 import type { ShardSet } from "../../storage/shard-set";
 import type { RingRouter } from "../../topology/ring-router";
 import { dedupeKey } from "./dedupe-key";
@@ -14,6 +15,8 @@ export interface LinkEdit {
   url?: string;
   expiresAt?: Date | null;
   maxVisits?: number | null;
+  title?: string | null;
+  tags?: readonly string[];
 }
 
 /**
@@ -54,8 +57,8 @@ export class LinkManager {
    * key (created_at in microseconds, code), so the next page starts right after it: every link
    * once, however many share a microsecond or a shard.
    */
-  async list(owner: string, limit: number, cursor: string | null): Promise<{ links: StoredLink[]; next: string | null }> {
-    const page = await this.page(owner, cursor === null ? null : decodeCursor(cursor), limit);
+  async list(owner: string, limit: number, cursor: string | null, filter: LinkFilter = {}): Promise<{ links: StoredLink[]; next: string | null }> {
+    const page = await this.page(owner, cursor === null ? null : decodeCursor(cursor), limit, filter);
     return { links: page.links, next: page.next === null ? null : encodeCursor(page.next) };
   }
 
@@ -74,11 +77,11 @@ export class LinkManager {
    * merge of those holds the overall newest `limit + 1`. Mid re-sharding a link may sit on its
    * old and its new owner at once, with the same key: it is listed once.
    */
-  private async page(owner: string, before: LinkPosition | null, limit: number): Promise<{ links: StoredLink[]; next: LinkPosition | null }> {
+  private async page(owner: string, before: LinkPosition | null, limit: number, filter: LinkFilter = {}): Promise<{ links: StoredLink[]; next: LinkPosition | null }> {
     const route = this.deps.router.current;
     const shards = shardsToScan(route);
     try {
-      const pages = await Promise.all(shards.map((s) => listOwnedLinks(this.deps.shards.at(s).primary, owner, before, limit + 1)));
+      const pages = await Promise.all(shards.map((s) => listOwnedLinks(this.deps.shards.at(s).primary, owner, before, limit + 1, filter)));
       const merged = [...new Map(pages.flat().map((l) => [l.code, l])).values()].sort(newestFirst);
       const links = merged.slice(0, limit);
       const last = links.at(-1);
@@ -88,11 +91,34 @@ export class LinkManager {
     }
   }
 
+  /**
+   * The key's tags with how many of its links carry each, most used first. Mid re-sharding a
+   * link may sit on two shards: the counts are of distinct links, each shard's rows counted once
+   * per code (exact, by reading codes, only while a migration is under way).
+   */
+  async tags(owner: string): Promise<Array<{ tag: string; links: number }>> {
+    const shards = shardsToScan(this.deps.router.current);
+    try {
+      const counts = new Map<string, number>();
+      if (this.deps.router.current.fallback !== null) {
+        const seen = new Map<string, Set<string>>();
+        for await (const link of this.all(owner)) for (const tag of link.tags) (seen.get(tag) ?? seen.set(tag, new Set()).get(tag)!).add(link.code);
+        for (const [tag, codes] of seen) counts.set(tag, codes.size);
+      } else {
+        const perShard = await Promise.all(shards.map((s) => ownedTagCounts(this.deps.shards.at(s).primary, owner)));
+        for (const { tag, links } of perShard.flat()) counts.set(tag, (counts.get(tag) ?? 0) + links);
+      }
+      return [...counts].map(([tag, links]) => ({ tag, links })).sort((a, b) => b.links - a.links || (a.tag < b.tag ? -1 : 1));
+    } catch (error) {
+      throw asServiceError(error);
+    }
+  }
+
   async update(owner: string, path: string, edit: LinkEdit): Promise<StoredLink> {
     const started = (this.deps.now ?? performance.now)();
     const longUrl = edit.url === undefined ? undefined : this.deps.links.checkedUrl(edit.url);
     const { shard, link } = await this.locate(owner, path);
-    const changed = await updateOwnedLink(this.deps.shards.at(shard).primary, link.code, owner, { longUrl, expiresAt: edit.expiresAt, maxVisits: edit.maxVisits }).catch((e: unknown) => Promise.reject(asServiceError(e)));
+    const changed = await updateOwnedLink(this.deps.shards.at(shard).primary, link.code, owner, { longUrl, expiresAt: edit.expiresAt, maxVisits: edit.maxVisits, title: edit.title, tags: edit.tags }).catch((e: unknown) => Promise.reject(asServiceError(e)));
     if (changed === null) throw notFound(path);
     // The old URL no longer dedupes to this code (a later create of it gets a new link).
     if (longUrl !== undefined && longUrl !== changed.before.longUrl) await this.release(owner, changed.before);

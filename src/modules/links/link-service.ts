@@ -3,7 +3,8 @@ import { checkLongUrl, type LongUrlRules } from "../../domain/long-url";
 import { isReservedCode } from "../../domain/short-code";
 import type { ShardSet } from "../../storage/shard-set";
 import { writeLink, type LinkValue } from "../../storage/link-cache";
-import { createLinksWithIndex, findCodeForUrl, insertLink, insertOwnedLink, type NewLink } from "../../storage/link-rows";
+import { createLinksWithIndex, findCodeForUrl, insertLink, type NewLink } from "../../storage/link-rows";
+import { insertOwnedLink } from "../../storage/owned-link-rows";
 import type { IdTicket } from "../../ids/id-source";
 import type { Routing } from "../../domain/topology";
 import type { RingRouter } from "../../topology/ring-router";
@@ -37,12 +38,22 @@ export interface CreatedLink {
   shard: number;
 }
 
-/** Who creates, and the link's options. An alias, an expiry or a visit budget makes a link of its own (no dedupe). */
+/**
+ * Who creates, and the link's options. An alias, an expiry, a visit budget, a title or tags make
+ * a link of its own (no dedupe): the same URL under two titles is two links.
+ */
 export interface CreateOptions {
   owner: string | null;
   alias?: string;
   expiresAt?: Date | null;
   maxVisits?: number | null;
+  title?: string | null;
+  tags?: readonly string[];
+}
+
+/** Does the create ask for a link of its own rather than the key's link for the URL? */
+function ownLink(o: CreateOptions): boolean {
+  return o.alias !== undefined || o.expiresAt != null || o.maxVisits != null || o.title != null || (o.tags !== undefined && o.tags.length > 0);
 }
 
 /**
@@ -77,7 +88,7 @@ export class LinkService {
     const urlHash = dedupeKey(owner, longUrl);
     const route = this.deps.router.beginWrite();
     try {
-      if (options.alias !== undefined || options.expiresAt != null || options.maxVisits != null) return await this.createOwn(started, route, longUrl, options);
+      if (ownLink(options)) return await this.createOwn(started, route, longUrl, options);
       // No Redis read first: the claim statement answers a repeated URL with its code anyway, and
       // the read cost more than it saved (A/B in the README: creates/s with and without it).
       const indexShard = route.write.shardFor(longUrl);
@@ -112,7 +123,7 @@ export class LinkService {
       const ticket = this.takeTicket(route.write.members) ?? (await this.deps.tickets.takeAsync(route.write.members[0]!));
       const code = options.alias ?? ticket.code;
       const shard = route.write.shardFor(code);
-      const row = { id: ticket.id, code, longUrl, owner: options.owner, alias: options.alias !== undefined, expiresAt: options.expiresAt ?? null, maxVisits: options.maxVisits ?? null };
+      const row = { id: ticket.id, code, longUrl, owner: options.owner, alias: options.alias !== undefined, expiresAt: options.expiresAt ?? null, maxVisits: options.maxVisits ?? null, title: options.title ?? null, tags: options.tags ?? [] };
       if (await insertOwnedLink(this.deps.shards.at(shard).primary, row)) {
         await writeLink(this.deps.shards.at(shard).redis, code, link, this.deps.cacheTtlSeconds).catch(() => {});
         this.observeWrite(started, code, "OK", shard, true, options.owner);

@@ -13,7 +13,8 @@ import { importLinks } from "./link-import";
 import type { LinkManager } from "./link-manager";
 import type { CreateOptions, LinkService } from "./link-service";
 import { aliasOf, BULK_BODY_BYTES, bulkBody, futureDate, listQuery, parseBody, parseQuery, patchLinkBody } from "./schema";
-import { bulkView, createdJson, importStoppedView, importSummaryView, linkJson, linkPage, linkView } from "./views";
+import { qrImage, qrQuery, scanUrl } from "./qr-codes";
+import { bulkView, createdJson, importStoppedView, importSummaryView, linkJson, linkPage, linkView, shortUrl, tagsView } from "./views";
 
 export interface ManageRoutesDeps {
   manager: LinkManager;
@@ -28,6 +29,8 @@ export interface ManageRoutesDeps {
   maxImportBytes: number;
   /** Where a bulk or import item's unknown error is logged (the HTTP error mapper's logger). */
   logger: Logger;
+  /** Clicks and humans of a page of links; a failure shows the page without them. */
+  countsOf: (codes: readonly string[]) => Promise<Map<string, { clicks: number; humans: number }>>;
 }
 
 /**
@@ -47,9 +50,14 @@ export function manageRoutes(deps: ManageRoutesDeps) {
     .get("/api/links", async ({ request, query, set }) => {
       const owner = await authed(request, set);
       const q = parseQuery(listQuery, query);
-      const page = await manager.list(owner, q.limit, q.cursor ?? null);
-      return { links: page.links.map((l) => linkJson(l, deps.publicBaseUrl)), next_cursor: page.next };
-    }, { detail: documented({ summary: "The key's links, newest first", auth: true, query: listQuery, responses: { 200: linkPage }, errors: [400, 401, 429, 503] }) })
+      const page = await manager.list(owner, q.limit, q.cursor ?? null, { q: q.q === "" ? undefined : q.q, tag: q.tag });
+      const counts = await deps.countsOf(page.links.map((l) => l.code)).catch(() => null);
+      return { links: page.links.map((l) => linkJson({ ...l, ...counts?.get(l.code) }, deps.publicBaseUrl)), next_cursor: page.next };
+    }, { detail: documented({ summary: "The key's links, newest first; q searches, tag filters", auth: true, query: listQuery, responses: { 200: linkPage }, errors: [400, 401, 429, 503] }) })
+    .get("/api/tags", async ({ request, set }) => {
+      const owner = await authed(request, set);
+      return { tags: await manager.tags(owner) };
+    }, { detail: documented({ summary: "The key's tags with how many links carry each", auth: true, responses: { 200: tagsView }, errors: [401, 429, 503] }) })
     .get("/api/links/export", async ({ request, set }) => {
       const owner = await authed(request, set);
       // Pulled one page at a time as the client reads: memory stays flat however many links.
@@ -70,7 +78,7 @@ export function manageRoutes(deps: ManageRoutesDeps) {
           body.links.map(async (item, index) => {
             try {
               const alias = item.alias === undefined ? undefined : aliasOf(item.alias);
-              const link = await create(item.url, { owner, alias, expiresAt: futureDate(item.expires_at, now), maxVisits: item.max_visits });
+              const link = await create(item.url, { owner, alias, expiresAt: futureDate(item.expires_at, now), maxVisits: item.max_visits, title: item.title, tags: item.tags });
               return { index, ...createdJson(link, deps.publicBaseUrl) };
             } catch (error) {
               const e = report(error);
@@ -91,7 +99,8 @@ export function manageRoutes(deps: ManageRoutesDeps) {
       async ({ request, set }) => {
         const owner = await authed(request, set);
         const budget = deps.budgetFor(owner);
-        const outcome = await importLinks(request, deps.maxImportBytes, budget.charged((url, options) => links.create(url, { owner, ...options })), report);
+        const findOwn = (code: string) => manager.get(owner, code).then((l) => ({ longUrl: l.longUrl }), () => null);
+        const outcome = await importLinks(request, deps.maxImportBytes, budget.charged((url, options) => links.create(url, { owner, ...options })), findOwn, report);
         Object.assign(set.headers, budget.headers());
         set.status = outcome.status;
         return outcome.body;
@@ -112,6 +121,25 @@ export function manageRoutes(deps: ManageRoutesDeps) {
         }),
       },
     )
+    .get("/api/links/:code/qr", async ({ request, params, query, set }) => {
+      const owner = await authed(request, set);
+      const options = parseQuery(qrQuery, query);
+      const link = await manager.get(owner, String(params.code ?? ""));
+      const image = await qrImage(scanUrl(shortUrl(deps.publicBaseUrl, link.code)), options);
+      // The image depends only on the code and the options: private (it is the owner's), revalidated by ETag.
+      const headers = { ...(set.headers as Record<string, string>), etag: image.etag, "cache-control": "private, max-age=86400" };
+      if (request.headers.get("if-none-match") === image.etag) return new Response(null, { status: 304, headers });
+      return new Response(image.body, { headers: { ...headers, "content-type": image.type } });
+    }, {
+      detail: documented({
+        summary: "A QR code of the link's short URL",
+        description: "The encoded URL ends in ?qr=1: scans are counted as the analytics dimension source = qr.",
+        auth: true,
+        query: qrQuery,
+        responses: { 200: { description: "the image", media: { "image/svg+xml": z.string(), "image/png": z.string() } }, 304: { description: "not modified (If-None-Match)" } },
+        errors: [400, 401, 404, 429, 503],
+      }),
+    })
     .get("/api/links/:code", async ({ request, params, set }) => {
       const owner = await authed(request, set);
       return linkJson(await manager.get(owner, String(params.code ?? "")), deps.publicBaseUrl);
@@ -121,7 +149,7 @@ export function manageRoutes(deps: ManageRoutesDeps) {
       async ({ request, params, set }) => {
         const owner = await authed(request, set);
         const body = parseBody(patchLinkBody, await readJsonBody(request, deps.maxBodyBytes));
-        const link = await manager.update(owner, String(params.code ?? ""), { url: body.url, expiresAt: futureDate(body.expires_at, Date.now()), maxVisits: body.max_visits });
+        const link = await manager.update(owner, String(params.code ?? ""), { url: body.url, expiresAt: futureDate(body.expires_at, Date.now()), maxVisits: body.max_visits, title: body.title, tags: body.tags });
         return linkJson(link, deps.publicBaseUrl);
       },
       { parse: "none", detail: documented({ summary: "Edit a link", auth: true, body: patchLinkBody, responses: { 200: linkView.meta({ description: "the link after the edit" }) }, errors: [400, 401, 404, 413, 415, 429, 503] }) },

@@ -38,6 +38,8 @@ export function linkRoutes(deps: LinkRoutesDeps) {
           alias: body.alias === undefined ? undefined : aliasOf(body.alias),
           expiresAt: futureDate(body.expires_at, Date.now()),
           maxVisits: body.max_visits,
+          title: body.title,
+          tags: body.tags,
         });
         set.status = link.created ? 201 : 200;
         set.headers["x-shard"] = String(link.shard);

@@ -9,10 +9,31 @@ import { AppError } from "../../errors";
 const expiresAt = z.iso.datetime({ offset: true, error: "expires_at must be an ISO 8601 date-time, e.g. 2027-01-31T12:00:00Z" });
 const maxVisits = z.number({ error: "max_visits must be a number" }).int("max_visits must be an integer").min(1, "max_visits must be >= 1").max(1_000_000_000_000, "max_visits must be <= 10^12");
 
+/** A tag as stored: lowercase letters, digits and hyphens (uppercase is accepted and lowered). */
+export const TAG_PATTERN = /^[a-z0-9-]{1,32}$/;
+export const MAX_TAGS = 10;
+export const MAX_TITLE = 200;
+
+const title = z
+  .string({ error: "title must be a string" })
+  .max(MAX_TITLE, `title must be at most ${MAX_TITLE} characters`)
+  .refine((t) => !/[\u0000-\u001f\u007f]/.test(t), "title must not contain control characters")
+  .transform((t) => t.trim() || null);
+const tag = z
+  .string({ error: "each tag must be a string" })
+  .transform((t) => t.toLowerCase())
+  .refine((t) => TAG_PATTERN.test(t), "each tag must be 1-32 of a-z 0-9 -");
+const tags = z
+  .array(tag, { error: "tags must be an array of strings" })
+  .max(MAX_TAGS, `at most ${MAX_TAGS} tags`)
+  .transform((t) => [...new Set(t)]);
+
 export const linkOptions = {
   alias: z.string({ error: "alias must be a string" }).optional().meta({ description: "1-64 of A-Z a-z 0-9 _ -, case-insensitive; needs an API key" }),
   expires_at: expiresAt.optional().meta({ description: "after this instant the link answers 410" }),
   max_visits: maxVisits.optional().meta({ description: "after this many redirects the link answers 410" }),
+  title: title.optional().meta({ description: `up to ${MAX_TITLE} characters; blank is none` }),
+  tags: tags.optional().meta({ description: `up to ${MAX_TAGS} tags, each 1-32 of a-z 0-9 - (stored lowercase)` }),
 };
 
 const urlFields = {
@@ -42,6 +63,8 @@ export const importLinkItem = oneUrl(
     short_code: z.string({ error: "short_code must be a string" }).optional(),
     expires_at: expiresAt.nullable().optional(),
     max_visits: maxVisits.nullable().optional(),
+    title: title.nullable().optional(),
+    tags: tags.optional(),
   }),
 ).refine((b) => b.alias !== true || b.short_code !== undefined, { message: "alias true needs the short_code that is the alias" });
 
@@ -50,8 +73,12 @@ export const patchLinkBody = z
     url: z.string({ error: "url must be a string" }).optional(),
     expires_at: expiresAt.nullable().optional().meta({ description: "null removes the expiry" }),
     max_visits: maxVisits.nullable().optional().meta({ description: "null removes the visit budget" }),
+    title: title.nullable().optional().meta({ description: "null or blank removes the title" }),
+    tags: tags.optional().meta({ description: "replaces the tags; [] removes them" }),
   })
-  .refine((b) => b.url !== undefined || b.expires_at !== undefined || b.max_visits !== undefined, { message: "send at least one of url, expires_at, max_visits" });
+  .refine((b) => b.url !== undefined || b.expires_at !== undefined || b.max_visits !== undefined || b.title !== undefined || b.tags !== undefined, {
+    message: "send at least one of url, expires_at, max_visits, title, tags",
+  });
 
 /** A bulk body's limit: 1,000 links of a long URL each, whatever MAX_BODY_BYTES is. */
 export const BULK_BODY_BYTES = 4 * 1024 * 1024;
@@ -65,7 +92,14 @@ export const bulkBody = z.object({
 
 export const listQuery = z.object({
   limit: z.coerce.number({ error: "limit must be a number" }).int("limit must be an integer").min(1, "limit must be >= 1").max(100, "limit must be <= 100").default(50),
-  cursor: z.string().max(512, "cursor is too long").optional(),
+  cursor: z.string({ error: "cursor must be given once" }).max(512, "cursor is too long").optional(),
+  q: z
+    .string({ error: "q must be given once" })
+    .max(200, "q must be at most 200 characters")
+    .transform((q) => q.trim())
+    .optional()
+    .meta({ description: "a case-insensitive substring of the code (or alias), title or long URL" }),
+  tag: tag.optional().meta({ description: "only links with this tag" }),
 });
 
 export type CreateLinkBody = z.infer<typeof createLinkBody>;

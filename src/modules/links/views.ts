@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { StoredLink } from "../../storage/link-rows";
+import type { StoredLink } from "../../storage/owned-link-rows";
 
 /**
  * What the links API answers, one zod schema per shape: the routes build their JSON through the
@@ -29,10 +29,15 @@ export const linkView = z.object({
   expires_at: z.string().nullable(),
   max_visits: z.number().nullable(),
   visits: z.number().nullable().meta({ description: "redirects counted against max_visits; null without a budget" }),
-  clicks: z.number().optional().meta({ description: "every counted redirect (details only)" }),
+  clicks: z.number().optional().meta({ description: "every counted redirect (details and list)" }),
+  humans: z.number().optional().meta({ description: "the clicks that were people, not bots (list only)" }),
+  title: z.string().nullable(),
+  tags: z.array(z.string()),
 });
 
 export const linkPage = z.object({ links: z.array(linkView), next_cursor: z.string().nullable() });
+
+export const tagsView = z.object({ tags: z.array(z.object({ tag: z.string(), links: z.number() })).meta({ description: "most used first" }) });
 
 const itemError = z.object({ code: z.string(), message: z.string() });
 
@@ -43,11 +48,14 @@ export const bulkView = z.object({
 });
 
 export const importSummaryView = z.object({
+  format: z.enum(["shorten", "bitly", "shlink", "kutt", "yourls"]).meta({ description: "the CSV's format, recognised by its header" }),
   created: z.number(),
   duplicate: z.number(),
   invalid: z.number(),
   failed: z.number(),
   errors: z.array(z.object({ line: z.number(), code: z.string(), message: z.string() })).meta({ description: "the first 50 problems, in line order" }),
+  kept: z.array(z.string()).meta({ description: "another shortener's codes kept as aliases (the first 1,000)" }),
+  renamed: z.array(z.object({ line: z.number(), from: z.string(), to: z.string(), reason: z.string() })).meta({ description: "another shortener's codes that could not be kept, and the new code (the first 1,000)" }),
 });
 
 export const importStoppedView = importSummaryView.extend({ error: itemError, stopped_at_line: z.number() });
@@ -57,7 +65,7 @@ export function createdJson(link: { code: string; longUrl: string; created: bool
 }
 
 /** The JSON a key sees of its link. */
-export function linkJson(link: StoredLink & { clicks?: number }, publicBaseUrl: string): z.infer<typeof linkView> {
+export function linkJson(link: StoredLink & { clicks?: number; humans?: number }, publicBaseUrl: string): z.infer<typeof linkView> {
   return {
     short_code: link.code,
     short_url: shortUrl(publicBaseUrl, link.code),
@@ -69,5 +77,8 @@ export function linkJson(link: StoredLink & { clicks?: number }, publicBaseUrl: 
     max_visits: link.maxVisits,
     visits: link.maxVisits === null ? null : link.visits,
     ...(link.clicks === undefined ? {} : { clicks: link.clicks }),
+    ...(link.humans === undefined ? {} : { humans: link.humans }),
+    title: link.title,
+    tags: link.tags,
   };
 }

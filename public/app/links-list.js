@@ -1,5 +1,5 @@
 import { api } from "./api.js";
-import { el } from "../dom.js";
+import { el } from "/dashboard/dom.js";
 
 const PAGE = 20;
 
@@ -12,7 +12,6 @@ export function linksList(root, actions) {
   const list = root.querySelector("#link-list");
   const more = root.querySelector("#load-more");
   const empty = root.querySelector("#list-empty");
-  const error = root.querySelector("#list-error");
   const search = root.querySelector("#search");
   const tagFilter = root.querySelector("#tag-filter");
   let cursor = null;
@@ -30,7 +29,7 @@ export function linksList(root, actions) {
   async function page(reset) {
     const mine = reset ? ++generation : generation;
     if (reset) cursor = null;
-    error.textContent = "";
+    root.querySelector("#list-error").textContent = "";
     try {
       const body = await api("GET", `/api/links?${query()}`);
       if (mine !== generation) return;
@@ -40,7 +39,7 @@ export function linksList(root, actions) {
       more.hidden = cursor === null;
       empty.hidden = list.children.length > 0;
     } catch (e) {
-      if (mine === generation) error.textContent = e.message;
+      if (mine === generation) actions.failed(e);
     }
   }
 

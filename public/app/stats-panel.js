@@ -1,9 +1,10 @@
 import { api } from "./api.js";
-import { el } from "../dom.js";
-import { seriesChart } from "./svg-chart.js";
+import { el } from "/dashboard/dom.js";
+import { filled, seriesChart } from "./svg-chart.js";
 
-/** The breakdowns a link's stats show, in this order. */
+/** The breakdowns a link's stats show, in this order, with their headings. */
 const DIMENSIONS = ["country", "referrer", "device", "browser", "os", "source"];
+const HEADINGS = { country: "Country", referrer: "Referrer", device: "Device", browser: "Browser", os: "OS", source: "Source (QR or link)" };
 
 /**
  * A link's stats as the backend computed them: totals (humans, bots, unique visitors), clicks
@@ -33,7 +34,7 @@ export function statsPanel(dialog) {
     }
     const chart = dialog.querySelector("#s-chart");
     chart.querySelector("svg")?.remove();
-    chart.append(seriesChart(stats.series, stats.granularity));
+    chart.append(seriesChart(filled(stats.series, stats.granularity, from, to), stats.granularity));
     dialog.querySelector("#s-breakdowns").replaceChildren(...breakdowns.map((b, i) => breakdown(DIMENSIONS[i], b)));
   }
 
@@ -65,7 +66,7 @@ function breakdown(dimension, b) {
   return el(
     "section",
     { class: "breakdown", "data-dimension": dimension },
-    el("h4", { text: dimension }),
+    el("h4", { text: HEADINGS[dimension] }),
     el(
       "ol",
       {},

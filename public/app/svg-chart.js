@@ -12,6 +12,18 @@ function node(tag, attrs = {}, text) {
   return n;
 }
 
+/**
+ * The backend's series with a zero for every hour or day of [from, to) it has no row for: the
+ * API lists only buckets with clicks, and a chart's time axis needs the gaps.
+ */
+export function filled(series, granularity, from, to) {
+  const step = granularity === "hour" ? 3_600_000 : 86_400_000;
+  const byAt = new Map(series.map((p) => [new Date(p.at).getTime(), p]));
+  const out = [];
+  for (let t = Math.floor(from.getTime() / step) * step; t < to.getTime(); t += step) out.push(byAt.get(t) ?? { at: new Date(t).toISOString(), clicks: 0, humans: 0, bots: 0, unique_visitors: 0 });
+  return out;
+}
+
 export function seriesChart(series, granularity) {
   const width = 640;
   const height = 180;
@@ -41,7 +53,8 @@ export function seriesChart(series, granularity) {
   return svg;
 }
 
+/** UTC, as the API's buckets are: `12-06` for a day, `12-06 14h` for an hour. */
 function label(at, granularity) {
-  const d = new Date(at);
-  return granularity === "hour" ? `${d.getUTCDate()}/${d.getUTCMonth() + 1} ${String(d.getUTCHours()).padStart(2, "0")}h` : `${d.getUTCDate()}/${d.getUTCMonth() + 1}`;
+  const iso = new Date(at).toISOString();
+  return granularity === "hour" ? `${iso.slice(5, 10)} ${iso.slice(11, 13)}h` : iso.slice(5, 10);
 }

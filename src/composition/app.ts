@@ -53,7 +53,10 @@ export async function httpApp(deps: HttpAppDeps) {
   const { config, access } = deps;
   const dashboard = new Elysia({ name: "dashboard" })
     .get("/", ({ redirect }) => redirect(`${DASHBOARD_PREFIX}/`, 302))
-    .use(await staticPlugin({ assets: PUBLIC_DIR, prefix: DASHBOARD_PREFIX, alwaysStatic: true, indexHTML: true, maxAge: 60 }));
+    .use(await staticPlugin({ assets: PUBLIC_DIR, prefix: DASHBOARD_PREFIX, alwaysStatic: true, indexHTML: true, maxAge: 60, ignorePatterns: [/\/app\//] }))
+    // The link owners' page (public/app), which imports the dashboard's DOM helpers from /dashboard/.
+    .get(APP_PREFIX, ({ redirect }) => redirect(`${APP_PREFIX}/`, 302))
+    .use(await staticPlugin({ assets: `${PUBLIC_DIR}/app`, prefix: APP_PREFIX, alwaysStatic: true, indexHTML: true, maxAge: 60 }));
   // Filled from the routes once they are all registered: the plugin reads it per request.
   const paths: Record<string, object> = {};
   // Routes that must win over /:code (dashboard, event stream, metrics) come before the links'.
@@ -97,9 +100,10 @@ export async function httpApp(deps: HttpAppDeps) {
 }
 
 export const DASHBOARD_PREFIX = "/dashboard";
+export const APP_PREFIX = "/app";
 
 /** Pages and the spec itself: served, not part of the API. */
-const unpublished = (path: string) => path === "/" || path === "/docs" || path === "/openapi.json" || path === DASHBOARD_PREFIX || path.startsWith(`${DASHBOARD_PREFIX}/`);
+const unpublished = (path: string) => path === "/" || path === "/docs" || path === "/openapi.json" || [DASHBOARD_PREFIX, APP_PREFIX].some((page) => path === page || path.startsWith(`${page}/`));
 
 const OPENAPI_INFO = {
   info: { title: "Shorten", version: "1.0.0", description: "A distributed URL shortener: short links, their owners' management API, clicks and the cluster's topology." },

@@ -11,7 +11,7 @@ import { isShortCodeShape } from "./short-code";
  */
 const ALIAS = /^[A-Za-z0-9_-]{1,64}$/;
 const CODE_SHAPED = /^[0-9a-z]{10,11}$/;
-const RESERVED = new Set(["create", "health", "metrics", "ws", "dashboard", "favicon", "robots", "api", "openapi", "docs", "swagger"]);
+const RESERVED = new Set(["create", "health", "metrics", "ws", "dashboard", "app", "favicon", "robots", "api", "openapi", "docs", "swagger"]);
 
 export type AliasCheck = { ok: true; alias: string } | { ok: false; reason: string };
 

@@ -38,6 +38,7 @@ export function linksList(root, actions) {
       cursor = body.next_cursor;
       more.hidden = cursor === null;
       empty.hidden = list.children.length > 0;
+      empty.textContent = search.value.trim() !== "" || tagFilter.value !== "" ? "No links match." : "No links yet: make one with New link.";
     } catch (e) {
       if (mine === generation) actions.failed(e);
     }

@@ -19,7 +19,8 @@ beforeAll(async () => {
 });
 afterAll(() => sys.close());
 
-const NOT_API = (path: string) => path === "/" || path === "/ws" || path.startsWith("/dashboard") || path === "/docs" || path === "/openapi.json" || path.includes("*");
+/** Pages (the dashboard, the link owners' page) and the spec itself: served, not API operations. */
+const NOT_API = (path: string) => path === "/" || path === "/ws" || path.startsWith("/dashboard") || path === "/app" || path.startsWith("/app/") || path === "/docs" || path === "/openapi.json" || path.includes("*");
 
 describe("OpenAPI", () => {
   test("/openapi.json is OpenAPI 3 and /docs is a page", async () => {

@@ -51,9 +51,10 @@ export interface Stack {
 /**
  * The app's env for the benchmark: as shipped (rate limiting on, analytics on), with the
  * per-client budgets at their maximum, above the offered load (every request comes from one
- * address, 127.0.0.1, so a shipped budget would refuse most of it); quiet logs.
+ * address, 127.0.0.1, so a shipped budget would refuse most of it) and the anonymous daily cap
+ * off for the same reason; quiet logs.
  */
-export const INSTANCE_ENV = { RATE_LIMIT_REDIRECT_PER_MIN: "10000000", RATE_LIMIT_CREATE_PER_MIN: "1000000", LOG_LEVEL: "warn" } as const;
+export const INSTANCE_ENV = { RATE_LIMIT_REDIRECT_PER_MIN: "10000000", RATE_LIMIT_CREATE_PER_MIN: "1000000", ANONYMOUS_CREATE_PER_DAY: "0", LOG_LEVEL: "warn" } as const;
 
 export interface StackOptions {
   instances: number;

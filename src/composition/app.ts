@@ -17,6 +17,7 @@ import { linkRoutes } from "../modules/links/routes";
 import { observabilityRoutes } from "../modules/observability/routes";
 import { CreateBudget } from "../modules/ratelimit/create-budget";
 import type { rateGate } from "../modules/ratelimit/rate-gate";
+import type { DailyCap } from "../modules/ratelimit/daily-cap";
 import type { RateLimiter } from "../modules/ratelimit/rate-limiter";
 import { topologyRoutes } from "../modules/topology/routes";
 import type { Logger } from "../observability/logger";
@@ -36,6 +37,8 @@ export interface HttpAppDeps {
   accountStats: AccountClickStats;
   redirect: (code: string, request: Request) => Response | Promise<Response>;
   gate: ReturnType<typeof rateGate>;
+  /** ANONYMOUS_CREATE_PER_DAY's counter; null when the cap is off. */
+  anonymousDaily: DailyCap | null;
   limiter: RateLimiter | null;
   prometheus: PrometheusMetrics;
   latestMetrics: () => object | null;
@@ -91,6 +94,7 @@ export async function httpApp(deps: HttpAppDeps) {
         gate: deps.gate,
         redirect: deps.redirect,
         anonymousCreate: config.ANONYMOUS_CREATE,
+        anonymousDaily: deps.anonymousDaily,
         publicBaseUrl: config.PUBLIC_BASE_URL,
         maxBodyBytes: config.MAX_BODY_BYTES,
       }),

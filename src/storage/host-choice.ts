@@ -15,9 +15,11 @@ import { within } from "./deadline";
  *   a promoted node long after the promotion.
  * So each node's pool holds one host, and this picks it: for a writer, the host that takes writes
  * that commit (TAKES_WRITES_SQL); for a reader, a standby, else a host that takes writes. The
- * hosts are asked at start, after a failure on the current host (at most every ASK_EVERY_MS), and
- * every ASK_EVERY_MS while a reader has no standby, over one kept-open connection per host so the
- * asking costs no backend starts.
+ * hosts are asked at start, after a failure on the current host, and every ASK_EVERY_MS in any
+ * case, over one kept-open connection per host so the asking costs no backend starts (a few
+ * queries a second per instance). The regular asking is what moves a pool whose host changed
+ * role without failing a call: reads on a primary that became a standby still succeed, and
+ * answer from its older data, so a writer's reads would otherwise miss recent links unnoticed.
  */
 export type Want = "writer" | "reader";
 
@@ -54,7 +56,7 @@ export class HostChoice {
   private readonly asks: Map<string, postgres.Sql>;
   private askedAt = 0;
   private asking: Promise<void> | null = null;
-  private recheck: ReturnType<typeof setInterval> | null = null;
+  private recheck: ReturnType<typeof setInterval> | null;
 
   /**
    * @param urlOf a one-host URL for each host
@@ -71,6 +73,8 @@ export class HostChoice {
     const connectTimeout = Math.max(1, Math.ceil(timeoutMs / 1000));
     this.asks = new Map(hosts.map((h) => [h, postgres(urlOf(h), { max: 1, idle_timeout: 0, connect_timeout: connectTimeout, backoff: boundedBackoff, onnotice: () => {} })]));
     void this.ask();
+    this.recheck = setInterval(() => this.nudge(), ASK_EVERY_MS);
+    this.recheck.unref?.();
   }
 
   get url(): string {
@@ -102,21 +106,9 @@ export class HostChoice {
     const states = await Promise.all(this.hosts.map((h) => this.stateOf(h)));
     const first = (test: (s: HostState) => boolean) => this.hosts.find((_, i) => states[i] !== null && test(states[i]!));
     const pick = this.want === "writer" ? first((s) => s.fit) : (first((s) => s.standby) ?? first((s) => s.fit));
-    this.watchForStandby(this.want === "reader" && pick !== undefined && !states[this.hosts.indexOf(pick)]!.standby);
     if (pick === undefined || pick === this.current) return;
     this.current = pick;
     this.onChange(this.url);
-  }
-
-  /** A reader on a primary moves back to the standby once one answers, failures or not. */
-  private watchForStandby(on: boolean): void {
-    if (on && this.recheck === null) {
-      this.recheck = setInterval(() => this.nudge(), ASK_EVERY_MS);
-      this.recheck.unref?.();
-    } else if (!on && this.recheck !== null) {
-      clearInterval(this.recheck);
-      this.recheck = null;
-    }
   }
 
   /** Any failure to answer in time is no state. */

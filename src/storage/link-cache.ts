@@ -8,7 +8,8 @@ import { redisCall } from "./nodes";
  * (`u:<sha256 hex>`, the old dedupe shortcut, is only deleted now: see forgetCodeForUrl.)
  *
  * A link's value is its long URL as is when it has no limits and no owner (every long URL
- * starts with "http"), `{"u":…,"e":expiresAtMs,"m":maxVisits,"o":ownerKeyId}` otherwise, and `-`
+ * starts with "http"), `{"u":…,"e":expiresAtMs,"m":maxVisits,"o":ownerKeyId}` otherwise (with `"f":0`
+ * when the link does not forward the query string), and `-`
  * for a deleted link (a tombstone, so a read that raced the delete cannot put the old value
  * back: refills are SET NX). The owner rides along so a redirect can be streamed to its owner's
  * topic without a query; an owned link cached before owners were (plain text) streams to nobody
@@ -21,6 +22,8 @@ export interface LinkValue {
   maxVisits: number | null;
   /** The id of the API key that owns the link; null for anonymous links. */
   owner: string | null;
+  /** false: the short URL's query string is not carried over to the target (absent: it is). */
+  forwardQuery?: false;
 }
 
 /** The cached link, `"deleted"` for a tombstone, or null when Redis has nothing. */
@@ -47,14 +50,15 @@ export async function writeLink(node: RedisNode, code: string, link: LinkValue |
 const TOMBSTONE = "-";
 
 export function encodeLink(link: LinkValue): string {
-  return link.expiresAt === null && link.maxVisits === null && link.owner === null ? link.longUrl : JSON.stringify({ u: link.longUrl, e: link.expiresAt, m: link.maxVisits, o: link.owner });
+  if (link.expiresAt === null && link.maxVisits === null && link.owner === null && link.forwardQuery !== false) return link.longUrl;
+  return JSON.stringify({ u: link.longUrl, e: link.expiresAt, m: link.maxVisits, o: link.owner, ...(link.forwardQuery === false ? { f: 0 } : {}) });
 }
 
 export function decodeLink(raw: string): LinkValue | "deleted" {
   if (raw === TOMBSTONE) return "deleted";
   if (raw.charCodeAt(0) !== 123) return { longUrl: raw, expiresAt: null, maxVisits: null, owner: null };
-  const v = JSON.parse(raw) as { u: string; e: number | null; m: number | null; o?: string | null };
-  return { longUrl: v.u, expiresAt: v.e, maxVisits: v.m, owner: v.o ?? null };
+  const v = JSON.parse(raw) as { u: string; e: number | null; m: number | null; o?: string | null; f?: 0 };
+  return { longUrl: v.u, expiresAt: v.e, maxVisits: v.m, owner: v.o ?? null, ...(v.f === 0 ? { forwardQuery: false as const } : {}) };
 }
 
 /**

@@ -260,6 +260,11 @@ describe("automatic failover under pg_auto_failover", () => {
       return res.status === 201 ? Number(res.headers.get("x-shard")) : undefined;
     }, "a create after the restart", 30_000);
     expect([0, FAULT_SHARD]).toContain(shardOf);
-    expect(await unresolved(acknowledged)).toEqual([]);
+    // A pool may still hold a node whose role changed in the restart for up to ASK_EVERY_MS
+    // (host-choice.ts): a link it misses then must be found once the pools have moved, and
+    // stored on the shard's primary, or it was lost.
+    const first = await unresolved(acknowledged);
+    if (first.length > 0) console.log(`right after the restart, unresolved: ${first.join(", ")}`);
+    await eventually(async () => ((await unresolved(acknowledged)).length === 0 ? true : undefined), "every acknowledged link resolving", 20_000);
   }, 150_000);
 });

@@ -1,5 +1,6 @@
 import { isLinkPathShape, isReservedName } from "../../domain/alias";
 import { AppError } from "../../errors";
+import { forwardedQuery } from "../../domain/query-forwarding";
 import { rateLimitHeaders, rateLimitedError } from "../ratelimit/rate-limit-headers";
 import type { MemoryAdmission } from "../ratelimit/memory-admission";
 import type { LinkReader, ResolvedLink } from "./link-reader";
@@ -12,6 +13,8 @@ export interface RedirectDeps {
   redirectStatus: number;
   notFoundCost: number;
   instanceId: number;
+  /** Where an unknown code is sent instead of the 404 (NOT_FOUND_REDIRECT_URL); the 404's rate-limit charge stays. */
+  notFoundUrl?: string;
   /** Each redirect served, with its request and, when the rate limiter ran, the client address it used (click analytics: appends the raw facts, nothing more). */
   onServed?: (outcome: ResolvedLink["outcome"], request: Request, client?: string) => void;
 }
@@ -34,13 +37,14 @@ export function redirectHandler(deps: RedirectDeps): RedirectHandler {
 
   // A plain Response: the hottest route skips Elysia's header mapping.
   const served = deps.onServed;
-  const redirect = ({ longUrl, outcome }: ResolvedLink, request: Request, client?: string): Response => {
+  const redirect = ({ longUrl, forwardQuery, outcome }: ResolvedLink, request: Request, client?: string): Response => {
     served?.(outcome, request, client);
+    const location = forwardQuery ? forwardedQuery(longUrl, request.url) : longUrl;
     return new Response(null, {
       status: deps.redirectStatus,
       headers: permanent
-        ? { location: longUrl, "cache-control": "private, max-age=0", "x-cache": outcome.cache, "x-source": outcome.source, "x-shard": String(outcome.shard), "x-instance": instanceHeader }
-        : { location: longUrl, "x-cache": outcome.cache, "x-source": outcome.source, "x-shard": String(outcome.shard), "x-instance": instanceHeader },
+        ? { location, "cache-control": "private, max-age=0", "x-cache": outcome.cache, "x-source": outcome.source, "x-shard": String(outcome.shard), "x-instance": instanceHeader }
+        : { location, "x-cache": outcome.cache, "x-source": outcome.source, "x-shard": String(outcome.shard), "x-instance": instanceHeader },
     });
   };
 
@@ -71,10 +75,24 @@ export function redirectHandler(deps: RedirectDeps): RedirectHandler {
       : redirect(resolved, request, client);
   };
 
-  return (code, request) => {
+  const handle: RedirectHandler = (code, request) => {
     if (admission) return limited(admission, deps.clientKey(request), code, request);
     const resolved = reader.resolve(code);
     return resolved instanceof Promise ? resolved.then((r) => redirect(r, request)) : redirect(resolved, request);
+  };
+  const elsewhere = deps.notFoundUrl;
+  if (elsewhere === undefined) return handle;
+  const orElsewhere = (error: unknown): Response => {
+    if (!(error instanceof AppError) || error.code !== "short-url-not-found") throw error;
+    return new Response(null, { status: 302, headers: { location: elsewhere, ...error.options.headers } });
+  };
+  return (code, request) => {
+    try {
+      const answer = handle(code, request);
+      return answer instanceof Promise ? answer.catch(orElsewhere) : answer;
+    } catch (error) {
+      return orElsewhere(error);
+    }
   };
 }
 

@@ -19,6 +19,8 @@ export interface LinkRoutesDeps {
   publicBaseUrl: string;
   maxBodyBytes: number;
   anonymousCreate: boolean;
+  /** Charges an anonymous create to its client's daily cap; null without one. */
+  anonymousDaily: { charge(request: Request): Promise<void> } | null;
 }
 
 /** POST /create and GET|HEAD /:code. */
@@ -33,6 +35,7 @@ export function linkRoutes(deps: LinkRoutesDeps) {
         Object.assign(set.headers, await deps.gate(request, principal));
         const body = parseBody(createLinkBody, await readJsonBody(request, deps.maxBodyBytes));
         if (body.alias !== undefined && principal === null) throw new AppError("unauthorized", "a custom alias needs an API key");
+        if (principal === null) await deps.anonymousDaily?.charge(request);
         const link = await links.create((body.url ?? body.long_url)!, {
           owner: principal?.keyId ?? null,
           alias: body.alias === undefined ? undefined : aliasOf(body.alias),
@@ -40,6 +43,7 @@ export function linkRoutes(deps: LinkRoutesDeps) {
           maxVisits: body.max_visits,
           title: body.title,
           tags: body.tags,
+          forwardQuery: body.forward_query,
         });
         set.status = link.created ? 201 : 200;
         set.headers["x-shard"] = String(link.shard);

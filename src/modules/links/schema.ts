@@ -28,12 +28,15 @@ const tags = z
   .max(MAX_TAGS, `at most ${MAX_TAGS} tags`)
   .transform((t) => [...new Set(t)]);
 
+const forwardQuery = z.boolean({ error: "forward_query must be true or false" });
+
 export const linkOptions = {
   alias: z.string({ error: "alias must be a string" }).optional().meta({ description: "1-64 of A-Z a-z 0-9 _ -, case-insensitive; needs an API key" }),
   expires_at: expiresAt.optional().meta({ description: "after this instant the link answers 410" }),
   max_visits: maxVisits.optional().meta({ description: "after this many redirects the link answers 410" }),
   title: title.optional().meta({ description: `up to ${MAX_TITLE} characters; blank is none` }),
   tags: tags.optional().meta({ description: `up to ${MAX_TAGS} tags, each 1-32 of a-z 0-9 - (stored lowercase)` }),
+  forward_query: forwardQuery.optional().meta({ description: "carry the short URL's query string over to the target (default true; the target's own parameters win)" }),
 };
 
 const urlFields = {
@@ -65,6 +68,7 @@ export const importLinkItem = oneUrl(
     max_visits: maxVisits.nullable().optional(),
     title: title.nullable().optional(),
     tags: tags.optional(),
+    forward_query: forwardQuery.optional(),
   }),
 ).refine((b) => b.alias !== true || b.short_code !== undefined, { message: "alias true needs the short_code that is the alias" });
 
@@ -75,9 +79,10 @@ export const patchLinkBody = z
     max_visits: maxVisits.nullable().optional().meta({ description: "null removes the visit budget" }),
     title: title.nullable().optional().meta({ description: "null or blank removes the title" }),
     tags: tags.optional().meta({ description: "replaces the tags; [] removes them" }),
+    forward_query: forwardQuery.optional(),
   })
-  .refine((b) => b.url !== undefined || b.expires_at !== undefined || b.max_visits !== undefined || b.title !== undefined || b.tags !== undefined, {
-    message: "send at least one of url, expires_at, max_visits, title, tags",
+  .refine((b) => b.url !== undefined || b.expires_at !== undefined || b.max_visits !== undefined || b.title !== undefined || b.tags !== undefined || b.forward_query !== undefined, {
+    message: "send at least one of url, expires_at, max_visits, title, tags, forward_query",
   });
 
 /** A bulk body's limit: 1,000 links of a long URL each, whatever MAX_BODY_BYTES is. */

@@ -33,6 +33,7 @@ export const linkView = z.object({
   humans: z.number().optional().meta({ description: "the clicks that were people, not bots (list only)" }),
   title: z.string().nullable(),
   tags: z.array(z.string()),
+  forward_query: z.boolean(),
 });
 
 export const linkPage = z.object({ links: z.array(linkView), next_cursor: z.string().nullable() });
@@ -80,5 +81,6 @@ export function linkJson(link: StoredLink & { clicks?: number; humans?: number }
     ...(link.humans === undefined ? {} : { humans: link.humans }),
     title: link.title,
     tags: link.tags,
+    forward_query: link.forwardQuery,
   };
 }

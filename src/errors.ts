@@ -12,6 +12,8 @@ export const ERROR_STATUS = {
   /** A WebSocket message that is not one of the protocol's (the stream answers, the socket stays open). */
   "invalid-message": 400,
   unauthorized: 401,
+  /** A password-protected link asked for without its password, or with a wrong one. */
+  "password-required": 401,
   forbidden: 403,
   "short-url-not-found": 404,
   "alias-taken": 409,

@@ -36,6 +36,8 @@ export interface HttpAppDeps {
   stats: ClickStats;
   accountStats: AccountClickStats;
   redirect: (code: string, request: Request) => Response | Promise<Response>;
+  /** POST /{code}: a protected link's password. */
+  unlock: (code: string, request: Request) => Response | Promise<Response>;
   gate: ReturnType<typeof rateGate>;
   /** ANONYMOUS_CREATE_PER_DAY's counter; null when the cap is off. */
   anonymousDaily: DailyCap | null;
@@ -93,6 +95,7 @@ export async function httpApp(deps: HttpAppDeps) {
         keys: deps.keys,
         gate: deps.gate,
         redirect: deps.redirect,
+        unlock: deps.unlock,
         anonymousCreate: config.ANONYMOUS_CREATE,
         anonymousDaily: deps.anonymousDaily,
         publicBaseUrl: config.PUBLIC_BASE_URL,

@@ -26,7 +26,8 @@ import { HotLinks } from "../modules/links/hot-links";
 import { LinkManager } from "../modules/links/link-manager";
 import { LinkReader } from "../modules/links/link-reader";
 import { LinkService } from "../modules/links/link-service";
-import { directCode, redirectHandler } from "../modules/links/redirect-route";
+import { directCode } from "../modules/links/redirect-route";
+import { composeRedirects } from "./redirects";
 import { BULK_BODY_BYTES } from "../modules/links/schema";
 import { metricsListener } from "../modules/observability/routes";
 import { keyLookupGate, rateGate } from "../modules/ratelimit/rate-gate";
@@ -38,7 +39,6 @@ import { PrometheusMetrics } from "../observability/prometheus";
 import { startTracing } from "../observability/tracing";
 import { migrateShards } from "../storage/shard-migrations";
 import { settledClient } from "../storage/nodes";
-import { DailyCap } from "../modules/ratelimit/daily-cap";
 import { EVENTS_CHANNEL, INSTANCE_FIGURES_KEY } from "../storage/redis-keys";
 import { RingRouter } from "../topology/ring-router";
 import { TopologyAgent } from "../topology/topology-agent";
@@ -124,7 +124,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   const access = new AccessControl({ keys, adminToken: config.ADMIN_TOKEN, observabilityPublic: config.OBSERVABILITY_PUBLIC });
   const stats = new ClickStats({ shards, router });
   const manager = new LinkManager({ shards, router, links, invalidation, observer, clicksOf: (code) => stats.total(code), cacheTtlSeconds: config.CACHE_TTL_SECONDS, logger });
-  const redirect = redirectHandler({ reader, admission, clientKey, redirectStatus: config.REDIRECT_STATUS, notFoundCost: config.RATE_LIMIT_NOT_FOUND_COST, instanceId: config.INSTANCE_ID, notFoundUrl: config.NOT_FOUND_REDIRECT_URL, onServed: analytics?.onServed });
+  const { redirect, unlock, anonymousDaily } = composeRedirects(config, { reader, admission, clientKey, shards, router, onServed: analytics?.onServed });
   const gateway = new WsGateway({
     hub,
     limits: new ClientLimits({ maxSockets: config.WS_MAX_PER_CLIENT, messagesPerSecond: config.WS_MESSAGES_PER_SEC }),
@@ -177,8 +177,9 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     stats,
     accountStats: new AccountClickStats({ shards, router }),
     redirect,
+    unlock,
     gate: rateGate(limiter, createAdmission, clientKey),
-    anonymousDaily: config.RATE_LIMIT_ENABLED && config.ANONYMOUS_CREATE && config.ANONYMOUS_CREATE_PER_DAY > 0 ? new DailyCap({ shards, router, cap: config.ANONYMOUS_CREATE_PER_DAY, clientKey }) : null,
+    anonymousDaily,
     limiter,
     prometheus,
     latestMetrics: () => clusterMetrics.snapshot,

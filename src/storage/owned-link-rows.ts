@@ -23,6 +23,8 @@ export interface StoredLink {
   title: string | null;
   tags: string[];
   forwardQuery: boolean;
+  /** argon2id; never shown, exported or logged. */
+  passwordHash: string | null;
 }
 
 interface StoredRow {
@@ -39,6 +41,7 @@ interface StoredRow {
   title: string | null;
   tags: string[];
   forward_query: boolean;
+  password_hash: string | null;
 }
 
 function stored(r: StoredRow): StoredLink {
@@ -56,6 +59,7 @@ function stored(r: StoredRow): StoredLink {
     title: r.title,
     tags: r.tags,
     forwardQuery: r.forward_query,
+    passwordHash: r.password_hash,
   };
 }
 
@@ -63,7 +67,7 @@ function stored(r: StoredRow): StoredLink {
 // parameter goes through a JS Date (milliseconds), which would drop the rows that share a
 // millisecond with a page's last row, so keys go in and out as integers and never as dates.
 const CREATED_US = `(extract(epoch from created_at) * 1000000)::bigint::text`;
-const STORED = `code, ${CREATED_US} as created_key, long_url, owner, alias, created_at, updated_at, expires_at, max_visits::text, visits::text, title, tags, forward_query`;
+const STORED = `code, ${CREATED_US} as created_key, long_url, owner, alias, created_at, updated_at, expires_at, max_visits::text, visits::text, title, tags, forward_query, password_hash`;
 
 /** What `q` is matched in; the expression of the links_owner_search index (migrations/011), so the index serves it. */
 const SEARCHED = `lower(code || ' ' || coalesce(title, '') || ' ' || long_url)`;
@@ -76,13 +80,13 @@ function containing(q: string): string {
 /** A link with options (alias, expiry, visit budget, title, tags): no dedupe. False when the code is taken. */
 export async function insertOwnedLink(
   node: PgNode,
-  link: { id: bigint; code: string; longUrl: string; owner: string | null; alias: boolean; expiresAt: Date | null; maxVisits: number | null; title: string | null; tags: readonly string[]; forwardQuery: boolean },
+  link: { id: bigint; code: string; longUrl: string; owner: string | null; alias: boolean; expiresAt: Date | null; maxVisits: number | null; title: string | null; tags: readonly string[]; forwardQuery: boolean; passwordHash: string | null },
 ): Promise<boolean> {
   const rows = await pgCall(
     node,
     (sql) => sql`
-      insert into links (code, id, long_url, owner, alias, expires_at, max_visits, title, tags, forward_query)
-      values (${link.code}, ${link.id.toString()}, ${link.longUrl}, ${link.owner}, ${link.alias}, ${link.expiresAt}, ${link.maxVisits}, ${link.title}, ${link.tags as string[]}::text[], ${link.forwardQuery})
+      insert into links (code, id, long_url, owner, alias, expires_at, max_visits, title, tags, forward_query, password_hash)
+      values (${link.code}, ${link.id.toString()}, ${link.longUrl}, ${link.owner}, ${link.alias}, ${link.expiresAt}, ${link.maxVisits}, ${link.title}, ${link.tags as string[]}::text[], ${link.forwardQuery}, ${link.passwordHash})
       on conflict do nothing returning 1`,
     { idempotent: true },
   );
@@ -102,6 +106,7 @@ export interface LinkPatch {
   title?: string | null;
   tags?: readonly string[];
   forwardQuery?: boolean;
+  passwordHash?: string | null;
 }
 
 /** Applies the patch if `owner` owns the link; the row after it, or null. */
@@ -116,9 +121,10 @@ export async function updateOwnedLink(node: PgNode, code: string, owner: string,
         title = ${patch.title === undefined ? sql`l.title` : sql`${patch.title}`},
         tags = ${patch.tags === undefined ? sql`l.tags` : sql`${patch.tags as string[]}::text[]`},
         forward_query = ${patch.forwardQuery === undefined ? sql`l.forward_query` : sql`${patch.forwardQuery}`},
+        password_hash = ${patch.passwordHash === undefined ? sql`l.password_hash` : sql`${patch.passwordHash}`},
         updated_at = now()
       from links old where old.code = l.code and l.code = ${code} and l.owner = ${owner}
-      returning l.code, (extract(epoch from l.created_at) * 1000000)::bigint::text as created_key, l.long_url, l.owner, l.alias, l.created_at, l.updated_at, l.expires_at, l.max_visits::text, l.visits::text, l.title, l.tags, l.forward_query, old.long_url as old_url`,
+      returning l.code, (extract(epoch from l.created_at) * 1000000)::bigint::text as created_key, l.long_url, l.owner, l.alias, l.created_at, l.updated_at, l.expires_at, l.max_visits::text, l.visits::text, l.title, l.tags, l.forward_query, l.password_hash, old.long_url as old_url`,
     { idempotent: true },
   );
   const row = rows[0];

@@ -87,3 +87,76 @@ describe("NOT_FOUND_REDIRECT_URL and the anonymous daily cap", () => {
     expect(other.status).toBe(201);
   });
 });
+
+describe("passwords", () => {
+  const keyed = () => ({ authorization: `Bearer ${key.text}` });
+  let code = "";
+  let target = "";
+  beforeAll(async () => {
+    target = uniqueUrl("secret");
+    code = await create({ url: target, password: "open sesame" });
+  });
+
+  test("the link says it is protected; the password is in no answer, export or Redis entry in clear", async () => {
+    const details = (await (await sys.request("GET", `/api/links/${code}`, undefined, { headers: keyed() })).json()) as Record<string, unknown>;
+    expect(details.password_protected).toBe(true);
+    expect(JSON.stringify(details)).not.toContain("sesame");
+    const exported = await (await sys.request("GET", "/api/links/export", undefined, { headers: keyed() })).text();
+    expect(exported).not.toContain("sesame");
+    expect(exported).not.toContain("$argon2");
+    const cached = await sys.composed.shards.at(sys.composed.router.current.read.shardFor(code)).redis.client.get(`l:${code}`);
+    expect(cached ?? "").not.toContain("sesame");
+  });
+
+  test("a browser gets a form (200, no-store, noindex), an API client 401 password-required; neither is redirected", async () => {
+    const page = await sys.request("GET", `/${code}?utm=1`, undefined, { headers: { accept: "text/html,application/xhtml+xml" } });
+    expect([page.status, page.headers.get("location"), page.headers.get("cache-control"), page.headers.get("x-robots-tag")]).toEqual([200, null, "no-store", "noindex"]);
+    const html = await page.text();
+    expect(html).toContain('<form method="post" action="/');
+    expect(html).toContain('name="password"');
+    const api = await sys.request("GET", `/${code}`);
+    expect([api.status, ((await api.json()) as { error: { code: string } }).error.code]).toEqual([401, "password-required"]);
+  });
+
+  test("the right password (form or JSON) redirects, with the query forwarded; a wrong one does not", async () => {
+    const form = (password: string) => sys.request("POST", `/${code}?utm=1`, undefined, { headers: { "content-type": "application/x-www-form-urlencoded", accept: "text/html" }, raw: new URLSearchParams({ password }).toString(), peer: "10.77.0.1" });
+    const wrong = await form("nope");
+    expect(wrong.status).toBe(401);
+    expect(await wrong.text()).toContain("not right");
+    const right = await form("open sesame");
+    expect([right.status, right.headers.get("location")]).toEqual([302, `${target}?utm=1`]);
+    const json = await sys.request("POST", `/${code}`, { password: "open sesame" }, { peer: "10.77.0.2" });
+    expect([json.status, json.headers.get("location")]).toEqual([302, target]);
+    const badJson = await sys.request("POST", `/${code}`, { password: "x" }, { peer: "10.77.0.2" });
+    expect([badJson.status, ((await badJson.json()) as { error: { code: string } }).error.code]).toEqual([401, "password-required"]);
+  });
+
+  test("attempts are limited per client on the link: the 6th in a minute is 429, another client still gets in", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await sys.request("POST", `/${code}`, { password: `guess-${i}` }, { peer: "10.77.1.1" })).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    expect((await sys.request("POST", `/${code}`, { password: "open sesame" }, { peer: "10.77.1.2" })).status).toBe(302);
+  });
+
+  test.each([
+    [{ password: "" }, "password must not be empty"],
+    [{ password: "x".repeat(129) }, "password must be at most 128 characters"],
+    [{ password: 5 }, "password must be a string"],
+  ])("%j is a 400 naming it", async (extra, message) => {
+    const res = await sys.request("POST", "/create", { url: uniqueUrl("pw-bad"), ...extra }, { headers: keyed() });
+    expect([res.status, ((await res.json()) as { error: { message: string } }).error.message]).toEqual([400, message]);
+  });
+
+  test("a password needs an API key; a POST without a usable password is a clear 4xx", async () => {
+    const anon = await sys.request("POST", "/create", { url: uniqueUrl("pw-anon"), password: "x" });
+    expect(anon.status).toBe(401);
+    expect((await sys.request("POST", `/${code}`, undefined, { headers: { "content-type": "text/plain" }, raw: "password=x" })).status).toBe(415);
+    expect((await sys.request("POST", `/${code}`, { nothing: 1 })).status).toBe(400);
+  });
+
+  test("PATCH password null removes it: the link redirects at once", async () => {
+    const patched = await sys.request("PATCH", `/api/links/${code}`, { password: null }, { headers: keyed() });
+    expect(((await patched.json()) as { password_protected: boolean }).password_protected).toBe(false);
+    expect(await locationOf(sys, `/${code}`)).toEqual([302, target]);
+  });
+});

@@ -82,6 +82,9 @@ async function cases(): Promise<Case[]> {
   const doomed = (await (await open.request("POST", "/create", { url: uniqueUrl("doomed") }, auth(key))).json()) as { short_code: string };
   const same = uniqueUrl("same");
   await open.request("POST", "/create", { url: same });
+  const locked = ((await (await open.request("POST", "/create", { url: uniqueUrl("locked"), password: "spec-secret" }, auth(key))).json()) as { short_code: string }).short_code;
+  const lockedOnce = ((await (await open.request("POST", "/create", { url: uniqueUrl("locked-once"), password: "spec-secret", max_visits: 1 }, auth(key))).json()) as { short_code: string }).short_code;
+  const unlock = (code: string, password: unknown, from = "127.0.0.1", target = open) => () => target.request("POST", `/${code}`, { password }, { peer: from });
 
   const text = (method: string, path: string, type: string, body: string, extra: Record<string, string> = {}) => () =>
     open.request(method, path, undefined, { raw: body, headers: { "content-type": type, ...extra } });
@@ -107,6 +110,16 @@ async function cases(): Promise<Case[]> {
     { method: "get", template: "/{code}", status: 410, send: () => until(() => open.request("GET", `/${once.short_code}`), 410, 3) },
     { method: "get", template: "/{code}", status: 429, send: () => { const from = peer(); return until(() => limited.request("GET", "/nosuchlink1", undefined, { peer: from }), 429); } },
     { method: "get", template: "/{code}", status: 503, send: () => severed.request("GET", `/${owned}`) },
+    { method: "get", template: "/{code}", status: 401, send: () => open.request("GET", `/${locked}`) },
+
+    { method: "post", template: "/{code}", status: 302, send: unlock(locked, "spec-secret") },
+    { method: "post", template: "/{code}", status: 400, send: unlock(locked, 7) },
+    { method: "post", template: "/{code}", status: 401, send: unlock(locked, "wrong", peer()) },
+    { method: "post", template: "/{code}", status: 404, send: unlock("nosuchlink9", "x") },
+    { method: "post", template: "/{code}", status: 410, send: () => until(unlock(lockedOnce, "spec-secret"), 410, 3) },
+    { method: "post", template: "/{code}", status: 415, send: text("POST", `/${locked}`, "text/plain", "password=x") },
+    { method: "post", template: "/{code}", status: 429, send: () => { const from = peer(); return until(unlock(locked, "wrong", from), 429, 8); } },
+    { method: "post", template: "/{code}", status: 503, send: () => severed.request("POST", `/${owned}`, { password: "x" }) },
 
     { method: "get", template: "/api/links", status: 200, send: () => open.request("GET", "/api/links?limit=2", undefined, auth(key)) },
     { method: "get", template: "/api/links", status: 400, send: () => open.request("GET", "/api/links?limit=0", undefined, auth(key)) },

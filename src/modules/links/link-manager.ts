@@ -18,6 +18,8 @@ export interface LinkEdit {
   title?: string | null;
   tags?: readonly string[];
   forwardQuery?: boolean;
+  /** A new password's hash; null removes the password. */
+  passwordHash?: string | null;
 }
 
 /**
@@ -119,7 +121,7 @@ export class LinkManager {
     const started = (this.deps.now ?? performance.now)();
     const longUrl = edit.url === undefined ? undefined : this.deps.links.checkedUrl(edit.url);
     const { shard, link } = await this.locate(owner, path);
-    const changed = await updateOwnedLink(this.deps.shards.at(shard).primary, link.code, owner, { longUrl, expiresAt: edit.expiresAt, maxVisits: edit.maxVisits, title: edit.title, tags: edit.tags, forwardQuery: edit.forwardQuery }).catch((e: unknown) => Promise.reject(asServiceError(e)));
+    const changed = await updateOwnedLink(this.deps.shards.at(shard).primary, link.code, owner, { longUrl, expiresAt: edit.expiresAt, maxVisits: edit.maxVisits, title: edit.title, tags: edit.tags, forwardQuery: edit.forwardQuery, passwordHash: edit.passwordHash }).catch((e: unknown) => Promise.reject(asServiceError(e)));
     if (changed === null) throw notFound(path);
     // The old URL no longer dedupes to this code (a later create of it gets a new link).
     if (longUrl !== undefined && longUrl !== changed.before.longUrl) await this.release(owner, changed.before);
@@ -192,11 +194,11 @@ export class LinkManager {
 }
 
 function sameValue(a: LinkValue | "deleted", b: LinkValue | "deleted"): boolean {
-  return a === "deleted" || b === "deleted" ? a === b : a.longUrl === b.longUrl && a.expiresAt === b.expiresAt && a.maxVisits === b.maxVisits && a.owner === b.owner && (a.forwardQuery ?? true) === (b.forwardQuery ?? true);
+  return a === "deleted" || b === "deleted" ? a === b : a.longUrl === b.longUrl && a.expiresAt === b.expiresAt && a.maxVisits === b.maxVisits && a.owner === b.owner && (a.forwardQuery ?? true) === (b.forwardQuery ?? true) && a.passwordHash === b.passwordHash;
 }
 
 function valueOf(link: StoredLink): LinkValue {
-  return { longUrl: link.longUrl, expiresAt: link.expiresAt?.getTime() ?? null, maxVisits: link.maxVisits, owner: link.owner, ...(link.forwardQuery ? {} : { forwardQuery: false as const }) };
+  return { longUrl: link.longUrl, expiresAt: link.expiresAt?.getTime() ?? null, maxVisits: link.maxVisits, owner: link.owner, ...(link.forwardQuery ? {} : { forwardQuery: false as const }), ...(link.passwordHash === null ? {} : { passwordHash: link.passwordHash }) };
 }
 
 function notFound(code: string): AppError {

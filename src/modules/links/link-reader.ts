@@ -26,6 +26,8 @@ export interface ResolvedLink {
   longUrl: string;
   /** Carry the short URL's query string over to longUrl (the link's forward_query). */
   forwardQuery: boolean;
+  /** The link's password hash: the redirect asks for the password first. Null: no password. */
+  passwordHash: string | null;
   outcome: ReadOutcome;
 }
 
@@ -139,12 +141,12 @@ export class LinkReader {
     const link = found.link as LinkValue;
     if (link.expiresAt !== null && this.clock() >= link.expiresAt) throw this.gone(started, found, source, "expired");
     if (link.maxVisits !== null) return this.serveBudgeted(started, route, found, source, link);
-    return { longUrl: link.longUrl, forwardQuery: link.forwardQuery !== false, outcome: this.observe(started, found.code, found.shard, source, "OK", link.owner) };
+    return { longUrl: link.longUrl, forwardQuery: link.forwardQuery !== false, passwordHash: link.passwordHash ?? null, outcome: this.observe(started, found.code, found.shard, source, "OK", link.owner) };
   }
 
   private async serveBudgeted(started: number, route: Routing, found: Found, source: ReadOutcome["source"], link: LinkValue): Promise<ResolvedLink> {
     if (!(await this.visit(route, found))) throw this.gone(started, found, source, "used up its visits");
-    return { longUrl: link.longUrl, forwardQuery: link.forwardQuery !== false, outcome: this.observe(started, found.code, found.shard, source, "OK", link.owner) };
+    return { longUrl: link.longUrl, forwardQuery: link.forwardQuery !== false, passwordHash: link.passwordHash ?? null, outcome: this.observe(started, found.code, found.shard, source, "OK", link.owner) };
   }
 
   /** Counted on the primary that holds the row (the new owner, or mid-migration the old one). */

@@ -51,11 +51,13 @@ export interface CreateOptions {
   tags?: readonly string[];
   /** false: the short URL's query string is not carried over to the target. */
   forwardQuery?: boolean;
+  /** The link's password, hashed (argon2id) by the caller. */
+  passwordHash?: string;
 }
 
 /** Does the create ask for a link of its own rather than the key's link for the URL? */
 function ownLink(o: CreateOptions): boolean {
-  return o.alias !== undefined || o.expiresAt != null || o.maxVisits != null || o.title != null || (o.tags !== undefined && o.tags.length > 0) || o.forwardQuery === false;
+  return o.alias !== undefined || o.expiresAt != null || o.maxVisits != null || o.title != null || (o.tags !== undefined && o.tags.length > 0) || o.forwardQuery === false || o.passwordHash !== undefined;
 }
 
 /**
@@ -120,12 +122,12 @@ export class LinkService {
    * exists, and its Redis entry is overwritten (an alias deleted before may have a tombstone).
    */
   private async createOwn(started: number, route: Routing, longUrl: string, options: CreateOptions): Promise<CreatedLink> {
-    const link: LinkValue = { longUrl, expiresAt: options.expiresAt?.getTime() ?? null, maxVisits: options.maxVisits ?? null, owner: options.owner, ...(options.forwardQuery === false ? { forwardQuery: false as const } : {}) };
+    const link: LinkValue = { longUrl, expiresAt: options.expiresAt?.getTime() ?? null, maxVisits: options.maxVisits ?? null, owner: options.owner, ...(options.forwardQuery === false ? { forwardQuery: false as const } : {}), ...(options.passwordHash === undefined ? {} : { passwordHash: options.passwordHash }) };
     for (let attempt = 0; ; attempt++) {
       const ticket = this.takeTicket(route.write.members) ?? (await this.deps.tickets.takeAsync(route.write.members[0]!));
       const code = options.alias ?? ticket.code;
       const shard = route.write.shardFor(code);
-      const row = { id: ticket.id, code, longUrl, owner: options.owner, alias: options.alias !== undefined, expiresAt: options.expiresAt ?? null, maxVisits: options.maxVisits ?? null, title: options.title ?? null, tags: options.tags ?? [], forwardQuery: options.forwardQuery !== false };
+      const row = { id: ticket.id, code, longUrl, owner: options.owner, alias: options.alias !== undefined, expiresAt: options.expiresAt ?? null, maxVisits: options.maxVisits ?? null, title: options.title ?? null, tags: options.tags ?? [], forwardQuery: options.forwardQuery !== false, passwordHash: options.passwordHash ?? null };
       if (await insertOwnedLink(this.deps.shards.at(shard).primary, row)) {
         await writeLink(this.deps.shards.at(shard).redis, code, link, this.deps.cacheTtlSeconds).catch(() => {});
         this.observeWrite(started, code, "OK", shard, true, options.owner);

@@ -14,6 +14,7 @@ import type { LinkManager } from "./link-manager";
 import type { CreateOptions, LinkService } from "./link-service";
 import { aliasOf, BULK_BODY_BYTES, bulkBody, futureDate, listQuery, parseBody, parseQuery, patchLinkBody } from "./schema";
 import { qrImage, qrQuery, scanUrl } from "./qr-codes";
+import { hashPassword } from "./password-gate";
 import { bulkView, createdJson, importStoppedView, importSummaryView, linkJson, linkPage, linkView, shortUrl, tagsView } from "./views";
 
 export interface ManageRoutesDeps {
@@ -149,7 +150,7 @@ export function manageRoutes(deps: ManageRoutesDeps) {
       async ({ request, params, set }) => {
         const owner = await authed(request, set);
         const body = parseBody(patchLinkBody, await readJsonBody(request, deps.maxBodyBytes));
-        const link = await manager.update(owner, String(params.code ?? ""), { url: body.url, expiresAt: futureDate(body.expires_at, Date.now()), maxVisits: body.max_visits, title: body.title, tags: body.tags, forwardQuery: body.forward_query });
+        const link = await manager.update(owner, String(params.code ?? ""), { url: body.url, expiresAt: futureDate(body.expires_at, Date.now()), maxVisits: body.max_visits, title: body.title, tags: body.tags, forwardQuery: body.forward_query, passwordHash: body.password === undefined || body.password === null ? body.password : await hashPassword(body.password) });
         return linkJson(link, deps.publicBaseUrl);
       },
       { parse: "none", detail: documented({ summary: "Edit a link", auth: true, body: patchLinkBody, responses: { 200: linkView.meta({ description: "the link after the edit" }) }, errors: [400, 401, 404, 413, 415, 429, 503] }) },

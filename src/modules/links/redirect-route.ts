@@ -1,6 +1,8 @@
 import { isLinkPathShape, isReservedName } from "../../domain/alias";
 import { AppError } from "../../errors";
 import { forwardedQuery } from "../../domain/query-forwarding";
+import type { WindowCounter } from "../ratelimit/window-counter";
+import { chargeAttempt, passwordAnswer, sentPassword } from "./password-gate";
 import { rateLimitHeaders, rateLimitedError } from "../ratelimit/rate-limit-headers";
 import type { MemoryAdmission } from "../ratelimit/memory-admission";
 import type { LinkReader, ResolvedLink } from "./link-reader";
@@ -21,23 +23,16 @@ export interface RedirectDeps {
 
 export type RedirectHandler = (code: string, request: Request) => Response | Promise<Response>;
 
-/**
- * GET|HEAD /{code}: the redirect. The client's budget is charged first, in memory (the cluster's
- * share is reconciled through Redis in the background), and a 404 costs RATE_LIMIT_NOT_FOUND_COST;
- * a link this instance holds in memory is then answered synchronously (no promise anywhere).
- * Errors are thrown as AppError.
- */
-export function redirectHandler(deps: RedirectDeps): RedirectHandler {
-  const { reader, admission } = deps;
+/** The answer of a served link: its redirect, counted as a click (the link's password already checked). */
+function redirectOf(deps: RedirectDeps) {
   const instanceHeader = String(deps.instanceId);
   // A 301/308 is cached by browsers unless told otherwise, and a cached redirect is a click we
   // never see and an edit that never arrives; a 302/307 is not cached without a freshness header,
   // so it does without (each header is measurable on this path).
   const permanent = deps.redirectStatus === 301 || deps.redirectStatus === 308;
-
-  // A plain Response: the hottest route skips Elysia's header mapping.
   const served = deps.onServed;
-  const redirect = ({ longUrl, forwardQuery, outcome }: ResolvedLink, request: Request, client?: string): Response => {
+  // A plain Response: the hottest route skips Elysia's header mapping.
+  return ({ longUrl, forwardQuery, outcome }: ResolvedLink, request: Request, client?: string): Response => {
     served?.(outcome, request, client);
     const location = forwardQuery ? forwardedQuery(longUrl, request.url) : longUrl;
     return new Response(null, {
@@ -47,6 +42,19 @@ export function redirectHandler(deps: RedirectDeps): RedirectHandler {
         : { location, "x-cache": outcome.cache, "x-source": outcome.source, "x-shard": String(outcome.shard), "x-instance": instanceHeader },
     });
   };
+}
+
+/**
+ * GET|HEAD /{code}: the redirect. The client's budget is charged first, in memory (the cluster's
+ * share is reconciled through Redis in the background), and a 404 costs RATE_LIMIT_NOT_FOUND_COST;
+ * a link this instance holds in memory is then answered synchronously (no promise anywhere).
+ * Errors are thrown as AppError.
+ */
+export function redirectHandler(deps: RedirectDeps): RedirectHandler {
+  const { reader, admission } = deps;
+  const send = redirectOf(deps);
+  // A protected link answers with its password form (no click counted until the password is right).
+  const redirect = (resolved: ResolvedLink, request: Request, client?: string): Response => (resolved.passwordHash === null ? send(resolved, request, client) : passwordAnswer(request, resolved.outcome.code, false));
 
   // Snowflake codes are sequential, so guessing must cost more than a hit: the rest of a 404's
   // price is charged even when it empties the bucket, so a prober's steady rate of 404s is the
@@ -107,4 +115,20 @@ export function directCode(method: string, path: string): string | null {
   if (method !== "GET") return null;
   const code = path.slice(1);
   return isLinkPathShape(code) && !isReservedName(code) ? code : null;
+}
+
+/**
+ * POST /{code}: the password of a protected link (a form field or JSON). Right: the redirect,
+ * counted as a click. Wrong: the form again (401) or 401 `password-required`. Each attempt is
+ * charged to the client on this link and to the link (password-gate.ts) before it is checked.
+ */
+export function unlockHandler(deps: RedirectDeps & { count: WindowCounter }): RedirectHandler {
+  const send = redirectOf(deps);
+  return async (code, request) => {
+    const resolved = await deps.reader.resolve(code);
+    if (resolved.passwordHash === null) return send(resolved, request);
+    const password = await sentPassword(request);
+    await chargeAttempt(deps.count, resolved.outcome.code, deps.clientKey(request));
+    return (await Bun.password.verify(password, resolved.passwordHash)) ? send(resolved, request) : passwordAnswer(request, resolved.outcome.code, true);
+  };
 }

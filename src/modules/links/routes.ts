@@ -3,18 +3,22 @@ import { AppError } from "../../errors";
 import { principalOf } from "../keys/auth";
 import { readJsonBody } from "../../http/json-body";
 import type { rateGate } from "../ratelimit/rate-gate";
-import { documented } from "../../http/api-doc";
+import { documented, errorBody } from "../../http/api-doc";
 import type { KeyRing } from "../keys/key-ring";
 import type { LinkService } from "./link-service";
 import type { RedirectHandler } from "./redirect-route";
 import { aliasOf, createLinkBody, futureDate, parseBody } from "./schema";
 import { createdJson, createdView, shortUrl } from "./views";
+import { hashPassword } from "./password-gate";
+import { z } from "zod";
 
 export interface LinkRoutesDeps {
   links: LinkService;
   keys: KeyRing;
   /** GET|HEAD /{code} (redirect-route.ts); the front door also calls it directly. */
   redirect: RedirectHandler;
+  /** POST /{code}: a protected link's password (redirect-route.ts' unlockHandler). */
+  unlock: RedirectHandler;
   gate: ReturnType<typeof rateGate>;
   publicBaseUrl: string;
   maxBodyBytes: number;
@@ -35,6 +39,7 @@ export function linkRoutes(deps: LinkRoutesDeps) {
         Object.assign(set.headers, await deps.gate(request, principal));
         const body = parseBody(createLinkBody, await readJsonBody(request, deps.maxBodyBytes));
         if (body.alias !== undefined && principal === null) throw new AppError("unauthorized", "a custom alias needs an API key");
+        if (body.password !== undefined && principal === null) throw new AppError("unauthorized", "a password needs an API key");
         if (principal === null) await deps.anonymousDaily?.charge(request);
         const link = await links.create((body.url ?? body.long_url)!, {
           owner: principal?.keyId ?? null,
@@ -44,6 +49,7 @@ export function linkRoutes(deps: LinkRoutesDeps) {
           title: body.title,
           tags: body.tags,
           forwardQuery: body.forward_query,
+          passwordHash: body.password === undefined ? undefined : await hashPassword(body.password),
         });
         set.status = link.created ? 201 : 200;
         set.headers["x-shard"] = String(link.shard);
@@ -67,7 +73,17 @@ export function linkRoutes(deps: LinkRoutesDeps) {
         description: "302 (or REDIRECT_STATUS) to the long URL; HEAD answers the same without counting a click.",
         path: { code: { description: "a generated code or an alias (any capitalisation)" } },
         responses: { 302: { description: "redirect to the long URL (Location)" } },
-        errors: [404, 410, 429, 503],
+        errors: [401, 404, 410, 429, 503],
+      }),
+    })
+    .post("/:code", ({ params, request }) => deps.unlock(typeof params.code === "string" ? params.code : "", request), {
+      parse: "none",
+      detail: documented({
+        summary: "Unlock a password-protected link",
+        description: "The password as a form field (application/x-www-form-urlencoded, what the link's page sends) or JSON {\"password\": ...}. Attempts are limited per client and link.",
+        path: { code: { description: "a generated code or an alias (any capitalisation)" } },
+        responses: { 302: { description: "the password is right: redirect to the long URL" }, 401: { description: "the password is not right: the form again for a browser (Accept: text/html), else password-required", media: { "text/html": z.string(), "application/json": errorBody } } },
+        errors: [400, 404, 410, 415, 429, 503],
       }),
     });
 }

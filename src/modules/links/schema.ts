@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { checkAlias } from "../../domain/alias";
 import { AppError } from "../../errors";
+import { MAX_PASSWORD } from "./password-gate";
 
 /**
  * The links API's request shapes, one zod schema each: they validate requests and, through
@@ -51,8 +52,13 @@ function oneUrl<T extends { url?: string; long_url?: string }>(schema: z.ZodType
     .refine((b) => b.url === undefined || b.long_url === undefined || b.url === b.long_url, { message: "url and long_url differ; send one" });
 }
 
+const password = z
+  .string({ error: "password must be a string" })
+  .min(1, "password must not be empty")
+  .max(MAX_PASSWORD, `password must be at most ${MAX_PASSWORD} characters`);
+
 /** POST /create body: `{"url": "..."}`, with `long_url` accepted as an alias. Extra keys are ignored. */
-export const createLinkBody = oneUrl(z.object({ ...urlFields, ...linkOptions }));
+export const createLinkBody = oneUrl(z.object({ ...urlFields, ...linkOptions, password: password.optional().meta({ description: "asked before the redirect; stored as an argon2id hash only; needs an API key" }) }));
 
 /**
  * One link of POST /api/links/import: a /create body, or an export line as it is (`long_url`,
@@ -80,9 +86,10 @@ export const patchLinkBody = z
     title: title.nullable().optional().meta({ description: "null or blank removes the title" }),
     tags: tags.optional().meta({ description: "replaces the tags; [] removes them" }),
     forward_query: forwardQuery.optional(),
+    password: password.nullable().optional().meta({ description: "a new password; null removes it" }),
   })
-  .refine((b) => b.url !== undefined || b.expires_at !== undefined || b.max_visits !== undefined || b.title !== undefined || b.tags !== undefined || b.forward_query !== undefined, {
-    message: "send at least one of url, expires_at, max_visits, title, tags, forward_query",
+  .refine((b) => b.url !== undefined || b.expires_at !== undefined || b.max_visits !== undefined || b.title !== undefined || b.tags !== undefined || b.forward_query !== undefined || b.password !== undefined, {
+    message: "send at least one of url, expires_at, max_visits, title, tags, forward_query, password",
   });
 
 /** A bulk body's limit: 1,000 links of a long URL each, whatever MAX_BODY_BYTES is. */

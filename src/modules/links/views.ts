@@ -34,6 +34,7 @@ export const linkView = z.object({
   title: z.string().nullable(),
   tags: z.array(z.string()),
   forward_query: z.boolean(),
+  password_protected: z.boolean().meta({ description: "a password is asked before the redirect (the password itself is never shown)" }),
 });
 
 export const linkPage = z.object({ links: z.array(linkView), next_cursor: z.string().nullable() });
@@ -82,5 +83,6 @@ export function linkJson(link: StoredLink & { clicks?: number; humans?: number }
     title: link.title,
     tags: link.tags,
     forward_query: link.forwardQuery,
+    password_protected: link.passwordHash !== null,
   };
 }

@@ -1,0 +1,73 @@
+import { AppError } from "../../errors";
+import type { WindowCounter } from "../ratelimit/window-counter";
+
+/**
+ * Password-protected links: what a GET of one answers (a small form for a browser, 401
+ * `password-required` for an API client) and the check of a password sent back (POST /{code}),
+ * whose attempts are limited per client and link and per link. The password is hashed with
+ * argon2id (Bun.password) and never stored, logged, put in an event, a URL or an export.
+ */
+export const ATTEMPTS_PER_CLIENT_PER_MIN = 5;
+export const ATTEMPTS_PER_LINK_PER_MIN = 30;
+export const MAX_PASSWORD = 128;
+
+export function hashPassword(password: string): Promise<string> {
+  return Bun.password.hash(password, { algorithm: "argon2id" });
+}
+
+const PAGE_HEADERS = { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "x-robots-tag": "noindex", "referrer-policy": "no-referrer" };
+
+/** A browser asked for the page (its Accept names HTML); anything else is an API client. */
+export const wantsHtml = (request: Request) => (request.headers.get("accept") ?? "").includes("text/html");
+
+/** The answer to a request for a protected link that brought no (right) password. */
+export function passwordAnswer(request: Request, code: string, wrong: boolean): Response {
+  if (!wantsHtml(request)) throw new AppError("password-required", wrong ? "the password is not right" : `short URL ${JSON.stringify(code)} needs a password: POST it as password`);
+  const url = new URL(request.url);
+  return new Response(page(`${url.pathname}${url.search}`, wrong), { status: wrong ? 401 : 200, headers: PAGE_HEADERS });
+}
+
+function page(action: string, wrong: boolean): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">
+<title>Password needed</title>
+<style>body{font-family:system-ui,sans-serif;display:grid;place-items:center;min-height:90vh;margin:0}form{display:grid;gap:.6rem;width:min(20rem,90vw)}input,button{font:inherit;padding:.5rem}.error{color:#b3261e}</style></head>
+<body><form method="post" action="${escapeHtml(action)}">
+<h1>This link needs a password</h1>
+${wrong ? '<p class="error" role="alert">That password is not right.</p>' : ""}
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required autofocus>
+<button type="submit">Continue</button>
+</form></body></html>`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** The password a POST /{code} carries: a form field (browsers) or JSON `{"password": ...}`. */
+export async function sentPassword(request: Request): Promise<string> {
+  const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  const text = (await request.text()).slice(0, 4096);
+  let password: unknown;
+  if (type === "application/x-www-form-urlencoded") password = new URLSearchParams(text).get("password");
+  else if (type === "application/json") password = (() => {
+    try {
+      return (JSON.parse(text) as { password?: unknown })?.password;
+    } catch {
+      throw new AppError("invalid-json", "body is not valid JSON");
+    }
+  })();
+  else throw new AppError("unsupported-media-type", "send the password as application/x-www-form-urlencoded or application/json");
+  if (typeof password !== "string" || password === "" || password.length > MAX_PASSWORD) throw new AppError("invalid-body", `password must be a string of 1-${MAX_PASSWORD} characters`);
+  return password;
+}
+
+/** Charges one attempt to the client on this link and to the link; a 429 past either limit. */
+export async function chargeAttempt(count: WindowCounter, code: string, client: string): Promise<void> {
+  const minute = Math.floor(Date.now() / 60_000);
+  const [mine, all] = await Promise.all([count(`pw:${code}:${client}:${minute}`, 120), count(`pw:${code}:${minute}`, 120)]);
+  if (mine > ATTEMPTS_PER_CLIENT_PER_MIN || all > ATTEMPTS_PER_LINK_PER_MIN) {
+    throw new AppError("rate-limited", `too many password attempts on this link; wait a minute`, { retryAfterSeconds: 60, headers: { "retry-after": "60" } });
+  }
+}

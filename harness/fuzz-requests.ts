@@ -64,6 +64,8 @@ const jsonBody = fc.oneof(
         long_url: fc.oneof(fc.webUrl(), fc.string()),
         links: fc.oneof(fc.array(fc.record({ url: fc.oneof(fc.webUrl(), fc.string()) }), { maxLength: 5 }), fc.string(), fc.integer()),
         title: fc.oneof(fc.string({ maxLength: 220 }), fc.integer(), fc.constant(null)),
+        password: fc.oneof(fc.string({ maxLength: 140 }), fc.integer(), fc.constant(null)),
+        forward_query: fc.oneof(fc.boolean(), fc.string({ maxLength: 5 }), fc.constant(null)),
         tags: fc.oneof(fc.array(fc.oneof(fc.string({ maxLength: 40 }), fc.stringMatching(/^[a-z0-9-]{1,32}$/), fc.integer()), { maxLength: 12 }), fc.string(), fc.constant(null)),
       },
       { requiredKeys: [] },

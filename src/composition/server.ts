@@ -225,8 +225,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
       await ids.start();
       repairs.start();
       clickFlusher.start();
-      admission?.start();
-      createAdmission?.start();
+      for (const budget of [admission, createAdmission]) budget?.start();
       // Probes every node through its policy, so a breaker opened by a node that has since come
       // back closes even if no request happens to try that node (a replica behind a live Redis).
       probeTimer = setInterval(() => void checkShards(shards), config.BREAKER_COOLDOWN_MS);

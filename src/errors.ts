@@ -18,6 +18,8 @@ export const ERROR_STATUS = {
   "short-url-not-found": 404,
   "alias-taken": 409,
   "link-gone": 410,
+  /** An admin disabled the link (abuse); the message says why. */
+  "link-disabled": 410,
   "payload-too-large": 413,
   "unsupported-media-type": 415,
   "rate-limited": 429,

@@ -18,6 +18,7 @@ import { observabilityRoutes } from "../modules/observability/routes";
 import { CreateBudget } from "../modules/ratelimit/create-budget";
 import type { rateGate } from "../modules/ratelimit/rate-gate";
 import type { DailyCap } from "../modules/ratelimit/daily-cap";
+import { adminLinkRoutes } from "../modules/links/admin-routes";
 import type { RateLimiter } from "../modules/ratelimit/rate-limiter";
 import { topologyRoutes } from "../modules/topology/routes";
 import type { Logger } from "../observability/logger";
@@ -73,6 +74,7 @@ export async function httpApp(deps: HttpAppDeps) {
     .use(observabilityRoutes({ prometheus: deps.prometheus, latest: deps.latestMetrics, access }))
     .use(topologyRoutes({ view: deps.topologyView, access }))
     .use(clickRoutes({ stats: deps.stats, accountStats: deps.accountStats, access, keys: deps.keys, manager: deps.manager }))
+    .use(adminLinkRoutes({ manager: deps.manager, access, publicBaseUrl: config.PUBLIC_BASE_URL, maxBodyBytes: config.MAX_BODY_BYTES }))
     .use(
       manageRoutes({
         manager: deps.manager,

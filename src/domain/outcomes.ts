@@ -26,7 +26,8 @@ export interface ChangeOutcome {
   code: string;
   shard: number | null;
   kind: "update" | "delete";
-  owner: string;
+  /** Null for an anonymous link (an admin disabled it). */
+  owner: string | null;
   latencyMs: number;
 }
 

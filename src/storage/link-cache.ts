@@ -26,6 +26,8 @@ export interface LinkValue {
   forwardQuery?: false;
   /** The link's password as an argon2id hash (never the password); absent: no password. */
   passwordHash?: string;
+  /** Why an admin disabled the link; absent: it is not disabled. */
+  disabled?: string;
 }
 
 /** The cached link, `"deleted"` for a tombstone, or null when Redis has nothing. */
@@ -52,15 +54,15 @@ export async function writeLink(node: RedisNode, code: string, link: LinkValue |
 const TOMBSTONE = "-";
 
 export function encodeLink(link: LinkValue): string {
-  if (link.expiresAt === null && link.maxVisits === null && link.owner === null && link.forwardQuery !== false && link.passwordHash === undefined) return link.longUrl;
-  return JSON.stringify({ u: link.longUrl, e: link.expiresAt, m: link.maxVisits, o: link.owner, ...(link.forwardQuery === false ? { f: 0 } : {}), ...(link.passwordHash === undefined ? {} : { p: link.passwordHash }) });
+  if (link.expiresAt === null && link.maxVisits === null && link.owner === null && link.forwardQuery !== false && link.passwordHash === undefined && link.disabled === undefined) return link.longUrl;
+  return JSON.stringify({ u: link.longUrl, e: link.expiresAt, m: link.maxVisits, o: link.owner, ...(link.forwardQuery === false ? { f: 0 } : {}), ...(link.passwordHash === undefined ? {} : { p: link.passwordHash }), ...(link.disabled === undefined ? {} : { d: link.disabled }) });
 }
 
 export function decodeLink(raw: string): LinkValue | "deleted" {
   if (raw === TOMBSTONE) return "deleted";
   if (raw.charCodeAt(0) !== 123) return { longUrl: raw, expiresAt: null, maxVisits: null, owner: null };
-  const v = JSON.parse(raw) as { u: string; e: number | null; m: number | null; o?: string | null; f?: 0; p?: string };
-  return { longUrl: v.u, expiresAt: v.e, maxVisits: v.m, owner: v.o ?? null, ...(v.f === 0 ? { forwardQuery: false as const } : {}), ...(v.p === undefined ? {} : { passwordHash: v.p }) };
+  const v = JSON.parse(raw) as { u: string; e: number | null; m: number | null; o?: string | null; f?: 0; p?: string; d?: string };
+  return { longUrl: v.u, expiresAt: v.e, maxVisits: v.m, owner: v.o ?? null, ...(v.f === 0 ? { forwardQuery: false as const } : {}), ...(v.p === undefined ? {} : { passwordHash: v.p }), ...(v.d === undefined ? {} : { disabled: v.d }) };
 }
 
 /**

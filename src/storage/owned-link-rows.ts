@@ -25,6 +25,8 @@ export interface StoredLink {
   forwardQuery: boolean;
   /** argon2id; never shown, exported or logged. */
   passwordHash: string | null;
+  /** Set when an admin disabled the link. */
+  disabled: { reason: string; at: Date } | null;
 }
 
 interface StoredRow {
@@ -42,6 +44,8 @@ interface StoredRow {
   tags: string[];
   forward_query: boolean;
   password_hash: string | null;
+  disabled_reason: string | null;
+  disabled_at: Date | null;
 }
 
 function stored(r: StoredRow): StoredLink {
@@ -60,6 +64,7 @@ function stored(r: StoredRow): StoredLink {
     tags: r.tags,
     forwardQuery: r.forward_query,
     passwordHash: r.password_hash,
+    disabled: r.disabled_reason === null ? null : { reason: r.disabled_reason, at: r.disabled_at! },
   };
 }
 
@@ -67,7 +72,7 @@ function stored(r: StoredRow): StoredLink {
 // parameter goes through a JS Date (milliseconds), which would drop the rows that share a
 // millisecond with a page's last row, so keys go in and out as integers and never as dates.
 const CREATED_US = `(extract(epoch from created_at) * 1000000)::bigint::text`;
-const STORED = `code, ${CREATED_US} as created_key, long_url, owner, alias, created_at, updated_at, expires_at, max_visits::text, visits::text, title, tags, forward_query, password_hash`;
+const STORED = `code, ${CREATED_US} as created_key, long_url, owner, alias, created_at, updated_at, expires_at, max_visits::text, visits::text, title, tags, forward_query, password_hash, disabled_reason, disabled_at`;
 
 /** What `q` is matched in; the expression of the links_owner_search index (migrations/011), so the index serves it. */
 const SEARCHED = `lower(code || ' ' || coalesce(title, '') || ' ' || long_url)`;
@@ -106,6 +111,7 @@ export interface LinkPatch {
   title?: string | null;
   tags?: readonly string[];
   forwardQuery?: boolean;
+  /** A new password's hash; null removes the password. */
   passwordHash?: string | null;
 }
 
@@ -124,7 +130,7 @@ export async function updateOwnedLink(node: PgNode, code: string, owner: string,
         password_hash = ${patch.passwordHash === undefined ? sql`l.password_hash` : sql`${patch.passwordHash}`},
         updated_at = now()
       from links old where old.code = l.code and l.code = ${code} and l.owner = ${owner}
-      returning l.code, (extract(epoch from l.created_at) * 1000000)::bigint::text as created_key, l.long_url, l.owner, l.alias, l.created_at, l.updated_at, l.expires_at, l.max_visits::text, l.visits::text, l.title, l.tags, l.forward_query, l.password_hash, old.long_url as old_url`,
+      returning l.code, (extract(epoch from l.created_at) * 1000000)::bigint::text as created_key, l.long_url, l.owner, l.alias, l.created_at, l.updated_at, l.expires_at, l.max_visits::text, l.visits::text, l.title, l.tags, l.forward_query, l.password_hash, l.disabled_reason, l.disabled_at, old.long_url as old_url`,
     { idempotent: true },
   );
   const row = rows[0];
@@ -189,4 +195,16 @@ export async function listOwnedLinks(node: PgNode, owner: string, before: { crea
 export async function ownedTagCounts(node: PgNode, owner: string): Promise<Array<{ tag: string; links: number }>> {
   const rows = await pgCall(node, (sql) => sql<{ tag: string; links: string }[]>`select tag, count(*)::text as links from links, unnest(tags) as tag where owner = ${owner} group by tag`, { idempotent: true });
   return rows.map((r) => ({ tag: r.tag, links: Number(r.links) }));
+}
+
+/** An admin's switch: the link disabled with a reason, or enabled again (null), whoever owns it; the row after, or null. */
+export async function setLinkDisabled(node: PgNode, code: string, reason: string | null): Promise<StoredLink | null> {
+  const rows = await pgCall(
+    node,
+    (sql) => sql<StoredRow[]>`
+      update links set disabled_reason = ${reason}, disabled_at = ${reason === null ? null : sql`now()`}, updated_at = now()
+      where code = ${code} returning ${sql.unsafe(STORED)}`,
+    { idempotent: true },
+  );
+  return rows[0] ? stored(rows[0]) : null;
 }

@@ -160,3 +160,47 @@ describe("passwords", () => {
     expect(await locationOf(sys, `/${code}`)).toEqual([302, target]);
   });
 });
+
+describe("an admin disables a link", () => {
+  const ADMIN = "redirect-options-admin-token-0123";
+  let guarded: TestSystem;
+  let other: TestSystem;
+  beforeAll(async () => {
+    guarded = await startSystem({ RATE_LIMIT_ENABLED: "false", INSTANCE_ID: "26", ADMIN_TOKEN: ADMIN });
+    other = await startSystem({ RATE_LIMIT_ENABLED: "false", INSTANCE_ID: "27", ADMIN_TOKEN: ADMIN });
+  });
+  afterAll(async () => {
+    await guarded.close();
+    await other.close();
+  });
+
+  test("410 on every instance at once (a page for a browser), the reason in the owner's view; enabled again, it redirects", async () => {
+    const target = uniqueUrl("abuse");
+    const code = await create({ url: target });
+    // Both instances hold it in their hot caches before the change.
+    for (const s of [guarded, other]) expect((await locationOf(s, `/${code}`))[0]).toBe(302);
+    const off = await guarded.request("PATCH", `/api/admin/links/${code}`, { disabled: true, reason: "phishing reported and confirmed" }, { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(off.status).toBe(200);
+    for (const s of [guarded, other]) {
+      const res = await s.request("GET", `/${code}`);
+      expect([res.status, ((await res.json()) as { error: { code: string } }).error.code]).toEqual([410, "link-disabled"]);
+    }
+    const page = await other.request("GET", `/${code}`, undefined, { headers: { accept: "text/html" } });
+    expect([page.status, page.headers.get("content-type")]).toEqual([410, "text/html; charset=utf-8"]);
+    expect(await page.text()).toContain("phishing reported and confirmed");
+    const details = (await (await sys.request("GET", `/api/links/${code}`, undefined, { headers: { authorization: `Bearer ${key.text}` } })).json()) as { disabled: { reason: string } | null };
+    expect(details.disabled?.reason).toBe("phishing reported and confirmed");
+    const on = await guarded.request("PATCH", `/api/admin/links/${code}`, { disabled: false }, { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(on.status).toBe(200);
+    for (const s of [guarded, other]) expect(await locationOf(s, `/${code}`)).toEqual([302, target]);
+  });
+
+  test("only an admin; a reason is required; an unknown code is 404", async () => {
+    const code = await create({ url: uniqueUrl("abuse-authz") });
+    expect((await guarded.request("PATCH", `/api/admin/links/${code}`, { disabled: true, reason: "x" })).status).toBe(401);
+    expect((await guarded.request("PATCH", `/api/admin/links/${code}`, { disabled: true, reason: "x" }, { headers: { authorization: `Bearer ${key.text}` } })).status).toBe(403);
+    const noReason = await guarded.request("PATCH", `/api/admin/links/${code}`, { disabled: true }, { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(noReason.status).toBe(400);
+    expect((await guarded.request("PATCH", "/api/admin/links/nosuchcode8", { disabled: false }, { headers: { authorization: `Bearer ${ADMIN}` } })).status).toBe(404);
+  });
+});

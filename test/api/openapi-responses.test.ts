@@ -112,6 +112,15 @@ async function cases(): Promise<Case[]> {
     { method: "get", template: "/{code}", status: 503, send: () => severed.request("GET", `/${owned}`) },
     { method: "get", template: "/{code}", status: 401, send: () => open.request("GET", `/${locked}`) },
 
+    { method: "patch", template: "/api/admin/links/{code}", status: 200, send: () => open.request("PATCH", `/api/admin/links/${owned}`, { disabled: false }, auth(admin)) },
+    { method: "patch", template: "/api/admin/links/{code}", status: 400, send: () => open.request("PATCH", `/api/admin/links/${owned}`, { disabled: true }, auth(admin)) },
+    { method: "patch", template: "/api/admin/links/{code}", status: 401, send: () => open.request("PATCH", `/api/admin/links/${owned}`, { disabled: false }) },
+    { method: "patch", template: "/api/admin/links/{code}", status: 403, send: () => open.request("PATCH", `/api/admin/links/${owned}`, { disabled: false }, auth(key)) },
+    { method: "patch", template: "/api/admin/links/{code}", status: 404, send: () => open.request("PATCH", "/api/admin/links/nosuchlink7", { disabled: false }, auth(admin)) },
+    { method: "patch", template: "/api/admin/links/{code}", status: 413, send: () => open.request("PATCH", `/api/admin/links/${owned}`, { disabled: true, reason: big }, auth(admin)) },
+    { method: "patch", template: "/api/admin/links/{code}", status: 415, send: text("PATCH", `/api/admin/links/${owned}`, "text/plain", "{}", auth(admin).headers) },
+    { method: "patch", template: "/api/admin/links/{code}", status: 503, send: () => severed.request("PATCH", `/api/admin/links/${owned}`, { disabled: false }, auth(admin)) },
+
     { method: "post", template: "/{code}", status: 302, send: unlock(locked, "spec-secret") },
     { method: "post", template: "/{code}", status: 400, send: unlock(locked, 7) },
     { method: "post", template: "/{code}", status: 401, send: unlock(locked, "wrong", peer()) },

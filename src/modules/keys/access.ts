@@ -50,6 +50,12 @@ export class AccessControl {
     if (!(await this.isAdmin(request))) throw new AppError("forbidden", "this route needs an admin key; this key is an ordinary one");
   }
 
+  /** Admin routes: an admin key or ADMIN_TOKEN, public mode or not (401 without a credential, 403 for an ordinary key). */
+  async requireAdmin(request: Request): Promise<void> {
+    if (credentialOf(request) === null) throw new AppError("unauthorized", "this route needs an admin key: send Authorization: Bearer <key>", { headers: { "www-authenticate": "Bearer" } });
+    if (!(await this.isAdmin(request))) throw new AppError("forbidden", "this route needs an admin key; this key is an ordinary one");
+  }
+
   // Constant time: both sides are hashed first, so their lengths match too.
   private isAdminToken(credential: string): boolean {
     const token = this.deps.adminToken;

@@ -4,23 +4,15 @@ import { AppError, asServiceError } from "../../errors";
 import type { Logger } from "../../observability/logger";
 import { forgetCodeForUrl, writeLink, type LinkValue } from "../../storage/link-cache";
 import { findLink, releaseUrl } from "../../storage/link-rows";
-import { deleteOwnedLink, findOwnedLink, listOwnedLinks, ownedTagCounts, updateOwnedLink, type LinkFilter, type StoredLink } from "../../storage/owned-link-rows";
+import { deleteOwnedLink, findOwnedLink, listOwnedLinks, ownedTagCounts, setLinkDisabled, updateOwnedLink, type LinkFilter, type LinkPatch, type StoredLink } from "../../storage/owned-link-rows";
 import type { ShardSet } from "../../storage/shard-set";
 import type { RingRouter } from "../../topology/ring-router";
 import { dedupeKey } from "./dedupe-key";
 import type { LinkService } from "./link-service";
 import type { LinkObserver } from "../../domain/outcomes";
 
-export interface LinkEdit {
-  url?: string;
-  expiresAt?: Date | null;
-  maxVisits?: number | null;
-  title?: string | null;
-  tags?: readonly string[];
-  forwardQuery?: boolean;
-  /** A new password's hash; null removes the password. */
-  passwordHash?: string | null;
-}
+/** What an owner may change: the stored patch, with the URL as the owner typed it (checked here). */
+export type LinkEdit = Omit<LinkPatch, "longUrl"> & { url?: string };
 
 /**
  * A key's own links: details, a newest-first list across shards, edit and delete. Another key's
@@ -121,13 +113,37 @@ export class LinkManager {
     const started = (this.deps.now ?? performance.now)();
     const longUrl = edit.url === undefined ? undefined : this.deps.links.checkedUrl(edit.url);
     const { shard, link } = await this.locate(owner, path);
-    const changed = await updateOwnedLink(this.deps.shards.at(shard).primary, link.code, owner, { longUrl, expiresAt: edit.expiresAt, maxVisits: edit.maxVisits, title: edit.title, tags: edit.tags, forwardQuery: edit.forwardQuery, passwordHash: edit.passwordHash }).catch((e: unknown) => Promise.reject(asServiceError(e)));
+    const changed = await updateOwnedLink(this.deps.shards.at(shard).primary, link.code, owner, { ...withoutUrl(edit), longUrl }).catch((e: unknown) => Promise.reject(asServiceError(e)));
     if (changed === null) throw notFound(path);
     // The old URL no longer dedupes to this code (a later create of it gets a new link).
     if (longUrl !== undefined && longUrl !== changed.before.longUrl) await this.release(owner, changed.before);
     await this.propagate(changed.after.code, valueOf(changed.after), shard);
     this.deps.observer.onChange({ code: changed.after.code, shard, kind: "update", owner, latencyMs: (this.deps.now ?? performance.now)() - started });
     return changed.after;
+  }
+
+  /**
+   * An admin disables a link (abuse) with a reason, or enables it again (null), whoever owns it:
+   * every instance answers 410 at once (Redis rewritten, hot caches invalidated), and the owner
+   * sees the reason in the link's details.
+   */
+  async setDisabled(path: string, reason: string | null): Promise<StoredLink> {
+    if (!isLinkPathShape(path)) throw new AppError("short-url-not-found", `no short URL ${JSON.stringify(path.slice(0, 32))}`);
+    const route = this.deps.router.current;
+    try {
+      for (const code of [path, aliasFallback(path)].filter((c): c is string => c !== null)) {
+        for (const shard of ownersOf(route, code)) {
+          const link = await setLinkDisabled(this.deps.shards.at(shard).primary, code, reason);
+          if (link === null) continue;
+          await this.propagate(link.code, valueOf(link), shard);
+          this.deps.observer.onChange({ code: link.code, shard, kind: "update", owner: link.owner, latencyMs: 0 });
+          return link;
+        }
+      }
+    } catch (error) {
+      throw asServiceError(error);
+    }
+    throw new AppError("short-url-not-found", `no short URL ${JSON.stringify(path)}`);
   }
 
   async remove(owner: string, path: string): Promise<void> {
@@ -193,12 +209,16 @@ export class LinkManager {
   }
 }
 
+function withoutUrl({ url: _url, ...rest }: LinkEdit): Omit<LinkPatch, "longUrl"> {
+  return rest;
+}
+
 function sameValue(a: LinkValue | "deleted", b: LinkValue | "deleted"): boolean {
-  return a === "deleted" || b === "deleted" ? a === b : a.longUrl === b.longUrl && a.expiresAt === b.expiresAt && a.maxVisits === b.maxVisits && a.owner === b.owner && (a.forwardQuery ?? true) === (b.forwardQuery ?? true) && a.passwordHash === b.passwordHash;
+  return a === "deleted" || b === "deleted" ? a === b : a.longUrl === b.longUrl && a.expiresAt === b.expiresAt && a.maxVisits === b.maxVisits && a.owner === b.owner && (a.forwardQuery ?? true) === (b.forwardQuery ?? true) && a.passwordHash === b.passwordHash && a.disabled === b.disabled;
 }
 
 function valueOf(link: StoredLink): LinkValue {
-  return { longUrl: link.longUrl, expiresAt: link.expiresAt?.getTime() ?? null, maxVisits: link.maxVisits, owner: link.owner, ...(link.forwardQuery ? {} : { forwardQuery: false as const }), ...(link.passwordHash === null ? {} : { passwordHash: link.passwordHash }) };
+  return { longUrl: link.longUrl, expiresAt: link.expiresAt?.getTime() ?? null, maxVisits: link.maxVisits, owner: link.owner, ...(link.forwardQuery ? {} : { forwardQuery: false as const }), ...(link.passwordHash === null ? {} : { passwordHash: link.passwordHash }), ...(link.disabled === null ? {} : { disabled: link.disabled.reason }) };
 }
 
 function notFound(code: string): AppError {

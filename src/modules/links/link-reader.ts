@@ -139,6 +139,7 @@ export class LinkReader {
 
   private serve(started: number, route: Routing, found: Found, source: ReadOutcome["source"]): ResolvedLink | Promise<ResolvedLink> {
     const link = found.link as LinkValue;
+    if (link.disabled !== undefined) throw this.disabled(started, found, source, link.disabled);
     if (link.expiresAt !== null && this.clock() >= link.expiresAt) throw this.gone(started, found, source, "expired");
     if (link.maxVisits !== null) return this.serveBudgeted(started, route, found, source, link);
     return { longUrl: link.longUrl, forwardQuery: link.forwardQuery !== false, passwordHash: link.passwordHash ?? null, outcome: this.observe(started, found.code, found.shard, source, "OK", link.owner) };
@@ -160,6 +161,11 @@ export class LinkReader {
   private gone(started: number, found: Found, source: ReadOutcome["source"], why: string): AppError {
     this.observe(started, found.code, found.shard, source, "GONE", (found.link as LinkValue).owner);
     return new AppError("link-gone", `short URL ${JSON.stringify(found.code)} ${why}`);
+  }
+
+  private disabled(started: number, found: Found, source: ReadOutcome["source"], reason: string): AppError {
+    this.observe(started, found.code, found.shard, source, "GONE", (found.link as LinkValue).owner);
+    return new AppError("link-disabled", `short URL ${JSON.stringify(found.code)} was disabled by the service's operators: ${reason}`);
   }
 
   private observe(started: number, code: string, shard: number | null, source: ReadOutcome["source"], status: ReadOutcome["status"], owner: string | null): ReadOutcome {

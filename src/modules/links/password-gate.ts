@@ -1,5 +1,6 @@
 import { AppError } from "../../errors";
 import type { WindowCounter } from "../ratelimit/window-counter";
+import { PAGE_HEADERS, passwordPage, wantsHtml } from "./link-pages";
 
 /**
  * Password-protected links: what a GET of one answers (a small form for a browser, 401
@@ -15,34 +16,13 @@ export function hashPassword(password: string): Promise<string> {
   return Bun.password.hash(password, { algorithm: "argon2id" });
 }
 
-const PAGE_HEADERS = { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "x-robots-tag": "noindex", "referrer-policy": "no-referrer" };
 
-/** A browser asked for the page (its Accept names HTML); anything else is an API client. */
-export const wantsHtml = (request: Request) => (request.headers.get("accept") ?? "").includes("text/html");
 
 /** The answer to a request for a protected link that brought no (right) password. */
 export function passwordAnswer(request: Request, code: string, wrong: boolean): Response {
   if (!wantsHtml(request)) throw new AppError("password-required", wrong ? "the password is not right" : `short URL ${JSON.stringify(code)} needs a password: POST it as password`);
   const url = new URL(request.url);
-  return new Response(page(`${url.pathname}${url.search}`, wrong), { status: wrong ? 401 : 200, headers: PAGE_HEADERS });
-}
-
-function page(action: string, wrong: boolean): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">
-<title>Password needed</title>
-<style>body{font-family:system-ui,sans-serif;display:grid;place-items:center;min-height:90vh;margin:0}form{display:grid;gap:.6rem;width:min(20rem,90vw)}input,button{font:inherit;padding:.5rem}.error{color:#b3261e}</style></head>
-<body><form method="post" action="${escapeHtml(action)}">
-<h1>This link needs a password</h1>
-${wrong ? '<p class="error" role="alert">That password is not right.</p>' : ""}
-<label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required autofocus>
-<button type="submit">Continue</button>
-</form></body></html>`;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return new Response(passwordPage(`${url.pathname}${url.search}`, wrong), { status: wrong ? 401 : 200, headers: PAGE_HEADERS });
 }
 
 /** The password a POST /{code} carries: a form field (browsers) or JSON `{"password": ...}`. */

@@ -3,6 +3,7 @@ import { AppError } from "../../errors";
 import { forwardedQuery } from "../../domain/query-forwarding";
 import type { WindowCounter } from "../ratelimit/window-counter";
 import { chargeAttempt, passwordAnswer, sentPassword } from "./password-gate";
+import { disabledPage, wantsHtml } from "./link-pages";
 import { rateLimitHeaders, rateLimitedError } from "../ratelimit/rate-limit-headers";
 import type { MemoryAdmission } from "../ratelimit/memory-admission";
 import type { LinkReader, ResolvedLink } from "./link-reader";
@@ -89,17 +90,20 @@ export function redirectHandler(deps: RedirectDeps): RedirectHandler {
     return resolved instanceof Promise ? resolved.then((r) => redirect(r, request)) : redirect(resolved, request);
   };
   const elsewhere = deps.notFoundUrl;
-  if (elsewhere === undefined) return handle;
-  const orElsewhere = (error: unknown): Response => {
-    if (!(error instanceof AppError) || error.code !== "short-url-not-found") throw error;
-    return new Response(null, { status: 302, headers: { location: elsewhere, ...error.options.headers } });
+  // Two refusals a person may meet in a browser are answered in kind: an unknown code is sent to
+  // NOT_FOUND_REDIRECT_URL when set, a disabled link gets a page saying so; the rest are JSON.
+  const answered = (error: unknown, request: Request): Response => {
+    if (!(error instanceof AppError)) throw error;
+    if (error.code === "short-url-not-found" && elsewhere !== undefined) return new Response(null, { status: 302, headers: { location: elsewhere, ...error.options.headers } });
+    if (error.code === "link-disabled" && wantsHtml(request)) return disabledPage(error.message);
+    throw error;
   };
   return (code, request) => {
     try {
       const answer = handle(code, request);
-      return answer instanceof Promise ? answer.catch(orElsewhere) : answer;
+      return answer instanceof Promise ? answer.catch((error: unknown) => answered(error, request)) : answer;
     } catch (error) {
-      return orElsewhere(error);
+      return answered(error, request);
     }
   };
 }

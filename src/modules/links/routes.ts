@@ -9,8 +9,10 @@ import type { LinkService } from "./link-service";
 import type { RedirectHandler } from "./redirect-route";
 import { aliasOf, createLinkBody, futureDate, parseBody } from "./schema";
 import { createdJson, createdView, shortUrl } from "./views";
-import { hashPassword } from "./password-gate";
+import { hashPassword, MAX_PASSWORD } from "./password-gate";
 import { z } from "zod";
+
+const unlockBody = z.object({ password: z.string().min(1).max(MAX_PASSWORD) });
 
 export interface LinkRoutesDeps {
   links: LinkService;
@@ -82,6 +84,7 @@ export function linkRoutes(deps: LinkRoutesDeps) {
         summary: "Unlock a password-protected link",
         description: "The password as a form field (application/x-www-form-urlencoded, what the link's page sends) or JSON {\"password\": ...}. Attempts are limited per client and link.",
         path: { code: { description: "a generated code or an alias (any capitalisation)" } },
+        body: { media: { "application/json": unlockBody, "application/x-www-form-urlencoded": unlockBody } },
         responses: { 302: { description: "the password is right: redirect to the long URL" }, 401: { description: "the password is not right: the form again for a browser (Accept: text/html), else password-required", media: { "text/html": z.string(), "application/json": errorBody } } },
         errors: [400, 404, 410, 415, 429, 503],
       }),

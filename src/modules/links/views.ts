@@ -35,6 +35,7 @@ export const linkView = z.object({
   tags: z.array(z.string()),
   forward_query: z.boolean(),
   password_protected: z.boolean().meta({ description: "a password is asked before the redirect (the password itself is never shown)" }),
+  disabled: z.object({ reason: z.string(), at: z.string() }).nullable().meta({ description: "set when the service's operators disabled the link: it answers 410" }),
 });
 
 export const linkPage = z.object({ links: z.array(linkView), next_cursor: z.string().nullable() });
@@ -84,5 +85,6 @@ export function linkJson(link: StoredLink & { clicks?: number; humans?: number }
     tags: link.tags,
     forward_query: link.forwardQuery,
     password_protected: link.passwordHash !== null,
+    disabled: link.disabled === null ? null : { reason: link.disabled.reason, at: link.disabled.at.toISOString() },
   };
 }

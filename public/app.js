@@ -14,6 +14,7 @@ import { createConnection } from "./connection.js";
 import { createLinkForm } from "./create-form.js";
 import { createEventFeed } from "./event-feed.js";
 import { createMetricViews } from "./metric-views.js";
+import { show } from "./dom.js";
 import { createMetricsChart } from "./metrics-chart.js";
 import { createTopologyPanel } from "./topology-panel.js";
 
@@ -81,5 +82,22 @@ const connection = createConnection({
   },
 });
 
+// Abuse reports are counted by the backend (GET /api/admin/reports); asked every 10 s.
+const REPORTS_EVERY_MS = 10_000;
+async function showReports() {
+  try {
+    const response = await fetch("/api/admin/reports?limit=1", { cache: "no-store", headers: adminKey.headers() });
+    if (!response.ok) return;
+    const body = await response.json();
+    show(document.getElementById("reports-total"), body.total, (n) => n.toLocaleString());
+    const newest = body.reports[0];
+    if (newest) document.getElementById("reports-latest").textContent = `newest: ${newest.code}: ${newest.reason}`;
+  } catch {
+    // Asked again at the next tick.
+  }
+}
+
 createLinkForm({ onCreated: (code) => feed.highlight(code) });
 connection.connect();
+void showReports();
+setInterval(() => void showReports(), REPORTS_EVERY_MS);

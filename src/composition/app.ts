@@ -19,6 +19,9 @@ import { CreateBudget } from "../modules/ratelimit/create-budget";
 import type { rateGate } from "../modules/ratelimit/rate-gate";
 import type { DailyCap } from "../modules/ratelimit/daily-cap";
 import { adminLinkRoutes } from "../modules/links/admin-routes";
+import { reportRoutes } from "../modules/links/report-routes";
+import type { WindowCounter } from "../modules/ratelimit/window-counter";
+import type { PgNode } from "../storage/nodes";
 import type { RateLimiter } from "../modules/ratelimit/rate-limiter";
 import { topologyRoutes } from "../modules/topology/routes";
 import type { Logger } from "../observability/logger";
@@ -37,6 +40,8 @@ export interface HttpAppDeps {
   stats: ClickStats;
   accountStats: AccountClickStats;
   redirect: (code: string, request: Request) => Response | Promise<Response>;
+  /** Abuse reports: the catalog they are kept in, the Redis windows that limit them, the client's address. */
+  reports: { catalog: () => PgNode; count: WindowCounter; clientKey: (request: Request) => string };
   /** POST /{code}: a protected link's password. */
   unlock: (code: string, request: Request) => Response | Promise<Response>;
   gate: ReturnType<typeof rateGate>;
@@ -74,6 +79,7 @@ export async function httpApp(deps: HttpAppDeps) {
     .use(observabilityRoutes({ prometheus: deps.prometheus, latest: deps.latestMetrics, access }))
     .use(topologyRoutes({ view: deps.topologyView, access }))
     .use(clickRoutes({ stats: deps.stats, accountStats: deps.accountStats, access, keys: deps.keys, manager: deps.manager }))
+    .use(reportRoutes({ ...deps.reports, access, maxBodyBytes: config.MAX_BODY_BYTES }))
     .use(adminLinkRoutes({ manager: deps.manager, access, publicBaseUrl: config.PUBLIC_BASE_URL, maxBodyBytes: config.MAX_BODY_BYTES }))
     .use(
       manageRoutes({

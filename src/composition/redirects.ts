@@ -28,6 +28,8 @@ export function composeRedirects(
   };
   const capped = config.RATE_LIMIT_ENABLED && config.ANONYMOUS_CREATE && config.ANONYMOUS_CREATE_PER_DAY > 0;
   return {
+    /** Redis windows for other per-client limits (abuse reports). */
+    count,
     redirect: redirectHandler(redirectDeps),
     unlock: unlockHandler({ ...redirectDeps, count }),
     anonymousDaily: capped ? new DailyCap({ count, cap: config.ANONYMOUS_CREATE_PER_DAY, clientKey: deps.clientKey }) : null,

@@ -124,7 +124,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   const access = new AccessControl({ keys, adminToken: config.ADMIN_TOKEN, observabilityPublic: config.OBSERVABILITY_PUBLIC });
   const stats = new ClickStats({ shards, router });
   const manager = new LinkManager({ shards, router, links, invalidation, observer, clicksOf: (code) => stats.total(code), cacheTtlSeconds: config.CACHE_TTL_SECONDS, logger });
-  const { redirect, unlock, anonymousDaily } = composeRedirects(config, { reader, admission, clientKey, shards, router, onServed: analytics?.onServed });
+  const { redirect, unlock, anonymousDaily, count } = composeRedirects(config, { reader, admission, clientKey, shards, router, onServed: analytics?.onServed });
   const gateway = new WsGateway({
     hub,
     limits: new ClientLimits({ maxSockets: config.WS_MAX_PER_CLIENT, messagesPerSecond: config.WS_MESSAGES_PER_SEC }),
@@ -178,6 +178,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     accountStats: new AccountClickStats({ shards, router }),
     redirect,
     unlock,
+    reports: { catalog: () => catalog.primary, count, clientKey },
     gate: rateGate(limiter, createAdmission, clientKey),
     anonymousDaily,
     limiter,
@@ -266,8 +267,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
       await invalidation.stop();
       await keys.stop();
       redis.control.disconnect();
-      clusterMetrics.stop();
-      loopDelay.stop();
+      for (const ticker of [clusterMetrics, loopDelay]) ticker.stop();
       if (probeTimer) clearInterval(probeTimer);
       migrations?.stop();
       await bus.stop();

@@ -204,3 +204,52 @@ describe("an admin disables a link", () => {
     expect((await guarded.request("PATCH", "/api/admin/links/nosuchcode8", { disabled: false }, { headers: { authorization: `Bearer ${ADMIN}` } })).status).toBe(404);
   });
 });
+
+describe("abuse reports", () => {
+  test("anyone may report: 202 for a known and an unknown code alike; an operator lists them newest first with the total", async () => {
+    const code = await create({ url: uniqueUrl("reported") });
+    const peer = `10.55.${Math.floor(Math.random() * 250)}.9`;
+    const known = await sys.request("POST", "/api/report", { code, reason: "looks like phishing" }, { peer });
+    const unknown = await sys.request("POST", "/api/report", { code: "nosuchcode9", reason: "spam" }, { peer });
+    expect([known.status, unknown.status]).toEqual([202, 202]);
+    expect(await known.json()).toEqual(await unknown.json());
+  });
+
+  test("at most 10 an hour from one address; bad input is a 400 naming it", async () => {
+    const peer = `10.56.${Math.floor(Math.random() * 250)}.7`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) statuses.push((await sys.request("POST", "/api/report", { code: "abcdef", reason: `r${i}` }, { peer })).status);
+    expect(statuses.slice(0, 10).every((s) => s === 202)).toBe(true);
+    expect(statuses[10]).toBe(429);
+    for (const [body, message] of [
+      [{ code: "abcdef" }, "reason must be a string"],
+      [{ code: "abcdef", reason: " " }, "reason must not be empty"],
+      [{ code: "no/such", reason: "x" }, "code is not a short code"],
+    ] as const) {
+      const res = await sys.request("POST", "/api/report", body, { peer: `${peer}0` });
+      expect([res.status, ((await res.json()) as { error: { message: string } }).error.message]).toEqual([400, message]);
+    }
+  });
+});
+
+describe("abuse reports, as an operator sees them", () => {
+  const ADMIN = "reports-admin-token-0123456789";
+  let ops: TestSystem;
+  beforeAll(async () => {
+    ops = await startSystem({ RATE_LIMIT_ENABLED: "false", INSTANCE_ID: "28", ADMIN_TOKEN: ADMIN, OBSERVABILITY_PUBLIC: "false" });
+  });
+  afterAll(() => ops.close());
+
+  test("only for operators: no credential 401, an ordinary key 403", async () => {
+    expect((await ops.request("GET", "/api/admin/reports")).status).toBe(401);
+    expect((await ops.request("GET", "/api/admin/reports", undefined, { headers: { authorization: `Bearer ${key.text}` } })).status).toBe(403);
+  });
+
+  test("newest first, with the total", async () => {
+    const reason = `report ${crypto.randomUUID()}`;
+    expect((await ops.request("POST", "/api/report", { code: "abcdefg", reason }, { peer: "10.57.0.1" })).status).toBe(202);
+    const listed = (await (await ops.request("GET", "/api/admin/reports?limit=3", undefined, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { total: number; reports: Array<{ code: string; reason: string }> };
+    expect(listed.reports[0]).toMatchObject({ code: "abcdefg", reason });
+    expect(listed.total).toBeGreaterThanOrEqual(1);
+  });
+});

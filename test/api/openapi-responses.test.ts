@@ -112,6 +112,18 @@ async function cases(): Promise<Case[]> {
     { method: "get", template: "/{code}", status: 503, send: () => severed.request("GET", `/${owned}`) },
     { method: "get", template: "/{code}", status: 401, send: () => open.request("GET", `/${locked}`) },
 
+    { method: "post", template: "/api/report", status: 202, send: () => open.request("POST", "/api/report", { code: owned, reason: "spec check" }, { peer: peer() }) },
+    { method: "post", template: "/api/report", status: 400, send: () => open.request("POST", "/api/report", { code: owned }, { peer: peer() }) },
+    { method: "post", template: "/api/report", status: 413, send: () => open.request("POST", "/api/report", { code: owned, reason: big }, { peer: peer() }) },
+    { method: "post", template: "/api/report", status: 415, send: text("POST", "/api/report", "text/plain", "{}") },
+    { method: "post", template: "/api/report", status: 429, send: () => { const from = peer(); return until(() => open.request("POST", "/api/report", { code: owned, reason: "again" }, { peer: from }), 429, 12); } },
+    { method: "post", template: "/api/report", status: 503, send: () => severed.request("POST", "/api/report", { code: owned, reason: "severed" }, { peer: peer() }) },
+    { method: "get", template: "/api/admin/reports", status: 200, send: () => open.request("GET", "/api/admin/reports?limit=5", undefined, auth(admin)) },
+    { method: "get", template: "/api/admin/reports", status: 400, send: () => open.request("GET", "/api/admin/reports?limit=0", undefined, auth(admin)) },
+    { method: "get", template: "/api/admin/reports", status: 401, send: () => open.request("GET", "/api/admin/reports") },
+    { method: "get", template: "/api/admin/reports", status: 403, send: () => open.request("GET", "/api/admin/reports", undefined, auth(key)) },
+    { method: "get", template: "/api/admin/reports", status: 503, send: () => severed.request("GET", "/api/admin/reports", undefined, auth(admin)) },
+
     { method: "patch", template: "/api/admin/links/{code}", status: 200, send: () => open.request("PATCH", `/api/admin/links/${owned}`, { disabled: false }, auth(admin)) },
     { method: "patch", template: "/api/admin/links/{code}", status: 400, send: () => open.request("PATCH", `/api/admin/links/${owned}`, { disabled: true }, auth(admin)) },
     { method: "patch", template: "/api/admin/links/{code}", status: 401, send: () => open.request("PATCH", `/api/admin/links/${owned}`, { disabled: false }) },

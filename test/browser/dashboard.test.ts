@@ -415,6 +415,16 @@ describe("dashboard", () => {
     expect(problems.errors()).toEqual([]);
   }, 30_000);
 
+  test("the abuse reports card shows the backend's count and the newest report", async () => {
+    const reason = `spam ${crypto.randomUUID().slice(0, 6)}`;
+    const filed = await fetch(`${server.url}/api/report`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code, reason }) });
+    expect(filed.status).toBe(202);
+    const { total } = (await (await fetch(`${server.url}/api/admin/reports?limit=1`)).json()) as { total: number };
+    await page.reload();
+    await page.waitForFunction((t) => (globalThis as any).document.getElementById("reports-total")?.dataset.value === String(t), total, { timeout: 10_000 });
+    expect(await page.textContent("#reports-latest")).toContain(reason);
+  }, 30_000);
+
   test("reconnects by itself after the server restarts on the same port", async () => {
     const connectsBefore = Number(await page.getAttribute("#connection-status", "data-connects"));
     const lastPush = (await shown()).at;

@@ -69,22 +69,14 @@ async function primeTopology() {
   }
 }
 
-const connection = createConnection({
-  adminKey,
-  handlers: {
-    metrics: (message) => metrics.ingest(message),
-    events: (events, skipped) => feed.add(events, skipped),
-    topology: (message) => topology.render(message),
-    subscribed: (topics) => {
-      void primeMetrics();
-      if (topics.includes("topology")) void primeTopology();
-    },
-  },
-});
-
-// Abuse reports are counted by the backend (GET /api/admin/reports); asked every 10 s.
+// Abuse reports are counted by the backend (GET /api/admin/reports); asked every 10 s once the
+// stream has accepted this page (an admin key, or a public server), never before: a closed
+// dashboard without a key sends no request that would be refused.
 const REPORTS_EVERY_MS = 10_000;
+let reportsTimer = 0;
 async function showReports() {
+  // A locked page (no key, or a key just revoked) asks for nothing.
+  if (document.getElementById("connection-status").dataset.state !== "connected") return;
   try {
     const response = await fetch("/api/admin/reports?limit=1", { cache: "no-store", headers: adminKey.headers() });
     if (!response.ok) return;
@@ -97,7 +89,20 @@ async function showReports() {
   }
 }
 
+const connection = createConnection({
+  adminKey,
+  handlers: {
+    metrics: (message) => metrics.ingest(message),
+    events: (events, skipped) => feed.add(events, skipped),
+    topology: (message) => topology.render(message),
+    subscribed: (topics) => {
+      void primeMetrics();
+      void showReports();
+      reportsTimer ||= setInterval(() => void showReports(), REPORTS_EVERY_MS);
+      if (topics.includes("topology")) void primeTopology();
+    },
+  },
+});
+
 createLinkForm({ onCreated: (code) => feed.highlight(code) });
 connection.connect();
-void showReports();
-setInterval(() => void showReports(), REPORTS_EVERY_MS);

@@ -56,7 +56,7 @@ export class HostChoice {
   private readonly asks: Map<string, postgres.Sql>;
   private askedAt = 0;
   private asking: Promise<void> | null = null;
-  private recheck: ReturnType<typeof setInterval> | null;
+  private readonly recheck: ReturnType<typeof setInterval>;
 
   /**
    * @param urlOf a one-host URL for each host
@@ -97,8 +97,7 @@ export class HostChoice {
   }
 
   async close(): Promise<void> {
-    if (this.recheck !== null) clearInterval(this.recheck);
-    this.recheck = null;
+    clearInterval(this.recheck);
     await Promise.allSettled([...this.asks.values()].map((sql) => sql.end({ timeout: 1 })));
   }
 

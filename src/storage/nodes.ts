@@ -63,15 +63,15 @@ export function createPgNode(name: string, role: "primary" | "replica", url: str
   const parts = hostsOf(url);
   if (parts === null || parts.hosts.length < 2) return { name, role, url: redact(url), client: open(url), policy: nodePolicy, tracing, shard, hosts: null };
   const rest = withoutSessionAttrs(parts.rest);
-  const node: PgNode = { name, role, url: redact(url), client: null as unknown as postgres.Sql, policy: nodePolicy, tracing, shard, hosts: null };
+  // The choice moves only once its hosts have answered, after `node` below exists.
   const hosts = new HostChoice(parts.hosts, (host) => `${parts.prefix}${host}${rest}`, role === "primary" ? "writer" : "reader", policy.timeoutMs, (chosen) => {
     const old = node.client;
     node.client = open(chosen);
     // Calls already on the old pool finish there; one hung on a node that cannot commit is cut off.
     old.end({ timeout: 5 }).catch(() => {});
   });
-  node.client = open(hosts.url);
-  return Object.assign(node, { hosts });
+  const node: PgNode = { name, role, url: redact(url), client: open(hosts.url), policy: nodePolicy, tracing, shard, hosts };
+  return node;
 }
 
 function openPg(url: string, role: "primary" | "replica", policy: PolicyTuning, poolSize: number): postgres.Sql {

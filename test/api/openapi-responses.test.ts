@@ -138,6 +138,7 @@ async function cases(): Promise<Case[]> {
     { method: "post", template: "/{code}", status: 401, send: unlock(locked, "wrong", peer()) },
     { method: "post", template: "/{code}", status: 404, send: unlock("nosuchlink9", "x") },
     { method: "post", template: "/{code}", status: 410, send: () => until(unlock(lockedOnce, "spec-secret"), 410, 3) },
+    { method: "post", template: "/{code}", status: 413, send: unlock(locked, "x".repeat(5000)) },
     { method: "post", template: "/{code}", status: 415, send: text("POST", `/${locked}`, "text/plain", "password=x") },
     { method: "post", template: "/{code}", status: 429, send: () => { const from = peer(); return until(unlock(locked, "wrong", from), 429, 8); } },
     { method: "post", template: "/{code}", status: 503, send: () => severed.request("POST", `/${owned}`, { password: "x" }) },

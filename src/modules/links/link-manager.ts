@@ -42,7 +42,7 @@ export class LinkManager {
   ) {}
 
   async get(owner: string, path: string): Promise<StoredLink & { clicks: number }> {
-    const { link } = await this.locate(owner, path);
+    const link = await this.owned(owner, path);
     const clicks = await this.deps.clicksOf(link.code).catch(() => 0);
     return { ...link, clicks };
   }
@@ -128,22 +128,17 @@ export class LinkManager {
    * sees the reason in the link's details.
    */
   async setDisabled(path: string, reason: string | null): Promise<StoredLink> {
-    if (!isLinkPathShape(path)) throw new AppError("short-url-not-found", `no short URL ${JSON.stringify(path.slice(0, 32))}`);
-    const route = this.deps.router.current;
-    try {
-      for (const code of [path, aliasFallback(path)].filter((c): c is string => c !== null)) {
-        for (const shard of ownersOf(route, code)) {
-          const link = await setLinkDisabled(this.deps.shards.at(shard).primary, code, reason);
-          if (link === null) continue;
-          await this.propagate(link.code, valueOf(link), shard);
-          this.deps.observer.onChange({ code: link.code, shard, kind: "update", owner: link.owner, latencyMs: 0 });
-          return link;
-        }
-      }
-    } catch (error) {
-      throw asServiceError(error);
-    }
-    throw new AppError("short-url-not-found", `no short URL ${JSON.stringify(path)}`);
+    const started = (this.deps.now ?? performance.now)();
+    const missing = (p: string) => new AppError("short-url-not-found", `no short URL ${JSON.stringify(p)}`);
+    const { shard, link } = await this.onOwners(path, (shard, code) => setLinkDisabled(this.deps.shards.at(shard).primary, code, reason), missing);
+    await this.propagate(link.code, valueOf(link), shard);
+    this.deps.observer.onChange({ code: link.code, shard, kind: "update", owner: link.owner, latencyMs: (this.deps.now ?? performance.now)() - started });
+    return link;
+  }
+
+  /** The key's link, without its clicks (a QR code, an import's check of a code it holds). */
+  async owned(owner: string, path: string): Promise<StoredLink> {
+    return (await this.locate(owner, path)).link;
   }
 
   async remove(owner: string, path: string): Promise<void> {
@@ -157,21 +152,29 @@ export class LinkManager {
   }
 
   /** The shard holding the key's link: its owner, mid-migration the old owner; an alias in any case. */
-  private async locate(owner: string, path: string): Promise<{ shard: number; link: StoredLink }> {
-    if (!isLinkPathShape(path)) throw notFound(path.slice(0, 32));
+  private locate(owner: string, path: string): Promise<{ shard: number; link: StoredLink }> {
+    return this.onOwners(path, (shard, code) => findOwnedLink(this.deps.shards.at(shard).primary, code, owner), notFound);
+  }
+
+  /**
+   * The first answer of `attempt` on the shards that may hold the path's link (its owner, and
+   * mid-migration its old owner), under the path and, typed with capitals, as an alias.
+   */
+  private async onOwners(path: string, attempt: (shard: number, code: string) => Promise<StoredLink | null>, missing: (path: string) => AppError): Promise<{ shard: number; link: StoredLink }> {
+    if (!isLinkPathShape(path)) throw missing(path.slice(0, 32));
     const route = this.deps.router.current;
     const codes = [path, aliasFallback(path)].filter((c): c is string => c !== null);
     try {
       for (const code of codes) {
         for (const shard of ownersOf(route, code)) {
-          const link = await findOwnedLink(this.deps.shards.at(shard).primary, code, owner);
+          const link = await attempt(shard, code);
           if (link) return { shard, link };
         }
       }
     } catch (error) {
       throw asServiceError(error);
     }
-    throw notFound(path);
+    throw missing(path);
   }
 
   private async release(owner: string, link: StoredLink): Promise<void> {

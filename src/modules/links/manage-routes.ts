@@ -100,7 +100,7 @@ export function manageRoutes(deps: ManageRoutesDeps) {
       async ({ request, set }) => {
         const owner = await authed(request, set);
         const budget = deps.budgetFor(owner);
-        const findOwn = (code: string) => manager.get(owner, code).then((l) => ({ longUrl: l.longUrl }), () => null);
+        const findOwn = (code: string) => manager.owned(owner, code).then((l) => ({ longUrl: l.longUrl }), () => null);
         const outcome = await importLinks(request, deps.maxImportBytes, budget.charged((url, options) => links.create(url, { owner, ...options })), findOwn, report);
         Object.assign(set.headers, budget.headers());
         set.status = outcome.status;
@@ -125,7 +125,7 @@ export function manageRoutes(deps: ManageRoutesDeps) {
     .get("/api/links/:code/qr", async ({ request, params, query, set }) => {
       const owner = await authed(request, set);
       const options = parseQuery(qrQuery, query);
-      const link = await manager.get(owner, String(params.code ?? ""));
+      const link = await manager.owned(owner, String(params.code ?? ""));
       const image = await qrImage(scanUrl(shortUrl(deps.publicBaseUrl, link.code)), options);
       // The image depends only on the code and the options: private (it is the owner's), revalidated by ETag.
       const headers = { ...(set.headers as Record<string, string>), etag: image.etag, "cache-control": "private, max-age=86400" };

@@ -1,6 +1,9 @@
 import { AppError } from "../../errors";
 import type { WindowCounter } from "../ratelimit/window-counter";
 import { PAGE_HEADERS, passwordPage, wantsHtml } from "./link-pages";
+import { readJsonBody } from "../../http/json-body";
+import { mediaTypeOf } from "../../http/media-type";
+import { parseBody, unlockBody } from "./schema";
 
 /**
  * Password-protected links: what a GET of one answers (a small form for a browser, 401
@@ -10,13 +13,12 @@ import { PAGE_HEADERS, passwordPage, wantsHtml } from "./link-pages";
  */
 export const ATTEMPTS_PER_CLIENT_PER_MIN = 5;
 export const ATTEMPTS_PER_LINK_PER_MIN = 30;
-export const MAX_PASSWORD = 128;
+/** A password form or JSON is a few bytes; more is not a password. */
+const MAX_BODY_BYTES = 4096;
 
 export function hashPassword(password: string): Promise<string> {
   return Bun.password.hash(password, { algorithm: "argon2id" });
 }
-
-
 
 /** The answer to a request for a protected link that brought no (right) password. */
 export function passwordAnswer(request: Request, code: string, wrong: boolean): Response {
@@ -27,20 +29,10 @@ export function passwordAnswer(request: Request, code: string, wrong: boolean): 
 
 /** The password a POST /{code} carries: a form field (browsers) or JSON `{"password": ...}`. */
 export async function sentPassword(request: Request): Promise<string> {
-  const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-  const text = (await request.text()).slice(0, 4096);
-  let password: unknown;
-  if (type === "application/x-www-form-urlencoded") password = new URLSearchParams(text).get("password");
-  else if (type === "application/json") password = (() => {
-    try {
-      return (JSON.parse(text) as { password?: unknown })?.password;
-    } catch {
-      throw new AppError("invalid-json", "body is not valid JSON");
-    }
-  })();
-  else throw new AppError("unsupported-media-type", "send the password as application/x-www-form-urlencoded or application/json");
-  if (typeof password !== "string" || password === "" || password.length > MAX_PASSWORD) throw new AppError("invalid-body", `password must be a string of 1-${MAX_PASSWORD} characters`);
-  return password;
+  const { type } = mediaTypeOf(request.headers.get("content-type"));
+  if (type === "application/x-www-form-urlencoded") return parseBody(unlockBody, Object.fromEntries(new URLSearchParams((await request.text()).slice(0, MAX_BODY_BYTES)))).password;
+  if (type !== "application/json") throw new AppError("unsupported-media-type", "send the password as application/x-www-form-urlencoded or application/json");
+  return parseBody(unlockBody, await readJsonBody(request, MAX_BODY_BYTES)).password;
 }
 
 /** Charges one attempt to the client on this link and to the link; a 429 past either limit. */

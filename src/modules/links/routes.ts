@@ -7,12 +7,10 @@ import { documented, errorBody } from "../../http/api-doc";
 import type { KeyRing } from "../keys/key-ring";
 import type { LinkService } from "./link-service";
 import type { RedirectHandler } from "./redirect-route";
-import { aliasOf, createLinkBody, futureDate, parseBody } from "./schema";
+import { aliasOf, createLinkBody, futureDate, parseBody, unlockBody } from "./schema";
 import { createdJson, createdView, shortUrl } from "./views";
-import { hashPassword, MAX_PASSWORD } from "./password-gate";
+import { hashPassword } from "./password-gate";
 import { z } from "zod";
-
-const unlockBody = z.object({ password: z.string().min(1).max(MAX_PASSWORD) });
 
 export interface LinkRoutesDeps {
   links: LinkService;
@@ -86,7 +84,7 @@ export function linkRoutes(deps: LinkRoutesDeps) {
         path: { code: { description: "a generated code or an alias (any capitalisation)" } },
         body: { media: { "application/json": unlockBody, "application/x-www-form-urlencoded": unlockBody } },
         responses: { 302: { description: "the password is right: redirect to the long URL" }, 401: { description: "the password is not right: the form again for a browser (Accept: text/html), else password-required", media: { "text/html": z.string(), "application/json": errorBody } } },
-        errors: [400, 404, 410, 415, 429, 503],
+        errors: [400, 404, 410, 413, 415, 429, 503],
       }),
     });
 }

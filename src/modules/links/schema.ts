@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { checkAlias } from "../../domain/alias";
 import { AppError } from "../../errors";
-import { MAX_PASSWORD } from "./password-gate";
 
 /**
  * The links API's request shapes, one zod schema each: they validate requests and, through
@@ -52,10 +51,15 @@ function oneUrl<T extends { url?: string; long_url?: string }>(schema: z.ZodType
     .refine((b) => b.url === undefined || b.long_url === undefined || b.url === b.long_url, { message: "url and long_url differ; send one" });
 }
 
+export const MAX_PASSWORD = 128;
+
 const password = z
   .string({ error: "password must be a string" })
   .min(1, "password must not be empty")
   .max(MAX_PASSWORD, `password must be at most ${MAX_PASSWORD} characters`);
+
+/** POST /{code}: a protected link's password, as a form field or JSON. */
+export const unlockBody = z.object({ password });
 
 /** POST /create body: `{"url": "..."}`, with `long_url` accepted as an alias. Extra keys are ignored. */
 export const createLinkBody = oneUrl(z.object({ ...urlFields, ...linkOptions, password: password.optional().meta({ description: "asked before the redirect; stored as an argon2id hash only; needs an API key" }) }));

@@ -24,7 +24,7 @@ const segment = fc.oneof(
 );
 
 /** Every published route (a test checks this list against the app's spec), plus paths around them. */
-export const FUZZ_ROUTES = ["/", "/create", "/:x", "/api/links", "/api/links/:x", "/api/links/:x/stats", "/api/links/:x/stats/:x", "/api/links/:x/stats.csv", "/api/links/:x/qr", "/api/tags", "/api/admin/links/:x", "/api/report", "/api/admin/reports", "/api/stats", "/api/links/bulk", "/api/links/import", "/api/links/export", "/api/topology", "/api/metrics", "/metrics", "/health/live", "/health/ready", "/openapi.json", "/docs", "/dashboard/:x", "/:x/:x", "/ws"];
+export const FUZZ_ROUTES = ["/", "/create", "/:x", "/api/links", "/api/links/:x", "/api/links/:x/stats", "/api/links/:x/stats/:x", "/api/links/:x/stats.csv", "/api/links/:x/qr", "/api/tags", "/api/admin/links/:x", "/api/report", "/api/admin/reports", "/api/stats", "/api/links/bulk", "/api/links/import", "/api/links/export", "/api/topology", "/api/metrics", "/metrics", "/health/live", "/health/ready", "/openapi.json", "/docs", "/dashboard/:x", "/app/:x", "/:x/:x", "/ws"];
 
 const twoDigits = fc.integer({ min: 0, max: 99 }).map((n) => String(n).padStart(2, "0"));
 /** List cursors of the API's shape (a position and a code, base64url JSON) with positions no calendar or clock has. */

@@ -21,6 +21,10 @@ export const ERROR_STATUS = {
   /** An admin disabled the link (abuse); the message says why. */
   "link-disabled": 410,
   "payload-too-large": 413,
+  /** The link's target is on the blocklist (RFC 7725: unavailable for legal reasons). */
+  "link-blocked": 451,
+  /** A create or edit names a URL whose host is on the blocklist. */
+  "blocked-url": 400,
   "unsupported-media-type": 415,
   "rate-limited": 429,
   "route-not-found": 404,

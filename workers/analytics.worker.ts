@@ -1,7 +1,6 @@
-import { readFileSync } from "node:fs";
 import { setPriority } from "node:os";
 import { workerData } from "node:worker_threads";
-import { Reader } from "maxmind";
+import { countryLookup } from "../src/modules/analytics/country-lookup";
 import type { PackedFacts } from "../src/modules/analytics/click-log";
 import type { LinkRollup } from "../src/domain/click-dimensions";
 import { audienceOf } from "../src/modules/analytics/click-audience";
@@ -37,19 +36,9 @@ try {
 } catch {
   // Not permitted here: enrichment runs at normal priority.
 }
-const geo = setup.geoFile ? new Reader(readFileSync(setup.geoFile)) : null;
 const agents = new UserAgents(setup.agentCacheSize);
 const memo = new RollupMemo(setup.agentCacheSize * 5);
-const country = (ip: string): string | null => {
-  if (!geo) return null;
-  try {
-    // The @ip-location-db databases name the field country_code (MaxMind's own: country.iso_code).
-    return (geo.get(ip) as { country_code?: string } | null)?.country_code ?? null;
-  } catch {
-    // Not an address (a forged X-Forwarded-For from a trusted hop): no country.
-    return null;
-  }
-};
+const country = setup.geoFile ? countryLookup(setup.geoFile) : () => null;
 
 export default function run(task: AnalyticsTask): EnrichedBatch | ShardRollups[] {
   if (task.kind === "merge") {

@@ -24,10 +24,9 @@ import { KeyRing } from "../modules/keys/key-ring";
 import { ClaimRepair } from "../modules/links/claim-repair";
 import { HotLinks } from "../modules/links/hot-links";
 import { LinkManager } from "../modules/links/link-manager";
-import { LinkReader } from "../modules/links/link-reader";
 import { LinkService } from "../modules/links/link-service";
 import { directCode } from "../modules/links/redirect-route";
-import { composeRedirects } from "./redirects";
+import { composeRedirects, linkReaderFrom } from "./redirects";
 import { BULK_BODY_BYTES } from "../modules/links/schema";
 import { metricsListener } from "../modules/observability/routes";
 import { keyLookupGate, rateGate } from "../modules/ratelimit/rate-gate";
@@ -118,7 +117,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     cacheTtlSeconds: config.CACHE_TTL_SECONDS,
   });
   const { limiter, admission, createAdmission } = rateLimitsFrom(config, shards, router);
-  const reader = new LinkReader({ shards, router, hot, observer, cacheTtlSeconds: config.CACHE_TTL_SECONDS, annotate: tracing.enabled ? (a) => tracing.annotate(a) : undefined });
+  const reader = linkReaderFrom(config, { shards, router, hot, observer, clientKey, annotate: tracing.enabled ? (a) => tracing.annotate(a) : undefined });
   const keys = new KeyRing({ catalog, subscriber: redis.control, pollMs: config.KEYS_POLL_MS, unknownTtlMs: config.KEYS_UNKNOWN_TTL_MS, lookupGate: limiter ? keyLookupGate(limiter, clientKey) : undefined });
   keys.onRevoked = (keyIds) => hub.closeKeys(keyIds);
   const access = new AccessControl({ keys, adminToken: config.ADMIN_TOKEN, observabilityPublic: config.OBSERVABILITY_PUBLIC });

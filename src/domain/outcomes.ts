@@ -9,6 +9,8 @@ export interface ReadOutcome {
   source: "memory" | "redis" | "replica" | "primary" | "none" | "error";
   /** The key that owns the link (its events also go to that owner's stream); null when none or unknown. */
   owner: string | null;
+  /** The redirect rule that chose the target (its index), or null: the link's own URL, or not served. */
+  rule: number | null;
   latencyMs: number;
 }
 

@@ -40,7 +40,7 @@ export class EventFactory {
       owner: outcome.owner,
       json:
         `{"event_id":"${this.nextId()}","type":"read","status":"${outcome.status}","node":${this.nodeJson},"redis":${redis},"db":${db},` +
-        `"short_code":${code},"latency_ms":${fixed(outcome.latencyMs, 3)},"cache":"${outcome.cache}","source":"${outcome.source}",` +
+        `"short_code":${code},"latency_ms":${fixed(outcome.latencyMs, 3)},"cache":"${outcome.cache}","source":"${outcome.source}","rule":${outcome.rule},` +
         `${metrics},"cache_metrics":{${metrics}}}`,
     };
   }

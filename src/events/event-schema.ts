@@ -29,6 +29,8 @@ export const readEventSchema = z.strictObject({
   type: z.literal("read"),
   cache: z.enum(["HIT", "MISS"]),
   source: z.enum(["memory", "redis", "replica", "primary", "none", "error"]),
+  /** Added later (additive): the index of the redirect rule that chose the target; null for the link's own URL. */
+  rule: z.number().int().nonnegative().nullable(),
   ...cacheMetricsSchema.shape,
   cache_metrics: cacheMetricsSchema,
 });

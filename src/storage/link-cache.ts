@@ -1,6 +1,7 @@
 import { linkKey, urlKey } from "./redis-keys";
 import type { RedisNode } from "./nodes";
 import { redisCall } from "./nodes";
+import type { RedirectRule } from "../domain/redirect-rules";
 
 /**
  * Redis keys: `l:<code>` → the link on the code's shard, expiring after the configured TTL and
@@ -9,7 +10,7 @@ import { redisCall } from "./nodes";
  *
  * A link's value is its long URL as is when it has no limits and no owner (every long URL
  * starts with "http"), `{"u":…,"e":expiresAtMs,"m":maxVisits,"o":ownerKeyId}` otherwise (with `"f":0`
- * when the link does not forward the query string, `"p":<argon2id hash>` when it has a password), and `-`
+ * when the link does not forward the query string, `"r":[…]` for its redirect rules, `"p":<argon2id hash>` when it has a password), and `-`
  * for a deleted link (a tombstone, so a read that raced the delete cannot put the old value
  * back: refills are SET NX). The owner rides along so a redirect can be streamed to its owner's
  * topic without a query; an owned link cached before owners were (plain text) streams to nobody
@@ -24,6 +25,8 @@ export interface LinkValue {
   owner: string | null;
   /** false: the short URL's query string is not carried over to the target (absent: it is). */
   forwardQuery?: false;
+  /** Redirect rules, tried before longUrl; absent: none. */
+  rules?: RedirectRule[];
   /** The link's password as an argon2id hash (never the password); absent: no password. */
   passwordHash?: string;
   /** Why an admin disabled the link; absent: it is not disabled. */
@@ -54,15 +57,15 @@ export async function writeLink(node: RedisNode, code: string, link: LinkValue |
 const TOMBSTONE = "-";
 
 export function encodeLink(link: LinkValue): string {
-  if (link.expiresAt === null && link.maxVisits === null && link.owner === null && link.forwardQuery !== false && link.passwordHash === undefined && link.disabled === undefined) return link.longUrl;
-  return JSON.stringify({ u: link.longUrl, e: link.expiresAt, m: link.maxVisits, o: link.owner, ...(link.forwardQuery === false ? { f: 0 } : {}), ...(link.passwordHash === undefined ? {} : { p: link.passwordHash }), ...(link.disabled === undefined ? {} : { d: link.disabled }) });
+  if (link.expiresAt === null && link.maxVisits === null && link.owner === null && link.forwardQuery !== false && link.rules === undefined && link.passwordHash === undefined && link.disabled === undefined) return link.longUrl;
+  return JSON.stringify({ u: link.longUrl, e: link.expiresAt, m: link.maxVisits, o: link.owner, ...(link.forwardQuery === false ? { f: 0 } : {}), ...(link.rules === undefined ? {} : { r: link.rules }), ...(link.passwordHash === undefined ? {} : { p: link.passwordHash }), ...(link.disabled === undefined ? {} : { d: link.disabled }) });
 }
 
 export function decodeLink(raw: string): LinkValue | "deleted" {
   if (raw === TOMBSTONE) return "deleted";
   if (raw.charCodeAt(0) !== 123) return { longUrl: raw, expiresAt: null, maxVisits: null, owner: null };
-  const v = JSON.parse(raw) as { u: string; e: number | null; m: number | null; o?: string | null; f?: 0; p?: string; d?: string };
-  return { longUrl: v.u, expiresAt: v.e, maxVisits: v.m, owner: v.o ?? null, ...(v.f === 0 ? { forwardQuery: false as const } : {}), ...(v.p === undefined ? {} : { passwordHash: v.p }), ...(v.d === undefined ? {} : { disabled: v.d }) };
+  const v = JSON.parse(raw) as { u: string; e: number | null; m: number | null; o?: string | null; f?: 0; r?: RedirectRule[]; p?: string; d?: string };
+  return { longUrl: v.u, expiresAt: v.e, maxVisits: v.m, owner: v.o ?? null, ...(v.f === 0 ? { forwardQuery: false as const } : {}), ...(v.r === undefined ? {} : { rules: v.r }), ...(v.p === undefined ? {} : { passwordHash: v.p }), ...(v.d === undefined ? {} : { disabled: v.d }) };
 }
 
 /**

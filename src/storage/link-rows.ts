@@ -1,5 +1,6 @@
 import type { PgNode } from "./nodes";
 import { pgCall } from "./nodes";
+import type { RedirectRule } from "../domain/redirect-rules";
 import type { LinkValue } from "./link-cache";
 
 /**
@@ -151,12 +152,12 @@ export async function createLinksWithIndex(node: PgNode, links: readonly NewLink
 export async function findLink(node: PgNode, code: string): Promise<LinkValue | null> {
   const rows = await pgCall(
     node,
-    (sql) => sql<{ long_url: string; expires_at: Date | null; max_visits: string | null; owner: string | null; forward_query: boolean; password_hash: string | null; disabled_reason: string | null }[]>`select long_url, expires_at, max_visits::text, owner, forward_query, password_hash, disabled_reason from links where code = ${code}`,
+    (sql) => sql<{ long_url: string; expires_at: Date | null; max_visits: string | null; owner: string | null; forward_query: boolean; rules: RedirectRule[] | null; password_hash: string | null; disabled_reason: string | null }[]>`select long_url, expires_at, max_visits::text, owner, forward_query, rules, password_hash, disabled_reason from links where code = ${code}`,
     { idempotent: true },
   );
   const row = rows[0];
   if (!row) return null;
-  return { longUrl: row.long_url, expiresAt: row.expires_at?.getTime() ?? null, maxVisits: row.max_visits === null ? null : Number(row.max_visits), owner: row.owner, ...(row.forward_query ? {} : { forwardQuery: false as const }), ...(row.password_hash === null ? {} : { passwordHash: row.password_hash }), ...(row.disabled_reason === null ? {} : { disabled: row.disabled_reason }) };
+  return { longUrl: row.long_url, expiresAt: row.expires_at?.getTime() ?? null, maxVisits: row.max_visits === null ? null : Number(row.max_visits), owner: row.owner, ...(row.forward_query ? {} : { forwardQuery: false as const }), ...(row.rules === null ? {} : { rules: row.rules }), ...(row.password_hash === null ? {} : { passwordHash: row.password_hash }), ...(row.disabled_reason === null ? {} : { disabled: row.disabled_reason }) };
 }
 
 /**

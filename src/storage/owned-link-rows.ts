@@ -1,5 +1,6 @@
 import type postgres from "postgres";
 import type { PgNode } from "./nodes";
+import type { RedirectRule } from "../domain/redirect-rules";
 import { pgCall } from "./nodes";
 
 /**
@@ -23,6 +24,8 @@ export interface StoredLink {
   title: string | null;
   tags: string[];
   forwardQuery: boolean;
+  /** Null when the link has none. */
+  rules: RedirectRule[] | null;
   /** argon2id; never shown, exported or logged. */
   passwordHash: string | null;
   /** Set when an admin disabled the link. */
@@ -43,6 +46,7 @@ interface StoredRow {
   title: string | null;
   tags: string[];
   forward_query: boolean;
+  rules: RedirectRule[] | null;
   password_hash: string | null;
   disabled_reason: string | null;
   disabled_at: Date | null;
@@ -63,6 +67,7 @@ function stored(r: StoredRow): StoredLink {
     title: r.title,
     tags: r.tags,
     forwardQuery: r.forward_query,
+    rules: r.rules,
     passwordHash: r.password_hash,
     disabled: r.disabled_reason === null ? null : { reason: r.disabled_reason, at: r.disabled_at! },
   };
@@ -72,7 +77,7 @@ function stored(r: StoredRow): StoredLink {
 // parameter goes through a JS Date (milliseconds), which would drop the rows that share a
 // millisecond with a page's last row, so keys go in and out as integers and never as dates.
 const CREATED_US = `(extract(epoch from created_at) * 1000000)::bigint::text`;
-const STORED = `code, ${CREATED_US} as created_key, long_url, owner, alias, created_at, updated_at, expires_at, max_visits::text, visits::text, title, tags, forward_query, password_hash, disabled_reason, disabled_at`;
+const STORED = `code, ${CREATED_US} as created_key, long_url, owner, alias, created_at, updated_at, expires_at, max_visits::text, visits::text, title, tags, forward_query, rules, password_hash, disabled_reason, disabled_at`;
 
 /** What `q` is matched in; the expression of the links_owner_search index (migrations/011), so the index serves it. */
 const SEARCHED = `lower(code || ' ' || coalesce(title, '') || ' ' || long_url)`;
@@ -82,16 +87,21 @@ function containing(q: string): string {
   return `%${q.toLowerCase().replace(/[\\%_]/g, "\\$&")}%`;
 }
 
+/** Rules as the jsonb parameter: none is SQL null, never an empty list. */
+export function rulesJson(rules: readonly RedirectRule[] | null): string | null {
+  return rules === null || rules.length === 0 ? null : JSON.stringify(rules);
+}
+
 /** A link with options (alias, expiry, visit budget, title, tags): no dedupe. False when the code is taken. */
 export async function insertOwnedLink(
   node: PgNode,
-  link: { id: bigint; code: string; longUrl: string; owner: string | null; alias: boolean; expiresAt: Date | null; maxVisits: number | null; title: string | null; tags: readonly string[]; forwardQuery: boolean; passwordHash: string | null },
+  link: { id: bigint; code: string; longUrl: string; owner: string | null; alias: boolean; expiresAt: Date | null; maxVisits: number | null; title: string | null; tags: readonly string[]; forwardQuery: boolean; rules: readonly RedirectRule[] | null; passwordHash: string | null },
 ): Promise<boolean> {
   const rows = await pgCall(
     node,
     (sql) => sql`
-      insert into links (code, id, long_url, owner, alias, expires_at, max_visits, title, tags, forward_query, password_hash)
-      values (${link.code}, ${link.id.toString()}, ${link.longUrl}, ${link.owner}, ${link.alias}, ${link.expiresAt}, ${link.maxVisits}, ${link.title}, ${link.tags as string[]}::text[], ${link.forwardQuery}, ${link.passwordHash})
+      insert into links (code, id, long_url, owner, alias, expires_at, max_visits, title, tags, forward_query, rules, password_hash)
+      values (${link.code}, ${link.id.toString()}, ${link.longUrl}, ${link.owner}, ${link.alias}, ${link.expiresAt}, ${link.maxVisits}, ${link.title}, ${link.tags as string[]}::text[], ${link.forwardQuery}, ${rulesJson(link.rules)}::text::jsonb, ${link.passwordHash})
       on conflict do nothing returning 1`,
     { idempotent: true },
   );
@@ -111,6 +121,8 @@ export interface LinkPatch {
   title?: string | null;
   tags?: readonly string[];
   forwardQuery?: boolean;
+  /** The new rules; null removes them. */
+  rules?: readonly RedirectRule[] | null;
   /** A new password's hash; null removes the password. */
   passwordHash?: string | null;
 }
@@ -127,10 +139,11 @@ export async function updateOwnedLink(node: PgNode, code: string, owner: string,
         title = ${patch.title === undefined ? sql`l.title` : sql`${patch.title}`},
         tags = ${patch.tags === undefined ? sql`l.tags` : sql`${patch.tags as string[]}::text[]`},
         forward_query = ${patch.forwardQuery === undefined ? sql`l.forward_query` : sql`${patch.forwardQuery}`},
+        rules = ${patch.rules === undefined ? sql`l.rules` : sql`${rulesJson(patch.rules)}::text::jsonb`},
         password_hash = ${patch.passwordHash === undefined ? sql`l.password_hash` : sql`${patch.passwordHash}`},
         updated_at = now()
       from links old where old.code = l.code and l.code = ${code} and l.owner = ${owner}
-      returning l.code, (extract(epoch from l.created_at) * 1000000)::bigint::text as created_key, l.long_url, l.owner, l.alias, l.created_at, l.updated_at, l.expires_at, l.max_visits::text, l.visits::text, l.title, l.tags, l.forward_query, l.password_hash, l.disabled_reason, l.disabled_at, old.long_url as old_url`,
+      returning l.code, (extract(epoch from l.created_at) * 1000000)::bigint::text as created_key, l.long_url, l.owner, l.alias, l.created_at, l.updated_at, l.expires_at, l.max_visits::text, l.visits::text, l.title, l.tags, l.forward_query, l.rules, l.password_hash, l.disabled_reason, l.disabled_at, old.long_url as old_url`,
     { idempotent: true },
   );
   const row = rows[0];

@@ -47,6 +47,8 @@ interface LinkRow {
   /** Comma-joined (a tag has no comma): one text per row through unnest. */
   tags: string;
   forward_query: boolean;
+  /** jsonb as PostgreSQL prints it (a canonical text, so the fingerprint is stable). */
+  rules: string | null;
   password_hash: string | null;
   disabled_reason: string | null;
   disabled_us: string | null;
@@ -71,12 +73,12 @@ interface UrlIndexRow {
 }
 
 const US = (column: string) => `(extract(epoch from ${column}) * 1000000)::bigint::text`;
-const LINK_COLUMNS = `code, id::text, long_url, owner, alias, ${US("created_at")} as created_us, ${US("updated_at")} as updated_us, ${US("expires_at")} as expires_us, max_visits::text, visits::text, title, array_to_string(tags, ',') as tags, forward_query, password_hash, disabled_reason, ${US("disabled_at")} as disabled_us`;
+const LINK_COLUMNS = `code, id::text, long_url, owner, alias, ${US("created_at")} as created_us, ${US("updated_at")} as updated_us, ${US("expires_at")} as expires_us, max_visits::text, visits::text, title, array_to_string(tags, ',') as tags, forward_query, rules::text as rules, password_hash, disabled_reason, ${US("disabled_at")} as disabled_us`;
 const URL_INDEX_COLUMNS = `url_hash, long_url, code, ${US("created_at")} as created_us`;
 
 // Visits and updated_at are left out: they change while a link is served, on whichever owner serves it.
 function linkRow(r: LinkRow): MovableRow {
-  const fingerprint = [r.code, r.id, r.long_url, r.owner ?? "", r.alias, r.created_us, r.expires_us ?? "", r.max_visits ?? "", r.title ?? "", r.tags, r.forward_query, r.password_hash ?? "", r.disabled_reason ?? ""].join("\u0000");
+  const fingerprint = [r.code, r.id, r.long_url, r.owner ?? "", r.alias, r.created_us, r.expires_us ?? "", r.max_visits ?? "", r.title ?? "", r.tags, r.forward_query, r.rules ?? "", r.password_hash ?? "", r.disabled_reason ?? ""].join("\u0000");
   return { key: Buffer.from(r.code), ringKey: r.code, fingerprint, cacheKey: linkKey(r.code), values: { ...r } };
 }
 
@@ -161,13 +163,13 @@ export async function insertRows(node: PgNode, table: MovableTable, rows: readon
     const inserted = await pgCall(
       node,
       (sql) => sql`
-        insert into links (code, id, long_url, owner, alias, created_at, updated_at, expires_at, max_visits, visits, title, tags, forward_query, password_hash, disabled_reason, disabled_at)
-        select c, i::bigint, u, o, a::boolean, ${sql.unsafe(at("cr"))}, ${sql.unsafe(at("up"))}, ${sql.unsafe(at("ex"))}, mv::bigint, v::bigint, ti, coalesce(string_to_array(nullif(tg, ''), ','), '{}'), fq::boolean, ph, dr, ${sql.unsafe(at("da"))}
+        insert into links (code, id, long_url, owner, alias, created_at, updated_at, expires_at, max_visits, visits, title, tags, forward_query, rules, password_hash, disabled_reason, disabled_at)
+        select c, i::bigint, u, o, a::boolean, ${sql.unsafe(at("cr"))}, ${sql.unsafe(at("up"))}, ${sql.unsafe(at("ex"))}, mv::bigint, v::bigint, ti, coalesce(string_to_array(nullif(tg, ''), ','), '{}'), fq::boolean, ru::jsonb, ph, dr, ${sql.unsafe(at("da"))}
         from unnest(${r.map((x) => x.code)}::text[], ${r.map((x) => x.id)}::text[], ${r.map((x) => x.long_url)}::text[], ${r.map((x) => x.owner)}::text[], ${r.map((x) => String(x.alias))}::text[],
                     ${r.map((x) => x.created_us)}::text[], ${r.map((x) => x.updated_us)}::text[], ${r.map((x) => x.expires_us)}::text[], ${r.map((x) => x.max_visits)}::text[], ${r.map((x) => x.visits)}::text[],
-                    ${r.map((x) => x.title)}::text[], ${r.map((x) => x.tags)}::text[], ${r.map((x) => String(x.forward_query))}::text[], ${r.map((x) => x.password_hash)}::text[],
+                    ${r.map((x) => x.title)}::text[], ${r.map((x) => x.tags)}::text[], ${r.map((x) => String(x.forward_query))}::text[], ${r.map((x) => x.rules)}::text[], ${r.map((x) => x.password_hash)}::text[],
                     ${r.map((x) => x.disabled_reason)}::text[], ${r.map((x) => x.disabled_us)}::text[])
-          as t(c, i, u, o, a, cr, up, ex, mv, v, ti, tg, fq, ph, dr, da)
+          as t(c, i, u, o, a, cr, up, ex, mv, v, ti, tg, fq, ru, ph, dr, da)
         on conflict do nothing returning 1`,
       { idempotent: true },
     );

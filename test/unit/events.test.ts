@@ -31,12 +31,13 @@ describe("events", () => {
   const parse = (e: { json: string }) => linkEventSchema.parse(JSON.parse(e.json));
 
   test("read and write events are valid JSON of the schema, with node names from the shard", () => {
-    const read = parse(factory.read({ code: "abc", shard: 2, status: "OK", cache: "MISS", source: "replica", latencyMs: 1.23456, owner: null }, 2, 5));
-    expect(read).toMatchObject({ type: "read", node: "instance-3", redis: "redis-2", db: "replica-2", latency_ms: 1.235, short_code: "abc" });
+    const read = parse(factory.read({ code: "abc", shard: 2, status: "OK", cache: "MISS", source: "replica", latencyMs: 1.23456, owner: null, rule: 3 }, 2, 5));
+    expect(read).toMatchObject({ type: "read", node: "instance-3", redis: "redis-2", db: "replica-2", latency_ms: 1.235, short_code: "abc", rule: 3 });
     expect(read).toMatchObject({ cache_hit_count: 2, cache_miss_count: 5, cache_total: 7, cache_hit_rate: 0.2857, cache_miss_rate: 0.7143 });
     expect(read.type === "read" && read.cache_metrics).toEqual({ cache_hit_count: 2, cache_miss_count: 5, cache_total: 7, cache_hit_rate: 0.2857, cache_miss_rate: 0.7143 });
-    const hit = parse(factory.read({ code: "abc", shard: 1, status: "OK", cache: "HIT", source: "redis", latencyMs: 0.1, owner: null }, 3, 5));
+    const hit = parse(factory.read({ code: "abc", shard: 1, status: "OK", cache: "HIT", source: "redis", latencyMs: 0.1, owner: null, rule: null }, 3, 5));
     expect(hit.db).toBeNull();
+    expect(hit.type === "read" && hit.rule).toBeNull();
     const write = parse(factory.write({ code: "xyz", shard: 0, status: "OK", created: true, latencyMs: 2, owner: null }));
     expect(write).toMatchObject({ type: "write", db: "primary-0", redis: "redis-0", short_code: "xyz" });
     expect(read.event_id).not.toBe(write.event_id);
@@ -49,6 +50,7 @@ describe("events", () => {
       source: fc.constantFrom("memory", "redis", "replica", "primary", "none", "error"),
       latencyMs: fc.double({ min: 0, max: 60_000, noNaN: true }),
       owner: fc.constant(null),
+      rule: fc.option(fc.nat({ max: 19 })),
     };
     // A served (OK) read's code passed the path shape check; any other may be anything.
     const outcome = fc.oneof(
@@ -68,7 +70,7 @@ describe("events", () => {
 
   test("hostile short codes stay inside their JSON string", () => {
     for (const code of ['a"b', "a\\b", "</script>", "line\nbreak", "\u2028", "😀", "x".repeat(100)]) {
-      const event = parse(factory.read({ code, shard: null, status: "NOT_FOUND", cache: "MISS", source: "none", latencyMs: 0, owner: null }, 0, 1));
+      const event = parse(factory.read({ code, shard: null, status: "NOT_FOUND", cache: "MISS", source: "none", latencyMs: 0, owner: null, rule: null }, 0, 1));
       expect(event.short_code).toBe(code.slice(0, 64));
       expect(event).toMatchObject({ redis: null, db: null });
     }

@@ -4,6 +4,7 @@ import { checkAlias } from "../../domain/alias";
 import type { FormatName } from "./import-formats";
 import { csvRecords, ndjsonRecords, type ImportEvent } from "./import-records";
 import type { CreatedLink } from "./link-service";
+import type { RedirectRule } from "../../domain/redirect-rules";
 import { aliasOf, futureDate, importLinkItem, parseBody } from "./schema";
 
 const CHUNK = 200;
@@ -28,7 +29,7 @@ export interface ImportSummary {
 /** What the route answers: the summary, with an error and the line it stopped at when it stopped early. */
 export type ImportOutcome = { status: 200; body: ImportSummary } | { status: number; body: ImportSummary & { error: { code: string; message: string }; stopped_at_line: number } };
 
-export type CreateImported = (url: string, options: { alias?: string; expiresAt?: Date | null; maxVisits?: number | null; title?: string | null; tags?: readonly string[]; forwardQuery?: boolean }) => Promise<CreatedLink>;
+export type CreateImported = (url: string, options: { alias?: string; expiresAt?: Date | null; maxVisits?: number | null; title?: string | null; tags?: readonly string[]; forwardQuery?: boolean; rules?: readonly RedirectRule[] }) => Promise<CreatedLink>;
 
 /**
  * POST /api/links/import: NDJSON or CSV (import-records.ts), read as a stream and created in
@@ -135,5 +136,5 @@ async function createKeeping(item: Record<string, unknown>, keep: string, create
 function createOne(value: Record<string, unknown>, create: CreateImported): Promise<CreatedLink> {
   const item = parseBody(importLinkItem, value);
   const wanted = item.alias === true ? item.short_code : item.alias === false ? undefined : item.alias;
-  return create((item.url ?? item.long_url)!, { alias: wanted === undefined ? undefined : aliasOf(wanted), expiresAt: futureDate(item.expires_at, Date.now()), maxVisits: item.max_visits, title: item.title, tags: item.tags, forwardQuery: item.forward_query });
+  return create((item.url ?? item.long_url)!, { alias: wanted === undefined ? undefined : aliasOf(wanted), expiresAt: futureDate(item.expires_at, Date.now()), maxVisits: item.max_visits, title: item.title, tags: item.tags, forwardQuery: item.forward_query, rules: item.rules ?? undefined });
 }

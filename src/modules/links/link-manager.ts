@@ -112,8 +112,9 @@ export class LinkManager {
   async update(owner: string, path: string, edit: LinkEdit): Promise<StoredLink> {
     const started = (this.deps.now ?? performance.now)();
     const longUrl = edit.url === undefined ? undefined : this.deps.links.checkedUrl(edit.url);
+    const rules = edit.rules == null ? edit.rules : this.deps.links.checkedRules(edit.rules);
     const { shard, link } = await this.locate(owner, path);
-    const changed = await updateOwnedLink(this.deps.shards.at(shard).primary, link.code, owner, { ...withoutUrl(edit), longUrl }).catch((e: unknown) => Promise.reject(asServiceError(e)));
+    const changed = await updateOwnedLink(this.deps.shards.at(shard).primary, link.code, owner, { ...withoutUrl(edit), longUrl, rules }).catch((e: unknown) => Promise.reject(asServiceError(e)));
     if (changed === null) throw notFound(path);
     // The old URL no longer dedupes to this code (a later create of it gets a new link).
     if (longUrl !== undefined && longUrl !== changed.before.longUrl) await this.release(owner, changed.before);
@@ -217,11 +218,11 @@ function withoutUrl({ url: _url, ...rest }: LinkEdit): Omit<LinkPatch, "longUrl"
 }
 
 function sameValue(a: LinkValue | "deleted", b: LinkValue | "deleted"): boolean {
-  return a === "deleted" || b === "deleted" ? a === b : a.longUrl === b.longUrl && a.expiresAt === b.expiresAt && a.maxVisits === b.maxVisits && a.owner === b.owner && (a.forwardQuery ?? true) === (b.forwardQuery ?? true) && a.passwordHash === b.passwordHash && a.disabled === b.disabled;
+  return a === "deleted" || b === "deleted" ? a === b : a.longUrl === b.longUrl && a.expiresAt === b.expiresAt && a.maxVisits === b.maxVisits && a.owner === b.owner && (a.forwardQuery ?? true) === (b.forwardQuery ?? true) && JSON.stringify(a.rules) === JSON.stringify(b.rules) && a.passwordHash === b.passwordHash && a.disabled === b.disabled;
 }
 
 function valueOf(link: StoredLink): LinkValue {
-  return { longUrl: link.longUrl, expiresAt: link.expiresAt?.getTime() ?? null, maxVisits: link.maxVisits, owner: link.owner, ...(link.forwardQuery ? {} : { forwardQuery: false as const }), ...(link.passwordHash === null ? {} : { passwordHash: link.passwordHash }), ...(link.disabled === null ? {} : { disabled: link.disabled.reason }) };
+  return { longUrl: link.longUrl, expiresAt: link.expiresAt?.getTime() ?? null, maxVisits: link.maxVisits, owner: link.owner, ...(link.forwardQuery ? {} : { forwardQuery: false as const }), ...(link.rules === null ? {} : { rules: link.rules }), ...(link.passwordHash === null ? {} : { passwordHash: link.passwordHash }), ...(link.disabled === null ? {} : { disabled: link.disabled.reason }) };
 }
 
 function notFound(code: string): AppError {

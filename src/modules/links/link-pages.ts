@@ -1,6 +1,6 @@
 /**
  * The few HTML pages the redirect answers a person with (a protected link's password form, a
- * disabled link's notice): small, not indexed, not cached, sending no referrer. Every value put
+ * disabled or blocked link's notice): small, not indexed, not cached, sending no referrer. Every value put
  * in them is escaped.
  */
 export const PAGE_HEADERS = { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "x-robots-tag": "noindex", "referrer-policy": "no-referrer" };
@@ -24,9 +24,18 @@ ${wrong ? '<p class="error" role="alert">That password is not right.</p>' : ""}
 
 /** The 410 a browser gets for a link the operators disabled, saying why. */
 export function disabledPage(message: string): Response {
-  const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>Link disabled</title></head>
-<body style="font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem"><h1>This link has been disabled</h1><p>${escapeHtml(message)}</p></body></html>`;
-  return new Response(body, { status: 410, headers: PAGE_HEADERS });
+  return noticePage(410, "Link disabled", "This link has been disabled", message);
+}
+
+/** The 451 a browser gets for a link whose target the operators block. */
+export function blockedPage(message: string): Response {
+  return noticePage(451, "Link blocked", "This link leads to a blocked site", message);
+}
+
+function noticePage(status: number, title: string, heading: string, message: string): Response {
+  const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>${title}</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem"><h1>${heading}</h1><p>${escapeHtml(message)}</p></body></html>`;
+  return new Response(body, { status, headers: PAGE_HEADERS });
 }
 
 function escapeHtml(text: string): string {

@@ -6,6 +6,7 @@ import { countVisit, findLink } from "../../storage/link-rows";
 import type { ShardSet } from "../../storage/shard-set";
 import type { RingRouter } from "../../topology/ring-router";
 import type { HotLinks } from "./hot-links";
+import type { RedirectRule } from "../../domain/redirect-rules";
 import type { LinkObserver, ReadOutcome } from "../../domain/outcomes";
 
 export interface LinkReaderDeps {
@@ -20,9 +21,14 @@ export interface LinkReaderDeps {
   clock?: () => number;
   /** Notes on the request's trace span (why a read fell back), when tracing is on. */
   annotate?: (attributes: Record<string, string>) => void;
+  /** Which of a link's redirect rules the request matches (null: none, the link's URL). */
+  chooseRule?: (rules: readonly RedirectRule[], request: Request) => number | null;
+  /** The blocklist entry that blocks a target URL, or null (the blocklist's check). */
+  blockedBy?: (href: string) => string | null;
 }
 
 export interface ResolvedLink {
+  /** Where this request goes: the chosen rule's URL, else the link's. */
   longUrl: string;
   /** Carry the short URL's query string over to longUrl (the link's forward_query). */
   forwardQuery: boolean;
@@ -59,7 +65,7 @@ export class LinkReader {
    * The link, synchronously when this instance holds it in memory (no promise on the hottest
    * path), else once storage answers. Throws (404, 410, 503 as AppError) either way.
    */
-  resolve(path: string): ResolvedLink | Promise<ResolvedLink> {
+  resolve(path: string, request?: Request): ResolvedLink | Promise<ResolvedLink> {
     const started = this.now();
     if (!isLinkPathShape(path)) {
       this.observe(started, path, null, "none", "NOT_FOUND", null);
@@ -67,11 +73,11 @@ export class LinkReader {
     }
     const route = this.deps.router.current;
     const hot = this.deps.hot.get(path);
-    if (hot !== undefined) return this.serve(started, route, { link: hot, code: path, shard: route.read.shardFor(path), source: "redis" }, "memory");
-    return this.resolveFromStorage(started, route, path);
+    if (hot !== undefined) return this.serve(started, route, { link: hot, code: path, shard: route.read.shardFor(path), source: "redis" }, "memory", request);
+    return this.resolveFromStorage(started, route, path, request);
   }
 
-  private async resolveFromStorage(started: number, route: Routing, path: string): Promise<ResolvedLink> {
+  private async resolveFromStorage(started: number, route: Routing, path: string, request: Request | undefined): Promise<ResolvedLink> {
     const generation = this.deps.hot.generation;
     let found: Found | null;
     try {
@@ -88,7 +94,7 @@ export class LinkReader {
     // Only under the path asked for: an alias found through its capitalised spelling is not
     // cached, so an invalidation of the alias never misses a copy under another spelling.
     if (found.code === path) this.deps.hot.set(path, found.link, generation);
-    return this.serve(started, route, found, found.source);
+    return this.serve(started, route, found, found.source, request);
   }
 
   /** Redis, then the database, on the code's owner and, mid-migration, its old owner. */
@@ -137,17 +143,23 @@ export class LinkReader {
     return found;
   }
 
-  private serve(started: number, route: Routing, found: Found, source: ReadOutcome["source"]): ResolvedLink | Promise<ResolvedLink> {
+  private serve(started: number, route: Routing, found: Found, source: ReadOutcome["source"], request: Request | undefined): ResolvedLink | Promise<ResolvedLink> {
     const link = found.link as LinkValue;
     if (link.disabled !== undefined) throw this.disabled(started, found, source, link.disabled);
     if (link.expiresAt !== null && this.clock() >= link.expiresAt) throw this.gone(started, found, source, "expired");
-    if (link.maxVisits !== null) return this.serveBudgeted(started, route, found, source, link);
-    return { longUrl: link.longUrl, forwardQuery: link.forwardQuery !== false, passwordHash: link.passwordHash ?? null, outcome: this.observe(started, found.code, found.shard, source, "OK", link.owner) };
+    // The rules need the request, so they are chosen here, before the read's event is emitted.
+    const rules = link.rules;
+    const rule = rules === undefined || request === undefined || this.deps.chooseRule === undefined ? null : this.deps.chooseRule(rules, request);
+    const target = rule === null ? link.longUrl : rules![rule]!.url;
+    const block = this.deps.blockedBy?.(target) ?? null;
+    if (block !== null) throw this.blocked(started, found, source, block);
+    if (link.maxVisits !== null) return this.serveBudgeted(started, route, found, source, link, target, rule);
+    return { longUrl: target, forwardQuery: link.forwardQuery !== false, passwordHash: link.passwordHash ?? null, outcome: this.observe(started, found.code, found.shard, source, "OK", link.owner, rule) };
   }
 
-  private async serveBudgeted(started: number, route: Routing, found: Found, source: ReadOutcome["source"], link: LinkValue): Promise<ResolvedLink> {
+  private async serveBudgeted(started: number, route: Routing, found: Found, source: ReadOutcome["source"], link: LinkValue, target: string, rule: number | null): Promise<ResolvedLink> {
     if (!(await this.visit(route, found))) throw this.gone(started, found, source, "used up its visits");
-    return { longUrl: link.longUrl, forwardQuery: link.forwardQuery !== false, passwordHash: link.passwordHash ?? null, outcome: this.observe(started, found.code, found.shard, source, "OK", link.owner) };
+    return { longUrl: target, forwardQuery: link.forwardQuery !== false, passwordHash: link.passwordHash ?? null, outcome: this.observe(started, found.code, found.shard, source, "OK", link.owner, rule) };
   }
 
   /** Counted on the primary that holds the row (the new owner, or mid-migration the old one). */
@@ -168,8 +180,13 @@ export class LinkReader {
     return new AppError("link-disabled", `short URL ${JSON.stringify(found.code)} was disabled by the service's operators: ${reason}`);
   }
 
-  private observe(started: number, code: string, shard: number | null, source: ReadOutcome["source"], status: ReadOutcome["status"], owner: string | null): ReadOutcome {
-    const outcome: ReadOutcome = { code, shard, source, status, owner, cache: source === "redis" || source === "memory" ? "HIT" : "MISS", latencyMs: this.now() - started };
+  private blocked(started: number, found: Found, source: ReadOutcome["source"], entry: string): AppError {
+    this.observe(started, found.code, found.shard, source, "GONE", (found.link as LinkValue).owner);
+    return new AppError("link-blocked", `short URL ${JSON.stringify(found.code)} leads to ${entry}, which this service blocks`);
+  }
+
+  private observe(started: number, code: string, shard: number | null, source: ReadOutcome["source"], status: ReadOutcome["status"], owner: string | null, rule: number | null = null): ReadOutcome {
+    const outcome: ReadOutcome = { code, shard, source, status, owner, rule, cache: source === "redis" || source === "memory" ? "HIT" : "MISS", latencyMs: this.now() - started };
     this.deps.observer.onRead(outcome);
     return outcome;
   }

@@ -12,6 +12,7 @@ import { CreateBatcher } from "./create-batcher";
 import type { ClaimRepair } from "./claim-repair";
 import type { WriteOutcome, LinkObserver } from "../../domain/outcomes";
 import { dedupeKey } from "./dedupe-key";
+import type { RedirectRule } from "../../domain/redirect-rules";
 import { isUnavailable, isUniqueViolation } from "./service-errors";
 
 /** The slice of the ID source the write path needs: synchronous in the common case. */
@@ -51,13 +52,15 @@ export interface CreateOptions {
   tags?: readonly string[];
   /** false: the short URL's query string is not carried over to the target. */
   forwardQuery?: boolean;
+  /** Redirect rules as the request gave them (their URLs are checked here). */
+  rules?: readonly RedirectRule[];
   /** The link's password, hashed (argon2id) by the caller. */
   passwordHash?: string;
 }
 
 /** Does the create ask for a link of its own rather than the key's link for the URL? */
 function ownLink(o: CreateOptions): boolean {
-  return o.alias !== undefined || o.expiresAt != null || o.maxVisits != null || o.title != null || (o.tags !== undefined && o.tags.length > 0) || o.forwardQuery === false || o.passwordHash !== undefined;
+  return o.alias !== undefined || o.expiresAt != null || o.maxVisits != null || o.title != null || (o.tags !== undefined && o.tags.length > 0) || o.forwardQuery === false || (o.rules !== undefined && o.rules.length > 0) || o.passwordHash !== undefined;
 }
 
 /**
@@ -88,6 +91,8 @@ export class LinkService {
   async create(rawUrl: string, options: CreateOptions = { owner: null }): Promise<CreatedLink> {
     const started = this.now();
     const longUrl = this.checkedUrl(rawUrl);
+    const rules = options.rules === undefined || options.rules.length === 0 ? undefined : this.checkedRules(options.rules);
+    if (rules !== undefined) options = { ...options, rules };
     const owner = options.owner;
     const urlHash = dedupeKey(owner, longUrl);
     const route = this.deps.router.beginWrite();
@@ -116,18 +121,27 @@ export class LinkService {
     return checked.href;
   }
 
+  /** Rules whose URLs pass the same checks as a link's (stored normalised), or a 400 naming the rule. */
+  checkedRules(rules: readonly RedirectRule[]): RedirectRule[] {
+    return rules.map((rule, i) => {
+      const checked = checkLongUrl(rule.url, this.deps.urlRules);
+      if (!checked.ok) throw new AppError("invalid-url", `rules[${i}].url: ${checked.reason}`);
+      return { when: rule.when, url: checked.href };
+    });
+  }
+
   /**
    * A link with options: its code is the alias (on the alias's ring owner) or a fresh code, and
    * it takes no part in dedupe. A taken alias is 409; the code is returned only after its row
    * exists, and its Redis entry is overwritten (an alias deleted before may have a tombstone).
    */
   private async createOwn(started: number, route: Routing, longUrl: string, options: CreateOptions): Promise<CreatedLink> {
-    const link: LinkValue = { longUrl, expiresAt: options.expiresAt?.getTime() ?? null, maxVisits: options.maxVisits ?? null, owner: options.owner, ...(options.forwardQuery === false ? { forwardQuery: false as const } : {}), ...(options.passwordHash === undefined ? {} : { passwordHash: options.passwordHash }) };
+    const link: LinkValue = { longUrl, expiresAt: options.expiresAt?.getTime() ?? null, maxVisits: options.maxVisits ?? null, owner: options.owner, ...(options.forwardQuery === false ? { forwardQuery: false as const } : {}), ...(options.rules === undefined ? {} : { rules: [...options.rules] }), ...(options.passwordHash === undefined ? {} : { passwordHash: options.passwordHash }) };
     for (let attempt = 0; ; attempt++) {
       const ticket = this.takeTicket(route.write.members) ?? (await this.deps.tickets.takeAsync(route.write.members[0]!));
       const code = options.alias ?? ticket.code;
       const shard = route.write.shardFor(code);
-      const row = { id: ticket.id, code, longUrl, owner: options.owner, alias: options.alias !== undefined, expiresAt: options.expiresAt ?? null, maxVisits: options.maxVisits ?? null, title: options.title ?? null, tags: options.tags ?? [], forwardQuery: options.forwardQuery !== false, passwordHash: options.passwordHash ?? null };
+      const row = { id: ticket.id, code, longUrl, owner: options.owner, alias: options.alias !== undefined, expiresAt: options.expiresAt ?? null, maxVisits: options.maxVisits ?? null, title: options.title ?? null, tags: options.tags ?? [], forwardQuery: options.forwardQuery !== false, rules: options.rules ?? null, passwordHash: options.passwordHash ?? null };
       if (await insertOwnedLink(this.deps.shards.at(shard).primary, row)) {
         await writeLink(this.deps.shards.at(shard).redis, code, link, this.deps.cacheTtlSeconds).catch(() => {});
         this.observeWrite(started, code, "OK", shard, true, options.owner);

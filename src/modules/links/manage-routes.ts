@@ -79,7 +79,7 @@ export function manageRoutes(deps: ManageRoutesDeps) {
           body.links.map(async (item, index) => {
             try {
               const alias = item.alias === undefined ? undefined : aliasOf(item.alias);
-              const link = await create(item.url, { owner, alias, expiresAt: futureDate(item.expires_at, now), maxVisits: item.max_visits, title: item.title, tags: item.tags, forwardQuery: item.forward_query });
+              const link = await create(item.url, { owner, alias, expiresAt: futureDate(item.expires_at, now), maxVisits: item.max_visits, title: item.title, tags: item.tags, forwardQuery: item.forward_query, rules: item.rules });
               return { index, ...createdJson(link, deps.publicBaseUrl) };
             } catch (error) {
               const e = report(error);
@@ -150,7 +150,7 @@ export function manageRoutes(deps: ManageRoutesDeps) {
       async ({ request, params, set }) => {
         const owner = await authed(request, set);
         const body = parseBody(patchLinkBody, await readJsonBody(request, deps.maxBodyBytes));
-        const link = await manager.update(owner, String(params.code ?? ""), { url: body.url, expiresAt: futureDate(body.expires_at, Date.now()), maxVisits: body.max_visits, title: body.title, tags: body.tags, forwardQuery: body.forward_query, passwordHash: body.password === undefined || body.password === null ? body.password : await hashPassword(body.password) });
+        const link = await manager.update(owner, String(params.code ?? ""), { url: body.url, expiresAt: futureDate(body.expires_at, Date.now()), maxVisits: body.max_visits, title: body.title, tags: body.tags, forwardQuery: body.forward_query, rules: body.rules, passwordHash: body.password === undefined || body.password === null ? body.password : await hashPassword(body.password) });
         return linkJson(link, deps.publicBaseUrl);
       },
       { parse: "none", detail: documented({ summary: "Edit a link", auth: true, body: patchLinkBody, responses: { 200: linkView.meta({ description: "the link after the edit" }) }, errors: [400, 401, 404, 413, 415, 429, 503] }) },

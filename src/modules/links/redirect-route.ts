@@ -3,7 +3,7 @@ import { AppError } from "../../errors";
 import { forwardedQuery } from "../../domain/query-forwarding";
 import type { WindowCounter } from "../ratelimit/window-counter";
 import { chargeAttempt, passwordAnswer, sentPassword } from "./password-gate";
-import { disabledPage, wantsHtml } from "./link-pages";
+import { blockedPage, disabledPage, wantsHtml } from "./link-pages";
 import { rateLimitHeaders, rateLimitedError } from "../ratelimit/rate-limit-headers";
 import type { MemoryAdmission } from "../ratelimit/memory-admission";
 import type { LinkReader, ResolvedLink } from "./link-reader";
@@ -72,7 +72,7 @@ export function redirectHandler(deps: RedirectDeps): RedirectHandler {
     if (!decision.allowed) throw rateLimitedError(decision);
     let resolved: ReturnType<LinkReader["resolve"]>;
     try {
-      resolved = reader.resolve(code);
+      resolved = reader.resolve(code, request);
     } catch (error) {
       return surcharged(admission, client, error);
     }
@@ -86,16 +86,17 @@ export function redirectHandler(deps: RedirectDeps): RedirectHandler {
 
   const handle: RedirectHandler = (code, request) => {
     if (admission) return limited(admission, deps.clientKey(request), code, request);
-    const resolved = reader.resolve(code);
+    const resolved = reader.resolve(code, request);
     return resolved instanceof Promise ? resolved.then((r) => redirect(r, request)) : redirect(resolved, request);
   };
   const elsewhere = deps.notFoundUrl;
-  // Two refusals a person may meet in a browser are answered in kind: an unknown code is sent to
-  // NOT_FOUND_REDIRECT_URL when set, a disabled link gets a page saying so; the rest are JSON.
+  // Refusals a person may meet in a browser are answered in kind: an unknown code is sent to
+  // NOT_FOUND_REDIRECT_URL when set, a disabled or blocked link gets a page saying so; the rest are JSON.
   const answered = (error: unknown, request: Request): Response => {
     if (!(error instanceof AppError)) throw error;
     if (error.code === "short-url-not-found" && elsewhere !== undefined) return new Response(null, { status: 302, headers: { location: elsewhere, ...error.options.headers } });
     if (error.code === "link-disabled" && wantsHtml(request)) return disabledPage(error.message);
+    if (error.code === "link-blocked" && wantsHtml(request)) return blockedPage(error.message);
     throw error;
   };
   return (code, request) => {
@@ -129,7 +130,7 @@ export function directCode(method: string, path: string): string | null {
 export function unlockHandler(deps: RedirectDeps & { count: WindowCounter }): RedirectHandler {
   const send = redirectOf(deps);
   return async (code, request) => {
-    const resolved = await deps.reader.resolve(code);
+    const resolved = await deps.reader.resolve(code, request);
     if (resolved.passwordHash === null) return send(resolved, request);
     const password = await sentPassword(request);
     await chargeAttempt(deps.count, resolved.outcome.code, deps.clientKey(request));

@@ -40,6 +40,7 @@ export function linkRoutes(deps: LinkRoutesDeps) {
         const body = parseBody(createLinkBody, await readJsonBody(request, deps.maxBodyBytes));
         if (body.alias !== undefined && principal === null) throw new AppError("unauthorized", "a custom alias needs an API key");
         if (body.password !== undefined && principal === null) throw new AppError("unauthorized", "a password needs an API key");
+        if (body.rules !== undefined && principal === null) throw new AppError("unauthorized", "redirect rules need an API key");
         if (principal === null) await deps.anonymousDaily?.charge(request);
         const link = await links.create((body.url ?? body.long_url)!, {
           owner: principal?.keyId ?? null,
@@ -49,6 +50,7 @@ export function linkRoutes(deps: LinkRoutesDeps) {
           title: body.title,
           tags: body.tags,
           forwardQuery: body.forward_query,
+          rules: body.rules,
           passwordHash: body.password === undefined ? undefined : await hashPassword(body.password),
         });
         set.status = link.created ? 201 : 200;

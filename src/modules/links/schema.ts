@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { checkAlias } from "../../domain/alias";
 import { AppError } from "../../errors";
+import { MAX_RULES, RULE_DEVICES, RULE_SYSTEMS } from "../../domain/redirect-rules";
 
 /**
  * The links API's request shapes, one zod schema each: they validate requests and, through
@@ -30,6 +31,62 @@ const tags = z
 
 const forwardQuery = z.boolean({ error: "forward_query must be true or false" });
 
+/** One value or a list of them, stored as a list without repeats. */
+function oneOrMany<T extends z.ZodType<string>>(item: T, name: string, max: number, values: string) {
+  const error = `${name} must be ${values}, or a list of them`;
+  return z
+    .union([item, z.array(item, { error }).min(1, `${name} must not be an empty list`).max(max, `${name} holds at most ${max} values`)], { error })
+    .transform((v) => [...new Set(Array.isArray(v) ? v : [v])] as Array<z.output<T>>);
+}
+
+const instant = (name: string) => z.iso.datetime({ offset: true, error: `${name} must be an ISO 8601 date-time, e.g. 2027-01-31T12:00:00Z` });
+
+const ruleConditions = z
+  .strictObject(
+    {
+      device: oneOrMany(z.enum(RULE_DEVICES, { error: `device must be one of ${RULE_DEVICES.join(", ")}` }), "device", RULE_DEVICES.length, `one of ${RULE_DEVICES.join(", ")}`).optional(),
+      os: oneOrMany(z.enum(RULE_SYSTEMS, { error: `os must be one of ${RULE_SYSTEMS.join(", ")}` }), "os", RULE_SYSTEMS.length, `one of ${RULE_SYSTEMS.join(", ")}`).optional(),
+      country: oneOrMany(
+        z
+          .string({ error: "country must be ISO 3166-1 alpha-2 codes" })
+          .regex(/^[A-Za-z]{2}$/, "country must be ISO 3166-1 alpha-2 codes, e.g. DE")
+          .transform((c) => c.toUpperCase()),
+        "country",
+        250,
+        "an ISO 3166-1 alpha-2 code such as DE",
+      ).optional(),
+      language: oneOrMany(
+        z
+          .string({ error: "language must be primary language tags" })
+          .regex(/^[A-Za-z]{2,3}$/, "language must be primary language tags, e.g. en")
+          .transform((l) => l.toLowerCase()),
+        "language",
+        50,
+        "a primary language tag such as en",
+      ).optional(),
+      query: z
+        .record(z.string().min(1, "a query parameter name must not be empty").max(100, "a query parameter name is at most 100 characters"), z.string({ error: "each query value must be a string" }).max(200, "a query value is at most 200 characters"), { error: "query must be an object of parameter names and values" })
+        .refine((q) => Object.keys(q).length >= 1 && Object.keys(q).length <= 10, "query must name 1-10 parameters")
+        .optional(),
+      after: instant("after").optional(),
+      before: instant("before").optional(),
+    },
+    { error: (issue) => (issue.code === "unrecognized_keys" ? `unknown condition ${issue.keys.join(", ")}; use device, os, country, language, query, after, before` : "when must be an object of conditions") },
+  )
+  .refine((w) => Object.keys(w).length > 0, "when must hold at least one condition")
+  .refine((w) => w.after === undefined || w.before === undefined || Date.parse(w.after) < Date.parse(w.before), "after must be before before");
+
+const rule = z.object(
+  {
+    when: ruleConditions,
+    url: z.string({ error: "each rule needs a url string" }),
+  },
+  { error: "each rule must be an object {when, url}" },
+);
+
+/** Redirect rules: checked in order, the first whose conditions all hold sends the click to its url. */
+const rules = z.array(rule, { error: "rules must be an array" }).max(MAX_RULES, `at most ${MAX_RULES} rules`);
+
 export const linkOptions = {
   alias: z.string({ error: "alias must be a string" }).optional().meta({ description: "1-64 of A-Z a-z 0-9 _ -, case-insensitive; needs an API key" }),
   expires_at: expiresAt.optional().meta({ description: "after this instant the link answers 410" }),
@@ -37,6 +94,7 @@ export const linkOptions = {
   title: title.optional().meta({ description: `up to ${MAX_TITLE} characters; blank is none` }),
   tags: tags.optional().meta({ description: `up to ${MAX_TAGS} tags, each 1-32 of a-z 0-9 - (stored lowercase)` }),
   forward_query: forwardQuery.optional().meta({ description: "carry the short URL's query string over to the target (default true; the target's own parameters win)" }),
+  rules: rules.optional().meta({ description: `up to ${MAX_RULES} redirect rules {when, url}, tried in order; the first whose conditions all hold is used, else url; needs an API key` }),
 };
 
 const urlFields = {
@@ -79,6 +137,7 @@ export const importLinkItem = oneUrl(
     title: title.nullable().optional(),
     tags: tags.optional(),
     forward_query: forwardQuery.optional(),
+    rules: rules.nullable().optional(),
   }),
 ).refine((b) => b.alias !== true || b.short_code !== undefined, { message: "alias true needs the short_code that is the alias" });
 
@@ -91,9 +150,10 @@ export const patchLinkBody = z
     tags: tags.optional().meta({ description: "replaces the tags; [] removes them" }),
     forward_query: forwardQuery.optional(),
     password: password.nullable().optional().meta({ description: "a new password; null removes it" }),
+    rules: rules.nullable().optional().meta({ description: "replaces the rules; null or [] removes them" }),
   })
-  .refine((b) => b.url !== undefined || b.expires_at !== undefined || b.max_visits !== undefined || b.title !== undefined || b.tags !== undefined || b.forward_query !== undefined || b.password !== undefined, {
-    message: "send at least one of url, expires_at, max_visits, title, tags, forward_query, password",
+  .refine((b) => b.url !== undefined || b.expires_at !== undefined || b.max_visits !== undefined || b.title !== undefined || b.tags !== undefined || b.forward_query !== undefined || b.password !== undefined || b.rules !== undefined, {
+    message: "send at least one of url, expires_at, max_visits, title, tags, forward_query, password, rules",
   });
 
 /** A bulk body's limit: 1,000 links of a long URL each, whatever MAX_BODY_BYTES is. */
@@ -125,8 +185,16 @@ export type PatchLinkBody = z.infer<typeof patchLinkBody>;
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new AppError("invalid-body", "body must be a JSON object");
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new AppError("invalid-body", parsed.error.issues[0]!.message);
+  if (!parsed.success) throw new AppError("invalid-body", messageOf(parsed.error.issues[0]!));
   return parsed.data;
+}
+
+/** A problem inside an item of a list of objects (a rule, a bulk link) names the item: `rules[2].when: …`. */
+function messageOf(issue: z.core.$ZodIssue): string {
+  const path = issue.path;
+  if (path.length < 3) return issue.message;
+  const at = path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
+  return `${at}: ${issue.message}`;
 }
 
 export function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {

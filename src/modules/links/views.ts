@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { RULE_DEVICES, RULE_SYSTEMS } from "../../domain/redirect-rules";
 import type { StoredLink } from "../../storage/owned-link-rows";
 
 /**
@@ -19,6 +20,16 @@ export const createdView = z.object({
   created: z.boolean().meta({ description: "false when the key (or anonymous) had shortened this URL already" }),
 });
 
+const ruleWhenView = z.object({
+  device: z.array(z.enum(RULE_DEVICES)).optional(),
+  os: z.array(z.enum(RULE_SYSTEMS)).optional(),
+  country: z.array(z.string()).optional(),
+  language: z.array(z.string()).optional(),
+  query: z.record(z.string(), z.string()).optional(),
+  after: z.string().optional(),
+  before: z.string().optional(),
+});
+
 export const linkView = z.object({
   short_code: z.string(),
   short_url: z.string(),
@@ -34,6 +45,7 @@ export const linkView = z.object({
   title: z.string().nullable(),
   tags: z.array(z.string()),
   forward_query: z.boolean(),
+  rules: z.array(z.object({ when: ruleWhenView, url: z.string() })).meta({ description: "redirect rules, tried in order; [] when none" }),
   password_protected: z.boolean().meta({ description: "a password is asked before the redirect (the password itself is never shown)" }),
   disabled: z.object({ reason: z.string(), at: z.string() }).nullable().meta({ description: "set when the service's operators disabled the link: it answers 410" }),
 });
@@ -84,6 +96,7 @@ export function linkJson(link: StoredLink & { clicks?: number; humans?: number }
     title: link.title,
     tags: link.tags,
     forward_query: link.forwardQuery,
+    rules: link.rules ?? [],
     password_protected: link.passwordHash !== null,
     disabled: link.disabled === null ? null : { reason: link.disabled.reason, at: link.disabled.at.toISOString() },
   };

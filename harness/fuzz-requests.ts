@@ -24,7 +24,7 @@ const segment = fc.oneof(
 );
 
 /** Every published route (a test checks this list against the app's spec), plus paths around them. */
-export const FUZZ_ROUTES = ["/", "/create", "/:x", "/api/links", "/api/links/:x", "/api/links/:x/stats", "/api/links/:x/stats/:x", "/api/links/:x/stats.csv", "/api/links/:x/qr", "/api/tags", "/api/admin/links/:x", "/api/report", "/api/admin/reports", "/api/stats", "/api/links/bulk", "/api/links/import", "/api/links/export", "/api/topology", "/api/metrics", "/metrics", "/health/live", "/health/ready", "/openapi.json", "/docs", "/dashboard/:x", "/app/:x", "/:x/:x", "/ws"];
+export const FUZZ_ROUTES = ["/", "/create", "/:x", "/api/links", "/api/links/:x", "/api/links/:x/stats", "/api/links/:x/stats/:x", "/api/links/:x/stats.csv", "/api/links/:x/qr", "/api/tags", "/api/admin/links/:x", "/api/admin/blocklist", "/api/report", "/api/admin/reports", "/api/stats", "/api/links/bulk", "/api/links/import", "/api/links/export", "/api/topology", "/api/metrics", "/metrics", "/health/live", "/health/ready", "/openapi.json", "/docs", "/dashboard/:x", "/app/:x", "/:x/:x", "/ws"];
 
 const twoDigits = fc.integer({ min: 0, max: 99 }).map((n) => String(n).padStart(2, "0"));
 /** List cursors of the API's shape (a position and a code, base64url JSON) with positions no calendar or clock has. */
@@ -52,6 +52,31 @@ const path = fc
 
 const method = fc.oneof(fc.constantFrom("GET", "GET", "GET", "HEAD", "POST", "POST", "PATCH", "DELETE", "PUT", "OPTIONS"), fc.stringMatching(/^[A-Z]{3,8}$/));
 
+/** A redirect rule as a client might get it right or wrong: known and unknown conditions, odd values. */
+const ruleLike = fc.record(
+  {
+    when: fc.oneof(
+      fc.record(
+        {
+          device: fc.oneof(fc.constantFrom("desktop", "mobile", "tablet", "phone"), fc.array(fc.string({ maxLength: 8 }), { maxLength: 4 })),
+          os: fc.oneof(fc.constantFrom("ios", "android", "windows", "macos", "linux"), fc.string({ maxLength: 8 })),
+          country: fc.oneof(fc.array(fc.string({ minLength: 2, maxLength: 2 }), { maxLength: 4 }), fc.string({ maxLength: 4 })),
+          language: fc.oneof(fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }), fc.string({ maxLength: 4 })),
+          query: fc.oneof(fc.dictionary(fc.string({ maxLength: 10 }), fc.oneof(fc.string({ maxLength: 10 }), fc.integer()), { maxKeys: 12 }), fc.string()),
+          after: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string({ maxLength: 10 })),
+          before: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string({ maxLength: 10 })),
+          colour: fc.string({ maxLength: 5 }),
+        },
+        { requiredKeys: [] },
+      ),
+      fc.string({ maxLength: 10 }),
+      fc.constant(null),
+    ),
+    url: fc.oneof(fc.webUrl(), fc.string({ maxLength: 30 }), fc.constantFrom("javascript:alert(1)", "http://localhost/x")),
+  },
+  { requiredKeys: [] },
+);
+
 const jsonBody = fc.oneof(
   fc.json({ depthSize: "large", maxDepth: 12 }),
   fc
@@ -67,6 +92,12 @@ const jsonBody = fc.oneof(
         password: fc.oneof(fc.string({ maxLength: 140 }), fc.integer(), fc.constant(null)),
         forward_query: fc.oneof(fc.boolean(), fc.string({ maxLength: 5 }), fc.constant(null)),
         tags: fc.oneof(fc.array(fc.oneof(fc.string({ maxLength: 40 }), fc.stringMatching(/^[a-z0-9-]{1,32}$/), fc.integer()), { maxLength: 12 }), fc.string(), fc.constant(null)),
+        rules: fc.oneof(fc.array(ruleLike, { maxLength: 22 }), fc.string({ maxLength: 20 }), fc.constant(null), fc.integer()),
+        // Hosts the fuzz may block (it holds an admin key) are kept under fuzz.test: the blocklist is the whole test cluster's.
+        host: fc.oneof(fc.domain().map((d) => `${d}.fuzz.test`), fc.string({ maxLength: 300 }), fc.integer(), fc.constantFrom("xn--bcher-kva.fuzz.test", "bücher.fuzz.test", "FUZZ.test.", "a@b.fuzz.test:99", "*.evil.fuzz.test", "com", "[::1]", "*")),
+        code: fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/), fc.string({ maxLength: 80 }), fc.integer()),
+        reason: fc.oneof(fc.string({ maxLength: 600 }), fc.integer(), fc.constant(null)),
+        disabled: fc.oneof(fc.boolean(), fc.string({ maxLength: 5 }), fc.constant(null)),
       },
       { requiredKeys: [] },
     )

@@ -76,6 +76,8 @@ const envSchema = z.object({
   ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   ANONYMOUS_CREATE: z.enum(["true", "false"], { error: "must be true or false" }).default("true").transform((v) => v === "true"),
   ANONYMOUS_CREATE_PER_DAY: int(0, 100_000_000).default(100),
+  BLOCKLIST_FILE: z.string().min(1, "must be a file path").optional(),
+  BLOCKLIST_POLL_MS: int(100, 60_000).default(500),
   NOT_FOUND_REDIRECT_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
   RATE_LIMIT_KEY_PER_MIN: int(1, 10_000_000).default(1200),
   RATE_LIMIT_AUTH_PER_MIN: int(1, 1_000_000).default(30),

@@ -17,6 +17,9 @@ export const ERROR_STATUS = {
   forbidden: 403,
   "short-url-not-found": 404,
   "alias-taken": 409,
+  /** DELETE of a blocklist entry that BLOCKLIST_FILE holds: the file is where it changes. */
+  "blocklist-file-entry": 409,
+  "not-blocked": 404,
   "link-gone": 410,
   /** An admin disabled the link (abuse); the message says why. */
   "link-disabled": 410,
@@ -58,6 +61,11 @@ export class AppError extends Error {
  * connections, or the breaker skipping it. Another node may answer. `transient` says whether
  * the same call on the same node may succeed later (a demoted primary refusing writes will not).
  */
+/** A setting that turns out wrong only when the server starts (a file it names cannot be read): start-up stops with its message. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
 export class InfraError extends Error {
   override readonly name = "InfraError";
   constructor(

@@ -1,4 +1,5 @@
 import { parseConfig } from "./config";
+import { ConfigError } from "./errors";
 import { compose } from "./composition/server";
 import { installShutdown } from "./lifecycle/shutdown";
 import { survivingNodeFaults } from "./lifecycle/library-races";
@@ -44,7 +45,11 @@ installShutdown(
 // ready) at once, it starts (migrations, the ring, the id buffers) when a line on stdin says the
 // primaries take writes.
 if (Bun.argv.includes("--start-after-stdin-line")) await firstLine(Bun.stdin.stream());
-await system.start();
+await system.start().catch((error: unknown) => {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`config: ${error.message}`);
+  process.exit(1);
+});
 logger.info("listening", { url: config.PUBLIC_BASE_URL, shards: config.shards.length });
 
 function exitListenFailure(error: unknown, inUse: string): never {

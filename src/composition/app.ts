@@ -20,6 +20,8 @@ import type { rateGate } from "../modules/ratelimit/rate-gate";
 import type { DailyCap } from "../modules/ratelimit/daily-cap";
 import { adminLinkRoutes } from "../modules/links/admin-routes";
 import { reportRoutes } from "../modules/links/report-routes";
+import { blocklistRoutes } from "../modules/abuse/blocklist-routes";
+import type { BlocklistSource } from "../modules/abuse/blocklist-source";
 import type { WindowCounter } from "../modules/ratelimit/window-counter";
 import type { PgNode } from "../storage/nodes";
 import type { RateLimiter } from "../modules/ratelimit/rate-limiter";
@@ -42,6 +44,7 @@ export interface HttpAppDeps {
   redirect: (code: string, request: Request) => Response | Promise<Response>;
   /** Abuse reports: the catalog they are kept in, the Redis windows that limit them, the client's address. */
   reports: { catalog: () => PgNode; count: WindowCounter; clientKey: (request: Request) => string };
+  blocklist: BlocklistSource;
   /** POST /{code}: a protected link's password. */
   unlock: (code: string, request: Request) => Response | Promise<Response>;
   gate: ReturnType<typeof rateGate>;
@@ -80,6 +83,7 @@ export async function httpApp(deps: HttpAppDeps) {
     .use(topologyRoutes({ view: deps.topologyView, access }))
     .use(clickRoutes({ stats: deps.stats, accountStats: deps.accountStats, access, keys: deps.keys, manager: deps.manager }))
     .use(reportRoutes({ ...deps.reports, access, maxBodyBytes: config.MAX_BODY_BYTES }))
+    .use(blocklistRoutes({ source: deps.blocklist, access, maxBodyBytes: config.MAX_BODY_BYTES }))
     .use(adminLinkRoutes({ manager: deps.manager, access, publicBaseUrl: config.PUBLIC_BASE_URL, maxBodyBytes: config.MAX_BODY_BYTES }))
     .use(
       manageRoutes({

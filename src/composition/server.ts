@@ -1,7 +1,5 @@
 import type { Server } from "bun";
-import { hostname, networkInterfaces } from "node:os";
 import type { Config } from "../config";
-import { ownHostRule } from "../domain/own-host";
 import { shardsInUse, stableState } from "../domain/topology";
 import { ClusterMetrics } from "../events/cluster-metrics";
 import { EventBus } from "../events/event-bus";
@@ -24,9 +22,9 @@ import { KeyRing } from "../modules/keys/key-ring";
 import { ClaimRepair } from "../modules/links/claim-repair";
 import { HotLinks } from "../modules/links/hot-links";
 import { LinkManager } from "../modules/links/link-manager";
-import { LinkService } from "../modules/links/link-service";
 import { directCode } from "../modules/links/redirect-route";
 import { composeRedirects, linkReaderFrom } from "./redirects";
+import { linksFrom } from "./links";
 import { BULK_BODY_BYTES } from "../modules/links/schema";
 import { metricsListener } from "../modules/observability/routes";
 import { keyLookupGate, rateGate } from "../modules/ratelimit/rate-gate";
@@ -104,20 +102,9 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     logger,
   });
   const repairs = new ClaimRepair(shards, (longUrl) => router.current.write.shardFor(longUrl), { intervalMs: 2000, batch: 500 });
-  const links = new LinkService({
-    shards,
-    router,
-    tickets: ids,
-    observer,
-    repairs,
-    urlRules: {
-      maxLength: config.MAX_URL_LENGTH,
-      isOwnHost: ownHostRule({ publicBaseUrl: config.PUBLIC_BASE_URL, host: config.HOST, extraHosts: config.OWN_HOSTNAMES, machineHosts: machineHosts() }),
-    },
-    cacheTtlSeconds: config.CACHE_TTL_SECONDS,
-  });
+  const { links, blocklist } = linksFrom(config, { shards, router, ids, observer, repairs, catalog, redis, logger });
   const { limiter, admission, createAdmission } = rateLimitsFrom(config, shards, router);
-  const reader = linkReaderFrom(config, { shards, router, hot, observer, clientKey, annotate: tracing.enabled ? (a) => tracing.annotate(a) : undefined });
+  const reader = linkReaderFrom(config, { shards, router, hot, observer, clientKey, blockedBy: blocklist.blockedBy, annotate: tracing.enabled ? (a) => tracing.annotate(a) : undefined });
   const keys = new KeyRing({ catalog, subscriber: redis.control, pollMs: config.KEYS_POLL_MS, unknownTtlMs: config.KEYS_UNKNOWN_TTL_MS, lookupGate: limiter ? keyLookupGate(limiter, clientKey) : undefined });
   keys.onRevoked = (keyIds) => hub.closeKeys(keyIds);
   const access = new AccessControl({ keys, adminToken: config.ADMIN_TOKEN, observabilityPublic: config.OBSERVABILITY_PUBLIC });
@@ -178,6 +165,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     redirect,
     unlock,
     reports: { catalog: () => catalog.primary, count, clientKey },
+    blocklist: blocklist.source,
     gate: rateGate(limiter, createAdmission, clientKey),
     anonymousDaily,
     limiter,
@@ -222,6 +210,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
       await topology.start();
       await invalidation.start().catch((error: unknown) => logger.warn("cache invalidations unavailable; hot links expire by age only", { error: (error as Error).message }));
       await keys.start();
+      await blocklist.start();
       await ids.start();
       repairs.start();
       clickFlusher.start();
@@ -265,6 +254,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
       await topology.stop();
       await invalidation.stop();
       await keys.stop();
+      await blocklist.source.close();
       redis.control.disconnect();
       for (const ticker of [clusterMetrics, loopDelay]) ticker.stop();
       if (probeTimer) clearInterval(probeTimer);
@@ -292,7 +282,3 @@ export function serverBodyLimit(config: Pick<Config, "MAX_BODY_BYTES" | "IMPORT_
   return Math.max(config.MAX_BODY_BYTES, BULK_BODY_BYTES, config.IMPORT_MAX_BYTES) + 1024 * 1024;
 }
 
-/** What names this machine: a link to one reaches us, or the load balancer in front of us, on some port. */
-function machineHosts(): string[] {
-  return [hostname(), ...Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address))];
-}

@@ -21,5 +21,6 @@ export const EVENTS_CHANNEL = "shorten:events";
 export const INVALIDATION_CHANNEL = "shorten:invalidate";
 /** Ids of revoked API keys. */
 export const KEYS_CHANNEL = "shorten:keys";
+/** Blocklist changes (the catalog poll is the guarantee). */ export const BLOCKLIST_CHANNEL = "shorten:blocklist";
 /** Ring changes pushed by the mover (the catalog poll is the guarantee). */
 export const TOPOLOGY_CHANNEL = "shorten:topology";

@@ -9,6 +9,9 @@
  * behind TCP relays that the test cuts (the 503s, seen by that server alone).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { z } from "zod";
 import { startSystem, uniqueUrl, type TestSystem } from "../../harness/system";
 import { tcpRelay, type TcpRelay } from "../../harness/tcp-relay";
@@ -26,8 +29,15 @@ let admin: string;
 const auth = (text: string) => ({ headers: { authorization: `Bearer ${text}` } });
 const portOf = (url: string) => Number(new URL(url).port);
 
+// Hosts no other test links to: the blocklist is the cluster's, shared by every system here.
+const run = crypto.randomUUID().slice(0, 8);
+const FILE_HOST = `file-${run}.blocked.test`;
+const API_HOST = `api-${run}.blocked.test`;
+
 beforeAll(async () => {
-  open = await startSystem({ RATE_LIMIT_ENABLED: "false", OBSERVABILITY_PUBLIC: "false", MAX_BODY_BYTES: "2048", IMPORT_MAX_BYTES: "4096" });
+  const blocklistFile = join(mkdtempSync(join(tmpdir(), "spec-blocklist-")), "blocklist.txt");
+  writeFileSync(blocklistFile, `# operators' list\n${FILE_HOST}\n`);
+  open = await startSystem({ RATE_LIMIT_ENABLED: "false", OBSERVABILITY_PUBLIC: "false", MAX_BODY_BYTES: "2048", IMPORT_MAX_BYTES: "4096", BLOCKLIST_FILE: blocklistFile });
   limited = await startSystem({ RATE_LIMIT_CREATE_PER_MIN: "1", RATE_LIMIT_REDIRECT_PER_MIN: "1", RATE_LIMIT_KEY_PER_MIN: "1", RATE_LIMIT_AUTH_PER_MIN: "1", OBSERVABILITY_PUBLIC: "false" });
   key = (await makeKey(open.config, "openapi-responses")).text;
   admin = (await makeKey(open.config, "openapi-responses-admin", "admin")).text;
@@ -52,6 +62,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  await open.request("DELETE", `/api/admin/blocklist?host=${API_HOST}`, undefined, auth(admin));
   await Promise.all([open.close(), limited.close()]);
   // The severed server's stop waits on nodes it can no longer reach: bounded, then left.
   await Promise.race([severed.close().catch(() => {}), Bun.sleep(5000)]);
@@ -85,6 +96,9 @@ async function cases(): Promise<Case[]> {
   const locked = ((await (await open.request("POST", "/create", { url: uniqueUrl("locked"), password: "spec-secret" }, auth(key))).json()) as { short_code: string }).short_code;
   const lockedOnce = ((await (await open.request("POST", "/create", { url: uniqueUrl("locked-once"), password: "spec-secret", max_visits: 1 }, auth(key))).json()) as { short_code: string }).short_code;
   const unlock = (code: string, password: unknown, from = "127.0.0.1", target = open) => () => target.request("POST", `/${code}`, { password }, { peer: from });
+  // Made before its host is blocked (by the 451 cases): a blocked URL cannot be created.
+  const blockedCode = ((await (await open.request("POST", "/create", { url: `https://www.${API_HOST}/x` }, auth(key))).json()) as { short_code: string }).short_code;
+  const block = () => open.request("POST", "/api/admin/blocklist", { host: API_HOST }, auth(admin));
 
   const text = (method: string, path: string, type: string, body: string, extra: Record<string, string> = {}) => () =>
     open.request(method, path, undefined, { raw: body, headers: { "content-type": type, ...extra } });
@@ -111,6 +125,8 @@ async function cases(): Promise<Case[]> {
     { method: "get", template: "/{code}", status: 429, send: () => { const from = peer(); return until(() => limited.request("GET", "/nosuchlink1", undefined, { peer: from }), 429); } },
     { method: "get", template: "/{code}", status: 503, send: () => severed.request("GET", `/${owned}`) },
     { method: "get", template: "/{code}", status: 401, send: () => open.request("GET", `/${locked}`) },
+    { method: "get", template: "/{code}", status: 451, send: async () => (await block(), open.request("GET", `/${blockedCode}`)) },
+    { method: "post", template: "/{code}", status: 451, send: async () => (await block(), unlock(blockedCode, "x")()) },
 
     { method: "post", template: "/api/report", status: 202, send: () => open.request("POST", "/api/report", { code: owned, reason: "spec check" }, { peer: peer() }) },
     { method: "post", template: "/api/report", status: 400, send: () => open.request("POST", "/api/report", { code: owned }, { peer: peer() }) },
@@ -243,6 +259,25 @@ async function cases(): Promise<Case[]> {
       { method: "get", template: path, status: 429, send: wrongKey(path) },
     ]),
     { method: "get", template: "/api/topology", status: 503, send: () => severed.request("GET", "/api/topology") },
+
+    { method: "get", template: "/api/admin/blocklist", status: 200, send: () => open.request("GET", "/api/admin/blocklist", undefined, auth(admin)) },
+    { method: "get", template: "/api/admin/blocklist", status: 401, send: () => open.request("GET", "/api/admin/blocklist") },
+    { method: "get", template: "/api/admin/blocklist", status: 403, send: () => open.request("GET", "/api/admin/blocklist", undefined, auth(key)) },
+    { method: "post", template: "/api/admin/blocklist", status: 201, send: () => open.request("POST", "/api/admin/blocklist", { host: `new-${run}.blocked.test`, note: "spec" }, auth(admin)) },
+    { method: "post", template: "/api/admin/blocklist", status: 200, send: () => open.request("POST", "/api/admin/blocklist", { host: `NEW-${run}.blocked.test.` }, auth(admin)) },
+    { method: "post", template: "/api/admin/blocklist", status: 400, send: () => open.request("POST", "/api/admin/blocklist", { host: "com" }, auth(admin)) },
+    { method: "post", template: "/api/admin/blocklist", status: 401, send: () => open.request("POST", "/api/admin/blocklist", { host: API_HOST }) },
+    { method: "post", template: "/api/admin/blocklist", status: 403, send: () => open.request("POST", "/api/admin/blocklist", { host: API_HOST }, auth(key)) },
+    { method: "post", template: "/api/admin/blocklist", status: 413, send: () => open.request("POST", "/api/admin/blocklist", { host: API_HOST, note: big }, auth(admin)) },
+    { method: "post", template: "/api/admin/blocklist", status: 415, send: text("POST", "/api/admin/blocklist", "text/plain", "{}", auth(admin).headers) },
+    { method: "post", template: "/api/admin/blocklist", status: 503, send: () => severed.request("POST", "/api/admin/blocklist", { host: `severed-${run}.blocked.test` }, auth(admin)) },
+    { method: "delete", template: "/api/admin/blocklist", status: 204, send: () => open.request("DELETE", `/api/admin/blocklist?host=new-${run}.blocked.test`, undefined, auth(admin)) },
+    { method: "delete", template: "/api/admin/blocklist", status: 400, send: () => open.request("DELETE", "/api/admin/blocklist?host=*", undefined, auth(admin)) },
+    { method: "delete", template: "/api/admin/blocklist", status: 401, send: () => open.request("DELETE", `/api/admin/blocklist?host=${API_HOST}`) },
+    { method: "delete", template: "/api/admin/blocklist", status: 403, send: () => open.request("DELETE", `/api/admin/blocklist?host=${API_HOST}`, undefined, auth(key)) },
+    { method: "delete", template: "/api/admin/blocklist", status: 404, send: () => open.request("DELETE", `/api/admin/blocklist?host=never-${run}.blocked.test`, undefined, auth(admin)) },
+    { method: "delete", template: "/api/admin/blocklist", status: 409, send: () => open.request("DELETE", `/api/admin/blocklist?host=${FILE_HOST}`, undefined, auth(admin)) },
+    { method: "delete", template: "/api/admin/blocklist", status: 503, send: () => severed.request("DELETE", `/api/admin/blocklist?host=${API_HOST}`, undefined, auth(admin)) },
 
     { method: "get", template: "/health/live", status: 200, send: () => open.request("GET", "/health/live") },
     { method: "get", template: "/health/ready", status: 200, send: () => open.request("GET", "/health/ready") },

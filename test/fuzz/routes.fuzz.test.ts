@@ -30,8 +30,12 @@ beforeAll(async () => {
   }
   breakers = watchBreakers(sys.composed.shards);
 });
-afterAll(() => {
+afterAll(async () => {
   breakers.stop();
+  // What the fuzz blocked with its admin key is the whole test cluster's blocklist: taken back.
+  const admin = { headers: { authorization: `Bearer ${adminKey.text}` } };
+  const list = (await (await sys.request("GET", "/api/admin/blocklist", undefined, admin)).json()) as { entries: Array<{ host: string; source: string }> };
+  for (const e of list.entries.filter((e) => e.source === "api")) await sys.request("DELETE", `/api/admin/blocklist?host=${encodeURIComponent(e.host)}`, undefined, admin);
   return sys.close();
 });
 

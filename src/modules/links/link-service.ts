@@ -28,6 +28,8 @@ export interface LinkServiceDeps {
   observer: LinkObserver;
   repairs: ClaimRepair;
   urlRules: LongUrlRules;
+  /** The blocklist entry that blocks a normalised URL, or null. */
+  blockedBy?: (href: string) => string | null;
   cacheTtlSeconds: number;
   now?: () => number;
 }
@@ -118,7 +120,13 @@ export class LinkService {
   checkedUrl(rawUrl: string): string {
     const checked = checkLongUrl(rawUrl, this.deps.urlRules);
     if (!checked.ok) throw new AppError("invalid-url", checked.reason);
+    this.refuseBlocked(checked.href, "url");
     return checked.href;
+  }
+
+  private refuseBlocked(href: string, field: string): void {
+    const entry = this.deps.blockedBy?.(href) ?? null;
+    if (entry !== null) throw new AppError("blocked-url", `${field} leads to ${entry}, which this service blocks`);
   }
 
   /** Rules whose URLs pass the same checks as a link's (stored normalised), or a 400 naming the rule. */
@@ -126,6 +134,7 @@ export class LinkService {
     return rules.map((rule, i) => {
       const checked = checkLongUrl(rule.url, this.deps.urlRules);
       if (!checked.ok) throw new AppError("invalid-url", `rules[${i}].url: ${checked.reason}`);
+      this.refuseBlocked(checked.href, `rules[${i}].url`);
       return { when: rule.when, url: checked.href };
     });
   }

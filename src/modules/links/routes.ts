@@ -75,7 +75,7 @@ export function linkRoutes(deps: LinkRoutesDeps) {
         description: "302 (or REDIRECT_STATUS) to the long URL; HEAD answers the same without counting a click.",
         path: { code: { description: "a generated code or an alias (any capitalisation)" } },
         responses: { 302: { description: "redirect to the long URL (Location)" } },
-        errors: [401, 404, 410, 429, 503],
+        errors: [401, 404, 410, 429, 451, 503],
       }),
     })
     .post("/:code", ({ params, request }) => deps.unlock(typeof params.code === "string" ? params.code : "", request), {
@@ -86,7 +86,7 @@ export function linkRoutes(deps: LinkRoutesDeps) {
         path: { code: { description: "a generated code or an alias (any capitalisation)" } },
         body: { media: { "application/json": unlockBody, "application/x-www-form-urlencoded": unlockBody } },
         responses: { 302: { description: "the password is right: redirect to the long URL" }, 401: { description: "the password is not right: the form again for a browser (Accept: text/html), else password-required", media: { "text/html": z.string(), "application/json": errorBody } } },
-        errors: [400, 404, 410, 413, 415, 429, 503],
+        errors: [400, 404, 410, 413, 415, 429, 451, 503],
       }),
     });
 }

@@ -72,9 +72,14 @@ export class HotLinks {
 
 /**
  * An entry's weight: its strings at two bytes a character (an upper bound: the engine keeps
- * Latin-1 text in one) and ~120 bytes for the value object and the cache's own bookkeeping.
+ * Latin-1 text in one), ~120 bytes for the value object and the cache's own bookkeeping, and its
+ * redirect rules (up to 20, each with a URL of up to MAX_URL_LENGTH).
  * A link heavier than the whole bound is not kept.
  */
 export function entryBytes(link: LinkValue, code: string): number {
-  return 2 * (code.length + link.longUrl.length + (link.owner?.length ?? 0)) + 120;
+  const rules = link.rules === undefined ? 0 : link.rules.reduce((n, r) => n + 2 * (r.url.length + JSON.stringify(r.when).length) + RULE_OVERHEAD, 0);
+  return 2 * (code.length + link.longUrl.length + (link.owner?.length ?? 0) + (link.passwordHash?.length ?? 0)) + 120 + rules;
 }
+
+/** A rule's objects, and its compiled form (sets, instants) once a redirect has used it. */
+const RULE_OVERHEAD = 400;

@@ -8,7 +8,7 @@ import type { PgNode } from "../../storage/nodes";
 import { insertReport, newestReports } from "../../storage/report-rows";
 import type { AccessControl } from "../keys/access";
 import type { WindowCounter } from "../ratelimit/window-counter";
-import { parseBody, parseQuery } from "./schema";
+import { parseBody, parseQuery } from "../links/schema";
 
 /** Reports one client address may file per hour. */
 export const REPORTS_PER_CLIENT_PER_HOUR = 10;

@@ -3,9 +3,9 @@ import { z } from "zod";
 import { documented } from "../../http/api-doc";
 import { readJsonBody } from "../../http/json-body";
 import type { AccessControl } from "../keys/access";
-import type { LinkManager } from "./link-manager";
-import { parseBody } from "./schema";
-import { linkJson, linkView } from "./views";
+import type { LinkManager } from "../links/link-manager";
+import { parseBody } from "../links/schema";
+import { linkJson, linkView } from "../links/views";
 
 export const disableBody = z
   .object({

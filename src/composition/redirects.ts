@@ -18,7 +18,7 @@ import type { RingRouter } from "../topology/ring-router";
  */
 export function linkReaderFrom(config: Config, deps: Omit<LinkReaderDeps, "cacheTtlSeconds" | "chooseRule"> & { clientKey: (request: Request) => string }) {
   const { clientKey, ...rest } = deps;
-  return new LinkReader({ ...rest, cacheTtlSeconds: config.CACHE_TTL_SECONDS, chooseRule: ruleChooser({ agents: new UserAgents(10_000), country: countryLookup(COUNTRY_DB_FILE), clientAddress: clientKey }) });
+  return new LinkReader({ ...rest, cacheTtlSeconds: config.CACHE_TTL_SECONDS, chooseRule: ruleChooser({ agents: new UserAgents(10_000), country: countryLookup(COUNTRY_DB_FILE, 10_000), clientAddress: clientKey }) });
 }
 
 /**

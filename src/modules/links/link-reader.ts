@@ -22,7 +22,7 @@ export interface LinkReaderDeps {
   /** Notes on the request's trace span (why a read fell back), when tracing is on. */
   annotate?: (attributes: Record<string, string>) => void;
   /** Which of a link's redirect rules the request matches (null: none, the link's URL). */
-  chooseRule?: (rules: readonly RedirectRule[], request: Request) => number | null;
+  chooseRule?: (rules: readonly RedirectRule[], request: Request, client: string | undefined) => number | null;
   /** The blocklist entry that blocks a target URL, or null (the blocklist's check). */
   blockedBy?: (href: string) => string | null;
 }
@@ -65,7 +65,7 @@ export class LinkReader {
    * The link, synchronously when this instance holds it in memory (no promise on the hottest
    * path), else once storage answers. Throws (404, 410, 503 as AppError) either way.
    */
-  resolve(path: string, request?: Request): ResolvedLink | Promise<ResolvedLink> {
+  resolve(path: string, request?: Request, client?: string): ResolvedLink | Promise<ResolvedLink> {
     const started = this.now();
     if (!isLinkPathShape(path)) {
       this.observe(started, path, null, "none", "NOT_FOUND", null);
@@ -73,11 +73,11 @@ export class LinkReader {
     }
     const route = this.deps.router.current;
     const hot = this.deps.hot.get(path);
-    if (hot !== undefined) return this.serve(started, route, { link: hot, code: path, shard: route.read.shardFor(path), source: "redis" }, "memory", request);
-    return this.resolveFromStorage(started, route, path, request);
+    if (hot !== undefined) return this.serve(started, route, { link: hot, code: path, shard: route.read.shardFor(path), source: "redis" }, "memory", request, client);
+    return this.resolveFromStorage(started, route, path, request, client);
   }
 
-  private async resolveFromStorage(started: number, route: Routing, path: string, request: Request | undefined): Promise<ResolvedLink> {
+  private async resolveFromStorage(started: number, route: Routing, path: string, request: Request | undefined, client: string | undefined): Promise<ResolvedLink> {
     const generation = this.deps.hot.generation;
     let found: Found | null;
     try {
@@ -94,7 +94,7 @@ export class LinkReader {
     // Only under the path asked for: an alias found through its capitalised spelling is not
     // cached, so an invalidation of the alias never misses a copy under another spelling.
     if (found.code === path) this.deps.hot.set(path, found.link, generation);
-    return this.serve(started, route, found, found.source, request);
+    return this.serve(started, route, found, found.source, request, client);
   }
 
   /** Redis, then the database, on the code's owner and, mid-migration, its old owner. */
@@ -143,13 +143,13 @@ export class LinkReader {
     return found;
   }
 
-  private serve(started: number, route: Routing, found: Found, source: ReadOutcome["source"], request: Request | undefined): ResolvedLink | Promise<ResolvedLink> {
+  private serve(started: number, route: Routing, found: Found, source: ReadOutcome["source"], request: Request | undefined, client: string | undefined): ResolvedLink | Promise<ResolvedLink> {
     const link = found.link as LinkValue;
     if (link.disabled !== undefined) throw this.disabled(started, found, source, link.disabled);
     if (link.expiresAt !== null && this.clock() >= link.expiresAt) throw this.gone(started, found, source, "expired");
     // The rules need the request, so they are chosen here, before the read's event is emitted.
     const rules = link.rules;
-    const rule = rules === undefined || request === undefined || this.deps.chooseRule === undefined ? null : this.deps.chooseRule(rules, request);
+    const rule = rules === undefined || request === undefined || this.deps.chooseRule === undefined ? null : this.deps.chooseRule(rules, request, client);
     const target = rule === null ? link.longUrl : rules![rule]!.url;
     const block = this.deps.blockedBy?.(target) ?? null;
     if (block !== null) throw this.blocked(started, found, source, block);

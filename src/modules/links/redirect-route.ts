@@ -72,7 +72,7 @@ export function redirectHandler(deps: RedirectDeps): RedirectHandler {
     if (!decision.allowed) throw rateLimitedError(decision);
     let resolved: ReturnType<LinkReader["resolve"]>;
     try {
-      resolved = reader.resolve(code, request);
+      resolved = reader.resolve(code, request, client);
     } catch (error) {
       return surcharged(admission, client, error);
     }

@@ -35,7 +35,8 @@ const SYSTEMS: Record<string, string> = {
  */
 export function ruleChooser(deps: { agents: UserAgents; country: (ip: string) => string | null; clientAddress: (request: Request) => string; now?: () => number }) {
   const now = deps.now ?? Date.now;
-  return (rules: readonly RedirectRule[], request: Request): number | null => {
+  // `client`: the address the rate limiter already worked out, when it ran (asking the socket again costs more than the rules).
+  return (rules: readonly RedirectRule[], request: Request, client?: string): number | null => {
     let params: URLSearchParams | null = null;
     const agent = () => deps.agents.of(request.headers.get("user-agent"), false);
     return matchingRule(
@@ -43,7 +44,7 @@ export function ruleChooser(deps: { agents: UserAgents; country: (ip: string) =>
       onceEach({
         device: () => agent().device,
         os: () => SYSTEMS[agent().os] ?? "other",
-        country: () => deps.country(deps.clientAddress(request)),
+        country: () => deps.country(client ?? deps.clientAddress(request)),
         language: () => {
           const tag = primaryLanguage(request.headers.get("accept-language"));
           return tag === "unknown" ? null : tag;
@@ -52,7 +53,8 @@ export function ruleChooser(deps: { agents: UserAgents; country: (ip: string) =>
           if (params === null) {
             const url = request.url;
             const q = url.indexOf("?");
-            params = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
+            if (q < 0) return [];
+            params = new URLSearchParams(url.slice(q + 1));
           }
           return params.getAll(name);
         },

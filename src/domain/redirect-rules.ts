@@ -1,8 +1,9 @@
 /**
  * A link's redirect rules: an ordered list of `{ when, url }`; the first rule whose conditions
  * all hold sends the click to its `url`, and when none does the link's own URL is used. Pure:
- * the request's facts come in as lazy getters, so a rule list that asks only for the query
- * string never parses the user agent or looks up a country.
+ * the request's facts come in as methods asked only when a condition needs them (cheap ones
+ * first), so a rule list that asks only for the query string never parses the user agent or
+ * looks up a country.
  *
  * @example
  *   const rule = matchingRule(link.rules, facts);   // index of the rule, or null
@@ -99,20 +100,4 @@ export function matchingRule(rules: readonly RedirectRule[], facts: RequestFacts
   const list = compile(rules);
   for (let i = 0; i < list.length; i++) if (holds(list[i]!, facts)) return i;
   return null;
-}
-
-/** Facts worked out at most once per request, however many rules ask. */
-export function onceEach(facts: RequestFacts): RequestFacts {
-  const memo = <T>(f: () => T) => {
-    let done = false;
-    let value: T;
-    return () => {
-      if (!done) {
-        value = f();
-        done = true;
-      }
-      return value;
-    };
-  };
-  return { device: memo(facts.device), os: memo(facts.os), country: memo(facts.country), language: memo(facts.language), queryValues: facts.queryValues, now: memo(facts.now) };
 }

@@ -9,7 +9,7 @@
  * second, as a multiple of the app's redirect rate, and the rollup rows a second of clicks at that
  * rate writes per shard. Writes bench/results/<stamp>-analytics.md.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { clusterDir, clusterDown, clusterEnvVars, clusterUpOnFreePorts, readState, REPO_ROOT } from "../scripts/cluster/index";
 import { freePort, startServer, type ServerProcess } from "../harness/server-process";
@@ -21,7 +21,7 @@ import { ClickLog } from "../src/modules/analytics/click-log";
 import { numberFlag } from "./lib/args";
 import { BUN, startChild, waitHttp } from "./lib/proc";
 import { createLinks, writeCodesFile } from "./lib/seed";
-import { runWrk } from "./lib/wrk";
+import { mixedLoad, type Sample } from "./lib/mixed-load";
 
 const SECONDS = numberFlag(Bun.argv, "seconds", 5);
 const ROUNDS = numberFlag(Bun.argv, "rounds", 6);
@@ -61,36 +61,6 @@ async function app(extra: Record<string, string>, busNode: number, id: number): 
   };
 }
 
-/** CPU ms of one thread (the main thread when `tid` is the pid), from /proc. */
-function threadCpuMs(pid: number, tid: number): number {
-  const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-/** CPU ms of the whole process, every thread (the analytics worker, GC and I/O threads too). */
-function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-interface Sample {
-  rps: number;
-  mainUs: number;
-  allUs: number;
-}
-
-/** wrk against `url` for `seconds`, with the main thread's CPU per request of `pid` when given. */
-async function load(label: string, url: string, pid: number | null, codesFile: string, seconds: number): Promise<Sample> {
-  const before = pid === null ? 0 : threadCpuMs(pid, pid);
-  const beforeAll = pid === null ? 0 : processCpuMs(pid);
-  const result = await runWrk({ label, url, script: "redirects", env: { CODES_FILE: codesFile, HOT_SHARE: "1", MIX_HEADERS: "1", COUNT_HEADERS: "0" }, connections: 64, durationS: seconds });
-  if (result.failed > 0) throw new Error(`${label}: ${result.failed} failed requests`);
-  const mainUs = pid === null ? 0 : ((threadCpuMs(pid, pid) - before) * 1000) / result.requests;
-  const allUs = pid === null ? 0 : ((processCpuMs(pid) - beforeAll) * 1000) / result.requests;
-  return { rps: result.rps, mainUs, allUs };
-}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -106,13 +76,13 @@ async function pair(label: string, extra: Record<string, string>, codesFile: str
   const off = await app({ ...extra, ANALYTICS_ENABLED: "false" }, 1, 60);
   const on = await app(extra, 2, 61);
   try {
-    await load(`${label} off warm-up`, off.url, null, codesFile, 3);
-    await load(`${label} on warm-up`, on.url, null, codesFile, 3);
+    await mixedLoad(`${label} off warm-up`, off.url, null, codesFile, 3);
+    await mixedLoad(`${label} on warm-up`, on.url, null, codesFile, 3);
     const rounds: Array<{ off: Sample; on: Sample }> = [];
     for (let round = 0; round < ROUNDS; round++) {
       const first = round % 2 === 0 ? "off" : "on";
-      const a = await load(`${label} ${first}`, first === "off" ? off.url : on.url, first === "off" ? off.pid : on.pid, codesFile, SECONDS);
-      const b = await load(`${label} ${first === "off" ? "on" : "off"}`, first === "off" ? on.url : off.url, first === "off" ? on.pid : off.pid, codesFile, SECONDS);
+      const a = await mixedLoad(`${label} ${first}`, first === "off" ? off.url : on.url, first === "off" ? off.pid : on.pid, codesFile, SECONDS);
+      const b = await mixedLoad(`${label} ${first === "off" ? "on" : "off"}`, first === "off" ? on.url : off.url, first === "off" ? on.pid : off.pid, codesFile, SECONDS);
       const r = first === "off" ? { off: a, on: b } : { off: b, on: a };
       rounds.push(r);
       console.log(`${label} round ${round + 1}: off ${Math.round(r.off.rps)}/s (${r.off.mainUs.toFixed(1)} µs, all threads ${r.off.allUs.toFixed(1)}), on ${Math.round(r.on.rps)}/s (${r.on.mainUs.toFixed(1)} µs, all threads ${r.on.allUs.toFixed(1)}), ratio ${(r.on.rps / r.off.rps).toFixed(3)}`);
@@ -144,8 +114,8 @@ try {
   await waitHttp(`http://127.0.0.1:${floorPort}/health/ready`);
   const floorRuns: number[] = [];
   try {
-    await load("floor warm-up", `http://127.0.0.1:${floorPort}`, null, codesFile, 3);
-    for (let round = 0; round < 3; round++) floorRuns.push((await load("floor", `http://127.0.0.1:${floorPort}`, null, codesFile, SECONDS)).rps);
+    await mixedLoad("floor warm-up", `http://127.0.0.1:${floorPort}`, null, codesFile, 3);
+    for (let round = 0; round < 3; round++) floorRuns.push((await mixedLoad("floor", `http://127.0.0.1:${floorPort}`, null, codesFile, SECONDS)).rps);
   } finally {
     await floorServer.stop();
   }

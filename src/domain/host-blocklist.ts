@@ -19,6 +19,23 @@ const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 const isIpHost = (host: string) => host.startsWith("[") || IPV4.test(host);
 
+// An IPv4 address written as IPv6 (mapped, `::ffff:a.b.c.d`, or NAT64, `64:ff9b::a.b.c.d`) reaches
+// the same machine, so it is checked (and stored) as the IPv4 address. The parser prints both
+// with the last 32 bits as two hex groups.
+const EMBEDDED_IPV4 = /^\[(?:::ffff|64:ff9b:):([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/;
+
+/** The host with an IPv4 address embedded in IPv6 written as that IPv4 address; any other host as it is. */
+function plainIp(host: string): string {
+  const m = EMBEDDED_IPV4.exec(host);
+  if (m === null) return host;
+  const high = parseInt(m[1]!, 16);
+  const low = parseInt(m[2]!, 16);
+  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+}
+
+// `2001:db8::1` as people write it: the parser needs the brackets of a URL's host.
+const BARE_IPV6 = /^[0-9a-f:.]*:[0-9a-f:.]*:[0-9a-f:.]*$/i;
+
 const withoutTrailingDots = (host: string) => {
   let end = host.length;
   while (end > 0 && host.charCodeAt(end - 1) === 46) end--;
@@ -38,7 +55,8 @@ export function blockEntryOf(raw: string): BlockEntry {
   if (WHITESPACE_OR_CONTROL.test(text)) return { ok: false, reason: "entry contains whitespace or control characters" };
   let parsed: string;
   try {
-    parsed = new URL(`http://${text.replace(SCHEME, "")}`).hostname;
+    const hostPart = text.replace(SCHEME, "");
+    parsed = new URL(`http://${BARE_IPV6.test(hostPart) ? `[${hostPart}]` : hostPart}`).hostname;
   } catch {
     return { ok: false, reason: "entry is not a host name or URL" };
   }
@@ -47,7 +65,7 @@ export function blockEntryOf(raw: string): BlockEntry {
   else if (host.startsWith(".")) host = host.slice(1);
   if (host.includes("*")) return { ok: false, reason: "a wildcard is only allowed as a leading *." };
   if (host.length > MAX_HOST_LENGTH) return { ok: false, reason: `host is longer than ${MAX_HOST_LENGTH} characters` };
-  if (isIpHost(host)) return { ok: true, host };
+  if (isIpHost(host)) return { ok: true, host: plainIp(host) };
   const labels = host.split(".");
   if (labels.includes("")) return { ok: false, reason: "host has an empty label" };
   if (labels.length < 2) return { ok: false, reason: "give a domain with at least two labels (or an IP address)" };
@@ -118,7 +136,10 @@ export class HostBlocklist {
   /** The entry that blocks `host` (a hostname in the entries' form): itself or a parent domain; an IP only itself. */
   blocks(host: string): string | null {
     if (this.hosts.size === 0) return null;
-    if (isIpHost(host)) return this.hosts.has(host) ? host : null;
+    if (isIpHost(host)) {
+      const ip = plainIp(host);
+      return this.hosts.has(ip) ? ip : null;
+    }
     for (let from = 0; ; ) {
       const candidate = from === 0 ? host : host.slice(from);
       if (this.hosts.has(candidate)) return candidate;

@@ -32,7 +32,9 @@ describe("blocking a host", () => {
   let before: string;
   let ruled: string;
   let beside: string;
+  let locked: string;
   beforeAll(async () => {
+    locked = ((await (await createAt(`https://pay.${EVIL}/`, { password: "open sesame" })).json()) as { short_code: string }).short_code;
     before = ((await (await createAt(`https://www.${EVIL}/login`)).json()) as { short_code: string }).short_code;
     ruled = ((await (await createAt(uniqueUrl("ruled"), { rules: [{ when: { os: "ios" }, url: `https://${EVIL}/app` }] })).json()) as { short_code: string }).short_code;
     beside = ((await (await createAt(`https://not${EVIL}/`)).json()) as { short_code: string }).short_code;
@@ -75,6 +77,12 @@ describe("blocking a host", () => {
     expect([page.status, page.headers.get("content-type"), page.headers.get("cache-control")]).toEqual([451, "text/html; charset=utf-8", "no-store"]);
     expect(await page.text()).toContain("This link leads to a blocked site");
     expect((await sys.request("GET", `/${beside}`)).status).toBe(302);
+  });
+
+  test("a protected link to it: the password form's POST gets the same 451 page, the right password no redirect", async () => {
+    const form = await sys.request("POST", `/${locked}`, undefined, { raw: "password=open+sesame", headers: { "content-type": "application/x-www-form-urlencoded", accept: "text/html" } });
+    expect([form.status, form.headers.get("content-type")]).toEqual([451, "text/html; charset=utf-8"]);
+    expect(await errorOf(await sys.request("POST", `/${locked}`, { password: "open sesame" }))).toEqual([451, "link-blocked"]);
   });
 
   test("a rule leading there answers 451 only when it is chosen", async () => {

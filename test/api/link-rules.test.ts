@@ -128,6 +128,8 @@ describe("bad rules are a 400 naming the rule and the problem; nothing is create
     [[{ when: { after: "tomorrow" }, url: "https://a.example" }], "rules[0].when.after: after must be an ISO 8601 date-time, e.g. 2027-01-31T12:00:00Z"],
     [[{ when: { after: "2027-02-01T00:00:00Z", before: "2027-01-01T00:00:00Z" }, url: "https://a.example" }], "rules[0].when: after must be before before"],
     [[{ when: {}, url: "https://a.example" }], "rules[0].when: when must hold at least one condition"],
+    [[{ when: { query: { a: "\u0000" } }, url: "https://a.example" }], "rules[0].when.query.a: a query value must not contain control characters"],
+    [[{ when: { query: { "\ud800": "x" } }, url: "https://a.example" }], "rules[0].when.query.\ud800: a query parameter name must be 1-100 characters with no control characters"],
     [[{ when: { devices: "mobile" }, url: "https://a.example" }], "rules[0].when: unknown condition devices; use device, os, country, language, query, after, before"],
     [[{ when: { device: "mobile" } }], "rules[0].url: each rule needs a url string"],
     [Array.from({ length: 21 }, () => ({ when: { device: "mobile" }, url: "https://a.example" })), "at most 20 rules"],

@@ -102,6 +102,15 @@ describe("HostBlocklist", () => {
     expect(new HostBlocklist(["0.113.7"]).blocks("203.0.113.7")).toBeNull();
   });
 
+  test("an IPv4 address is blocked however IPv6 embeds it (mapped, NAT64), and entries may be written so or as bare IPv6", () => {
+    for (const url of ["http://[::ffff:203.0.113.7]/", "http://[::FFFF:cb00:7107]:8080/x", "http://[64:ff9b::203.0.113.7]/", "http://0xcb.0.113.7/"]) {
+      expect([url, list.blocksHref(new URL(url).href)]).toEqual([url, "203.0.113.7"]);
+    }
+    expect(list.blocksHref(new URL("http://[::ffff:203.0.113.8]/").href)).toBeNull();
+    for (const entry of ["::ffff:203.0.113.7", "[::ffff:203.0.113.7]", "http://[64:ff9b::cb00:7107]/"]) expect([entry, blockEntryOf(entry)]).toEqual([entry, { ok: true, host: "203.0.113.7" }]);
+    expect(blockEntryOf("2001:DB8::1")).toEqual({ ok: true, host: "[2001:db8::1]" });
+  });
+
   test("blocksHref reads the host of a normalised URL", () => {
     expect(list.blocksHref("https://cdn.evil.example/path?next=https://good.example/")).toBe("evil.example");
     expect(list.blocksHref("http://good.example/?u=http://evil.example/")).toBeNull();

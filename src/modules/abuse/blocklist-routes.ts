@@ -80,11 +80,12 @@ export function blocklistRoutes(deps: { source: BlocklistSource; access: AccessC
       async ({ request, query, set }) => {
         await access.requireAdmin(request);
         const entry = entryOf(parseQuery(unblockQuery, query).host);
+        // Removing the API's copy would answer 204 while the file still blocks it.
+        if (source.fileEntries().has(entry)) throw new AppError("blocklist-file-entry", `${entry} comes from BLOCKLIST_FILE; remove it there`);
         if (await source.remove(entry)) {
           set.status = 204;
           return null;
         }
-        if (source.fileEntries().has(entry)) throw new AppError("blocklist-file-entry", `${entry} comes from BLOCKLIST_FILE; remove it there`);
         throw new AppError("not-blocked", `${entry} is not on the blocklist`);
       },
       {

@@ -45,6 +45,7 @@ export class BlocklistSource {
   private loading: Promise<void> | null = null;
   private loadAgain = false;
   private ticking = false;
+  private checkingFile = false;
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly onMessage = (channel: string) => {
     if (channel === BLOCKLIST_CHANNEL) void this.refreshCatalog();
@@ -56,9 +57,12 @@ export class BlocklistSource {
   async start(): Promise<void> {
     const file = this.deps.file;
     if (file !== null) {
-      const read = await readBlocklistFile(file).catch((error: Error) => {
+      let read = await readBlocklistFile(file).catch((error: Error) => {
         throw new Error(`BLOCKLIST_FILE ${file} cannot be read: ${error.message}`);
       });
+      // Being written at this very moment: read what it becomes.
+      for (let tries = 0; read === null && tries < 20; tries++) read = await Bun.sleep(50).then(() => readBlocklistFile(file));
+      if (read === null) throw new Error(`BLOCKLIST_FILE ${file} kept changing while it was read`);
       const [bad, ...more] = read.errors;
       if (bad) throw new Error(`BLOCKLIST_FILE ${file} line ${bad.line}: ${bad.reason}${more.length > 0 ? ` (${more.length} more wrong ${more.length === 1 ? "line" : "lines"})` : ""}`);
       this.fromFile = new Set(read.entries);
@@ -124,14 +128,15 @@ export class BlocklistSource {
     this.deps.onChange?.(this.current);
   }
 
-  private async tick(): Promise<void> {
-    // A slow catalog must not stack polls up behind it.
-    if (this.ticking) return;
-    this.ticking = true;
-    try {
-      await Promise.all([this.refreshCatalog(), this.checkFile()]);
-    } finally {
-      this.ticking = false;
+  private tick(): void {
+    // A slow catalog must not stack polls up behind it, nor hold the file's poll back.
+    if (!this.ticking) {
+      this.ticking = true;
+      void this.refreshCatalog().finally(() => (this.ticking = false));
+    }
+    if (!this.checkingFile) {
+      this.checkingFile = true;
+      void this.checkFile().finally(() => (this.checkingFile = false));
     }
   }
 
@@ -171,7 +176,11 @@ export class BlocklistSource {
       return version === this.version ? null : { version, rows: await blockedHosts(node) };
     };
     const { primary, replica } = this.deps.catalog;
-    const loaded = await read(primary).catch(() => read(replica));
+    // A lagging replica's older list must never replace a newer one: only a later version counts from there.
+    const loaded = await read(primary).catch(async () => {
+      const fromReplica = await read(replica);
+      return fromReplica !== null && this.version !== null && BigInt(fromReplica.version) <= BigInt(this.version) ? null : fromReplica;
+    });
     if (loaded === null) return false;
     this.version = loaded.version;
     this.fromCatalog = new Map(loaded.rows.map((row) => [row.host, row]));
@@ -186,6 +195,7 @@ export class BlocklistSource {
       const now = await stat(file);
       if (stampOf(now) === this.fileStamp) return;
       read = await readBlocklistFile(file);
+      if (read === null) return;
     } catch (error) {
       if (this.fileStamp === MISSING) return;
       this.fileStamp = MISSING;
@@ -207,10 +217,16 @@ export class BlocklistSource {
 
 const MISSING = "missing";
 
-/** Stat before reading: a write in between is then read again at the next poll, never missed. */
+/**
+ * Stat before and after reading: a file caught mid-write (truncated, then written, as `cat >` or
+ * an in-place editor does) would read short and unblock what it still lists, so such a read is
+ * not taken; the next poll reads the finished file.
+ */
 async function readBlocklistFile(file: string) {
   const stamp = stampOf(await stat(file));
-  return { stamp, ...parseBlocklistFile(await readFile(file, "utf8")) };
+  const text = await readFile(file, "utf8");
+  if (stampOf(await stat(file)) !== stamp) return null;
+  return { stamp, ...parseBlocklistFile(text) };
 }
 
 const stampOf = (s: { mtimeMs: number; size: number; ino: number }) => `${s.mtimeMs}:${s.size}:${s.ino}`;

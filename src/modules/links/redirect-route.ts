@@ -89,16 +89,7 @@ export function redirectHandler(deps: RedirectDeps): RedirectHandler {
     const resolved = reader.resolve(code, request);
     return resolved instanceof Promise ? resolved.then((r) => redirect(r, request)) : redirect(resolved, request);
   };
-  const elsewhere = deps.notFoundUrl;
-  // Refusals a person may meet in a browser are answered in kind: an unknown code is sent to
-  // NOT_FOUND_REDIRECT_URL when set, a disabled or blocked link gets a page saying so; the rest are JSON.
-  const answered = (error: unknown, request: Request): Response => {
-    if (!(error instanceof AppError)) throw error;
-    if (error.code === "short-url-not-found" && elsewhere !== undefined) return new Response(null, { status: 302, headers: { location: elsewhere, ...error.options.headers } });
-    if (error.code === "link-disabled" && wantsHtml(request)) return disabledPage(error.message);
-    if (error.code === "link-blocked" && wantsHtml(request)) return blockedPage(error.message);
-    throw error;
-  };
+  const answered = answeredInKind(deps.notFoundUrl);
   return (code, request) => {
     try {
       const answer = handle(code, request);
@@ -106,6 +97,21 @@ export function redirectHandler(deps: RedirectDeps): RedirectHandler {
     } catch (error) {
       return answered(error, request);
     }
+  };
+}
+
+/**
+ * Refusals a person may meet in a browser are answered in kind: an unknown code is sent to
+ * NOT_FOUND_REDIRECT_URL when set, a disabled or blocked link gets a page saying so; the rest
+ * are thrown on, to be JSON.
+ */
+function answeredInKind(elsewhere: string | undefined) {
+  return (error: unknown, request: Request): Response => {
+    if (!(error instanceof AppError)) throw error;
+    if (error.code === "short-url-not-found" && elsewhere !== undefined) return new Response(null, { status: 302, headers: { location: elsewhere, ...error.options.headers } });
+    if (error.code === "link-disabled" && wantsHtml(request)) return disabledPage(error.message);
+    if (error.code === "link-blocked" && wantsHtml(request)) return blockedPage(error.message);
+    throw error;
   };
 }
 
@@ -129,11 +135,14 @@ export function directCode(method: string, path: string): string | null {
  */
 export function unlockHandler(deps: RedirectDeps & { count: WindowCounter }): RedirectHandler {
   const send = redirectOf(deps);
-  return async (code, request) => {
+  const answered = answeredInKind(deps.notFoundUrl);
+  const unlock = async (code: string, request: Request): Promise<Response> => {
     const resolved = await deps.reader.resolve(code, request);
     if (resolved.passwordHash === null) return send(resolved, request);
     const password = await sentPassword(request);
     await chargeAttempt(deps.count, resolved.outcome.code, deps.clientKey(request));
     return (await Bun.password.verify(password, resolved.passwordHash)) ? send(resolved, request) : passwordAnswer(request, resolved.outcome.code, true);
   };
+  // The form a browser posts gets the same pages as its GET (a link blocked or disabled since).
+  return (code, request) => unlock(code, request).catch((error: unknown) => answered(error, request));
 }

@@ -31,6 +31,9 @@ const tags = z
 
 const forwardQuery = z.boolean({ error: "forward_query must be true or false" });
 
+/** Text PostgreSQL's jsonb takes as it is: no NUL or other control characters, no unpaired surrogate. */
+const storable = (text: string) => !/[\u0000-\u001f\u007f]/.test(text) && text.isWellFormed();
+
 /** One value or a list of them, stored as a list without repeats. */
 function oneOrMany<T extends z.ZodType<string>>(item: T, name: string, max: number, values: string) {
   const error = `${name} must be ${values}, or a list of them`;
@@ -65,7 +68,11 @@ const ruleConditions = z
         "a primary language tag such as en",
       ).optional(),
       query: z
-        .record(z.string().min(1, "a query parameter name must not be empty").max(100, "a query parameter name is at most 100 characters"), z.string({ error: "each query value must be a string" }).max(200, "a query value is at most 200 characters"), { error: "query must be an object of parameter names and values" })
+        .record(
+          z.string().min(1, "a query parameter name must not be empty").max(100, "a query parameter name is at most 100 characters").refine(storable, "a query parameter name must not contain control characters"),
+          z.string({ error: "each query value must be a string" }).max(200, "a query value is at most 200 characters").refine(storable, "a query value must not contain control characters"),
+          { error: (issue) => (issue.code === "invalid_key" ? "a query parameter name must be 1-100 characters with no control characters" : "query must be an object of parameter names and values") },
+        )
         .refine((q) => Object.keys(q).length >= 1 && Object.keys(q).length <= 10, "query must name 1-10 parameters")
         .optional(),
       after: instant("after").optional(),
@@ -189,10 +196,10 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   return parsed.data;
 }
 
-/** A problem inside an item of a list of objects (a rule, a bulk link) names the item: `rules[2].when: …`. */
+/** A problem inside a redirect rule names the rule: `rules[2].when: …` (a list of up to 20 needs saying which). */
 function messageOf(issue: z.core.$ZodIssue): string {
   const path = issue.path;
-  if (path.length < 3) return issue.message;
+  if (path.length < 3 || !path.includes("rules")) return issue.message;
   const at = path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
   return `${at}: ${issue.message}`;
 }

@@ -26,11 +26,38 @@ export interface LinkValue {
   /** false: the short URL's query string is not carried over to the target (absent: it is). */
   forwardQuery?: false;
   /** Redirect rules, tried before longUrl; absent: none. */
-  rules?: RedirectRule[];
+  rules?: readonly RedirectRule[];
   /** The link's password as an argon2id hash (never the password); absent: no password. */
   passwordHash?: string;
   /** Why an admin disabled the link; absent: it is not disabled. */
   disabled?: string;
+}
+
+/**
+ * A link's value from its fields as storage or a request holds them: an option at its default
+ * (query forwarded, no rules, no password, not disabled) is left out, so it costs the cached
+ * value nothing and a plain link stays plain text in Redis.
+ */
+export function linkValue(f: {
+  longUrl: string;
+  expiresAt: number | null;
+  maxVisits: number | null;
+  owner: string | null;
+  forwardQuery?: boolean;
+  rules?: readonly RedirectRule[] | null;
+  passwordHash?: string | null;
+  disabled?: string | null;
+}): LinkValue {
+  return {
+    longUrl: f.longUrl,
+    expiresAt: f.expiresAt,
+    maxVisits: f.maxVisits,
+    owner: f.owner,
+    ...(f.forwardQuery === false ? { forwardQuery: false as const } : {}),
+    ...(f.rules == null || f.rules.length === 0 ? {} : { rules: f.rules }),
+    ...(f.passwordHash == null ? {} : { passwordHash: f.passwordHash }),
+    ...(f.disabled == null ? {} : { disabled: f.disabled }),
+  };
 }
 
 /** The cached link, `"deleted"` for a tombstone, or null when Redis has nothing. */
@@ -65,7 +92,7 @@ export function decodeLink(raw: string): LinkValue | "deleted" {
   if (raw === TOMBSTONE) return "deleted";
   if (raw.charCodeAt(0) !== 123) return { longUrl: raw, expiresAt: null, maxVisits: null, owner: null };
   const v = JSON.parse(raw) as { u: string; e: number | null; m: number | null; o?: string | null; f?: 0; r?: RedirectRule[]; p?: string; d?: string };
-  return { longUrl: v.u, expiresAt: v.e, maxVisits: v.m, owner: v.o ?? null, ...(v.f === 0 ? { forwardQuery: false as const } : {}), ...(v.r === undefined ? {} : { rules: v.r }), ...(v.p === undefined ? {} : { passwordHash: v.p }), ...(v.d === undefined ? {} : { disabled: v.d }) };
+  return linkValue({ longUrl: v.u, expiresAt: v.e, maxVisits: v.m, owner: v.o ?? null, forwardQuery: v.f !== 0, rules: v.r, passwordHash: v.p, disabled: v.d });
 }
 
 /**

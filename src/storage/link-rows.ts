@@ -1,7 +1,7 @@
 import type { PgNode } from "./nodes";
 import { pgCall } from "./nodes";
 import type { RedirectRule } from "../domain/redirect-rules";
-import type { LinkValue } from "./link-cache";
+import { linkValue, type LinkValue } from "./link-cache";
 
 /**
  * SQL for the three tables of links: `links`, `url_index` and `pending_claims` (migrations/001, 002,
@@ -157,7 +157,7 @@ export async function findLink(node: PgNode, code: string): Promise<LinkValue | 
   );
   const row = rows[0];
   if (!row) return null;
-  return { longUrl: row.long_url, expiresAt: row.expires_at?.getTime() ?? null, maxVisits: row.max_visits === null ? null : Number(row.max_visits), owner: row.owner, ...(row.forward_query ? {} : { forwardQuery: false as const }), ...(row.rules === null ? {} : { rules: row.rules }), ...(row.password_hash === null ? {} : { passwordHash: row.password_hash }), ...(row.disabled_reason === null ? {} : { disabled: row.disabled_reason }) };
+  return linkValue({ longUrl: row.long_url, expiresAt: row.expires_at?.getTime() ?? null, maxVisits: row.max_visits === null ? null : Number(row.max_visits), owner: row.owner, forwardQuery: row.forward_query, rules: row.rules, passwordHash: row.password_hash, disabled: row.disabled_reason });
 }
 
 /**

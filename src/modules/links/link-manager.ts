@@ -2,7 +2,7 @@ import { ownersOf, shardsToScan } from "../../domain/topology";
 import { aliasFallback, isLinkPathShape } from "../../domain/alias";
 import { AppError, asServiceError } from "../../errors";
 import type { Logger } from "../../observability/logger";
-import { forgetCodeForUrl, writeLink, type LinkValue } from "../../storage/link-cache";
+import { forgetCodeForUrl, linkValue, writeLink, type LinkValue } from "../../storage/link-cache";
 import { findLink, releaseUrl } from "../../storage/link-rows";
 import { deleteOwnedLink, findOwnedLink, listOwnedLinks, ownedTagCounts, setLinkDisabled, updateOwnedLink, type LinkFilter, type LinkPatch, type StoredLink } from "../../storage/owned-link-rows";
 import type { ShardSet } from "../../storage/shard-set";
@@ -222,7 +222,7 @@ function sameValue(a: LinkValue | "deleted", b: LinkValue | "deleted"): boolean 
 }
 
 function valueOf(link: StoredLink): LinkValue {
-  return { longUrl: link.longUrl, expiresAt: link.expiresAt?.getTime() ?? null, maxVisits: link.maxVisits, owner: link.owner, ...(link.forwardQuery ? {} : { forwardQuery: false as const }), ...(link.rules === null ? {} : { rules: link.rules }), ...(link.passwordHash === null ? {} : { passwordHash: link.passwordHash }), ...(link.disabled === null ? {} : { disabled: link.disabled.reason }) };
+  return linkValue({ ...link, expiresAt: link.expiresAt?.getTime() ?? null, disabled: link.disabled?.reason });
 }
 
 function notFound(code: string): AppError {

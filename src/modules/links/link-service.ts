@@ -2,7 +2,7 @@ import { AppError, asServiceError } from "../../errors";
 import { checkLongUrl, type LongUrlRules } from "../../domain/long-url";
 import { isReservedCode } from "../../domain/short-code";
 import type { ShardSet } from "../../storage/shard-set";
-import { writeLink, type LinkValue } from "../../storage/link-cache";
+import { linkValue, writeLink } from "../../storage/link-cache";
 import { createLinksWithIndex, findCodeForUrl, insertLink, type NewLink } from "../../storage/link-rows";
 import { insertOwnedLink } from "../../storage/owned-link-rows";
 import type { IdTicket } from "../../ids/id-source";
@@ -145,7 +145,7 @@ export class LinkService {
    * exists, and its Redis entry is overwritten (an alias deleted before may have a tombstone).
    */
   private async createOwn(started: number, route: Routing, longUrl: string, options: CreateOptions): Promise<CreatedLink> {
-    const link: LinkValue = { longUrl, expiresAt: options.expiresAt?.getTime() ?? null, maxVisits: options.maxVisits ?? null, owner: options.owner, ...(options.forwardQuery === false ? { forwardQuery: false as const } : {}), ...(options.rules === undefined ? {} : { rules: [...options.rules] }), ...(options.passwordHash === undefined ? {} : { passwordHash: options.passwordHash }) };
+    const link = linkValue({ ...options, longUrl, expiresAt: options.expiresAt?.getTime() ?? null, maxVisits: options.maxVisits ?? null });
     for (let attempt = 0; ; attempt++) {
       const ticket = this.takeTicket(route.write.members) ?? (await this.deps.tickets.takeAsync(route.write.members[0]!));
       const code = options.alias ?? ticket.code;

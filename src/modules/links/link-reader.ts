@@ -145,20 +145,25 @@ export class LinkReader {
 
   private serve(started: number, route: Routing, found: Found, source: ReadOutcome["source"], request: Request | undefined, client: string | undefined): ResolvedLink | Promise<ResolvedLink> {
     const link = found.link as LinkValue;
-    if (link.disabled !== undefined) throw this.disabled(started, found, source, link.disabled);
-    if (link.expiresAt !== null && this.clock() >= link.expiresAt) throw this.gone(started, found, source, "expired");
+    if (link.disabled !== undefined) throw this.refused(started, found, source, "link-disabled", `was disabled by the service's operators: ${link.disabled}`);
+    if (link.expiresAt !== null && this.clock() >= link.expiresAt) throw this.refused(started, found, source, "link-gone", "expired");
     // The rules need the request, so they are chosen here, before the read's event is emitted.
     const rules = link.rules;
     const rule = rules === undefined || request === undefined || this.deps.chooseRule === undefined ? null : this.deps.chooseRule(rules, request, client);
     const target = rule === null ? link.longUrl : rules![rule]!.url;
     const block = this.deps.blockedBy?.(target) ?? null;
-    if (block !== null) throw this.blocked(started, found, source, block);
-    if (link.maxVisits !== null) return this.serveBudgeted(started, route, found, source, link, target, rule);
-    return { longUrl: target, forwardQuery: link.forwardQuery !== false, passwordHash: link.passwordHash ?? null, outcome: this.observe(started, found.code, found.shard, source, "OK", link.owner, rule) };
+    if (block !== null) throw this.refused(started, found, source, "link-blocked", `leads to ${block}, which this service blocks`);
+    if (link.maxVisits !== null) return this.serveBudgeted(started, route, found, source, target, rule);
+    return this.served(started, found, source, target, rule);
   }
 
-  private async serveBudgeted(started: number, route: Routing, found: Found, source: ReadOutcome["source"], link: LinkValue, target: string, rule: number | null): Promise<ResolvedLink> {
-    if (!(await this.visit(route, found))) throw this.gone(started, found, source, "used up its visits");
+  private async serveBudgeted(started: number, route: Routing, found: Found, source: ReadOutcome["source"], target: string, rule: number | null): Promise<ResolvedLink> {
+    if (!(await this.visit(route, found))) throw this.refused(started, found, source, "link-gone", "used up its visits");
+    return this.served(started, found, source, target, rule);
+  }
+
+  private served(started: number, found: Found, source: ReadOutcome["source"], target: string, rule: number | null): ResolvedLink {
+    const link = found.link as LinkValue;
     return { longUrl: target, forwardQuery: link.forwardQuery !== false, passwordHash: link.passwordHash ?? null, outcome: this.observe(started, found.code, found.shard, source, "OK", link.owner, rule) };
   }
 
@@ -170,19 +175,10 @@ export class LinkReader {
     return false;
   }
 
-  private gone(started: number, found: Found, source: ReadOutcome["source"], why: string): AppError {
+  /** A link that exists but is not served (410 gone or disabled, 451 blocked): observed as GONE. */
+  private refused(started: number, found: Found, source: ReadOutcome["source"], code: "link-gone" | "link-disabled" | "link-blocked", why: string): AppError {
     this.observe(started, found.code, found.shard, source, "GONE", (found.link as LinkValue).owner);
-    return new AppError("link-gone", `short URL ${JSON.stringify(found.code)} ${why}`);
-  }
-
-  private disabled(started: number, found: Found, source: ReadOutcome["source"], reason: string): AppError {
-    this.observe(started, found.code, found.shard, source, "GONE", (found.link as LinkValue).owner);
-    return new AppError("link-disabled", `short URL ${JSON.stringify(found.code)} was disabled by the service's operators: ${reason}`);
-  }
-
-  private blocked(started: number, found: Found, source: ReadOutcome["source"], entry: string): AppError {
-    this.observe(started, found.code, found.shard, source, "GONE", (found.link as LinkValue).owner);
-    return new AppError("link-blocked", `short URL ${JSON.stringify(found.code)} leads to ${entry}, which this service blocks`);
+    return new AppError(code, `short URL ${JSON.stringify(found.code)} ${why}`);
   }
 
   private observe(started: number, code: string, shard: number | null, source: ReadOutcome["source"], status: ReadOutcome["status"], owner: string | null, rule: number | null = null): ReadOutcome {

@@ -118,25 +118,21 @@ export class LinkService {
 
   /** The URL as it will be stored and redirected to, or a 400 saying why not. */
   checkedUrl(rawUrl: string): string {
-    const checked = checkLongUrl(rawUrl, this.deps.urlRules);
-    if (!checked.ok) throw new AppError("invalid-url", checked.reason);
-    this.refuseBlocked(checked.href, "url");
-    return checked.href;
-  }
-
-  private refuseBlocked(href: string, field: string): void {
-    const entry = this.deps.blockedBy?.(href) ?? null;
-    if (entry !== null) throw new AppError("blocked-url", `${field} leads to ${entry}, which this service blocks`);
+    return this.checkedTarget(rawUrl, "url");
   }
 
   /** Rules whose URLs pass the same checks as a link's (stored normalised), or a 400 naming the rule. */
   checkedRules(rules: readonly RedirectRule[]): RedirectRule[] {
-    return rules.map((rule, i) => {
-      const checked = checkLongUrl(rule.url, this.deps.urlRules);
-      if (!checked.ok) throw new AppError("invalid-url", `rules[${i}].url: ${checked.reason}`);
-      this.refuseBlocked(checked.href, `rules[${i}].url`);
-      return { when: rule.when, url: checked.href };
-    });
+    return rules.map((rule, i) => ({ when: rule.when, url: this.checkedTarget(rule.url, `rules[${i}].url`) }));
+  }
+
+  /** A target URL normalised, or a 400: not one we redirect to (the link's own URL's reasons already name `url`), or a blocked host. */
+  private checkedTarget(raw: string, field: string): string {
+    const checked = checkLongUrl(raw, this.deps.urlRules);
+    if (!checked.ok) throw new AppError("invalid-url", field === "url" ? checked.reason : `${field}: ${checked.reason}`);
+    const entry = this.deps.blockedBy?.(checked.href) ?? null;
+    if (entry !== null) throw new AppError("blocked-url", `${field} leads to ${entry}, which this service blocks`);
+    return checked.href;
   }
 
   /**

@@ -1,6 +1,5 @@
 import { hostname, networkInterfaces } from "node:os";
 import type { Config } from "../config";
-import { ConfigError } from "../errors";
 import type { LinkObserver } from "../domain/outcomes";
 import { ownHostRule } from "../domain/own-host";
 import type { IdSource } from "../ids/id-source";
@@ -16,7 +15,7 @@ import type Redis from "ioredis";
 /**
  * The blocklist every instance enforces (BLOCKLIST_FILE and the catalog's entries, kept alike on
  * every instance through the bus and a poll of BLOCKLIST_POLL_MS) and the link service that
- * refuses blocked URLs, from the config. A file that cannot be read stops the start (ConfigError).
+ * refuses blocked URLs, from the config.
  */
 export function linksFrom(
   config: Config,
@@ -44,12 +43,7 @@ export function linksFrom(
     blockedBy,
     cacheTtlSeconds: config.CACHE_TTL_SECONDS,
   });
-  const blocklist = {
-    source,
-    blockedBy,
-    start: () => source.start().catch((error: Error) => Promise.reject(new ConfigError(error.message))),
-  };
-  return { links, blocklist };
+  return { links, blocklist: source, blockedBy };
 }
 
 /** What names this machine: a link to one reaches us, or the load balancer in front of us, on some port. */

@@ -102,9 +102,9 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     logger,
   });
   const repairs = new ClaimRepair(shards, (longUrl) => router.current.write.shardFor(longUrl), { intervalMs: 2000, batch: 500 });
-  const { links, blocklist } = linksFrom(config, { shards, router, ids, observer, repairs, catalog, redis, logger });
+  const { links, blocklist, blockedBy } = linksFrom(config, { shards, router, ids, observer, repairs, catalog, redis, logger });
   const { limiter, admission, createAdmission } = rateLimitsFrom(config, shards, router);
-  const reader = linkReaderFrom(config, { shards, router, hot, observer, clientKey, blockedBy: blocklist.blockedBy, annotate: tracing.enabled ? (a) => tracing.annotate(a) : undefined });
+  const reader = linkReaderFrom(config, { shards, router, hot, observer, clientKey, blockedBy, annotate: tracing.enabled ? (a) => tracing.annotate(a) : undefined });
   const keys = new KeyRing({ catalog, subscriber: redis.control, pollMs: config.KEYS_POLL_MS, unknownTtlMs: config.KEYS_UNKNOWN_TTL_MS, lookupGate: limiter ? keyLookupGate(limiter, clientKey) : undefined });
   keys.onRevoked = (keyIds) => hub.closeKeys(keyIds);
   const access = new AccessControl({ keys, adminToken: config.ADMIN_TOKEN, observabilityPublic: config.OBSERVABILITY_PUBLIC });
@@ -165,7 +165,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
     redirect,
     unlock,
     reports: { catalog: () => catalog.primary, count, clientKey },
-    blocklist: blocklist.source,
+    blocklist,
     gate: rateGate(limiter, createAdmission, clientKey),
     anonymousDaily,
     limiter,
@@ -254,7 +254,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
       await topology.stop();
       await invalidation.stop();
       await keys.stop();
-      await blocklist.source.close();
+      await blocklist.close();
       redis.control.disconnect();
       for (const ticker of [clusterMetrics, loopDelay]) ticker.stop();
       if (probeTimer) clearInterval(probeTimer);

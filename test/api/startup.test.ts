@@ -39,3 +39,15 @@ test("a port already in use is one clear line naming the port", async () => {
     blocker.close();
   }
 });
+
+test("a BLOCKLIST_FILE that cannot be read, or has a wrong line, stops start-up with one line naming it", async () => {
+  const missing = `/tmp/shorten-no-such-blocklist-${process.pid}.txt`;
+  const absent = await boot({ ...clusterNodesEnv(), PORT: String(await freePort()), BLOCKLIST_FILE: missing });
+  expect(absent.code).toBe(1);
+  expect(absent.stderr.trim()).toStartWith(`config: BLOCKLIST_FILE ${missing} cannot be read: `);
+  expect(absent.stderr.trim().split("\n")).toHaveLength(1);
+  const wrong = `/tmp/shorten-wrong-blocklist-${process.pid}.txt`;
+  await Bun.write(wrong, "evil.example\ncom\n");
+  const bad = await boot({ ...clusterNodesEnv(), PORT: String(await freePort()), BLOCKLIST_FILE: wrong });
+  expect([bad.code, bad.stderr.trim()]).toEqual([1, `config: BLOCKLIST_FILE ${wrong} line 2: give a domain with at least two labels (or an IP address)`]);
+}, 40_000);

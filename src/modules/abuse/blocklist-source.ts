@@ -1,6 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import type Redis from "ioredis";
 import { blockEntryOf, HostBlocklist, parseBlocklistFile } from "../../domain/host-blocklist";
+import { ConfigError } from "../../errors";
 import { addBlockedHost, blockedHosts, blocklistVersion, removeBlockedHost, type BlockedHost } from "../../storage/blocklist-rows";
 import type { PgNode } from "../../storage/nodes";
 import { BLOCKLIST_CHANNEL } from "../../storage/redis-keys";
@@ -53,18 +54,18 @@ export class BlocklistSource {
 
   constructor(private readonly deps: BlocklistSourceDeps) {}
 
-  /** Throws when BLOCKLIST_FILE cannot be read or has a wrong line. */
+  /** Throws ConfigError (start-up stops) when BLOCKLIST_FILE cannot be read or has a wrong line. */
   async start(): Promise<void> {
     const file = this.deps.file;
     if (file !== null) {
       let read = await readBlocklistFile(file).catch((error: Error) => {
-        throw new Error(`BLOCKLIST_FILE ${file} cannot be read: ${error.message}`);
+        throw new ConfigError(`BLOCKLIST_FILE ${file} cannot be read: ${error.message}`);
       });
       // Being written at this very moment: read what it becomes.
       for (let tries = 0; read === null && tries < 20; tries++) read = await Bun.sleep(50).then(() => readBlocklistFile(file));
-      if (read === null) throw new Error(`BLOCKLIST_FILE ${file} kept changing while it was read`);
+      if (read === null) throw new ConfigError(`BLOCKLIST_FILE ${file} kept changing while it was read`);
       const [bad, ...more] = read.errors;
-      if (bad) throw new Error(`BLOCKLIST_FILE ${file} line ${bad.line}: ${bad.reason}${more.length > 0 ? ` (${more.length} more wrong ${more.length === 1 ? "line" : "lines"})` : ""}`);
+      if (bad) throw new ConfigError(`BLOCKLIST_FILE ${file} line ${bad.line}: ${bad.reason}${more.length > 0 ? ` (${more.length} more wrong ${more.length === 1 ? "line" : "lines"})` : ""}`);
       this.fromFile = new Set(read.entries);
       this.fileStamp = read.stamp;
     }

@@ -7,7 +7,8 @@ import { MAX_RULES, RULE_DEVICES, RULE_SYSTEMS } from "../../domain/redirect-rul
  * The links API's request shapes, one zod schema each: they validate requests and, through
  * z.toJSONSchema, are the OpenAPI spec's schemas (each route's routeDoc), so the two cannot drift.
  */
-const expiresAt = z.iso.datetime({ offset: true, error: "expires_at must be an ISO 8601 date-time, e.g. 2027-01-31T12:00:00Z" });
+const instant = (name: string) => z.iso.datetime({ offset: true, error: `${name} must be an ISO 8601 date-time, e.g. 2027-01-31T12:00:00Z` });
+const expiresAt = instant("expires_at");
 const maxVisits = z.number({ error: "max_visits must be a number" }).int("max_visits must be an integer").min(1, "max_visits must be >= 1").max(1_000_000_000_000, "max_visits must be <= 10^12");
 
 /** A tag as stored: lowercase letters, digits and hyphens (uppercase is accepted and lowered). */
@@ -42,7 +43,6 @@ function oneOrMany<T extends z.ZodType<string>>(item: T, name: string, max: numb
     .transform((v) => [...new Set(Array.isArray(v) ? v : [v])] as Array<z.output<T>>);
 }
 
-const instant = (name: string) => z.iso.datetime({ offset: true, error: `${name} must be an ISO 8601 date-time, e.g. 2027-01-31T12:00:00Z` });
 
 const ruleConditions = z
   .strictObject(

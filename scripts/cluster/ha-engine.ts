@@ -3,7 +3,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { asPgUser, chownToPgUser, run, runOk } from "./exec";
 import { inNetns } from "./netns";
-import { pgPidFromFile } from "./postgres-node";
+import { pgPidFromFile, signalServer } from "./postgres-node";
 import { childrenOf, cmdline, isAlive, signal, waitForExit, waitUntil } from "./proc";
 import type { ClusterState, NodeState } from "./state";
 
@@ -115,12 +115,12 @@ export async function stopKeeper(state: ClusterState, node: NodeState, mode: "ki
     if (await waitForExit(group, 20_000)) return;
   }
   const postmaster = pgPidFromFile(node);
-  const backends = postmaster === null ? [] : childrenOf(postmaster);
   if (group !== null) signal(-group, "SIGKILL");
-  if (postmaster !== null) signal(postmaster, "SIGKILL");
-  for (const pid of backends) signal(pid, "SIGKILL");
+  const family = postmaster === null ? [] : signalServer(postmaster, "SIGKILL");
   if (group !== null) await waitForExit(group, 5000);
-  if (postmaster !== null && !(await waitForExit(postmaster, 5000))) throw new Error(`${keeperName(node)}: postmaster ${postmaster} survived SIGKILL`);
+  // A start right after (outside the engine, or the keeper's) needs every old child gone: PostgreSQL
+  // refuses to start while any process is still attached to the previous server's shared memory.
+  if (!(await waitUntil(() => family.every((p) => !isAlive(p)), 5000, 20))) throw new Error(`${keeperName(node)}: postmaster ${postmaster} or a child of it survived SIGKILL`);
 }
 
 /** SIGSTOP / SIGCONT to the keeper's group and its PostgreSQL (backends included). */

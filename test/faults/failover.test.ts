@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
 import { clusterDir, clusterDown, monitorUrl, clusterEnvVars, clusterUp, clusterUpOnFreePorts, currentPrimary, engineNodes, findNode, keeperName, readState, REPO_ROOT, startNode, stopNode, waitForStates, type ClusterState, type Role } from "../../scripts/cluster/index";
@@ -76,6 +76,29 @@ async function explain(): Promise<string> {
   } finally {
     await sql.end({ timeout: 2 });
   }
+}
+
+/** For a failure message: which nodes hold each of these links (`code: status` as `unresolved` gives them), and whether each node is a standby. */
+async function whereStored(wrong: readonly string[]): Promise<string> {
+  const codes = wrong.map((w) => w.split(":")[0]!);
+  const lines = wrong.map((w) => {
+    const ack = acknowledged.find((a) => a.code === w.split(":")[0]);
+    return `unresolved ${w}: acknowledged by shard ${ack?.shard} ${((ack?.at ?? 0) / 1000).toFixed(1)} s into the run`;
+  });
+  for (const node of state.nodes.filter((n) => n.role === "primary" || n.role === "replica")) {
+    const sql = postgres(node.url, { max: 1, onnotice: () => {}, connect_timeout: 2 });
+    try {
+      const [row] = await sql<Array<{ standby: boolean }>>`select pg_is_in_recovery() as standby`;
+      const standby = row!.standby;
+      const held = await sql<Array<{ code: string }>>`select code from links where code = any(${codes})`;
+      lines.push(`  shard ${node.shard} ${node.role} (${standby ? "standby" : "not in recovery"}): holds ${held.map((r) => r.code).join(", ") || "none of them"}`);
+    } catch (error) {
+      lines.push(`  shard ${node.shard} ${node.role}: ${(error as Error).message}`);
+    } finally {
+      await sql.end({ timeout: 2 });
+    }
+  }
+  return lines.join("\n");
 }
 
 describe("automatic failover under pg_auto_failover", () => {
@@ -210,7 +233,7 @@ describe("automatic failover under pg_auto_failover", () => {
     // What pg_autoctl's surviving "start/stop postgres" child did in the field: the demoted node's
     // PostgreSQL up again with no keeper, writable, still waiting for a synchronous standby.
     const pgCtl = [join(state.binaries.pgBin, "pg_ctl"), "-D", zombie.dataDir, "-l", join(zombie.dir, "outside-the-engine.log"), "-w", "-t", "30"];
-    await runOk(asPgUser([...pgCtl, "start"]));
+    await runOk(asPgUser([...pgCtl, "start"]), { hint: () => `outside-the-engine.log:\n${readFileSync(join(zombie.dir, "outside-the-engine.log"), "utf8").split("\n").slice(-15).join("\n")}` });
     let second: ServerProcess | null = null;
     try {
       const direct = postgres(zombie.url, { max: 1, onnotice: () => {} });
@@ -264,7 +287,12 @@ describe("automatic failover under pg_auto_failover", () => {
     // (host-choice.ts): a link it misses then must be found once the pools have moved, and
     // stored on the shard's primary, or it was lost.
     const first = await unresolved(acknowledged);
-    if (first.length > 0) console.log(`right after the restart, unresolved: ${first.join(", ")}`);
-    await eventually(async () => ((await unresolved(acknowledged)).length === 0 ? true : undefined), "every acknowledged link resolving", 20_000);
+    if (first.length > 0) console.log(`right after the restart, ${await whereStored(first)}`);
+    try {
+      await eventually(async () => ((await unresolved(acknowledged)).length === 0 ? true : undefined), "every acknowledged link resolving", 20_000);
+    } catch (error) {
+      console.log(`${await whereStored(await unresolved(acknowledged))}\n${await explain()}`);
+      throw error;
+    }
   }, 150_000);
 });

@@ -6,7 +6,10 @@ import { claimUrl, deleteLink, pendingClaims, settleClaim, type PendingClaim } f
  * was down. Each is a row in that other shard's pending_claims, written with the link itself, so
  * a restart forgets nothing: every `intervalMs` (and at start) each shard's pending rows are
  * claimed on the URL's shard under the ring in force (first claim wins), then deleted. A link
- * whose URL another code claimed first is removed (the URL dedupes to the winner).
+ * whose URL another code claimed first is kept: its code was answered to a client. That is the
+ * ambiguous commit of a primary lost mid-create: the first try committed on the shard (and its
+ * synchronous standby) but the answer died with the primary, so the retry placed a second link
+ * elsewhere and answered with it. The URL dedupes to the winner from then on; both codes redirect.
  */
 export class ClaimRepair {
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -42,16 +45,17 @@ export class ClaimRepair {
   }
 
   /**
-   * Claims on the URL's shard now (also the create path's first try): the code that owns the URL
-   * afterwards, or null while that primary cannot take it (the row stays for the next pass).
+   * Claims on the URL's shard now: the code that owns the URL afterwards, or null while that
+   * primary cannot take it (the row stays for the next pass). `answered`: whether a client may
+   * hold the claim's code; only the create path, before it answers, removes a link that lost.
    */
-  async settle(home: number, claim: PendingClaim): Promise<string | null> {
+  async settle(home: number, claim: PendingClaim, answered = true): Promise<string | null> {
     const index = this.shards.at(this.indexShardFor(claim.longUrl)).primary;
     if (index.policy.isOpen) return null;
     try {
       const winner = await claimUrl(index, claim);
       const here = this.shards.at(home).primary;
-      if (winner !== claim.code) await deleteLink(here, claim.code);
+      if (winner !== claim.code && !answered) await deleteLink(here, claim.code);
       await settleClaim(here, claim).catch(() => {});
       return winner;
     } catch {

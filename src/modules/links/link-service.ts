@@ -187,7 +187,7 @@ export class LinkService {
     const ticket = await this.insertOnWritableShard(route.write.members, indexShard, longUrl, owner, urlHash);
     // The claim is owed durably (pending_claims, written with the link); try it now. While the
     // URL's shard is down the link is returned and the claim waits for the repair: first claim wins.
-    const winner = (await this.deps.repairs.settle(ticket.shard, { urlHash, longUrl, code: ticket.code })) ?? ticket.code;
+    const winner = (await this.deps.repairs.settle(ticket.shard, { urlHash, longUrl, code: ticket.code }, false)) ?? ticket.code;
     return { code: winner, created: winner === ticket.code };
   }
 

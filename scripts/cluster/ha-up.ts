@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
 import { autoctl, currentPrimary, formationOf, isKeeperOf, keeperCreated, keeperFolders, keeperName, monitorUrl, MONITOR_SETTINGS, NETWORK_PARTITION_TIMEOUT_S, startKeeper, waitForStates } from "./ha-engine";
@@ -66,7 +66,9 @@ export function upHaShard(state: ClusterState, shard: number, migrate: ((url: st
     // The engine's word first: a keeper that is still being created restarts its PostgreSQL
     // once under its supervisor, so a node that took a write a moment ago may refuse the next.
     const settled = async () => (await currentPrimary(state, shard).catch(() => null)) !== null;
-    if (!(await waitUntil(async () => (await settled()) && (await takesWrites(writer)), 60_000, 250))) throw new Error(`shard ${shard}: no node of the pair took writes within 60 s; logs under ${nodesDirOf(state)}`);
+    if (!(await waitUntil(async () => (await settled()) && (await takesWrites(writer)), 60_000, 250))) {
+      throw new Error(`shard ${shard}: no node of the pair took writes within 60 s; logs under ${nodesDirOf(state)}\n${await whyNoWriter(state, shard, [a, b])}`);
+    }
     if (migrate) {
       const applied = await migrate(writer);
       if (applied.length > 0) log(`shard ${shard}: applied ${applied.join(", ")}`);
@@ -95,6 +97,17 @@ export function upHaShard(state: ClusterState, shard: number, migrate: ((url: st
   // A failure before the shard took writes fails both; `writable` alone is never left pending.
   done.catch(() => markWritable());
   return { writable, done };
+}
+
+/** For the error of a pair that took no writes (a test's cluster is wiped after): the monitor's last word on it and its keepers' logs. */
+async function whyNoWriter(state: ClusterState, shard: number, nodes: readonly NodeState[]): Promise<string> {
+  let events: Array<{ at: string; node: string; description: string }> = [];
+  await query(monitorUrl(state), async (sql) => {
+    events = await sql`select eventtime::text as at, nodename as node, description from pgautofailover.event
+                        where formationid = ${formationOf(shard)} order by eventid desc limit 10`;
+  }).catch((error: Error) => (events = [{ at: "", node: "monitor", description: error.message }]));
+  const tail = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trimEnd().split("\n").slice(-12).join("\n") : "(no log)");
+  return [`monitor events, newest first:`, ...events.map((e) => `  ${e.at} ${e.node}: ${e.description}`), ...nodes.map((n) => `${keeperName(n)} log:\n${tail(n.logFile)}`)].join("\n");
 }
 
 /** Neither node of the shard was ever created (its first node may already hold the template's copy). */

@@ -36,6 +36,13 @@ function rollUpEachClick(packed: PackedFacts, options: RollupOptions): { links: 
   });
   return { links: [...links].map(([code, l]) => ({ code, humans: l.humans, bots: l.bots, dims: [...l.dims.values()], visitors: [...l.visitors] })), sample };
 }
+/** Each link's rows in one order, by dimension then value (the order rows are listed in carries no meaning). */
+function byDimension(r: { links: LinkRollup[]; sample: EnrichedClick[] }) {
+  const order: StoredDimension[] = ["country", "referrer", "device", "browser", "os", "language", "source"];
+  const rank = (row: LinkRollup["dims"][number]) => `${order.indexOf(row[0])}\u0000${row[1]}`;
+  return { ...r, links: r.links.map((l) => ({ ...l, dims: [...l.dims].sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0)) })) };
+}
+
 import { RollupAccumulator } from "../../src/modules/analytics/rollup-accumulator";
 import { audienceOf, ClickAudience } from "../../src/modules/analytics/click-audience";
 
@@ -120,8 +127,8 @@ test("property: for any clicks, each dimension's values sum to the link's clicks
       const options = { agents, country: (ip: string) => (ip.startsWith("8.") ? "US" : ip.startsWith("9.") ? "DE" : null), trustedProxies: ["127.0.0.1"], salt: "salt", sample: 5 };
       const { links, sample } = rollUp(packed, options);
       // The same as adding up one click at a time; the worker's memo of seen lookups changes nothing.
-      expect({ links, sample }).toEqual(rollUpEachClick(packed, options));
-      expect(rollUp(packed, { ...options, salt: null }).links).toEqual(rollUpEachClick(packed, { ...options, salt: null }).links);
+      expect(byDimension({ links, sample })).toEqual(byDimension(rollUpEachClick(packed, options)));
+      expect(byDimension(rollUp(packed, { ...options, salt: null })).links).toEqual(byDimension(rollUpEachClick(packed, { ...options, salt: null })).links);
       expect(rollUp(packed, { ...options, memo }).links).toEqual(links);
       const perCode = new Map<string, number>();
       for (const code of facts.codes) perCode.set(code, (perCode.get(code) ?? 0) + 1);

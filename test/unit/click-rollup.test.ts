@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
+import { createHmac } from "node:crypto";
 import { DIMENSIONS, primaryLanguage, referrerHost, type LinkRollup, type StoredDimension } from "../../src/domain/click-dimensions";
 import { clientIp } from "../../src/http/client-ip";
 import { ClickLog, FIELDS, HEAD, isQrScan, QR_SCAN, type PackedFacts } from "../../src/modules/analytics/click-log";
@@ -165,6 +166,16 @@ test("visitor ids: the same address and agent under one salt are one visitor; an
   expect(day1Again).toEqual(day1);
   expect(day2).not.toEqual(day1);
   expect(rollUp(facts(2), { ...options, salt: null }).links[0]!.visitors).toEqual([]);
+});
+
+test("property: a visitor id is the first 64 bits of HMAC-SHA256(salt, address NUL agent), so ids made before and after a change of hasher agree within a day", () => {
+  fc.assert(
+    fc.property(fc.string({ minLength: 1 }), fc.string(), fc.string(), (salt, ip, agent) => {
+      const digest = createHmac("sha256", salt).update(ip).update("\u0000").update(agent).digest();
+      expect(visitorId(salt, ip, agent)).toBe(digest.readBigInt64BE(0).toString());
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test("rollups of several flushes add up into one per link: counts summed, visitors united, then the accumulator is empty", () => {

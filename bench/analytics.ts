@@ -142,10 +142,11 @@ try {
   await enricher.enrich(second(), "salt", 0);
   const started = performance.now();
   const batches = 5;
-  const enriched: string[] = [];
-  for (let b = 0; b < batches; b++) enriched.push((await enricher.enrich(second(), "salt", 0)).rollups);
+  for (let b = 0; b < batches; b++) await enricher.enrich(second(), "salt", 0);
   const enrichPerSecond = (batches * perSecond) / ((performance.now() - started) / 1000);
-  const perShard = await enricher.merge(enriched.slice(-1), new HashRing(1));
+  await enricher.handOver(new HashRing(1));
+  await enricher.enrich(second(), "salt", 0);
+  const { perShard } = await enricher.handOver(new HashRing(1));
   const rows = perShard.reduce((n, { columns: c }) => n + c.links + c.dimRows + (c.visitorRows > 0 ? new Set(c.visitorCodes.split(",")).size : 0), 0);
   await enricher.close();
 

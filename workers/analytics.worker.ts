@@ -4,7 +4,7 @@ import { countryLookup } from "../src/modules/analytics/country-lookup";
 import type { PackedFacts } from "../src/modules/analytics/click-log";
 import type { LinkRollup } from "../src/domain/click-dimensions";
 import { audienceOf } from "../src/modules/analytics/click-audience";
-import type { EnrichedBatch, ShardRollups } from "../src/modules/analytics/click-enricher";
+import type { Drained, EnrichedBatch, HandedOver } from "../src/modules/analytics/click-enricher";
 import { ringFor } from "../src/domain/ring";
 import { rollupColumns } from "../src/storage/rollup-columns";
 import { rollUp, RollupMemo } from "../src/modules/analytics/click-rollup";
@@ -13,13 +13,18 @@ import { UserAgents } from "../src/modules/analytics/user-agent";
 
 /**
  * piscina worker: enriches a flush's raw click facts (user agent, country, bot, visitor id) and
- * sums them per link, off the request thread; merges several flushes' sums when they are written. The country database (an MMDB shipped in an npm
- * package) is read once per thread; the user agents seen most stay parsed between batches.
+ * adds them up per link, off the request thread, into this thread's rollups of the interval;
+ * hands them over, split by shard, once per ANALYTICS_FLUSH_MS. The country database (an MMDB
+ * shipped in an npm package) is read once per thread; the user agents seen most stay parsed
+ * between batches. Each thread is a pool of its own (click-enricher.ts), so the rollups stay
+ * where they were made until the hand-over.
  */
 export type AnalyticsTask =
   | { kind: "enrich"; facts: PackedFacts; salt: string | null; trustedProxies: string[]; sample: number }
-  /** Rollups of several flushes, as enrich returned them, added up and split by the ring's owner of each link. */
-  | { kind: "merge"; rollups: string[]; members: number[]; vnodes: number };
+  /** This thread's rollups of the interval as JSON, for the thread that hands over (several threads). */
+  | { kind: "drain" }
+  /** This thread's rollups and `others` (the other threads' drains) added up and split by the ring's owner of each link. */
+  | { kind: "handOver"; others: string[]; members: number[]; vnodes: number };
 
 export interface AnalyticsWorkerData {
   /** The MMDB file; null when ANALYTICS_GEO is off. */
@@ -40,20 +45,30 @@ const agents = new UserAgents(setup.agentCacheSize);
 const memo = new RollupMemo(setup.agentCacheSize * 5);
 const country = setup.geoFile ? countryLookup(setup.geoFile) : () => null;
 
-export default function run(task: AnalyticsTask): EnrichedBatch | ShardRollups[] {
-  if (task.kind === "merge") {
-    const merged = new RollupAccumulator();
-    for (const rollups of task.rollups) merged.add(JSON.parse(rollups) as LinkRollup[]);
+/** The interval's rollups made on this thread, not yet handed over. */
+const interval = new RollupAccumulator();
+
+export default function run(task: AnalyticsTask): EnrichedBatch | Drained | HandedOver {
+  if (task.kind === "drain") {
+    const links = interval.drain();
+    return { rollups: JSON.stringify(links), clicks: clicksOf(links) };
+  }
+  if (task.kind === "handOver") {
+    for (const rollups of task.others) interval.add(JSON.parse(rollups) as LinkRollup[]);
+    const links = interval.drain();
     const ring = ringFor(task.members, task.vnodes);
     const byShard = new Map<number, LinkRollup[]>();
-    for (const link of merged.drain()) {
+    for (const link of links) {
       const shard = ring.shardFor(link.code);
       const list = byShard.get(shard);
       if (list === undefined) byShard.set(shard, [link]);
       else list.push(link);
     }
-    return [...byShard].map(([shard, links]) => ({ shard, columns: rollupColumns(links) }));
+    return { perShard: [...byShard].map(([shard, links]) => ({ shard, columns: rollupColumns(links) })), clicks: clicksOf(links) };
   }
   const { links, sample } = rollUp(task.facts, { agents, country, memo, trustedProxies: task.trustedProxies, salt: task.salt, sample: task.sample });
-  return { rollups: JSON.stringify(links), audience: audienceOf(links), sample };
+  interval.add(links);
+  return { audience: audienceOf(links), sample };
 }
+
+const clicksOf = (links: readonly LinkRollup[]) => links.reduce((n, link) => n + link.humans + link.bots, 0);

@@ -1,47 +1,54 @@
 /**
- * The analytics hand-over with the real worker pool: several flushes' rollups merged in the
- * worker come back split by shard, by the ring they were asked for, as the array texts the
- * shard's batch writes: every link in exactly one shard, the ring's owner, with the clicks of
- * every flush added up.
+ * The analytics hand-over with the real worker threads: several flushes' rollups, added up on
+ * the threads that made them, come back split by shard, by the ring they were asked for, as the
+ * array texts the shard's batch writes: every link in exactly one shard, the ring's owner, with
+ * the clicks of every flush added up, whichever thread enriched it.
  */
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { ANALYTICS_WORKER_FILE } from "../../src/composition/paths";
 import { HashRing } from "../../src/domain/ring";
 import { ClickEnricher } from "../../src/modules/analytics/click-enricher";
 import { ClickLog } from "../../src/modules/analytics/click-log";
 
-const enricher = new ClickEnricher({ workerFile: ANALYTICS_WORKER_FILE, threads: 1, geoFile: null, agentCacheSize: 100, trustedProxies: [] });
-afterAll(() => enricher.close());
+const enrichers = [1, 2].map((threads) => new ClickEnricher({ workerFile: ANALYTICS_WORKER_FILE, threads, geoFile: null, agentCacheSize: 100, trustedProxies: [] }));
+afterAll(() => Promise.all(enrichers.map((e) => e.close())));
 
-test("5,000 links over two flushes come back split by the ring's owner, each link once, its clicks summed", async () => {
-  const links = 5000;
-  const flush = async (clicksOf: (i: number) => number) => {
-    const log = new ClickLog(100_000);
-    for (let i = 0; i < links; i++) {
-      for (let k = 0; k < clicksOf(i); k++) log.append(`c${i}`, null, `10.0.${i % 250}.${k + 1}`, new Headers({ "user-agent": k % 2 ? "curl/8.0" : "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0" }), 0);
+describe.each([1, 2])("%d worker thread(s)", (threads) => {
+  const enricher = enrichers[threads - 1]!;
+  test("5,000 links over three flushes come back split by the ring's owner, each link once, its clicks summed; then nothing is left", async () => {
+    const links = 5000;
+    const flush = async (clicksOf: (i: number) => number) => {
+      const log = new ClickLog(100_000);
+      for (let i = 0; i < links; i++) {
+        for (let k = 0; k < clicksOf(i); k++) log.append(`c${i}`, null, `10.0.${i % 250}.${k + 1}`, new Headers({ "user-agent": k % 2 ? "curl/8.0" : "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0" }), 0);
+      }
+      await enricher.enrich(log.drain(), null, 0);
+    };
+    await flush((i) => 1 + (i % 3));
+    await flush((i) => (i % 2 === 0 ? 1 : 0));
+    await flush((i) => (i % 5 === 0 ? 2 : 0));
+    const ring = new HashRing([0, 2, 5]);
+    const { perShard, clicks } = await enricher.handOver(ring);
+    expect(perShard.map((s) => s.shard).sort()).toEqual([0, 2, 5]);
+    const seen = new Map<string, number>();
+    for (const { shard, columns } of perShard) {
+      const codes = JSON.parse(`[${columns.codes}]`) as string[];
+      const humans = JSON.parse(`[${columns.humans}]`) as number[];
+      const bots = JSON.parse(`[${columns.bots}]`) as number[];
+      expect([codes.length, humans.length, bots.length]).toEqual([columns.links, columns.links, columns.links]);
+      codes.forEach((code, i) => {
+        expect(ring.shardFor(code)).toBe(shard);
+        expect(seen.has(code)).toBe(false);
+        seen.set(code, humans[i]! + bots[i]!);
+      });
+      const dimCodes = JSON.parse(`[${columns.dimCodes}]`) as string[];
+      expect(dimCodes.length).toBe(columns.dimRows);
+      expect(dimCodes.every((code) => ring.shardFor(code) === shard)).toBe(true);
     }
-    return (await enricher.enrich(log.drain(), null, 0)).rollups;
-  };
-  const first = await flush((i) => 1 + (i % 3));
-  const second = await flush((i) => (i % 2 === 0 ? 1 : 0));
-  const ring = new HashRing([0, 2, 5]);
-  const perShard = await enricher.merge([first, second], ring);
-  expect(perShard.map((s) => s.shard).sort()).toEqual([0, 2, 5]);
-  const seen = new Map<string, number>();
-  for (const { shard, columns } of perShard) {
-    const codes = JSON.parse(`[${columns.codes}]`) as string[];
-    const humans = JSON.parse(`[${columns.humans}]`) as number[];
-    const bots = JSON.parse(`[${columns.bots}]`) as number[];
-    expect([codes.length, humans.length, bots.length]).toEqual([columns.links, columns.links, columns.links]);
-    codes.forEach((code, i) => {
-      expect(ring.shardFor(code)).toBe(shard);
-      expect(seen.has(code)).toBe(false);
-      seen.set(code, humans[i]! + bots[i]!);
-    });
-    const dimCodes = JSON.parse(`[${columns.dimCodes}]`) as string[];
-    expect(dimCodes.length).toBe(columns.dimRows);
-    expect(dimCodes.every((code) => ring.shardFor(code) === shard)).toBe(true);
-  }
-  expect(seen.size).toBe(links);
-  for (let i = 0; i < links; i++) expect(seen.get(`c${i}`)).toBe(1 + (i % 3) + (i % 2 === 0 ? 1 : 0));
+    expect(seen.size).toBe(links);
+    const expected = (i: number) => 1 + (i % 3) + (i % 2 === 0 ? 1 : 0) + (i % 5 === 0 ? 2 : 0);
+    for (let i = 0; i < links; i++) expect(seen.get(`c${i}`)).toBe(expected(i));
+    expect(clicks).toBe(Array.from({ length: links }, (_, i) => expected(i)).reduce((a, b) => a + b, 0));
+    expect(await enricher.handOver(ring)).toEqual({ perShard: [], clicks: 0 });
+  });
 });

@@ -6,10 +6,11 @@ import type { EnrichedClick } from "./click-rollup";
 
 /**
  * Each click flush's analytics: takes the raw facts logged since the last flush and has the
- * worker pool enrich and sum them; every `intervalMs` (and on the last flush) has the pool add up
- * the rollups since the previous hand-over and hands them to the click flusher, to store beside
- * the counts. A batch or merge the pool fails on is lost as details only (its clicks stay
- * counted, as unenriched). Enriched clicks go to the live stream while someone listens.
+ * worker threads enrich them and add them up where the interval's rollups are kept; every
+ * `intervalMs` (and on the last flush) has them hand the rollups over, split by shard, to the
+ * click flusher, to store beside the counts. Clicks a thread fails on, or loses with its rollups,
+ * are lost as details only (they stay counted, as unenriched). Enriched clicks go to the live
+ * stream while someone listens.
  *
  * @example
  *   const analytics = new ClickAnalytics({ log, enricher, salt: (now) => salts.of(now), listening: () => bus.wanted, onClicks });
@@ -17,8 +18,7 @@ import type { EnrichedClick } from "./click-rollup";
  */
 export class ClickAnalytics {
   private enrichedClicks = 0;
-  /** Each flush's rollups since the last hand-over, as the worker wrote them, and their clicks. */
-  private pending: string[] = [];
+  /** Clicks enriched since the last hand-over: what it should hold. */
   private pendingClicks = 0;
   private handedAt = 0;
   /** Humans, bots and top values since this instance started, for the operator dashboard. */
@@ -45,14 +45,15 @@ export class ClickAnalytics {
     await this.enrichLogged(now);
     if (!last && now - this.handedAt < this.deps.intervalMs) return [];
     this.handedAt = now;
-    if (this.pending.length === 0) return [];
-    const [rollups, clicks] = [this.pending, this.pendingClicks];
-    this.pending = [];
+    if (this.pendingClicks === 0) return [];
+    const expected = this.pendingClicks;
     this.pendingClicks = 0;
     try {
-      return await this.deps.enricher.merge(rollups, ring);
+      const { perShard, clicks } = await this.deps.enricher.handOver(ring);
+      if (clicks < expected) this.deps.log.lost(expected - clicks);
+      return perShard;
     } catch (error) {
-      this.deps.log.lost(clicks);
+      this.deps.log.lost(expected);
       this.deps.onError(error as Error);
       return [];
     }
@@ -64,10 +65,9 @@ export class ClickAnalytics {
     if (count === 0) return;
     try {
       const salt = this.deps.salt ? await this.deps.salt(now) : null;
-      const { rollups, audience, sample } = await this.deps.enricher.enrich(facts, salt, this.deps.listening() ? this.deps.streamMax : 0);
+      const { audience, sample } = await this.deps.enricher.enrich(facts, salt, this.deps.listening() ? this.deps.streamMax : 0);
       this.enrichedClicks += count;
       this.audience.add(audience);
-      this.pending.push(rollups);
       this.pendingClicks += count;
       if (sample.length > 0) this.deps.onClicks(sample);
     } catch (error) {

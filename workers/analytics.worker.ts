@@ -4,7 +4,7 @@ import { countryLookup } from "../src/modules/analytics/country-lookup";
 import type { PackedFacts } from "../src/modules/analytics/click-log";
 import type { LinkRollup } from "../src/domain/click-dimensions";
 import { audienceOf } from "../src/modules/analytics/click-audience";
-import type { Drained, EnrichedBatch, HandedOver } from "../src/modules/analytics/click-enricher";
+import type { EnrichedBatch, HandedOver } from "../src/modules/analytics/click-enricher";
 import { ringFor } from "../src/domain/ring";
 import { rollupColumns } from "../src/storage/rollup-columns";
 import { rollUp, RollupMemo } from "../src/modules/analytics/click-rollup";
@@ -48,11 +48,8 @@ const country = setup.geoFile ? countryLookup(setup.geoFile) : () => null;
 /** The interval's rollups made on this thread, not yet handed over. */
 const interval = new RollupAccumulator();
 
-export default function run(task: AnalyticsTask): EnrichedBatch | Drained | HandedOver {
-  if (task.kind === "drain") {
-    const links = interval.drain();
-    return { rollups: JSON.stringify(links), clicks: clicksOf(links) };
-  }
+export default function run(task: AnalyticsTask): EnrichedBatch | string | HandedOver {
+  if (task.kind === "drain") return JSON.stringify(interval.drain());
   if (task.kind === "handOver") {
     for (const rollups of task.others) interval.add(JSON.parse(rollups) as LinkRollup[]);
     const links = interval.drain();

@@ -17,12 +17,6 @@ export interface EnrichedBatch {
   sample: EnrichedClick[];
 }
 
-/** One thread's rollups of the interval as JSON, with the clicks they hold. */
-export interface Drained {
-  rollups: string;
-  clicks: number;
-}
-
 /** The interval's rollups, each shard's ready to write, and the clicks they hold. */
 export interface HandedOver {
   perShard: ShardRollups[];
@@ -76,8 +70,8 @@ export class ClickEnricher {
    */
   async handOver(ring: HashRing): Promise<HandedOver> {
     const [first, ...rest] = this.pools;
-    const drained = await Promise.all(rest.map((pool) => pool.run({ kind: "drain" }) as Promise<Drained>));
-    return (await first!.run({ kind: "handOver", others: drained.map((d) => d.rollups), members: [...ring.members], vnodes: ring.vnodes })) as HandedOver;
+    const others = await Promise.all(rest.map((pool) => pool.run({ kind: "drain" }) as Promise<string>));
+    return (await first!.run({ kind: "handOver", others, members: [...ring.members], vnodes: ring.vnodes })) as HandedOver;
   }
 
   async close(): Promise<void> {

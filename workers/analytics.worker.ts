@@ -42,8 +42,10 @@ try {
   // Not permitted here: enrichment runs at normal priority.
 }
 const agents = new UserAgents(setup.agentCacheSize);
-const memo = new RollupMemo(setup.agentCacheSize * 5);
-const country = setup.geoFile ? countryLookup(setup.geoFile) : () => null;
+const MEMO_SIZE = setup.agentCacheSize * 5;
+const memo = new RollupMemo(MEMO_SIZE);
+// The addresses seen recently keep their answers: the same clients come back flush after flush.
+const country = setup.geoFile ? countryLookup(setup.geoFile, MEMO_SIZE) : () => null;
 
 /** The interval's rollups made on this thread, not yet handed over. */
 const interval = new RollupAccumulator();

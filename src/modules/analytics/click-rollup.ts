@@ -20,7 +20,7 @@ export interface RollupOptions {
   agents: UserAgents;
   /** ISO country of an address; null when unknown or geo is off. */
   country: (ip: string) => string | null;
-  /** Seen values kept between batches (referrer hosts, countries), when given. */
+  /** Referrer hosts kept between batches, when given. */
   memo?: RollupMemo;
   trustedProxies: readonly string[];
   /** The day's salt; null when unique visitors are off. */
@@ -62,9 +62,8 @@ export function rollUp(packed: PackedFacts, options: RollupOptions): { links: Li
   // the client address, its country, and its visitors by user agent.
   const clientOf = oncePerKey((pair: number) => {
     const ip = clientIp(valueOf(Math.floor(pair / width) - 1) ?? "", valueOf((pair % width) - 1), options.trustedProxies);
-    const lookup = () => options.country(ip) ?? "unknown";
     const salt = options.salt;
-    return { ip, country: memo ? memo.country(ip, lookup) : lookup(), visitorOf: salt === null ? null : oncePerKey((agentId: number) => visitorId(salt, ip, valueOf(agentId) ?? "")) };
+    return { ip, country: options.country(ip) ?? "unknown", visitorOf: salt === null ? null : oncePerKey((agentId: number) => visitorId(salt, ip, valueOf(agentId) ?? "")) };
   });
 
   const byCode: Array<LinkSums | undefined> = new Array(width);
@@ -172,35 +171,26 @@ class DimensionRows {
 }
 
 /**
- * Recently seen lookups, kept by the worker between batches: the same referrers and addresses
- * come back flush after flush. Visitor ids are not kept: building the key and keeping it cost a
- * new visitor more than the HMAC it saves a returning one (one worker thread enriched 114,000–126,000
- * new visitors a second with it, 154,000–170,000 without); a batch still makes each one once.
+ * Referrer hosts seen recently, kept by the worker between batches: the same referrers come back
+ * flush after flush. (Countries are remembered by the lookup itself, countryLookup's `remember`.)
+ * Visitor ids are not kept: building the key and keeping it cost a new visitor more than the HMAC
+ * it saves a returning one (one worker thread enriched 114,000–126,000 new visitors a second with
+ * it, 154,000–170,000 without); a batch still makes each one once.
  */
 export class RollupMemo {
-  private readonly countries: LRUCache<string, string>;
   private readonly referrers: LRUCache<string, string>;
 
   constructor(maxEntries: number) {
-    this.countries = new LRUCache({ max: maxEntries });
     this.referrers = new LRUCache({ max: maxEntries });
   }
 
-  country(ip: string, lookup: () => string): string {
-    return remembered(this.countries, ip, lookup);
-  }
-
   referrerHost(referrer: string, parse: () => string): string {
-    return remembered(this.referrers, referrer, parse);
+    const known = this.referrers.get(referrer);
+    if (known !== undefined) return known;
+    const host = parse();
+    this.referrers.set(referrer, host);
+    return host;
   }
-}
-
-function remembered(cache: LRUCache<string, string>, key: string, compute: () => string): string {
-  const known = cache.get(key);
-  if (known !== undefined) return known;
-  const value = compute();
-  cache.set(key, value);
-  return value;
 }
 
 /** `compute` runs once per key (a batch's lookups: each distinct value of the batch is worked out once). */

@@ -6,8 +6,8 @@ import { Reader, type Response } from "maxmind";
  * The ISO country of an address from the MMDB shipped in an npm package (no download, ever),
  * read on first use: a server whose links ask no country never holds the 8 MB database.
  * Null for an unknown or malformed address (a forged X-Forwarded-For from a trusted hop).
- * `remember`: how many addresses' answers to keep, for a caller that asks per request (the
- * redirect rules) rather than once per batch's distinct address (the analytics worker).
+ * `remember`: how many addresses' answers to keep (the same clients come back request after
+ * request to the redirect rules, flush after flush to the analytics worker).
  */
 export function countryLookup(file: string, remember = 0): (ip: string) => string | null {
   let reader: Reader<Response> | null = null;

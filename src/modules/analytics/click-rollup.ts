@@ -100,20 +100,19 @@ export function rollUp(packed: PackedFacts, options: RollupOptions): { links: Li
     if (n === undefined) interned.set(value, (n = interned.size));
     return n;
   };
-  const [COUNTRY, REFERRER, DEVICE, BROWSER, OS, LANGUAGE, SOURCE] = [0, 1, 2, 3, 4, 5, 6];
   const links = order.map((link) => {
     const rows = new DimensionRows(intern);
-    for (const [pair, [clicks, humans]] of link.clients) rows.add(COUNTRY, clientOf(pair).country, clicks, humans);
-    for (const [id, [clicks, humans]] of link.referrers) rows.add(REFERRER, hostOf(id), clicks, humans);
+    for (const [pair, [clicks, humans]] of link.clients) rows.add("country", clientOf(pair).country, clicks, humans);
+    for (const [id, [clicks, humans]] of link.referrers) rows.add("referrer", hostOf(id), clicks, humans);
     for (const [agentId, [clicks, humans]] of link.agents) {
       const agent = agentOf(agentId);
-      rows.add(DEVICE, agent.device, clicks, humans);
-      rows.add(BROWSER, agent.browser, clicks, humans);
-      rows.add(OS, agent.os, clicks, humans);
+      rows.add("device", agent.device, clicks, humans);
+      rows.add("browser", agent.browser, clicks, humans);
+      rows.add("os", agent.os, clicks, humans);
     }
-    for (const [id, [clicks, humans]] of link.languages) rows.add(LANGUAGE, languageOf(id), clicks, humans);
-    if (link.sources[0]! > 0) rows.add(SOURCE, "link", link.sources[0]!, link.sources[1]!);
-    if (link.sources[2]! > 0) rows.add(SOURCE, "qr", link.sources[2]!, link.sources[3]!);
+    for (const [id, [clicks, humans]] of link.languages) rows.add("language", languageOf(id), clicks, humans);
+    if (link.sources[0]! > 0) rows.add("source", "link", link.sources[0]!, link.sources[1]!);
+    if (link.sources[2]! > 0) rows.add("source", "qr", link.sources[2]!, link.sources[3]!);
     return { code: link.code, humans: link.humans, bots: link.bots, dims: rows.list(), visitors: [...link.visitors] };
   });
   return { links, sample };
@@ -145,6 +144,8 @@ function count(sums: Map<number, [number, number]>, key: number, human: number):
 }
 
 const STORED: readonly StoredDimension[] = ["country", "referrer", "device", "browser", "os", "language", "source"];
+/** Each stored dimension's place in STORED, part of a row's numeric key. */
+const COLUMN = Object.fromEntries(STORED.map((d, i) => [d, i])) as Record<StoredDimension, number>;
 
 /**
  * One link's dimension rows, [dimension, value, clicks, humans], each value once per dimension;
@@ -155,10 +156,10 @@ class DimensionRows {
 
   constructor(private readonly intern: (value: string) => number) {}
 
-  add(dimension: number, value: string, clicks: number, humans: number): void {
-    const key = this.intern(value) * STORED.length + dimension;
+  add(dimension: StoredDimension, value: string, clicks: number, humans: number): void {
+    const key = this.intern(value) * STORED.length + COLUMN[dimension];
     const row = this.rows.get(key);
-    if (row === undefined) this.rows.set(key, [STORED[dimension]!, value, clicks, humans]);
+    if (row === undefined) this.rows.set(key, [dimension, value, clicks, humans]);
     else {
       row[2] += clicks;
       row[3] += humans;

@@ -160,6 +160,26 @@ export async function engineNodes(state: ClusterState): Promise<EngineNode[]> {
 }
 
 /**
+ * The monitor's latest events, newest first, as `at node: description` lines (of one shard's
+ * formation when given), for a failure message; the monitor's own error as a line when it does
+ * not answer.
+ */
+export async function engineEvents(state: ClusterState, limit: number, shard?: number): Promise<string[]> {
+  const sql = postgres(monitorUrl(state), { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    const formation = shard === undefined ? null : formationOf(shard);
+    const rows = await sql<Array<{ at: string; node: string; description: string }>>`
+      select eventtime::text as at, nodename as node, description from pgautofailover.event
+       where ${formation}::text is null or formationid = ${formation} order by eventid desc limit ${limit}`;
+    return rows.map((e) => `${e.at} ${e.node}: ${e.description}`);
+  } catch (error) {
+    return [`monitor: ${(error as Error).message}`];
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+}
+
+/**
  * Which of a shard's two places (`primary` = its first keeper, `replica` = its second) holds the
  * primary now, as the monitor settled it; null while nobody does (mid-failover).
  * `wait_primary` is a primary whose standby is away; `single` one that never had one.

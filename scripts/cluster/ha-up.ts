@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
-import { autoctl, currentPrimary, formationOf, isKeeperOf, keeperCreated, keeperFolders, keeperName, monitorUrl, MONITOR_SETTINGS, NETWORK_PARTITION_TIMEOUT_S, startKeeper, waitForStates } from "./ha-engine";
+import { autoctl, currentPrimary, engineEvents, formationOf, isKeeperOf, keeperCreated, keeperFolders, keeperName, monitorUrl, MONITOR_SETTINGS, NETWORK_PARTITION_TIMEOUT_S, startKeeper, waitForStates } from "./ha-engine";
 import { runOk } from "./exec";
 import { TAKES_WRITES_SQL } from "../../src/storage/host-choice";
 import { ensurePooler } from "./monitor-pooler";
@@ -101,13 +101,8 @@ export function upHaShard(state: ClusterState, shard: number, migrate: ((url: st
 
 /** For the error of a pair that took no writes (a test's cluster is wiped after): the monitor's last word on it and its keepers' logs. */
 async function whyNoWriter(state: ClusterState, shard: number, nodes: readonly NodeState[]): Promise<string> {
-  let events: Array<{ at: string; node: string; description: string }> = [];
-  await query(monitorUrl(state), async (sql) => {
-    events = await sql`select eventtime::text as at, nodename as node, description from pgautofailover.event
-                        where formationid = ${formationOf(shard)} order by eventid desc limit 10`;
-  }).catch((error: Error) => (events = [{ at: "", node: "monitor", description: error.message }]));
   const tail = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trimEnd().split("\n").slice(-12).join("\n") : "(no log)");
-  return [`monitor events, newest first:`, ...events.map((e) => `  ${e.at} ${e.node}: ${e.description}`), ...nodes.map((n) => `${keeperName(n)} log:\n${tail(n.logFile)}`)].join("\n");
+  return [`monitor events, newest first:`, ...(await engineEvents(state, 10, shard)).map((e) => `  ${e}`), ...nodes.map((n) => `${keeperName(n)} log:\n${tail(n.logFile)}`)].join("\n");
 }
 
 /** Neither node of the shard was ever created (its first node may already hold the template's copy). */

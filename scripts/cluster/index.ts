@@ -5,7 +5,7 @@ export { readState, findNode, hasState, type ClusterState, type NodeState } from
 export { stopNode, startNode, pauseNode, resumeNode, nodeAlive, nodePaused, livePid, type StopMode } from "./node-control";
 export { clusterEnvVars, envLines } from "./env-file";
 export { clusterStatus, formatStatus } from "./status";
-export { currentPrimary, engineNodes, waitForStates, keeperName, monitorUrl, type EngineNode } from "./ha-engine";
+export { currentPrimary, engineEvents, engineNodes, waitForStates, keeperName, monitorUrl, type EngineNode } from "./ha-engine";
 export { clusterDir, nodePort, DEFAULTS, REPO_ROOT, type ClusterOptions, type Role } from "./options";
 export { portFree } from "./proc";
 export { clusterUpOnFreePorts } from "./free-range";

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
-import { clusterDir, clusterDown, monitorUrl, clusterEnvVars, clusterUp, clusterUpOnFreePorts, currentPrimary, engineNodes, findNode, keeperName, readState, REPO_ROOT, startNode, stopNode, waitForStates, type ClusterState, type Role } from "../../scripts/cluster/index";
+import { clusterDir, clusterDown, clusterEnvVars, engineEvents, clusterUp, clusterUpOnFreePorts, currentPrimary, engineNodes, findNode, keeperName, readState, REPO_ROOT, startNode, stopNode, waitForStates, type ClusterState, type Role } from "../../scripts/cluster/index";
 import { eventually, startServer, type ServerProcess } from "../../harness/server-process";
 import { asPgUser, runOk } from "../../scripts/cluster/exec";
 import { splitUrls } from "../../src/config";
@@ -68,14 +68,9 @@ async function primaryOf(shard: number): Promise<Role> {
 
 /** What the monitor and the server saw, for a failure message: the engine's last events and the server's node report. */
 async function explain(): Promise<string> {
-  const sql = postgres(monitorUrl(state), { max: 1, onnotice: () => {} });
-  try {
-    const events = await sql<Array<{ at: string; node: string; description: string }>>`select eventtime::text as at, nodename as node, description from pgautofailover.event order by eventid desc limit 12`;
-    const ready = await fetch(`${server.url}/health/ready`).then((r) => r.text(), (e: Error) => e.message);
-    return `monitor events (newest first):\n${events.map((e) => `  ${e.at} ${e.node}: ${e.description}`).join("\n")}\nserver /health/ready: ${ready}\nserver log tail:\n${server.output().split("\n").slice(-20).join("\n")}`;
-  } finally {
-    await sql.end({ timeout: 2 });
-  }
+  const events = await engineEvents(state, 12);
+  const ready = await fetch(`${server.url}/health/ready`).then((r) => r.text(), (e: Error) => e.message);
+  return `monitor events (newest first):\n${events.map((e) => `  ${e}`).join("\n")}\nserver /health/ready: ${ready}\nserver log tail:\n${server.output().split("\n").slice(-20).join("\n")}`;
 }
 
 /** For a failure message: which nodes hold each of these links (`code: status` as `unresolved` gives them), and whether each node is a standby. */

@@ -37,7 +37,7 @@ const setup = workerData as AnalyticsWorkerData;
 // the time redirects leave idle, and on a saturated machine it falls behind (its log then sheds
 // details, counted as unenriched) instead of slowing the redirects down.
 try {
-  if (!process.env.ANALYTICS_NO_NICE) setPriority(0, 19);
+  setPriority(0, 19);
 } catch {
   // Not permitted here: enrichment runs at normal priority.
 }

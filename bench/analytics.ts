@@ -1,8 +1,9 @@
 #!/usr/bin/env bun
 /**
- * What click analytics costs, same run: `bun bench/analytics.ts [--seconds S (5)] [--rounds R (6)]`.
+ * What click analytics costs, same run: `bun bench/analytics.ts [--seconds S (2)] [--rounds R (16)]`.
  * One throwaway cluster; the floor (Bun.serve + Redis GET + 302), then, as shipped (rate limiting
- * on) and with rate limiting off, Shorten with analytics off and on side by side, loaded in turn
+ * on) and with rate limiting off, Shorten with analytics off and on side by side (and, as the
+ * run's noise band, two servers both with analytics off), loaded in turn
  * by wrk over 1,000 hot codes with a realistic mix of user agents (browsers, phones, crawlers,
  * preview fetchers), referrers, languages and forwarded addresses, a dashboard WebSocket client
  * connected to each server. Then one analytics worker thread alone: clicks enriched per
@@ -22,9 +23,10 @@ import { numberFlag } from "./lib/args";
 import { BUN, startChild, waitHttp } from "./lib/proc";
 import { createLinks, writeCodesFile } from "./lib/seed";
 import { mixedLoad, type Sample } from "./lib/mixed-load";
+import { parseProm } from "./lib/backend-metrics";
 
-const SECONDS = numberFlag(Bun.argv, "seconds", 5);
-const ROUNDS = numberFlag(Bun.argv, "rounds", 6);
+const SECONDS = numberFlag(Bun.argv, "seconds", 2);
+const ROUNDS = numberFlag(Bun.argv, "rounds", 16);
 const NAME = `analytics-${process.pid}`;
 const dir = join(REPO_ROOT, "bench/results", `.analytics-${process.pid}`);
 mkdirSync(dir, { recursive: true });
@@ -62,42 +64,59 @@ async function app(extra: Record<string, string>, busNode: number, id: number): 
 }
 
 
-const median = (xs: number[]) => {
+const quantile = (xs: readonly number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  const at = (s.length - 1) * q;
+  const lo = Math.floor(at);
+  return s[lo]! + (s[Math.ceil(at)]! - s[lo]!) * (at - lo);
 };
+const median = (xs: readonly number[]) => quantile(xs, 0.5);
+
+/** Clicks whose details the server dropped (log full or the pool failed): analytics that shed work would flatter its ratio. */
+async function unenriched(url: string): Promise<number> {
+  const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) });
+  return parseProm(await res.text()).get('shorten_clicks{state="unenriched"}') ?? Number.NaN;
+}
 
 /**
- * Analytics off and on side by side, loaded in turn (the order flips every round) so that each
- * round's two figures share the machine's state of the moment; the median of the rounds' ratios
- * is the figure, as throughput here swings by a fifth between minutes.
+ * Two servers (`a`, then `b`: their env on top of `base`) side by side, loaded in turn in short
+ * slices (the order flips every round) so that each round's two figures share the machine's
+ * state of the moment. This box's host takes CPU away for seconds at a time, unseen from inside
+ * (no steal time is reported): one slice in five may run 20 % slow. The median of many short
+ * rounds' ratios is the figure; the quiet-slice ratio (each server's lower-quartile main-thread
+ * µs) is the steadier view of what each redirect costs; the same comparison between two
+ * identical servers (A/A) is the run's own noise band.
  */
-async function pair(label: string, extra: Record<string, string>, codesFile: string) {
-  const off = await app({ ...extra, ANALYTICS_ENABLED: "false" }, 1, 60);
-  const on = await app(extra, 2, 61);
+async function pair(label: string, base: Record<string, string>, a: Record<string, string>, b: Record<string, string>, codesFile: string) {
+  const off = await app({ ...base, ...a }, 1, 60);
+  const on = await app({ ...base, ...b }, 2, 61);
   try {
-    await mixedLoad(`${label} off warm-up`, off.url, null, codesFile, 3);
-    await mixedLoad(`${label} on warm-up`, on.url, null, codesFile, 3);
+    await mixedLoad(`${label} a warm-up`, off.url, null, codesFile, 3);
+    await mixedLoad(`${label} b warm-up`, on.url, null, codesFile, 3);
     const rounds: Array<{ off: Sample; on: Sample }> = [];
     for (let round = 0; round < ROUNDS; round++) {
       const first = round % 2 === 0 ? "off" : "on";
-      const a = await mixedLoad(`${label} ${first}`, first === "off" ? off.url : on.url, first === "off" ? off.pid : on.pid, codesFile, SECONDS);
-      const b = await mixedLoad(`${label} ${first === "off" ? "on" : "off"}`, first === "off" ? on.url : off.url, first === "off" ? on.pid : off.pid, codesFile, SECONDS);
-      const r = first === "off" ? { off: a, on: b } : { off: b, on: a };
+      const x = await mixedLoad(`${label} ${first}`, first === "off" ? off.url : on.url, first === "off" ? off.pid : on.pid, codesFile, SECONDS);
+      const y = await mixedLoad(`${label} ${first === "off" ? "on" : "off"}`, first === "off" ? on.url : off.url, first === "off" ? on.pid : off.pid, codesFile, SECONDS);
+      const r = first === "off" ? { off: x, on: y } : { off: y, on: x };
       rounds.push(r);
-      console.log(`${label} round ${round + 1}: off ${Math.round(r.off.rps)}/s (${r.off.mainUs.toFixed(1)} µs, all threads ${r.off.allUs.toFixed(1)}, machine ${r.off.machineUs.toFixed(1)}), on ${Math.round(r.on.rps)}/s (${r.on.mainUs.toFixed(1)} µs, all threads ${r.on.allUs.toFixed(1)}, machine ${r.on.machineUs.toFixed(1)}), ratio ${(r.on.rps / r.off.rps).toFixed(3)}`);
+      console.log(`${label} round ${round + 1}: a ${Math.round(r.off.rps)}/s (${r.off.mainUs.toFixed(1)} µs, all threads ${r.off.allUs.toFixed(1)}, machine ${r.off.machineUs.toFixed(1)}), b ${Math.round(r.on.rps)}/s (${r.on.mainUs.toFixed(1)} µs, all threads ${r.on.allUs.toFixed(1)}, machine ${r.on.machineUs.toFixed(1)}), ratio ${(r.on.rps / r.off.rps).toFixed(3)}`);
     }
+    await Bun.sleep(2500);
+    const ratios = rounds.map((r) => r.on.rps / r.off.rps);
     return {
       off: median(rounds.map((r) => r.off.rps)),
       on: median(rounds.map((r) => r.on.rps)),
-      ratio: median(rounds.map((r) => r.on.rps / r.off.rps)),
-      ratios: rounds.map((r) => (r.on.rps / r.off.rps).toFixed(2)),
+      ratio: median(ratios),
+      spread: `quartiles ${quantile(ratios, 0.25).toFixed(2)}–${quantile(ratios, 0.75).toFixed(2)}, range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`,
+      quiet: quantile(rounds.map((r) => r.off.mainUs), 0.25) / quantile(rounds.map((r) => r.on.mainUs), 0.25),
       offUs: median(rounds.map((r) => r.off.mainUs)),
       onUs: median(rounds.map((r) => r.on.mainUs)),
       offAllUs: median(rounds.map((r) => r.off.allUs)),
       onAllUs: median(rounds.map((r) => r.on.allUs)),
       offMachineUs: median(rounds.map((r) => r.off.machineUs)),
       onMachineUs: median(rounds.map((r) => r.on.machineUs)),
+      unenriched: await unenriched(on.url),
     };
   } finally {
     await on.stop();
@@ -123,8 +142,10 @@ try {
   }
   const floor = median(floorRuns);
   // As shipped: rate limiting on (budgets above the load, so nothing is refused).
-  const shipped = await pair("rate limiting on (as shipped)", LIMITS, codesFile);
-  const unlimited = await pair("rate limiting off", {}, codesFile);
+  const OFF = { ANALYTICS_ENABLED: "false" };
+  const shipped = await pair("rate limiting on (as shipped)", LIMITS, OFF, {}, codesFile);
+  const control = await pair("A/A: as shipped, analytics off in both", LIMITS, OFF, OFF, codesFile);
+  const unlimited = await pair("rate limiting off", {}, OFF, {}, codesFile);
   const on = unlimited.on;
   // One worker thread alone, fed what a second at the app's rate would log.
   const perSecond = Math.max(1000, Math.round(on));
@@ -152,18 +173,19 @@ try {
 
   const row = (name: string, p: typeof shipped) => [
     `| ${name}, ANALYTICS_ENABLED=false | ${Math.round(p.off).toLocaleString("en")} | ${p.offUs.toFixed(1)} | ${p.offAllUs.toFixed(1)} | ${p.offMachineUs.toFixed(1)} | ${(p.off / floor).toFixed(2)} of the floor |`,
-    `| ${name}, analytics on | ${Math.round(p.on).toLocaleString("en")} | ${p.onUs.toFixed(1)} | ${p.onAllUs.toFixed(1)} | ${p.onMachineUs.toFixed(1)} | **${p.ratio.toFixed(3)}** of analytics off (rounds ${p.ratios.join(", ")}); ${(p.on / floor).toFixed(2)} of the floor |`,
+    `| ${name}, analytics on | ${Math.round(p.on).toLocaleString("en")} | ${p.onUs.toFixed(1)} | ${p.onAllUs.toFixed(1)} | ${p.onMachineUs.toFixed(1)} | **${p.ratio.toFixed(3)}** of analytics off (${p.spread}); quiet slices ${p.quiet.toFixed(3)}; ${(p.on / floor).toFixed(2)} of the floor; ${p.unenriched} clicks unenriched |`,
   ];
   const report = [
     "# Click analytics: what it costs",
     "",
-    `${new Date().toISOString()}: a 3-shard cluster (fsync off); the floor alone, then per configuration Shorten with analytics off and on side by side, loaded in turn (order flipping each round), wrk -t1 -c64 for ${SECONDS} s over 1,000 hot codes with 8 header mixes per code (browsers on desktop, phone and tablet, Slackbot, Googlebot; referrers; languages; forwarded addresses of 7 countries through a trusted proxy), a dashboard WebSocket client on each server, ${ROUNDS} rounds after a 3 s warm-up. Figures are medians over the rounds; µs is CPU per redirect: the server's main thread, all its threads (the analytics worker's too), and the whole machine's busy time (wrk, PostgreSQL and Redis too).`,
+    `${new Date().toISOString()}: a 3-shard cluster (fsync off); the floor alone, then per configuration Shorten with analytics off and on side by side, loaded in turn (order flipping each round), wrk -t1 -c64 for ${SECONDS} s over 1,000 hot codes with 8 header mixes per code (browsers on desktop, phone and tablet, Slackbot, Googlebot; referrers; languages; forwarded addresses of 7 countries through a trusted proxy), a dashboard WebSocket client on each server, ${ROUNDS} rounds after a 3 s warm-up. Figures are medians over the rounds; the quiet-slice ratio divides the two servers' lower-quartile main-thread µs; the A/A row compares two servers both with analytics off, the same way, so its distance from 1.00 is this run's noise; µs is CPU per redirect: the server's main thread, all its threads (the analytics worker's too), and the whole machine's busy time (wrk, PostgreSQL and Redis too).`,
     "",
     "| server | redirects/s (median) | main thread µs/redirect | all threads µs/redirect | machine µs/redirect | ratio (median of the rounds' ratios) |",
     "| --- | --- | --- | --- | --- | --- |",
     `| floor (Bun.serve + Redis GET + 302) | ${Math.round(floor).toLocaleString("en")} | | | | 1.00 |`,
     ...row("Shorten as shipped (rate limiting on)", shipped),
     ...row("Shorten, rate limiting off", unlimited),
+    `| A/A control: as shipped, analytics off in both slots | ${Math.round(control.on).toLocaleString("en")} | ${control.onUs.toFixed(1)} | ${control.onAllUs.toFixed(1)} | ${control.onMachineUs.toFixed(1)} | **${control.ratio.toFixed(3)}** (${control.spread}); quiet slices ${control.quiet.toFixed(3)}: the run's noise band |`,
     "",
     `One analytics worker thread: ${Math.round(enrichPerSecond).toLocaleString("en")} clicks/s enriched (batches of ${perSecond.toLocaleString("en")}, every click a new visitor), **${(enrichPerSecond / on).toFixed(1)}x** the app's redirect rate. A second of clicks at that rate over 1,000 links writes ${rows.toLocaleString("en")} rollup rows (link, dimension and sketch rows), ${Math.round(rows / 3).toLocaleString("en")} per shard per flush.`,
   ].join("\n");

@@ -28,6 +28,13 @@ import { parseProm } from "./lib/backend-metrics";
 const SECONDS = numberFlag(Bun.argv, "seconds", 2);
 const ROUNDS = numberFlag(Bun.argv, "rounds", 16);
 const NAME = `analytics-${process.pid}`;
+/**
+ * A pause after each slice, past one click flush (CLICK_FLUSH_MS, 1 s): a server's flush of the
+ * slice it just served (counts to PostgreSQL, the last batch to the analytics worker) otherwise
+ * lands in the other server's slice. Without it, the server loaded second in a round was the
+ * slower one in 14 of an A/A run's 16 rounds (by up to 22 %), whichever slot it was.
+ */
+const SETTLE_MS = 1200;
 const dir = join(REPO_ROOT, "bench/results", `.analytics-${process.pid}`);
 mkdirSync(dir, { recursive: true });
 
@@ -79,45 +86,60 @@ async function unenriched(url: string): Promise<number> {
 }
 
 /**
- * Two servers (`a`, then `b`: their env on top of `base`) side by side, loaded in turn in short
- * slices (the order flips every round) so that each round's two figures share the machine's
- * state of the moment. This box's host takes CPU away for seconds at a time, unseen from inside
- * (no steal time is reported): one slice in five may run 20 % slow. The median of many short
- * rounds' ratios is the figure; the quiet-slice ratio (each server's lower-quartile main-thread
- * µs) is the steadier view of what each redirect costs; the same comparison between two
- * identical servers (A/A) is the run's own noise band.
+ * Servers `a` and `b` (their env on top of `base`) side by side, loaded in turn in short slices
+ * (the order flips every round) so that each round's two figures share the machine's state of the
+ * moment; then the same again with their slots swapped, as the two slots were not alike here (an
+ * A/A comparison favoured the second by 2–8 % in three runs). This box's host takes CPU away for
+ * seconds at a time, unseen from inside (no steal time is reported), so a slice may run 20 % slow:
+ * the median of many short rounds' ratios is the figure; the quiet-slice ratio (each server's
+ * lower-quartile main-thread µs) is the steadier view of what each redirect costs; the same
+ * comparison between two identical servers (A/A) is the run's own noise band.
  */
 async function pair(label: string, base: Record<string, string>, a: Record<string, string>, b: Record<string, string>, codesFile: string) {
-  const off = await app({ ...base, ...a }, 1, 60);
-  const on = await app({ ...base, ...b }, 2, 61);
+  const first = await slots(label, { ...base, ...a }, { ...base, ...b }, codesFile, Math.ceil(ROUNDS / 2));
+  const second = await slots(`${label} (slots swapped)`, { ...base, ...b }, { ...base, ...a }, codesFile, Math.floor(ROUNDS / 2));
+  const rounds = [...first.rounds, ...second.rounds.map((r) => ({ off: r.on, on: r.off }))];
+  const ratios = rounds.map((r) => r.on.rps / r.off.rps);
+  const mid = (pick: (s: Sample) => number) => ({ off: median(rounds.map((r) => pick(r.off))), on: median(rounds.map((r) => pick(r.on))) });
+  const [rps, mainUs, allUs, machineUs] = [mid((s) => s.rps), mid((s) => s.mainUs), mid((s) => s.allUs), mid((s) => s.machineUs)];
+  return {
+    off: rps.off,
+    on: rps.on,
+    ratio: median(ratios),
+    spread: `quartiles ${quantile(ratios, 0.25).toFixed(2)}–${quantile(ratios, 0.75).toFixed(2)}, range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`,
+    quiet: quantile(rounds.map((r) => r.off.mainUs), 0.25) / quantile(rounds.map((r) => r.on.mainUs), 0.25),
+    offUs: mainUs.off,
+    onUs: mainUs.on,
+    offAllUs: allUs.off,
+    onAllUs: allUs.on,
+    offMachineUs: machineUs.off,
+    onMachineUs: machineUs.on,
+    unenriched: first.unenriched + second.unenriched,
+  };
+}
+
+/** `count` rounds of `x` (slot 1) against `y` (slot 2); `unenriched`: the click details dropped by those of them with analytics on. */
+async function slots(label: string, x: Record<string, string>, y: Record<string, string>, codesFile: string, count: number) {
+  const off = await app(x, 1, 60);
+  const on = await app(y, 2, 61);
   try {
-    await mixedLoad(`${label} a warm-up`, off.url, null, codesFile, 3);
-    await mixedLoad(`${label} b warm-up`, on.url, null, codesFile, 3);
+    await mixedLoad(`${label} warm-up`, off.url, null, codesFile, 3);
+    await mixedLoad(`${label} warm-up`, on.url, null, codesFile, 3);
     const rounds: Array<{ off: Sample; on: Sample }> = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const first = round % 2 === 0 ? "off" : "on";
-      const x = await mixedLoad(`${label} ${first}`, first === "off" ? off.url : on.url, first === "off" ? off.pid : on.pid, codesFile, SECONDS);
-      const y = await mixedLoad(`${label} ${first === "off" ? "on" : "off"}`, first === "off" ? on.url : off.url, first === "off" ? on.pid : off.pid, codesFile, SECONDS);
-      const r = first === "off" ? { off: x, on: y } : { off: y, on: x };
+    for (let round = 0; round < count; round++) {
+      const offFirst = round % 2 === 0;
+      const a = await mixedLoad(label, offFirst ? off.url : on.url, offFirst ? off.pid : on.pid, codesFile, SECONDS);
+      await Bun.sleep(SETTLE_MS);
+      const b = await mixedLoad(label, offFirst ? on.url : off.url, offFirst ? on.pid : off.pid, codesFile, SECONDS);
+      await Bun.sleep(SETTLE_MS);
+      const r = offFirst ? { off: a, on: b } : { off: b, on: a };
       rounds.push(r);
-      console.log(`${label} round ${round + 1}: a ${Math.round(r.off.rps)}/s (${r.off.mainUs.toFixed(1)} µs, all threads ${r.off.allUs.toFixed(1)}, machine ${r.off.machineUs.toFixed(1)}), b ${Math.round(r.on.rps)}/s (${r.on.mainUs.toFixed(1)} µs, all threads ${r.on.allUs.toFixed(1)}, machine ${r.on.machineUs.toFixed(1)}), ratio ${(r.on.rps / r.off.rps).toFixed(3)}`);
+      console.log(`${label} round ${round + 1}: slot 1 ${Math.round(r.off.rps)}/s (${r.off.mainUs.toFixed(1)} µs, all threads ${r.off.allUs.toFixed(1)}, machine ${r.off.machineUs.toFixed(1)}), slot 2 ${Math.round(r.on.rps)}/s (${r.on.mainUs.toFixed(1)} µs, all threads ${r.on.allUs.toFixed(1)}, machine ${r.on.machineUs.toFixed(1)}), ratio ${(r.on.rps / r.off.rps).toFixed(3)}`);
     }
+    // The last flush of click details settles before the count of dropped ones is read.
     await Bun.sleep(2500);
-    const ratios = rounds.map((r) => r.on.rps / r.off.rps);
-    return {
-      off: median(rounds.map((r) => r.off.rps)),
-      on: median(rounds.map((r) => r.on.rps)),
-      ratio: median(ratios),
-      spread: `quartiles ${quantile(ratios, 0.25).toFixed(2)}–${quantile(ratios, 0.75).toFixed(2)}, range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`,
-      quiet: quantile(rounds.map((r) => r.off.mainUs), 0.25) / quantile(rounds.map((r) => r.on.mainUs), 0.25),
-      offUs: median(rounds.map((r) => r.off.mainUs)),
-      onUs: median(rounds.map((r) => r.on.mainUs)),
-      offAllUs: median(rounds.map((r) => r.off.allUs)),
-      onAllUs: median(rounds.map((r) => r.on.allUs)),
-      offMachineUs: median(rounds.map((r) => r.off.machineUs)),
-      onMachineUs: median(rounds.map((r) => r.on.machineUs)),
-      unenriched: await unenriched(on.url),
-    };
+    const enriching = [x, y].map((env, i) => (env.ANALYTICS_ENABLED === "false" ? 0 : unenriched(i === 0 ? off.url : on.url)));
+    return { rounds, unenriched: (await Promise.all(enriching)).reduce((n: number, m) => n + m, 0) };
   } finally {
     await on.stop();
     await off.stop();

@@ -98,7 +98,7 @@ async function unenriched(url: string): Promise<number> {
 async function pair(label: string, base: Record<string, string>, a: Record<string, string>, b: Record<string, string>, codesFile: string) {
   const first = await slots(label, { ...base, ...a }, { ...base, ...b }, codesFile, Math.ceil(ROUNDS / 2));
   const second = await slots(`${label} (slots swapped)`, { ...base, ...b }, { ...base, ...a }, codesFile, Math.floor(ROUNDS / 2));
-  const rounds = [...first.rounds, ...second.rounds.map((r) => ({ off: r.on, on: r.off }))];
+  const rounds = [...first.rounds.map((r) => ({ off: r.one, on: r.two })), ...second.rounds.map((r) => ({ off: r.two, on: r.one }))];
   const ratios = rounds.map((r) => r.on.rps / r.off.rps);
   const mid = (pick: (s: Sample) => number) => ({ off: median(rounds.map((r) => pick(r.off))), on: median(rounds.map((r) => pick(r.on))) });
   const [rps, mainUs, allUs, machineUs] = [mid((s) => s.rps), mid((s) => s.mainUs), mid((s) => s.allUs), mid((s) => s.machineUs)];
@@ -120,29 +120,29 @@ async function pair(label: string, base: Record<string, string>, a: Record<strin
 
 /** `count` rounds of `x` (slot 1) against `y` (slot 2); `unenriched`: the click details dropped by those of them with analytics on. */
 async function slots(label: string, x: Record<string, string>, y: Record<string, string>, codesFile: string, count: number) {
-  const off = await app(x, 1, 60);
-  const on = await app(y, 2, 61);
+  const one = await app(x, 1, 60);
+  const two = await app(y, 2, 61);
   try {
-    await mixedLoad(`${label} warm-up`, off.url, null, codesFile, 3);
-    await mixedLoad(`${label} warm-up`, on.url, null, codesFile, 3);
-    const rounds: Array<{ off: Sample; on: Sample }> = [];
+    await mixedLoad(`${label} warm-up`, one.url, null, codesFile, 3);
+    await mixedLoad(`${label} warm-up`, two.url, null, codesFile, 3);
+    const rounds: Array<{ one: Sample; two: Sample }> = [];
     for (let round = 0; round < count; round++) {
-      const offFirst = round % 2 === 0;
-      const a = await mixedLoad(label, offFirst ? off.url : on.url, offFirst ? off.pid : on.pid, codesFile, SECONDS);
+      const oneFirst = round % 2 === 0;
+      const a = await mixedLoad(label, oneFirst ? one.url : two.url, oneFirst ? one.pid : two.pid, codesFile, SECONDS);
       await Bun.sleep(SETTLE_MS);
-      const b = await mixedLoad(label, offFirst ? on.url : off.url, offFirst ? on.pid : off.pid, codesFile, SECONDS);
+      const b = await mixedLoad(label, oneFirst ? two.url : one.url, oneFirst ? two.pid : one.pid, codesFile, SECONDS);
       await Bun.sleep(SETTLE_MS);
-      const r = offFirst ? { off: a, on: b } : { off: b, on: a };
+      const r = oneFirst ? { one: a, two: b } : { one: b, two: a };
       rounds.push(r);
-      console.log(`${label} round ${round + 1}: slot 1 ${Math.round(r.off.rps)}/s (${r.off.mainUs.toFixed(1)} µs, all threads ${r.off.allUs.toFixed(1)}, machine ${r.off.machineUs.toFixed(1)}), slot 2 ${Math.round(r.on.rps)}/s (${r.on.mainUs.toFixed(1)} µs, all threads ${r.on.allUs.toFixed(1)}, machine ${r.on.machineUs.toFixed(1)}), ratio ${(r.on.rps / r.off.rps).toFixed(3)}`);
+      console.log(`${label} round ${round + 1}: slot 1 ${Math.round(r.one.rps)}/s (${r.one.mainUs.toFixed(1)} µs, all threads ${r.one.allUs.toFixed(1)}, machine ${r.one.machineUs.toFixed(1)}), slot 2 ${Math.round(r.two.rps)}/s (${r.two.mainUs.toFixed(1)} µs, all threads ${r.two.allUs.toFixed(1)}, machine ${r.two.machineUs.toFixed(1)}), ratio ${(r.two.rps / r.one.rps).toFixed(3)}`);
     }
     // The last flush of click details settles before the count of dropped ones is read.
     await Bun.sleep(2500);
-    const enriching = [x, y].map((env, i) => (env.ANALYTICS_ENABLED === "false" ? 0 : unenriched(i === 0 ? off.url : on.url)));
+    const enriching = [x, y].map((env, i) => (env.ANALYTICS_ENABLED === "false" ? 0 : unenriched(i === 0 ? one.url : two.url)));
     return { rounds, unenriched: (await Promise.all(enriching)).reduce((n: number, m) => n + m, 0) };
   } finally {
-    await on.stop();
-    await off.stop();
+    await two.stop();
+    await one.stop();
   }
 }
 

@@ -24,6 +24,7 @@ import { BUN, startChild, waitHttp } from "./lib/proc";
 import { createLinks, writeCodesFile } from "./lib/seed";
 import { mixedLoad, type Sample } from "./lib/mixed-load";
 import { parseProm } from "./lib/backend-metrics";
+import { median } from "./lib/load-result";
 
 const SECONDS = numberFlag(Bun.argv, "seconds", 2);
 const ROUNDS = numberFlag(Bun.argv, "rounds", 16);
@@ -77,7 +78,6 @@ const quantile = (xs: readonly number[], q: number) => {
   const lo = Math.floor(at);
   return s[lo]! + (s[Math.ceil(at)]! - s[lo]!) * (at - lo);
 };
-const median = (xs: readonly number[]) => quantile(xs, 0.5);
 
 /** Clicks whose details the server dropped (log full or the pool failed): analytics that shed work would flatter its ratio. */
 async function unenriched(url: string): Promise<number> {

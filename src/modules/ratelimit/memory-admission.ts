@@ -83,24 +83,32 @@ export class MemoryAdmission {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.sync().catch(() => {}), this.deps.syncMs);
+    this.timer = setInterval(() => void this.exchangeOnce().catch(() => {}), this.deps.syncMs);
     this.timer.unref?.();
   }
 
-  /** Sends what was spent since the last sync and learns the cluster's totals; at most one at a time. */
-  sync(): Promise<void> {
-    this.syncing ??= this.exchange().finally(() => {
-      this.syncing = null;
-    });
-    return this.syncing;
+  /**
+   * Sends everything admitted before this call to the shared buckets and learns the cluster's
+   * totals. An exchange in flight took its snapshot already, perhaps before this call's
+   * spending: it is waited out and one more runs (or one begun since, whose snapshot is later).
+   */
+  async sync(): Promise<void> {
+    await this.syncing;
+    await this.exchangeOnce();
   }
 
   /** A last sync, so what this instance admitted counts against the shared budgets. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    // A sync in flight took its snapshot already: what was admitted since goes in one more.
-    await this.syncing;
     await this.sync();
+  }
+
+  /** What was spent since the last exchange, sent; at most one exchange at a time (the timer's ticks meanwhile join it). */
+  private exchangeOnce(): Promise<void> {
+    this.syncing ??= this.exchange().finally(() => {
+      this.syncing = null;
+    });
+    return this.syncing;
   }
 
   private async exchange(): Promise<void> {

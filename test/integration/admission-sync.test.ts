@@ -1,0 +1,23 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { gcraParams } from "../../src/domain/gcra";
+import { MemoryAdmission } from "../../src/modules/ratelimit/memory-admission";
+import { startSystem, type TestSystem } from "../../harness/system";
+
+let sys: TestSystem;
+beforeAll(async () => {
+  sys = await startSystem({});
+});
+afterAll(() => sys.close());
+
+test("sync() carries everything admitted before it, even spending that came after an exchange in flight took its snapshot", async () => {
+  const admission = new MemoryAdmission({ bucket: "redirect", shards: sys.composed.shards, shardFor: () => 0, params: gcraParams({ perMinute: 600 }), whenRedisDown: "memory", syncMs: 60_000 });
+  const [early, late] = [`sync-early-${crypto.randomUUID()}`, `sync-late-${crypto.randomUUID()}`];
+  expect(admission.admit(early, 1).allowed).toBe(true);
+  const first = admission.sync();
+  expect(admission.admit(late, 1).allowed).toBe(true);
+  await admission.sync();
+  await first;
+  const redis = sys.composed.shards.at(0).redis.client;
+  expect(Number(await redis.pttl(`rl:redirect:${early}`))).toBeGreaterThan(0);
+  expect(Number(await redis.pttl(`rl:redirect:${late}`))).toBeGreaterThan(0);
+});

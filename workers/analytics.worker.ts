@@ -3,12 +3,11 @@ import { workerData } from "node:worker_threads";
 import { countryLookup } from "../src/modules/analytics/country-lookup";
 import type { PackedFacts } from "../src/modules/analytics/click-log";
 import type { LinkRollup } from "../src/domain/click-dimensions";
-import { audienceOf } from "../src/modules/analytics/click-audience";
 import type { EnrichedBatch, HandedOver } from "../src/modules/analytics/click-enricher";
 import { ringFor } from "../src/domain/ring";
 import { rollupColumns } from "../src/storage/rollup-columns";
-import { rollUp, RollupMemo } from "../src/modules/analytics/click-rollup";
-import { RollupAccumulator } from "../src/modules/analytics/rollup-accumulator";
+import { rollUpInto, RollupMemo } from "../src/modules/analytics/click-rollup";
+import { IntervalRollup } from "../src/modules/analytics/interval-rollup";
 import { UserAgents } from "../src/modules/analytics/user-agent";
 
 /**
@@ -48,12 +47,12 @@ const memo = new RollupMemo(MEMO_SIZE);
 const country = setup.geoFile ? countryLookup(setup.geoFile, MEMO_SIZE) : () => null;
 
 /** The interval's rollups made on this thread, not yet handed over. */
-const interval = new RollupAccumulator();
+const interval = new IntervalRollup();
 
 export default function run(task: AnalyticsTask): EnrichedBatch | string | HandedOver {
   if (task.kind === "drain") return JSON.stringify(interval.drain());
   if (task.kind === "handOver") {
-    for (const rollups of task.others) interval.add(JSON.parse(rollups) as LinkRollup[]);
+    for (const rollups of task.others) interval.absorb(JSON.parse(rollups) as LinkRollup[]);
     const links = interval.drain();
     const ring = ringFor(task.members, task.vnodes);
     const byShard = new Map<number, LinkRollup[]>();
@@ -65,9 +64,7 @@ export default function run(task: AnalyticsTask): EnrichedBatch | string | Hande
     }
     return { perShard: [...byShard].map(([shard, links]) => ({ shard, columns: rollupColumns(links) })), clicks: clicksOf(links) };
   }
-  const { links, sample } = rollUp(task.facts, { agents, country, memo, trustedProxies: task.trustedProxies, salt: task.salt, sample: task.sample });
-  interval.add(links);
-  return { audience: audienceOf(links), sample };
+  return rollUpInto(interval, task.facts, { agents, country, memo, trustedProxies: task.trustedProxies, salt: task.salt, sample: task.sample });
 }
 
 const clicksOf = (links: readonly LinkRollup[]) => links.reduce((n, link) => n + link.humans + link.bots, 0);

@@ -4,8 +4,10 @@ import { createHmac } from "node:crypto";
 import { DIMENSIONS, primaryLanguage, referrerHost, type LinkRollup, type StoredDimension } from "../../src/domain/click-dimensions";
 import { clientIp } from "../../src/http/client-ip";
 import { ClickLog, FIELDS, HEAD, isQrScan, QR_SCAN, type PackedFacts } from "../../src/modules/analytics/click-log";
-import { rollUp, RollupMemo, visitorId, type EnrichedClick, type RollupOptions } from "../../src/modules/analytics/click-rollup";
+import { rollUpInto, RollupMemo, visitorId, type EnrichedClick, type RollupOptions } from "../../src/modules/analytics/click-rollup";
+import { IntervalRollup } from "../../src/modules/analytics/interval-rollup";
 import { UserAgents } from "../../src/modules/analytics/user-agent";
+import { ClickAudience, type AudienceDelta } from "../../src/modules/analytics/click-audience";
 
 /** The log's facts one array per field, in arrival order: what the requests said. */
 function unpack(packed: PackedFacts) {
@@ -44,8 +46,26 @@ function byDimension(r: { links: LinkRollup[]; sample: EnrichedClick[] }) {
   return { ...r, links: r.links.map((l) => ({ ...l, dims: [...l.dims].sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0)) })) };
 }
 
-import { RollupAccumulator } from "../../src/modules/analytics/rollup-accumulator";
-import { audienceOf, ClickAudience } from "../../src/modules/analytics/click-audience";
+
+/** One batch into a fresh interval, drained: that batch's rollups. */
+function rollUp(packed: PackedFacts, options: RollupOptions): { links: LinkRollup[]; sample: EnrichedClick[]; audience: AudienceDelta } {
+  const interval = new IntervalRollup();
+  const { sample, audience } = rollUpInto(interval, packed, options);
+  return { links: interval.drain(), sample, audience };
+}
+
+/** The dashboard's share of some rollups, read off their rows: what a batch's audience must be. */
+function audienceOfRows(links: readonly LinkRollup[]): AudienceDelta {
+  const sums = { country: new Map<string, number>(), referrer: new Map<string, number>(), device: new Map<string, number>() };
+  for (const link of links) for (const [dimension, value, clicks] of link.dims) if (dimension in sums) sums[dimension as keyof typeof sums].set(value, (sums[dimension as keyof typeof sums].get(value) ?? 0) + clicks);
+  return sortedAudience({ humans: links.reduce((n, l) => n + l.humans, 0), bots: links.reduce((n, l) => n + l.bots, 0), values: { country: [...sums.country], referrer: [...sums.referrer], device: [...sums.device] } });
+}
+
+/** An audience with each dimension's values in one order (the order they are listed in carries no meaning). */
+function sortedAudience(d: AudienceDelta): AudienceDelta {
+  const sorted = (pairs: Array<[string, number]>) => [...pairs].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return { ...d, values: { country: sorted(d.values.country), referrer: sorted(d.values.referrer), device: sorted(d.values.device) } };
+}
 
 test.each([
   [null, "direct"],
@@ -126,9 +146,10 @@ test("property: for any clicks, each dimension's values sum to the link's clicks
       expect(facts.agents).toEqual(kept.map((c) => (c.agent === null ? null : new Headers({ "user-agent": c.agent.replace(/[\r\n\0]/g, "") }).get("user-agent"))));
       expect(log.unenriched).toBe(Math.max(0, clicks.length - capacity));
       const options = { agents, country: (ip: string) => (ip.startsWith("8.") ? "US" : ip.startsWith("9.") ? "DE" : null), trustedProxies: ["127.0.0.1"], salt: "salt", sample: 5 };
-      const { links, sample } = rollUp(packed, options);
+      const { links, sample, audience } = rollUp(packed, options);
       // The same as adding up one click at a time; the worker's memo of seen lookups changes nothing.
       expect(byDimension({ links, sample })).toEqual(byDimension(rollUpEachClick(packed, options)));
+      expect(sortedAudience(audience)).toEqual(audienceOfRows(links));
       expect(byDimension(rollUp(packed, { ...options, salt: null })).links).toEqual(byDimension(rollUpEachClick(packed, { ...options, salt: null })).links);
       expect(rollUp(packed, { ...options, memo }).links).toEqual(links);
       const perCode = new Map<string, number>();
@@ -178,20 +199,46 @@ test("property: a visitor id is the first 64 bits of HMAC-SHA256(salt, address N
   );
 });
 
-test("rollups of several flushes add up into one per link: counts summed, visitors united, then the accumulator is empty", () => {
-  const acc = new RollupAccumulator();
-  acc.add([{ code: "a1", humans: 2, bots: 1, dims: [["country", "US", 3, 2]], visitors: ["1", "2"] }]);
-  acc.add([
+test("an interval's rollups take in another thread's: counts summed, visitors united, then the interval is empty", () => {
+  const interval = new IntervalRollup();
+  interval.absorb([{ code: "a1", humans: 2, bots: 1, dims: [["country", "US", 3, 2]], visitors: ["1", "2"] }]);
+  interval.absorb([
     { code: "a1", humans: 1, bots: 0, dims: [["country", "US", 1, 1], ["os", "iOS", 1, 1]], visitors: ["2", "3"] },
     { code: "b2", humans: 0, bots: 4, dims: [], visitors: [] },
   ]);
-  expect(acc.size).toBe(2);
-  const merged = acc.drain();
-  expect(merged).toEqual([
+  expect(interval.size).toBe(2);
+  expect(interval.drain()).toEqual([
     { code: "a1", humans: 3, bots: 1, dims: [["country", "US", 4, 3], ["os", "iOS", 1, 1]], visitors: ["1", "2", "3"] },
     { code: "b2", humans: 0, bots: 4, dims: [], visitors: [] },
   ]);
-  expect(acc.drain()).toEqual([]);
+  expect(interval.drain()).toEqual([]);
+});
+
+test("property: flushes added into one interval, split anywhere, are the rollup of all their clicks at once; the next interval starts from nothing", () => {
+  const agents = new UserAgents(50);
+  fc.assert(
+    fc.property(fc.array(click, { maxLength: 60 }), fc.array(fc.nat(60), { maxLength: 4 }), (clicks, cuts) => {
+      const logOf = (part: typeof clicks) => {
+        const log = new ClickLog(1000);
+        for (const c of part) {
+          const headers = new Headers();
+          if (c.agent !== null) headers.set("user-agent", c.agent.replace(/[\r\n\0]/g, ""));
+          if (c.referrer !== null) headers.set("referer", c.referrer.replace(/[\r\n\0]/g, ""));
+          log.append(c.code, c.owner, c.peer, headers, (c.head ? HEAD : 0) | (c.scan ? QR_SCAN : 0), c.resolved);
+        }
+        return log.drain();
+      };
+      const options = { agents, country: (ip: string) => (ip.startsWith("8.") ? "US" : null), trustedProxies: ["127.0.0.1"], salt: "salt", sample: 0 };
+      const bounds = [0, ...[...cuts].sort((a, b) => a - b).map((n) => Math.min(n, clicks.length)), clicks.length];
+      const interval = new IntervalRollup();
+      rollUpInto(interval, logOf(clicks.slice().reverse()), options);
+      interval.drain();
+      for (let i = 1; i < bounds.length; i++) rollUpInto(interval, logOf(clicks.slice(bounds[i - 1], bounds[i])), options);
+      const all = rollUp(logOf(clicks), options);
+      expect(byDimension({ links: interval.drain(), sample: [] })).toEqual(byDimension({ links: all.links, sample: [] }));
+    }),
+    { numRuns: 200 },
+  );
 });
 
 test("the log grows past its first block and stores a repeated value once", () => {
@@ -207,16 +254,10 @@ test("the log grows past its first block and stores a repeated value once", () =
   expect(log.drain().count).toBe(0);
 });
 
-test("a batch's audience (computed in the worker) adds up on the instance: humans, bots, and clicks per shown value", () => {
-  const rollups: LinkRollup[] = [
-    { code: "a1", humans: 2, bots: 1, dims: [["country", "US", 3, 2], ["device", "mobile", 2, 2], ["device", "other", 1, 0], ["os", "iOS", 2, 2]], visitors: [] },
-    { code: "b2", humans: 1, bots: 0, dims: [["country", "US", 1, 1], ["referrer", "t.co", 1, 1]], visitors: [] },
-  ];
-  const delta = audienceOf(rollups);
-  expect(delta).toEqual({ humans: 3, bots: 1, values: { country: [["US", 4]], referrer: [["t.co", 1]], device: [["mobile", 2], ["other", 1]] } });
+test("the audiences of batches (computed in the worker) add up on the instance: humans, bots, and clicks per shown value", () => {
   const audience = new ClickAudience();
-  audience.add(delta);
-  audience.add(audienceOf([rollups[1]!]));
+  audience.add({ humans: 3, bots: 1, values: { country: [["US", 4]], referrer: [["t.co", 1]], device: [["mobile", 2], ["other", 1]] } });
+  audience.add({ humans: 1, bots: 0, values: { country: [["US", 1]], referrer: [["t.co", 1]], device: [] } });
   expect(audience.figures(5)).toEqual({ humans: 4, bots: 1, top: { country: [{ value: "US", clicks: 5 }], referrer: [{ value: "t.co", clicks: 2 }], device: [{ value: "mobile", clicks: 2 }, { value: "other", clicks: 1 }] } });
 });
 

@@ -1,4 +1,4 @@
-import type { LinkRollup, StoredDimension } from "../../domain/click-dimensions";
+import type { StoredDimension } from "../../domain/click-dimensions";
 import { keepTop, topCounts } from "../../domain/ranking";
 
 /** The dimensions the operator dashboard shows cluster-wide. */
@@ -14,22 +14,6 @@ export interface AudienceDelta {
   values: Record<"country" | "referrer" | "device", Array<[string, number]>>;
 }
 
-/** The audience share of a batch's rollups. */
-export function audienceOf(rollups: readonly LinkRollup[]): AudienceDelta {
-  const delta: AudienceDelta = { humans: 0, bots: 0, values: { country: [], referrer: [], device: [] } };
-  const sums = new Map<StoredDimension, Map<string, number>>(SHOWN.map((d) => [d, new Map()]));
-  for (const link of rollups) {
-    delta.humans += link.humans;
-    delta.bots += link.bots;
-    for (const [dimension, value, clicks] of link.dims) {
-      const counts = sums.get(dimension);
-      if (counts) counts.set(value, (counts.get(value) ?? 0) + clicks);
-    }
-  }
-  for (const d of SHOWN) delta.values[d as keyof AudienceDelta["values"]] = [...sums.get(d)!];
-  return delta;
-}
-
 export interface AudienceFigures {
   humans: number;
   bots: number;
@@ -39,11 +23,11 @@ export interface AudienceFigures {
 /**
  * What this instance's enriched clicks add up to since it started: humans and bots, and the
  * values of the dashboard's dimensions by clicks. Fed each flush's delta (exact, not a sample:
- * audienceOf of the flush's rollups, computed in the worker); the cluster figures sum the instances'.
+ * the batch's sums, computed in the worker by rollUpInto); the cluster figures sum the instances'.
  *
  * @example
- *   audience.add(audienceOf(rollups));
- *   audience.figures(5); // { humans: 120, bots: 31, top: { country: [{ value: "US", clicks: 80 }, …], … } }
+ *   audience.add({ humans: 100, bots: 31, values: { country: [["US", 80]], referrer: [], device: [] } });
+ *   audience.figures(5); // { humans: 100, bots: 31, top: { country: [{ value: "US", clicks: 80 }], referrer: [], device: [] } }
  */
 export class ClickAudience {
   private humans = 0;

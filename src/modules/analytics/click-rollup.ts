@@ -1,7 +1,9 @@
 import { LRUCache } from "lru-cache";
-import { primaryLanguage, referrerHost, type LinkRollup, type StoredDimension } from "../../domain/click-dimensions";
+import { primaryLanguage, referrerHost } from "../../domain/click-dimensions";
 import { clientIp } from "../../http/client-ip";
 import { FIELDS, HEAD, QR_SCAN, type PackedFacts } from "./click-log";
+import type { AudienceDelta } from "./click-audience";
+import type { IntervalRollup } from "./interval-rollup";
 import type { AgentFacts, UserAgents } from "./user-agent";
 
 /** What the live stream shows of an enriched click. */
@@ -30,9 +32,11 @@ export interface RollupOptions {
 }
 
 /**
- * A batch of raw click facts enriched and summed per link: humans and bots, clicks and humans
- * per dimension value, and the visitor ids of the humans (for the unique count). Runs in the
- * analytics worker; pure apart from the lookups it is given.
+ * A batch of raw click facts enriched and added into the interval's rollups in place: per link,
+ * humans and bots, clicks and humans per dimension value, and the visitor ids of the humans (for
+ * the unique count). Returns what the batch adds to the operator dashboard's audience and a
+ * sample of enriched clicks for the live stream, in arrival order. Runs in the analytics worker;
+ * pure apart from the lookups it is given.
  *
  * A visitor id is an HMAC of client address and user agent under the day's salt, cut to 64 bits:
  * the same person on the same day is the same id on every instance, and once the salt is gone
@@ -40,135 +44,118 @@ export interface RollupOptions {
  *
  * Works on the log's value ids, not on each click's strings: a flush repeats the same codes,
  * agents, addresses and headers, so every lookup (agent parse, client address, country, referrer
- * host, language, visitor id) runs once per distinct value of the batch. A click is counted per
- * link under its raw ids (agent, client, referrer, language: four numeric map updates), and
- * each distinct raw id of a link becomes its dimension rows once, at the end: the agent gives
- * device, browser and OS, the client its country. Measured: building the click's own strings and
- * keys made the worker the largest CPU cost of analytics on a 2-core machine, and counting each
- * click under its seven dimension values was half of what was left.
+ * host, language, visitor id, and each value's number in the interval) runs once per distinct
+ * value of the batch. The clicks are then taken link by link (a counting sort on the code's id),
+ * each click tallied under its seven values in flat arrays, and each link's tallies added to its
+ * sums once per batch. Measured (1,000 links, 8 header mixes, 30,000 clicks a batch): counting
+ * every click into its link's map of values took half of the worker's time.
  */
-export function rollUp(packed: PackedFacts, options: RollupOptions): { links: LinkRollup[]; sample: EnrichedClick[] } {
-  const { values, ids, flags } = packed;
+export function rollUpInto(interval: IntervalRollup, packed: PackedFacts, options: RollupOptions): { audience: AudienceDelta; sample: EnrichedClick[] } {
+  const { values, ids, flags, count } = packed;
   const width = values.length + 1;
   const valueOf = (id: number) => (id < 0 ? null : values[id]!);
   const memo = options.memo;
-  const agentOf = perValue(width, (id) => options.agents.of(valueOf(id), false));
+  const agentOf = perValue(width, (id) => {
+    const facts = options.agents.of(valueOf(id), false);
+    return { facts, keys: [interval.key("device", facts.device), interval.key("browser", facts.browser), interval.key("os", facts.os)] as const };
+  });
   const hostOf = perValue(width, (id) => {
     const referrer = valueOf(id);
-    return memo ? memo.referrerHost(referrer ?? "", () => referrerHost(referrer)) : referrerHost(referrer);
+    const host = memo ? memo.referrerHost(referrer ?? "", () => referrerHost(referrer)) : referrerHost(referrer);
+    return { host, key: interval.key("referrer", host) };
   });
-  const languageOf = perValue(width, (id) => primaryLanguage(valueOf(id)));
-  // One entry per distinct (peer, forwarded) pair, keyed (peer + 1) * width + forwarded + 1:
-  // the client address, its country, and its visitors by user agent.
-  const clientOf = oncePerKey((pair: number) => {
-    const ip = clientIp(valueOf(Math.floor(pair / width) - 1) ?? "", valueOf((pair % width) - 1), options.trustedProxies);
-    const salt = options.salt;
-    return { ip, country: options.country(ip) ?? "unknown", visitorOf: salt === null ? null : oncePerKey((agentId: number) => visitorId(salt, ip, valueOf(agentId) ?? "")) };
-  });
-
-  const byCode: Array<LinkSums | undefined> = new Array(width);
-  const order: LinkSums[] = [];
-  const sample: EnrichedClick[] = [];
-  for (let i = 0; i < packed.count; i++) {
-    const at = i * FIELDS;
-    const codeId = ids[at]!;
-    const agentId = ids[at + 4]!;
-    const agent = agentOf(agentId);
-    const pair = (ids[at + 2]! + 1) * width + ids[at + 3]! + 1;
-    const client = clientOf(pair);
-    const bot = agent.bot || (flags[i]! & HEAD) !== 0;
-    let link = byCode[codeId + 1];
-    if (link === undefined) order.push((byCode[codeId + 1] = link = newLinkSums(valueOf(codeId) ?? "")));
-    const human = bot ? 0 : 1;
-    if (human) link.humans++;
-    else link.bots++;
-    count(link.agents, agentId, human);
-    count(link.clients, pair, human);
-    count(link.referrers, ids[at + 5]!, human);
-    count(link.languages, ids[at + 6]!, human);
-    const source = (flags[i]! & QR_SCAN) === 0 ? 0 : 2;
-    link.sources[source]!++;
-    link.sources[source + 1]! += human;
-    if (human && client.visitorOf) link.visitors.add(client.visitorOf(agentId));
-    if (sample.length < options.sample) {
-      sample.push({ code: link.code, owner: valueOf(ids[at + 1]!), country: client.country, referrer: hostOf(ids[at + 5]!), device: agent.device, browser: agent.browser, os: agent.os, bot });
+  const languageOf = perValue(width, (id) => interval.key("language", primaryLanguage(valueOf(id))));
+  const sources = [interval.key("source", "link"), interval.key("source", "qr")] as const;
+  // Each distinct (peer, forwarded) pair, keyed (peer + 1) * width + forwarded + 1, is a client:
+  // its country, and its visitors by user agent.
+  const clients: Array<{ country: string; key: number; visitorOf: ((agentId: number) => string) | null }> = [];
+  const clientAt = new Map<number, number>();
+  const clientOf = (pair: number): number => {
+    let at = clientAt.get(pair);
+    if (at === undefined) {
+      const ip = clientIp(valueOf(Math.floor(pair / width) - 1) ?? "", valueOf((pair % width) - 1), options.trustedProxies);
+      const salt = options.salt;
+      const country = options.country(ip) ?? "unknown";
+      clientAt.set(pair, (at = clients.length));
+      clients.push({ country, key: interval.key("country", country), visitorOf: salt === null ? null : oncePerKey((agentId: number) => visitorId(salt, ip, valueOf(agentId) ?? "")) });
     }
-  }
-  const interned = new Map<string, number>();
-  const intern = (value: string) => {
-    let n = interned.get(value);
-    if (n === undefined) interned.set(value, (n = interned.size));
-    return n;
+    return at;
   };
-  const links = order.map((link) => {
-    const rows = new DimensionRows(intern);
-    for (const [pair, [clicks, humans]] of link.clients) rows.add("country", clientOf(pair).country, clicks, humans);
-    for (const [id, [clicks, humans]] of link.referrers) rows.add("referrer", hostOf(id), clicks, humans);
-    for (const [agentId, [clicks, humans]] of link.agents) {
+
+  // Pass 1, in arrival order: every lookup, the sample, and how many clicks each link (slot: code id + 1) has.
+  const clientIds = new Int32Array(count);
+  const starts = new Int32Array(width + 1);
+  const sample: EnrichedClick[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = i * FIELDS;
+    const agent = agentOf(ids[at + 4]!);
+    const host = hostOf(ids[at + 5]!);
+    languageOf(ids[at + 6]!);
+    const client = (clientIds[i] = clientOf((ids[at + 2]! + 1) * width + ids[at + 3]! + 1));
+    starts[ids[at]! + 2]!++;
+    if (sample.length < options.sample) {
+      const { device, browser, os } = agent.facts;
+      sample.push({ code: valueOf(ids[at]!) ?? "", owner: valueOf(ids[at + 1]!), country: clients[client]!.country, referrer: host.host, device, browser, os, bot: agent.facts.bot || (flags[i]! & HEAD) !== 0 });
+    }
+  }
+  // Pass 2: the clicks in link order.
+  for (let slot = 1; slot <= width; slot++) starts[slot]! += starts[slot - 1]!;
+  const next = starts.slice(0, width);
+  const order = new Int32Array(count);
+  for (let i = 0; i < count; i++) order[next[ids[i * FIELDS]! + 1]!++] = i;
+
+  // Pass 3, link by link: tallies, then the link's sums; the audience per value.
+  const byAgent = new Int32Array(width);
+  const byReferrer = new Int32Array(width);
+  const byClient = new Int32Array(clients.length);
+  const tally = interval.tally();
+  let humans = 0;
+  for (let slot = 0; slot < width; slot++) {
+    const end = starts[slot + 1]!;
+    if (starts[slot] === end) continue;
+    const link = interval.link(valueOf(slot - 1) ?? "");
+    let linkHumans = 0;
+    for (let j = starts[slot]!; j < end; j++) {
+      const i = order[j]!;
+      const at = i * FIELDS;
+      const agentId = ids[at + 4]!;
+      const referrerId = ids[at + 5]!;
       const agent = agentOf(agentId);
-      rows.add("device", agent.device, clicks, humans);
-      rows.add("browser", agent.browser, clicks, humans);
-      rows.add("os", agent.os, clicks, humans);
+      const client = clients[clientIds[i]!]!;
+      const human = agent.facts.bot || (flags[i]! & HEAD) !== 0 ? 0 : 1;
+      linkHumans += human;
+      const keys = agent.keys;
+      tally.add(keys[0], human);
+      tally.add(keys[1], human);
+      tally.add(keys[2], human);
+      tally.add(client.key, human);
+      tally.add(hostOf(referrerId).key, human);
+      tally.add(languageOf(ids[at + 6]!), human);
+      tally.add(sources[(flags[i]! & QR_SCAN) === 0 ? 0 : 1], human);
+      byAgent[agentId + 1]!++;
+      byReferrer[referrerId + 1]!++;
+      byClient[clientIds[i]!]!++;
+      if (human && client.visitorOf) link.visitors.add(client.visitorOf(agentId));
     }
-    for (const [id, [clicks, humans]] of link.languages) rows.add("language", languageOf(id), clicks, humans);
-    if (link.sources[0]! > 0) rows.add("source", "link", link.sources[0]!, link.sources[1]!);
-    if (link.sources[2]! > 0) rows.add("source", "qr", link.sources[2]!, link.sources[3]!);
-    return { code: link.code, humans: link.humans, bots: link.bots, dims: rows.list(), visitors: [...link.visitors] };
-  });
-  return { links, sample };
-}
-
-/** A link's clicks in a batch, by the raw ids they came with: [clicks, humans] per id. */
-interface LinkSums {
-  code: string;
-  humans: number;
-  bots: number;
-  agents: Map<number, [number, number]>;
-  clients: Map<number, [number, number]>;
-  referrers: Map<number, [number, number]>;
-  languages: Map<number, [number, number]>;
-  /** Clicks and humans from the link itself, then from its QR code. */
-  sources: [number, number, number, number];
-  visitors: Set<string>;
-}
-
-const newLinkSums = (code: string): LinkSums => ({ code, humans: 0, bots: 0, agents: new Map(), clients: new Map(), referrers: new Map(), languages: new Map(), sources: [0, 0, 0, 0], visitors: new Set() });
-
-function count(sums: Map<number, [number, number]>, key: number, human: number): void {
-  const row = sums.get(key);
-  if (row === undefined) sums.set(key, [1, human]);
-  else {
-    row[0]++;
-    row[1] += human;
-  }
-}
-
-const STORED: readonly StoredDimension[] = ["country", "referrer", "device", "browser", "os", "language", "source"];
-/** Each stored dimension's place in STORED, part of a row's numeric key. */
-const COLUMN = Object.fromEntries(STORED.map((d, i) => [d, i])) as Record<StoredDimension, number>;
-
-/**
- * One link's dimension rows, [dimension, value, clicks, humans], each value once per dimension;
- * keyed by the value's number in the batch (`intern`), so no key string is built per row.
- */
-class DimensionRows {
-  private readonly rows = new Map<number, [StoredDimension, string, number, number]>();
-
-  constructor(private readonly intern: (value: string) => number) {}
-
-  add(dimension: StoredDimension, value: string, clicks: number, humans: number): void {
-    const key = this.intern(value) * STORED.length + COLUMN[dimension];
-    const row = this.rows.get(key);
-    if (row === undefined) this.rows.set(key, [dimension, value, clicks, humans]);
-    else {
-      row[2] += clicks;
-      row[3] += humans;
-    }
+    tally.settle(link);
+    link.humans += linkHumans;
+    link.bots += end - starts[slot]! - linkHumans;
+    humans += linkHumans;
   }
 
-  list(): Array<[StoredDimension, string, number, number]> {
-    return [...this.rows.values()];
+  const byDevice = new Map<string, number>();
+  const byHost = new Map<string, number>();
+  const byCountry = new Map<string, number>();
+  for (let id = -1; id < width - 1; id++) {
+    if (byAgent[id + 1]! > 0) add(byDevice, agentOf(id).facts.device, byAgent[id + 1]!);
+    if (byReferrer[id + 1]! > 0) add(byHost, hostOf(id).host, byReferrer[id + 1]!);
   }
+  clients.forEach((client, at) => add(byCountry, client.country, byClient[at]!));
+  return { audience: { humans, bots: count - humans, values: { country: [...byCountry], referrer: [...byHost], device: [...byDevice] } }, sample };
+}
+
+function add(sums: Map<string, number>, value: string, n: number): void {
+  sums.set(value, (sums.get(value) ?? 0) + n);
 }
 
 /**

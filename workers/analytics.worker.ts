@@ -64,7 +64,8 @@ export default function run(task: AnalyticsTask): EnrichedBatch | string | Hande
     }
     return { perShard: [...byShard].map(([shard, links]) => ({ shard, columns: rollupColumns(links) })), clicks: clicksOf(links) };
   }
-  return rollUpInto(interval, task.facts, { agents, country, memo, trustedProxies: task.trustedProxies, salt: task.salt, sample: task.sample });
+  const { audience, sample } = rollUpInto(interval, task.facts, { agents, country, memo, trustedProxies: task.trustedProxies, salt: task.salt, sample: task.sample });
+  return { audience, sample, links: interval.size };
 }
 
 const clicksOf = (links: readonly LinkRollup[]) => links.reduce((n, link) => n + link.humans + link.bots, 0);

@@ -24,6 +24,8 @@ export function analyticsFrom(config: Config, deps: { shards: ShardSet; bus: Eve
     },
     streamMax: 500,
     intervalMs: config.ANALYTICS_FLUSH_MS,
+    // ~2 KB a link on the worker (a dozen values and a few visitors, measured): its rollups stay near 100 MB however long the tail.
+    maxLinks: 50_000,
     onError: (error) => deps.logger.warn("click enrichment failed; those clicks stay counted, without details", { error: error.message }),
   });
   return { analytics, onServed: clickRecorder(log, deps.peerAddress) };

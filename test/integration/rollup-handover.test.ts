@@ -9,6 +9,7 @@ import { ANALYTICS_WORKER_FILE } from "../../src/composition/paths";
 import { HashRing } from "../../src/domain/ring";
 import { ClickEnricher } from "../../src/modules/analytics/click-enricher";
 import { ClickLog } from "../../src/modules/analytics/click-log";
+import { ClickAnalytics } from "../../src/modules/analytics/click-analytics";
 
 const enrichers = [1, 2].map((threads) => new ClickEnricher({ workerFile: ANALYTICS_WORKER_FILE, threads, geoFile: null, agentCacheSize: 100, trustedProxies: [] }));
 afterAll(() => Promise.all(enrichers.map((e) => e.close())));
@@ -51,4 +52,42 @@ describe.each([1, 2])("%d worker thread(s)", (threads) => {
     expect(clicks).toBe(Array.from({ length: links }, (_, i) => expected(i)).reduce((a, b) => a + b, 0));
     expect(await enricher.handOver(ring)).toEqual({ perShard: [], clicks: 0 });
   });
+});
+
+test("a thread that holds maxLinks links hands the rollups over ahead of the interval, so a long tail of links cannot grow the worker without bound", async () => {
+  const log = new ClickLog(10_000);
+  const errors: Error[] = [];
+  const analytics = new ClickAnalytics({
+    log,
+    enricher: new ClickEnricher({ workerFile: ANALYTICS_WORKER_FILE, threads: 1, geoFile: null, agentCacheSize: 100, trustedProxies: [] }),
+    salt: null,
+    listening: () => false,
+    onClicks: () => {},
+    streamMax: 0,
+    intervalMs: 600_000,
+    maxLinks: 50,
+    onError: (error) => errors.push(error),
+  });
+  try {
+    const ring = new HashRing([0, 1]);
+    const click = (code: string) => log.append(code, null, "10.0.0.1", new Headers({ "user-agent": "curl/8.0" }), 0);
+    const t0 = 1_000_000;
+    // The first flush opens the interval.
+    expect(await analytics.take(t0, ring)).toEqual([]);
+    for (let i = 0; i < 40; i++) click(`a${i}`);
+    expect(await analytics.take(t0 + 1000, ring)).toEqual([]);
+    for (let i = 0; i < 20; i++) click(`b${i}`);
+    click("a0");
+    const handed = await analytics.take(t0 + 2000, ring);
+    expect(handed.reduce((n, s) => n + s.columns.links, 0)).toBe(60);
+    // The count starts again: the next links wait for the interval or the cap.
+    click("c0");
+    expect(await analytics.take(t0 + 3000, ring)).toEqual([]);
+    const last = await analytics.take(t0 + 4000, ring, true);
+    expect(last.reduce((n, s) => n + s.columns.links, 0)).toBe(1);
+    expect(analytics.figures).toEqual({ enriched: 62, unenriched: 0 });
+    expect(errors).toEqual([]);
+  } finally {
+    await analytics.close();
+  }
 });

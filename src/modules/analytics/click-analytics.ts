@@ -7,8 +7,8 @@ import type { EnrichedClick } from "./click-rollup";
 /**
  * Each click flush's analytics: takes the raw facts logged since the last flush and has the
  * worker threads enrich them and add them up where the interval's rollups are kept; every
- * `intervalMs` (and on the last flush) has them hand the rollups over, split by shard, to the
- * click flusher, to store beside the counts. Clicks a thread fails on, or loses with its rollups,
+ * `intervalMs` (and on the last flush, or as soon as a thread holds `maxLinks` links) has them
+ * hand the rollups over, split by shard, to the click flusher, to store beside the counts. Clicks a thread fails on, or loses with its rollups,
  * are lost as details only (they stay counted, as unenriched). Enriched clicks go to the live
  * stream while someone listens.
  *
@@ -21,6 +21,8 @@ export class ClickAnalytics {
   /** Clicks enriched since the last hand-over: what it should hold. */
   private pendingClicks = 0;
   private handedAt = 0;
+  /** The most links a thread reported holding since the last hand-over. */
+  private fullest = 0;
   /** Humans, bots and top values since this instance started, for the operator dashboard. */
   readonly audience = new ClickAudience();
 
@@ -36,6 +38,12 @@ export class ClickAnalytics {
       streamMax: number;
       /** ANALYTICS_FLUSH_MS: how often the added-up rollups go to the shards. */
       intervalMs: number;
+      /**
+       * Links a thread may hold before the rollups go to the shards ahead of the interval: the
+       * interval's rollups grow with the distinct links clicked in it, so this bounds the
+       * worker's memory when a long tail of links is clicked within one interval.
+       */
+      maxLinks: number;
       onError: (error: Error) => void;
     },
   ) {}
@@ -43,8 +51,9 @@ export class ClickAnalytics {
   /** `ring`: the ring the counts of this flush are routed by. `last`: the final flush (a stop), which takes everything pending. */
   async take(now: number, ring: HashRing, last = false): Promise<ShardRollups[]> {
     await this.enrichLogged(now);
-    if (!last && now - this.handedAt < this.deps.intervalMs) return [];
+    if (!last && now - this.handedAt < this.deps.intervalMs && this.fullest < this.deps.maxLinks) return [];
     this.handedAt = now;
+    this.fullest = 0;
     if (this.pendingClicks === 0) return [];
     const expected = this.pendingClicks;
     this.pendingClicks = 0;
@@ -65,7 +74,8 @@ export class ClickAnalytics {
     if (count === 0) return;
     try {
       const salt = this.deps.salt ? await this.deps.salt(now) : null;
-      const { audience, sample } = await this.deps.enricher.enrich(facts, salt, this.deps.listening() ? this.deps.streamMax : 0);
+      const { audience, sample, links } = await this.deps.enricher.enrich(facts, salt, this.deps.listening() ? this.deps.streamMax : 0);
+      this.fullest = Math.max(this.fullest, links);
       this.enrichedClicks += count;
       this.audience.add(audience);
       this.pendingClicks += count;

@@ -15,6 +15,8 @@ export interface ShardRollups {
 export interface EnrichedBatch {
   audience: AudienceDelta;
   sample: EnrichedClick[];
+  /** Links the thread's rollups of the interval now hold. */
+  links: number;
 }
 
 /** The interval's rollups, each shard's ready to write, and the clicks they hold. */

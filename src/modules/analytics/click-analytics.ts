@@ -8,9 +8,9 @@ import type { EnrichedClick } from "./click-rollup";
  * Each click flush's analytics: takes the raw facts logged since the last flush and has the
  * worker threads enrich them and add them up where the interval's rollups are kept; every
  * `intervalMs` (and on the last flush, or as soon as a thread holds `maxLinks` links) has them
- * hand the rollups over, split by shard, to the click flusher, to store beside the counts. Clicks a thread fails on, or loses with its rollups,
- * are lost as details only (they stay counted, as unenriched). Enriched clicks go to the live
- * stream while someone listens.
+ * hand the rollups over, split by shard, to the click flusher, to store beside the counts.
+ * Clicks a thread fails on, or loses with its rollups, are lost as details only (they stay
+ * counted, as unenriched). Enriched clicks go to the live stream while someone listens.
  *
  * @example
  *   const analytics = new ClickAnalytics({ log, enricher, salt: (now) => salts.of(now), listening: () => bus.wanted, onClicks });

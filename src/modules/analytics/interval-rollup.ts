@@ -1,8 +1,9 @@
-import type { LinkRollup, StoredDimension } from "../../domain/click-dimensions";
+import { DIMENSIONS, type LinkRollup, type StoredDimension } from "../../domain/click-dimensions";
 
-const STORED: readonly StoredDimension[] = ["country", "referrer", "device", "browser", "os", "language", "source"];
+const STORED = DIMENSIONS.filter((d): d is StoredDimension => d !== "bot");
 const COLUMN = Object.fromEntries(STORED.map((d, i) => [d, i])) as Record<StoredDimension, number>;
-const COLUMNS = 8;
+/** A key is a value's number times COLUMNS plus its dimension's column. */
+const COLUMNS = STORED.length;
 
 /** One link's sums of the interval: [clicks, humans] per dimension value (by its key), and its humans' visitor ids. */
 export interface LinkTotals {
@@ -65,12 +66,7 @@ export class IntervalRollup {
   }
 
   count(link: LinkTotals, key: number, clicks: number, humans: number): void {
-    const row = link.dims.get(key);
-    if (row === undefined) link.dims.set(key, [clicks, humans]);
-    else {
-      row[0] += clicks;
-      row[1] += humans;
-    }
+    addRow(link.dims, key, clicks, humans);
   }
 
   /** Rollups made elsewhere (another thread's drain), added in. */
@@ -128,15 +124,19 @@ export class Tally {
   /** The tallies into the link's sums; the tallies are zero again. */
   settle(link: LinkTotals): void {
     for (const key of this.touched) {
-      const row = link.dims.get(key);
-      if (row === undefined) link.dims.set(key, [this.clicks[key]!, this.humans[key]!]);
-      else {
-        row[0] += this.clicks[key]!;
-        row[1] += this.humans[key]!;
-      }
+      addRow(link.dims, key, this.clicks[key]!, this.humans[key]!);
       this.clicks[key] = 0;
       this.humans[key] = 0;
     }
     this.touched.length = 0;
+  }
+}
+
+function addRow(dims: Map<number, [number, number]>, key: number, clicks: number, humans: number): void {
+  const row = dims.get(key);
+  if (row === undefined) dims.set(key, [clicks, humans]);
+  else {
+    row[0] += clicks;
+    row[1] += humans;
   }
 }

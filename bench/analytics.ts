@@ -36,6 +36,8 @@ const NAME = `analytics-${process.pid}`;
  * slower one in 14 of an A/A run's 16 rounds (by up to 22 %), whichever slot it was.
  */
 const SETTLE_MS = 1200;
+/** Each fresh server's load before its round is measured: the JIT's tiers settle within it here. */
+const WARM_UP_S = 3;
 const dir = join(REPO_ROOT, "bench/results", `.analytics-${process.pid}`);
 mkdirSync(dir, { recursive: true });
 
@@ -118,15 +120,23 @@ async function pair(label: string, base: Record<string, string>, a: Record<strin
   };
 }
 
-/** `count` rounds of `x` (slot 1) against `y` (slot 2); `unenriched`: the click details dropped by those of them with analytics on. */
+/**
+ * `count` rounds of `x` (slot 1) against `y` (slot 2), each round on a fresh pair of servers
+ * (warmed up, then loaded in turn); `unenriched`: the click details dropped by those of them with
+ * analytics on. Fresh every round because two servers started alike differ here by a few per cent
+ * for their whole life (four identical ones ranged 56,000–61,000 redirects/s in medians of six
+ * rounds), so one pair per run carries its own bias into the figure and many pairs average it out.
+ */
 async function slots(label: string, x: Record<string, string>, y: Record<string, string>, codesFile: string, count: number) {
-  const one = await app(x, 1, 60);
-  const two = await app(y, 2, 61);
-  try {
-    await mixedLoad(`${label} warm-up`, one.url, null, codesFile, 3);
-    await mixedLoad(`${label} warm-up`, two.url, null, codesFile, 3);
-    const rounds: Array<{ one: Sample; two: Sample }> = [];
-    for (let round = 0; round < count; round++) {
+  const rounds: Array<{ one: Sample; two: Sample }> = [];
+  let dropped = 0;
+  for (let round = 0; round < count; round++) {
+    const one = await app(x, 1, 60);
+    const two = await app(y, 2, 61);
+    try {
+      await mixedLoad(`${label} warm-up`, one.url, null, codesFile, WARM_UP_S);
+      await mixedLoad(`${label} warm-up`, two.url, null, codesFile, WARM_UP_S);
+      await Bun.sleep(SETTLE_MS);
       const oneFirst = round % 2 === 0;
       const a = await mixedLoad(label, oneFirst ? one.url : two.url, oneFirst ? one.pid : two.pid, codesFile, SECONDS);
       await Bun.sleep(SETTLE_MS);
@@ -135,15 +145,15 @@ async function slots(label: string, x: Record<string, string>, y: Record<string,
       const r = oneFirst ? { one: a, two: b } : { one: b, two: a };
       rounds.push(r);
       console.log(`${label} round ${round + 1}: slot 1 ${Math.round(r.one.rps)}/s (${r.one.mainUs.toFixed(1)} µs, all threads ${r.one.allUs.toFixed(1)}, machine ${r.one.machineUs.toFixed(1)}), slot 2 ${Math.round(r.two.rps)}/s (${r.two.mainUs.toFixed(1)} µs, all threads ${r.two.allUs.toFixed(1)}, machine ${r.two.machineUs.toFixed(1)}), ratio ${(r.two.rps / r.one.rps).toFixed(3)}`);
+      // The settle above let the last flush's details reach the worker: what was dropped is counted by now.
+      const enriching = [x, y].map((env, i) => (env.ANALYTICS_ENABLED === "false" ? 0 : unenriched(i === 0 ? one.url : two.url)));
+      dropped += (await Promise.all(enriching)).reduce((n: number, m) => n + m, 0);
+    } finally {
+      await two.stop();
+      await one.stop();
     }
-    // The last flush of click details settles before the count of dropped ones is read.
-    await Bun.sleep(2500);
-    const enriching = [x, y].map((env, i) => (env.ANALYTICS_ENABLED === "false" ? 0 : unenriched(i === 0 ? one.url : two.url)));
-    return { rounds, unenriched: (await Promise.all(enriching)).reduce((n: number, m) => n + m, 0) };
-  } finally {
-    await two.stop();
-    await one.stop();
   }
+  return { rounds, unenriched: dropped };
 }
 
 try {
@@ -200,7 +210,7 @@ try {
   const report = [
     "# Click analytics: what it costs",
     "",
-    `${new Date().toISOString()}: a 3-shard cluster (fsync off); the floor alone, then per configuration Shorten with analytics off and on side by side, loaded in turn (order flipping each round), wrk -t1 -c64 for ${SECONDS} s over 1,000 hot codes with 8 header mixes per code (browsers on desktop, phone and tablet, Slackbot, Googlebot; referrers; languages; forwarded addresses of 7 countries through a trusted proxy), a dashboard WebSocket client on each server, ${ROUNDS} rounds after a 3 s warm-up. Figures are medians over the rounds; the quiet-slice ratio divides the two servers' lower-quartile main-thread µs; the A/A row compares two servers both with analytics off, the same way, so its distance from 1.00 is this run's noise; µs is CPU per redirect: the server's main thread, all its threads (the analytics worker's too), and the whole machine's busy time (wrk, PostgreSQL and Redis too).`,
+    `${new Date().toISOString()}: a 3-shard cluster (fsync off); the floor alone, then per configuration Shorten with analytics off and on side by side, loaded in turn (order flipping each round), a fresh pair of servers every round, wrk -t1 -c64 for ${SECONDS} s over 1,000 hot codes with 8 header mixes per code (browsers on desktop, phone and tablet, Slackbot, Googlebot; referrers; languages; forwarded addresses of 7 countries through a trusted proxy), a dashboard WebSocket client on each server, ${ROUNDS} rounds, each server warmed up for ${WARM_UP_S} s first. Figures are medians over the rounds; the quiet-slice ratio divides the two servers' lower-quartile main-thread µs; the A/A row compares two servers both with analytics off, the same way, so its distance from 1.00 is this run's noise; µs is CPU per redirect: the server's main thread, all its threads (the analytics worker's too), and the whole machine's busy time (wrk, PostgreSQL and Redis too).`,
     "",
     "| server | redirects/s (median) | main thread µs/redirect | all threads µs/redirect | machine µs/redirect | ratio (median of the rounds' ratios) |",
     "| --- | --- | --- | --- | --- | --- |",

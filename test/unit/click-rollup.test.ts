@@ -118,6 +118,53 @@ const click = fc.record({
   scan: fc.boolean(),
 });
 
+type Click = typeof click extends fc.Arbitrary<infer T> ? T : never;
+const sent = (value: string) => value.replace(/[\r\n\0]/g, "");
+
+/** Each click into the log, with the headers its request would carry. */
+function logAll(log: ClickLog, clicks: readonly Click[]): void {
+  for (const c of clicks) {
+    const headers = new Headers();
+    if (c.forwarded !== null) headers.set("x-forwarded-for", sent(c.forwarded));
+    if (c.agent !== null) headers.set("user-agent", sent(c.agent));
+    if (c.referrer !== null) headers.set("referer", sent(c.referrer));
+    if (c.language !== null) headers.set("accept-language", sent(c.language));
+    // `resolved`: the rate limiter already resolved the client's address (no X-Forwarded-For kept).
+    log.append(c.code, c.owner, c.peer, headers, (c.head ? HEAD : 0) | (c.scan ? QR_SCAN : 0), c.resolved);
+  }
+}
+
+/** What unpack() must give back for these clicks: each header as Headers keeps it. */
+function asLogged(clicks: readonly Click[]): ReturnType<typeof unpack> {
+  const header = (name: string, value: string | null) => (value === null ? null : new Headers({ [name]: sent(value) }).get(name));
+  return {
+    codes: clicks.map((c) => c.code),
+    owners: clicks.map((c) => c.owner),
+    peers: clicks.map((c) => c.peer),
+    forwarded: clicks.map((c) => (c.resolved ? null : header("x-forwarded-for", c.forwarded))),
+    agents: clicks.map((c) => header("user-agent", c.agent)),
+    referrers: clicks.map((c) => header("referer", c.referrer)),
+    languages: clicks.map((c) => header("accept-language", c.language)),
+    heads: clicks.map((c) => c.head),
+    scans: clicks.map((c) => c.scan),
+  };
+}
+
+test("property: a log drained and used again gives back each flush's clicks as sent (its values are numbered again)", () => {
+  fc.assert(
+    fc.property(fc.array(click, { maxLength: 40 }), fc.array(click, { maxLength: 40 }), (first, second) => {
+      const log = new ClickLog(100);
+      logAll(log, first);
+      const one = log.drain();
+      logAll(log, second);
+      const two = log.drain();
+      expect([unpack(one), unpack(two)]).toEqual([asLogged(first), asLogged(second)]);
+      expect(two.values.length).toBeLessThanOrEqual(new Set(second.flatMap((c) => [c.code, c.owner, c.peer, c.forwarded, c.agent, c.referrer, c.language])).size);
+    }),
+    { numRuns: 300 },
+  );
+});
+
 test("property: for any clicks, each dimension's values sum to the link's clicks, humans + bots = clicks, visitors <= humans, and the log keeps at most its capacity", () => {
   const agents = new UserAgents(50);
   // Small, so entries are evicted and looked up again across runs.
@@ -125,25 +172,12 @@ test("property: for any clicks, each dimension's values sum to the link's clicks
   fc.assert(
     fc.property(fc.array(click, { maxLength: 60 }), fc.integer({ min: 1, max: 80 }), (clicks, capacity) => {
       const log = new ClickLog(capacity);
-      for (const c of clicks) {
-        const headers = new Headers();
-        if (c.forwarded !== null) headers.set("x-forwarded-for", c.forwarded.replace(/[\r\n\0]/g, ""));
-        if (c.agent !== null) headers.set("user-agent", c.agent.replace(/[\r\n\0]/g, ""));
-        if (c.referrer !== null) headers.set("referer", c.referrer.replace(/[\r\n\0]/g, ""));
-        if (c.language !== null) headers.set("accept-language", c.language.replace(/[\r\n\0]/g, ""));
-        // `resolved`: the rate limiter already resolved the client's address (no X-Forwarded-For kept).
-        log.append(c.code, c.owner, c.peer, headers, (c.head ? HEAD : 0) | (c.scan ? QR_SCAN : 0), c.resolved);
-      }
+      logAll(log, clicks);
       const packed = log.drain();
       const facts = unpack(packed);
       expect(facts.codes.length).toBe(Math.min(capacity, clicks.length));
       // What the request said, as it said it, in arrival order (values are stored once and referenced).
-      const kept = clicks.slice(0, capacity);
-      expect(facts.codes).toEqual(kept.map((c) => c.code));
-      expect(facts.peers).toEqual(kept.map((c) => c.peer));
-      expect(facts.heads).toEqual(kept.map((c) => c.head));
-      expect(facts.scans).toEqual(kept.map((c) => c.scan));
-      expect(facts.agents).toEqual(kept.map((c) => (c.agent === null ? null : new Headers({ "user-agent": c.agent.replace(/[\r\n\0]/g, "") }).get("user-agent"))));
+      expect(facts).toEqual(asLogged(clicks.slice(0, capacity)));
       expect(log.unenriched).toBe(Math.max(0, clicks.length - capacity));
       const options = { agents, country: (ip: string) => (ip.startsWith("8.") ? "US" : ip.startsWith("9.") ? "DE" : null), trustedProxies: ["127.0.0.1"], salt: "salt", sample: 5 };
       const { links, sample, audience } = rollUp(packed, options);

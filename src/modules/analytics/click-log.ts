@@ -15,6 +15,10 @@ export const QR_SCAN = 2;
 /** Per click, in order: code, owner, peer, X-Forwarded-For, User-Agent, Referer, Accept-Language. */
 export const FIELDS = 7;
 
+/** The fields remembered by value length (peer, X-Forwarded-For and the three headers), and the lengths told apart (a power of two). */
+const RECENT_FIELDS = 5;
+const RECENT_SLOTS = 64;
+
 /**
  * The raw facts of each counted redirect, as the request brought them, for the worker pool to
  * enrich: no parsing, no clock read, no I/O here, and nothing allocated beyond the header strings
@@ -37,6 +41,12 @@ export class ClickLog {
   private flags: Uint8Array;
   private size = 0;
   private dropped = 0;
+  /** Per value id (read at codes' ids): the owner last logged with that code, and the owner's id. */
+  private owners: Array<string | null | undefined> = [];
+  private ownerIds: number[] = [];
+  /** Per field and value length: the value last seen, and its id (see `recentId`). */
+  private recent: Array<string | undefined> = new Array(RECENT_FIELDS * RECENT_SLOTS);
+  private readonly recentIds = new Int32Array(RECENT_FIELDS * RECENT_SLOTS);
 
   constructor(private readonly capacity: number) {
     this.ids = new Int32Array(Math.min(capacity, 4096) * FIELDS);
@@ -52,14 +62,39 @@ export class ClickLog {
     if (this.size === this.flags.length) this.grow();
     const at = this.size * FIELDS;
     const ids = this.ids;
-    ids[at] = this.idOf(code);
-    ids[at + 1] = this.idOf(owner);
-    ids[at + 2] = this.idOf(peer);
-    ids[at + 3] = client ? -1 : this.idOf(headers.get("x-forwarded-for"));
-    ids[at + 4] = this.idOf(headers.get("user-agent"));
-    ids[at + 5] = this.idOf(headers.get("referer"));
-    ids[at + 6] = this.idOf(headers.get("accept-language"));
+    const codeId = this.idOf(code);
+    ids[at] = codeId;
+    ids[at + 1] = this.ownerId(codeId, owner);
+    ids[at + 2] = this.recentId(0, peer);
+    ids[at + 3] = client ? -1 : this.recentId(1, headers.get("x-forwarded-for"));
+    ids[at + 4] = this.recentId(2, headers.get("user-agent"));
+    ids[at + 5] = this.recentId(3, headers.get("referer"));
+    ids[at + 6] = this.recentId(4, headers.get("accept-language"));
     this.flags[this.size++] = flags;
+  }
+
+  /** A link's owner is the same click after click: the string the cached link holds, compared by identity first. */
+  private ownerId(codeId: number, owner: string | null): number {
+    if (this.owners[codeId] === owner) return this.ownerIds[codeId]!;
+    const id = this.idOf(owner);
+    this.owners[codeId] = owner;
+    this.ownerIds[codeId] = id;
+    return id;
+  }
+
+  /**
+   * A header value is a new string on every request, so a map lookup hashes it first; most
+   * requests repeat one of a few values per header, which a compare with the last value of the
+   * same length finds without hashing.
+   */
+  private recentId(field: number, value: string | null): number {
+    if (value === null) return -1;
+    const slot = field * RECENT_SLOTS + (value.length & (RECENT_SLOTS - 1));
+    if (this.recent[slot] === value) return this.recentIds[slot]!;
+    const id = this.idOf(value);
+    this.recent[slot] = value;
+    this.recentIds[slot] = id;
+    return id;
   }
 
   private idOf(value: string | null): number {
@@ -69,6 +104,9 @@ export class ClickLog {
       id = this.values.length;
       this.values.push(value);
       this.index.set(value, id);
+      // Kept as long as `values`, so indexing them by a code's id stays within a dense array.
+      this.owners.push(undefined);
+      this.ownerIds.push(-1);
     }
     return id;
   }
@@ -89,6 +127,10 @@ export class ClickLog {
     this.index = new Map();
     this.values = [];
     this.size = 0;
+    // Ids are numbered again from the next click on.
+    this.owners = [];
+    this.ownerIds = [];
+    this.recent = new Array(RECENT_FIELDS * RECENT_SLOTS);
     return packed;
   }
 

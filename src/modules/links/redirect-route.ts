@@ -7,6 +7,7 @@ import { blockedPage, disabledPage, wantsHtml } from "./link-pages";
 import { rateLimitHeaders, rateLimitedError } from "../ratelimit/rate-limit-headers";
 import type { MemoryAdmission } from "../ratelimit/memory-admission";
 import type { LinkReader, ResolvedLink } from "./link-reader";
+import { RedirectHeaders } from "./redirect-headers";
 
 export interface RedirectDeps {
   reader: LinkReader;
@@ -26,22 +27,15 @@ export type RedirectHandler = (code: string, request: Request) => Response | Pro
 
 /** The answer of a served link: its redirect, counted as a click (the link's password already checked). */
 function redirectOf(deps: RedirectDeps) {
-  const instanceHeader = String(deps.instanceId);
-  // A 301/308 is cached by browsers unless told otherwise, and a cached redirect is a click we
-  // never see and an edit that never arrives; a 302/307 is not cached without a freshness header,
-  // so it does without (each header is measurable on this path).
   const permanent = deps.redirectStatus === 301 || deps.redirectStatus === 308;
+  const headers = new RedirectHeaders({ instanceId: deps.instanceId, permanent, maxTargets: 10_000 });
   const served = deps.onServed;
   // A plain Response: the hottest route skips Elysia's header mapping.
   return ({ longUrl, forwardQuery, outcome }: ResolvedLink, request: Request, client?: string): Response => {
     served?.(outcome, request, client);
     const location = forwardQuery ? forwardedQuery(longUrl, request.url) : longUrl;
-    return new Response(null, {
-      status: deps.redirectStatus,
-      headers: permanent
-        ? { location, "cache-control": "private, max-age=0", "x-cache": outcome.cache, "x-source": outcome.source, "x-shard": String(outcome.shard), "x-instance": instanceHeader }
-        : { location, "x-cache": outcome.cache, "x-source": outcome.source, "x-shard": String(outcome.shard), "x-instance": instanceHeader },
-    });
+    // A forwarded query makes a target of its own per request: built for it alone, not kept.
+    return new Response(null, { status: deps.redirectStatus, headers: location === longUrl ? headers.of(location, outcome) : headers.build(location, outcome) });
   };
 }
 

@@ -15,9 +15,9 @@ export const QR_SCAN = 2;
 /** Per click, in order: code, owner, peer, X-Forwarded-For, User-Agent, Referer, Accept-Language. */
 export const FIELDS = 7;
 
-/** The fields remembered by value length (peer, X-Forwarded-For and the three headers), and the lengths told apart (a power of two). */
+/** The fields whose last values are remembered (peer, X-Forwarded-For and the three headers), and the slots each has (a power of two). */
 const RECENT_FIELDS = 5;
-const RECENT_SLOTS = 64;
+const RECENT_SLOTS = 128;
 
 /**
  * The raw facts of each counted redirect, as the request brought them, for the worker pool to
@@ -44,7 +44,7 @@ export class ClickLog {
   /** Per value id (read at codes' ids): the owner last logged with that code, and the owner's id. */
   private owners: Array<string | null | undefined> = [];
   private ownerIds: number[] = [];
-  /** Per field and value length: the value last seen, and its id (see `recentId`). */
+  /** Per field and slot: the value last seen there, and its id (see `recentId`). */
   private recent: Array<string | undefined> = new Array(RECENT_FIELDS * RECENT_SLOTS);
   private readonly recentIds = new Int32Array(RECENT_FIELDS * RECENT_SLOTS);
 
@@ -85,11 +85,13 @@ export class ClickLog {
   /**
    * A header value is a new string on every request, so a map lookup hashes it first; most
    * requests repeat one of a few values per header, which a compare with the last value of the
-   * same length finds without hashing.
+   * same slot (its length and three of its characters) finds without hashing.
    */
   private recentId(field: number, value: string | null): number {
     if (value === null) return -1;
-    const slot = field * RECENT_SLOTS + (value.length & (RECENT_SLOTS - 1));
+    const n = value.length;
+    // Length and three characters: values of one length are common (addresses, languages).
+    const slot = field * RECENT_SLOTS + (n === 0 ? 0 : (n ^ (value.charCodeAt(n >> 1) * 5) ^ (value.charCodeAt(n >> 2) * 17) ^ (value.charCodeAt(n - 1) * 3)) & (RECENT_SLOTS - 1));
     if (this.recent[slot] === value) return this.recentIds[slot]!;
     const id = this.idOf(value);
     this.recent[slot] = value;

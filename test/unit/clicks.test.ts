@@ -61,6 +61,17 @@ describe("HotLinks", () => {
     expect(hot.get("a")).toBeUndefined();
   });
 
+  test("find gives the link with the code it was kept under, the same answer on every hit", () => {
+    const hot = new HotLinks({ maxEntries: 10, maxBytes: 1 << 20, ttlMs: 10_000 });
+    const kept = link("https://a/");
+    hot.set("aB3x9", kept, hot.generation);
+    const first = hot.find(["aB3", "x9"].join(""));
+    expect(first?.link).toBe(kept);
+    expect(first?.code).toBe("aB3x9");
+    expect(hot.find("aB3x9")).toBe(first!);
+    expect([hot.find("aB3x8"), hot.get("aB3x9")]).toEqual([undefined, kept]);
+  });
+
   test("drop and clear forget entries; size 0, bytes 0 or TTL 0 turns the cache off", () => {
     const hot = new HotLinks({ maxEntries: 10, maxBytes: 1 << 20, ttlMs: 10_000 });
     hot.set("a", link("x"), hot.generation);

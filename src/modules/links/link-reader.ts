@@ -72,7 +72,7 @@ export class LinkReader {
       throw notFound(path.slice(0, 32));
     }
     const route = this.deps.router.current;
-    const hot = this.deps.hot.find(path);
+    const hot = this.deps.hot.get(path);
     if (hot !== undefined) return this.serve(started, route, { link: hot.link, code: hot.code, shard: route.read.shardFor(hot.code), source: "redis" }, "memory", request, client);
     return this.resolveFromStorage(started, route, path, request, client);
   }

@@ -36,8 +36,13 @@ const NAME = `analytics-${process.pid}`;
  * slower one in 14 of an A/A run's 16 rounds (by up to 22 %), whichever slot it was.
  */
 const SETTLE_MS = 1200;
-/** Each fresh server's load before its round is measured: the JIT's tiers settle within it here. */
-const WARM_UP_S = 3;
+/**
+ * Each fresh server's load before its round is measured. The JIT's compiler threads took 1.7–2.7
+ * µs of CPU a redirect in a fresh server's first 3 s under this load, 0.55–1.3 in the next 3 and
+ * 0.07–0.4 after (either server); a server with analytics on has more code to compile (its worker
+ * thread's), so a shorter warm-up counted that one-off work as a cost per redirect.
+ */
+const WARM_UP_S = 6;
 const dir = join(REPO_ROOT, "bench/results", `.analytics-${process.pid}`);
 mkdirSync(dir, { recursive: true });
 

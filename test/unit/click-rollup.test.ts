@@ -39,11 +39,15 @@ function rollUpEachClick(packed: PackedFacts, options: RollupOptions): { links: 
   });
   return { links: [...links].map(([code, l]) => ({ code, humans: l.humans, bots: l.bots, dims: [...l.dims.values()], visitors: [...l.visitors] })), sample };
 }
-/** Each link's rows in one order, by dimension then value (the order rows are listed in carries no meaning). */
+/**
+ * Links by code, each link's rows by dimension then value: the order either is listed in carries
+ * no meaning (links come in the order of their codes' numbers in the flush, and a code may have
+ * been numbered first as another field's value).
+ */
 function byDimension(r: { links: LinkRollup[]; sample: EnrichedClick[] }) {
   const order: StoredDimension[] = ["country", "referrer", "device", "browser", "os", "language", "source"];
   const rank = (row: LinkRollup["dims"][number]) => `${order.indexOf(row[0])}\u0000${row[1]}`;
-  return { ...r, links: r.links.map((l) => ({ ...l, dims: [...l.dims].sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0)) })) };
+  return { ...r, links: [...r.links].sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)).map((l) => ({ ...l, dims: [...l.dims].sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0)) })) };
 }
 
 
@@ -273,6 +277,16 @@ test("property: flushes added into one interval, split anywhere, are the rollup 
     }),
     { numRuns: 200 },
   );
+});
+
+test("a drain keeps the owners of the first clicks it is asked for (the stream's sample) and leaves the rest out", () => {
+  const log = new ClickLog(10);
+  const headers = new Headers();
+  for (let i = 0; i < 5; i++) log.append(`c${i}`, `k${i}`, "10.0.0.1", headers, 0);
+  const facts = unpack(log.drain(2));
+  expect([facts.codes, facts.owners]).toEqual([["c0", "c1", "c2", "c3", "c4"], ["k0", "k1", null, null, null]]);
+  log.append("c9", "k9", "10.0.0.1", headers, 0);
+  expect(unpack(log.drain(0)).owners).toEqual([null]);
 });
 
 test("the log grows past its first block and stores a repeated value once", () => {

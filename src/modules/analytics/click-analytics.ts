@@ -69,12 +69,13 @@ export class ClickAnalytics {
   }
 
   private async enrichLogged(now: number): Promise<void> {
-    const facts = this.deps.log.drain();
+    const streamed = this.deps.listening() ? this.deps.streamMax : 0;
+    const facts = this.deps.log.drain(streamed);
     const count = facts.count;
     if (count === 0) return;
     try {
       const salt = this.deps.salt ? await this.deps.salt(now) : null;
-      const { audience, sample, links } = await this.deps.enricher.enrich(facts, salt, this.deps.listening() ? this.deps.streamMax : 0);
+      const { audience, sample, links } = await this.deps.enricher.enrich(facts, salt, streamed);
       this.fullest = Math.max(this.fullest, links);
       this.enrichedClicks += count;
       this.audience.add(audience);

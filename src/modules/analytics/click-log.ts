@@ -36,7 +36,9 @@ const RECENT_SLOTS = 128;
  * A link's code and owner are numbered at the drain instead: for a cached link they are the
  * strings the hot-link cache keeps, which cost nothing to hold, and numbering them in one loop at
  * the drain cost 0.06–0.10 µs a click against 0.3–0.4 µs saved in `append` (measured in a
- * Bun.serve harness under wrk). Ids cross to the worker as one buffer.
+ * Bun.serve harness under wrk). Only the live stream's sample needs owners: numbering codes alone
+ * halved the drain (0.031–0.039 to 0.016–0.017 µs a click, 40,000-click flushes in-process). Ids
+ * cross to the worker as one buffer.
  */
 export class ClickLog {
   private index = new Map<string, number>();
@@ -116,28 +118,17 @@ export class ClickLog {
     this.flags = flags;
   }
 
-  /** Every fact since the last drain; the log starts again from empty. */
-  drain(): PackedFacts {
+  /**
+   * Every fact since the last drain; the log starts again from empty. `owners`: how many of the
+   * first clicks keep their link's owner (the live stream's sample, which goes to the owner's
+   * topic); the rollups do not keep owners, so the rest are left out (-1).
+   */
+  drain(owners = Number.POSITIVE_INFINITY): PackedFacts {
     const count = this.size;
     const ids = this.ids;
-    // A code's clicks carry the same owner string (its cache entry's), so a code's owner is
-    // looked up again only when it differs from the one that code was last numbered with.
-    const lastOwner: Array<string | null | undefined> = [];
-    const lastOwnerId: number[] = [];
-    for (let i = 0, at = 0; i < count; i++, at += FIELDS) {
-      const codeId = this.idOf(this.codes[i]!);
-      const owner = this.owners[i]!;
-      while (lastOwner.length <= codeId) {
-        lastOwner.push(undefined);
-        lastOwnerId.push(-1);
-      }
-      if (lastOwner[codeId] !== owner) {
-        lastOwner[codeId] = owner;
-        lastOwnerId[codeId] = this.idOf(owner);
-      }
-      ids[at] = codeId;
-      ids[at + 1] = lastOwnerId[codeId]!;
-    }
+    for (let i = 0, at = 0; i < count; i++, at += FIELDS) ids[at] = this.idOf(this.codes[i]!);
+    const kept = Math.min(count, owners);
+    for (let i = 0, at = 1; i < count; i++, at += FIELDS) ids[at] = i < kept ? this.idOf(this.owners[i]!) : -1;
     const packed = { count, values: this.values, ids: ids.slice(0, count * FIELDS), flags: this.flags.slice(0, count) };
     this.index = new Map();
     this.values = [];

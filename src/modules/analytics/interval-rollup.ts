@@ -100,7 +100,7 @@ export class IntervalRollup {
 }
 
 /**
- * One link's clicks of a batch tallied per key in flat arrays (an increment per click and value,
+ * One link's clicks of a batch tallied per key in flat arrays (an add per distinct click and value,
  * no map), then added to the link's sums once per key it touched. Kept by the interval between
  * batches, all zeros between links.
  */
@@ -116,9 +116,10 @@ export class Tally {
     this.humans = new Int32Array(size);
   }
 
-  add(key: number, human: number): void {
-    if (this.clicks[key]!++ === 0) this.touched.push(key);
-    this.humans[key]! += human;
+  add(key: number, clicks: number, humans: number): void {
+    if (this.clicks[key] === 0) this.touched.push(key);
+    this.clicks[key]! += clicks;
+    this.humans[key]! += humans;
   }
 
   /** The tallies into the link's sums; the tallies are zero again. */

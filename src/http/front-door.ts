@@ -44,7 +44,7 @@ export function frontDoor<S>(deps: {
   gateway: StreamUpgrades<S>;
   app: { fetch(request: Request): Response | Promise<Response> };
   /** Requests one handler answers without the router (the redirect: see redirect-route.ts). */
-  direct: { match(method: string, path: string): string | null; handle(code: string, request: Request): Response | Promise<Response> };
+  direct: { match(method: string, path: string): string | null; handle(code: string, request: Request, method: string, url: string): Response | Promise<Response> };
   /** The metrics label of a path (routeLabeler over the app's routes). */
   label: (path: string) => string;
   prometheus: PrometheusMetrics;
@@ -53,41 +53,44 @@ export function frontDoor<S>(deps: {
 }) {
   const { gateway, app, direct, label: routeLabel, prometheus, tracing, logger } = deps;
   const failed = (error: unknown) => errorResponse(error, undefined, logger);
-  const handle = (code: string, request: Request): Response | Promise<Response> => {
+  const handle = (code: string, request: Request, method: string, url: string): Response | Promise<Response> => {
     try {
-      const response = direct.handle(code, request);
+      const response = direct.handle(code, request, method, url);
       return response instanceof Promise ? response.catch(failed) : response;
     } catch (error) {
       return failed(error);
     }
   };
   // Synchronous when the route is: a link held in memory is answered without a promise.
-  const serve = (request: Request, path: string): Response | Promise<Response> => {
+  // The request's method and URL are read once here and handed on: each read builds a new string.
+  const serve = (request: Request, url: string, path: string): Response | Promise<Response> => {
     const started = performance.now();
-    const code = direct.match(request.method, path);
+    const method = request.method;
+    const code = direct.match(method, path);
     const label = code === null ? routeLabel(path) : "/:code";
     const record = (response: Response) => {
-      prometheus.observe(label, request.method, response.status, (performance.now() - started) / 1000);
+      prometheus.observe(label, method, response.status, (performance.now() - started) / 1000);
       return response;
     };
-    const response = code === null ? app.fetch(routable(request)) : handle(code, request);
+    const response = code === null ? app.fetch(routable(request)) : handle(code, request, method, url);
     return response instanceof Promise ? response.then(record) : record(response);
   };
   // A server span per request when tracing is on; every Redis/PostgreSQL call inside is its child.
-  const traced = (request: Request, path: string) =>
+  const traced = (request: Request, url: string, path: string) =>
     tracing.span(
       `${request.method} ${routeLabel(path)}`,
-      { "http.request.method": request.method, "url.path": request.url.slice(pathStart(request.url)) },
+      { "http.request.method": request.method, "url.path": url.slice(pathStart(url)) },
       async (span) => {
-        const response = await serve(request, path);
+        const response = await serve(request, url, path);
         span?.setAttribute("http.response.status_code", response.status);
         return response;
       },
       SpanKind.SERVER,
     );
   return (request: Request, server?: Server<S>): Response | Promise<Response | undefined> => {
-    const path = pathOf(request.url);
+    const url = request.url;
+    const path = pathOf(url);
     if (server && gateway.isStreamRequest(request, path)) return gateway.upgrade(routable(request), server).catch(failed);
-    return tracing.enabled ? traced(request, path) : serve(request, path);
+    return tracing.enabled ? traced(request, url, path) : serve(request, url, path);
   };
 }

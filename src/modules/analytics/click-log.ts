@@ -157,8 +157,8 @@ export class ClickLog {
  * again costs more than a whole cached redirect's share of this.
  */
 export function clickRecorder(log: ClickLog, peerAddress: (request: Request) => string | undefined) {
-  return (outcome: { code: string; owner: string | null }, request: Request, client?: string): void => {
-    const flags = (request.method === "HEAD" ? HEAD : 0) | (isQrScan(request.url) ? QR_SCAN : 0);
+  return (outcome: { code: string; owner: string | null }, request: Request, client: string | undefined, method: string, url: string): void => {
+    const flags = (method === "HEAD" ? HEAD : 0) | (isQrScan(url) ? QR_SCAN : 0);
     if (client === undefined) log.append(outcome.code, outcome.owner, peerAddress(request) ?? "unknown", request.headers, flags);
     else log.append(outcome.code, outcome.owner, client, request.headers, flags, true);
   };

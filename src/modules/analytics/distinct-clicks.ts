@@ -48,7 +48,7 @@ export function distinctClicks(packed: PackedFacts): DistinctClicks {
       if (found === 0) {
         const to = size * DISTINCT_FIELDS;
         for (let k = 0; k < SOURCE.length; k++) fields[to + k] = ids[at + SOURCE[k]!]!;
-        fields[to + 6] = flag;
+        fields[to + SOURCE.length] = flag;
         weights[size] = 1;
         table[slot] = ++size;
         break;
@@ -63,5 +63,6 @@ export function distinctClicks(packed: PackedFacts): DistinctClicks {
 }
 
 function same(fields: Int32Array, to: number, ids: Int32Array, at: number, flag: number): boolean {
-  return fields[to] === ids[at] && fields[to + 1] === ids[at + 2] && fields[to + 2] === ids[at + 3] && fields[to + 3] === ids[at + 4] && fields[to + 4] === ids[at + 5] && fields[to + 5] === ids[at + 6] && fields[to + 6] === flag;
+  for (let k = 0; k < SOURCE.length; k++) if (fields[to + k] !== ids[at + SOURCE[k]!]) return false;
+  return fields[to + SOURCE.length] === flag;
 }

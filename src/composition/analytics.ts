@@ -12,7 +12,8 @@ import { ANALYTICS_WORKER_FILE, COUNTRY_DB_FILE } from "./paths";
 /** Click analytics from config: the raw-fact log the redirect appends to, and its flush-side half. Null when ANALYTICS_ENABLED=false. */
 export function analyticsFrom(config: Config, deps: { shards: ShardSet; bus: EventBus; events: EventFactory; peerAddress: (request: Request) => string | undefined; logger: Logger }) {
   if (!config.ANALYTICS_ENABLED) return null;
-  const log = new ClickLog(config.ANALYTICS_BUFFER);
+  const STREAM_MAX = 500;
+  const log = new ClickLog(config.ANALYTICS_BUFFER, STREAM_MAX);
   const salts = new VisitorSalts(deps.shards.at(0).redis);
   const analytics = new ClickAnalytics({
     log,
@@ -22,7 +23,7 @@ export function analyticsFrom(config: Config, deps: { shards: ShardSet; bus: Eve
     onClicks: (clicks) => {
       for (const click of clicks) deps.bus.emit(deps.events.click(click), false);
     },
-    streamMax: 500,
+    streamMax: STREAM_MAX,
     intervalMs: config.ANALYTICS_FLUSH_MS,
     // ~2 KB a link on the worker (a dozen values and a few visitors, measured): its rollups stay near 100 MB however long the tail.
     maxLinks: 50_000,

@@ -289,6 +289,16 @@ test("a drain keeps the owners of the first clicks it is asked for (the stream's
   expect(unpack(log.drain(0)).owners).toEqual([null]);
 });
 
+test("a log that keeps owners for its first clicks only never hands over more, flush after flush", () => {
+  const log = new ClickLog(10, 2);
+  const headers = new Headers();
+  for (let i = 0; i < 4; i++) log.append(`c${i}`, `k${i}`, "10.0.0.1", headers, 0);
+  expect(unpack(log.drain()).owners).toEqual(["k0", "k1", null, null]);
+  for (let i = 5; i < 8; i++) log.append(`c${i}`, `k${i}`, "10.0.0.1", headers, 0);
+  const next = unpack(log.drain(1));
+  expect([next.codes, next.owners]).toEqual([["c5", "c6", "c7"], ["k5", null, null]]);
+});
+
 test("the log grows past its first block and stores a repeated value once", () => {
   const log = new ClickLog(10_000);
   const headers = new Headers({ "user-agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0" });

@@ -6,11 +6,16 @@ import { ClickEnricher } from "../modules/analytics/click-enricher";
 import { ClickLog, clickRecorder } from "../modules/analytics/click-log";
 import type { Logger } from "../observability/logger";
 import type { ShardSet } from "../storage/shard-set";
+import type { ClickCounter } from "../modules/clicks/click-counter";
 import { VisitorSalts } from "../storage/visitor-salt";
 import { ANALYTICS_WORKER_FILE, COUNTRY_DB_FILE } from "./paths";
 
-/** Click analytics from config: the raw-fact log the redirect appends to, and its flush-side half. Null when ANALYTICS_ENABLED=false. */
-export function analyticsFrom(config: Config, deps: { shards: ShardSet; bus: EventBus; events: EventFactory; peerAddress: (request: Request) => string | undefined; logger: Logger }) {
+/**
+ * Click analytics from config: the raw-fact log the redirect appends to, and its flush-side half.
+ * The log also counts the clicks (handed to `clicks` at each drain) in place of a map increment
+ * per redirect. Null when ANALYTICS_ENABLED=false.
+ */
+export function analyticsFrom(config: Config, deps: { shards: ShardSet; bus: EventBus; events: EventFactory; clicks: ClickCounter; peerAddress: (request: Request) => string | undefined; logger: Logger }) {
   if (!config.ANALYTICS_ENABLED) return null;
   const STREAM_MAX = 500;
   const log = new ClickLog(config.ANALYTICS_BUFFER, STREAM_MAX);
@@ -20,6 +25,9 @@ export function analyticsFrom(config: Config, deps: { shards: ShardSet; bus: Eve
     enricher: new ClickEnricher({ workerFile: ANALYTICS_WORKER_FILE, threads: config.ANALYTICS_WORKERS, geoFile: config.ANALYTICS_GEO ? COUNTRY_DB_FILE : null, agentCacheSize: 10_000, trustedProxies: config.TRUSTED_PROXIES }),
     salt: config.ANALYTICS_UNIQUES ? (now) => salts.of(now) : null,
     listening: () => deps.bus.wanted,
+    onCounted: (perCode) => {
+      for (const [code, n] of perCode) deps.clicks.add(code, n);
+    },
     onClicks: (clicks) => {
       for (const click of clicks) deps.bus.emit(deps.events.click(click), false);
     },
@@ -29,5 +37,5 @@ export function analyticsFrom(config: Config, deps: { shards: ShardSet; bus: Eve
     maxLinks: 50_000,
     onError: (error) => deps.logger.warn("click enrichment failed; those clicks stay counted, without details", { error: error.message }),
   });
-  return { analytics, onServed: clickRecorder(log, deps.peerAddress) };
+  return { analytics, onServed: clickRecorder(log, deps.clicks, deps.peerAddress) };
 }

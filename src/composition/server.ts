@@ -82,10 +82,10 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   const clicks = new ClickCounter();
   const events = new EventFactory(node);
   const notFound = new NotFoundCounter();
-  const observer = linkObserver({ cache: cacheMetrics, clicks, notFound, bus, events });
+  const observer = linkObserver({ cache: cacheMetrics, notFound, bus, events });
   const hot = new HotLinks({ maxEntries: config.HOT_CACHE_SIZE, maxBytes: config.HOT_CACHE_MAX_BYTES, ttlMs: config.HOT_CACHE_TTL_MS });
   const invalidation = new InvalidationBus({ publisher: redis.publisher, subscriber: redis.control, drop: (codes) => hot.drop(codes), clear: () => hot.clear() });
-  const analytics = analyticsFrom(config, { shards, bus, events, peerAddress, logger });
+  const analytics = analyticsFrom(config, { shards, bus, events, clicks, peerAddress, logger });
   const clickFlusher = new ClickFlusher({ counter: clicks, shards, router, instance: node, intervalMs: config.CLICK_FLUSH_MS, maxQueued: 600, logger, rollups: analytics ? (now, ring, last) => analytics.analytics.take(now, ring, last) : undefined, retentionDays: config.ANALYTICS_RETENTION_DAYS, hourlyDays: config.ANALYTICS_HOURLY_DAYS });
 
   const topology = new TopologyAgent({
@@ -110,7 +110,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   const access = new AccessControl({ keys, adminToken: config.ADMIN_TOKEN, observabilityPublic: config.OBSERVABILITY_PUBLIC });
   const stats = new ClickStats({ shards, router });
   const manager = new LinkManager({ shards, router, links, invalidation, observer, clicksOf: (code) => stats.total(code), cacheTtlSeconds: config.CACHE_TTL_SECONDS, logger });
-  const { redirect, unlock, anonymousDaily, count } = composeRedirects(config, { reader, admission, clientKey, shards, router, onServed: analytics?.onServed });
+  const { redirect, unlock, anonymousDaily, count } = composeRedirects(config, { reader, admission, clientKey, shards, router, onServed: analytics?.onServed ?? ((outcome) => clicks.record(outcome.code)) });
   const gateway = new WsGateway({
     hub,
     limits: new ClientLimits({ maxSockets: config.WS_MAX_PER_CLIENT, messagesPerSecond: config.WS_MESSAGES_PER_SEC }),

@@ -281,6 +281,23 @@ describe("GET /api/stats: all of a key's links together; for an admin, the clust
   });
 });
 
+describe("a full click log", () => {
+  test("sheds the details of the clicks past its capacity, never the clicks: every redirect is in total, the rest unclassified", async () => {
+    const small = await startSystem({ RATE_LIMIT_ENABLED: "false", ADMIN_TOKEN, ANALYTICS_BUFFER: "2", CLICK_FLUSH_MS: "60000", ANALYTICS_FLUSH_MS: "0" });
+    try {
+      const created = await small.request("POST", "/create", { url: uniqueUrl("full-log") });
+      const link = ((await created.json()) as { short_code: string }).short_code;
+      for (let i = 0; i < 5; i++) expect((await small.request("GET", `/${link}`, undefined, { headers: { "user-agent": AGENTS.firefoxLinux } })).status).toBe(302);
+      await small.composed.clickFlusher.flush();
+      const res = await small.request("GET", `/api/links/${link}/stats`, undefined, { headers: admin });
+      const stats = (await res.json()) as { total: number; humans: number; bots: number; unclassified: number };
+      expect([stats.total, stats.humans, stats.bots, stats.unclassified]).toEqual([5, 2, 0, 3]);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
 describe("click analytics with rate limiting on (the default)", () => {
   test("the client address the limiter resolved behind the proxy is the one analytics uses", async () => {
     const limited = await startSystem({ RATE_LIMIT_REDIRECT_PER_MIN: "100000", ADMIN_TOKEN, TRUSTED_PROXIES: PROXY, CLICK_FLUSH_MS: "60000", ANALYTICS_FLUSH_MS: "0" });

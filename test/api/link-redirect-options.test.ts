@@ -11,7 +11,7 @@ import { startSystem, uniqueUrl, type TestSystem } from "../../harness/system";
 let sys: TestSystem;
 let key: { id: string; text: string };
 beforeAll(async () => {
-  sys = await startSystem({ RATE_LIMIT_ENABLED: "false", INSTANCE_ID: "24" });
+  sys = await startSystem({ RATE_LIMIT_ENABLED: "false", INSTANCE_ID: "24", ANALYTICS_FLUSH_MS: "0" });
   key = await makeKey(sys.config, "redirect-options");
 });
 afterAll(() => sys.close());
@@ -145,6 +145,18 @@ describe("passwords", () => {
   ])("%j is a 400 naming it", async (extra, message) => {
     const res = await sys.request("POST", "/create", { url: uniqueUrl("pw-bad"), ...extra }, { headers: keyed() });
     expect([res.status, ((await res.json()) as { error: { message: string } }).error.message]).toEqual([400, message]);
+  });
+
+  test("only a redirect is a click: the form and wrong passwords count none, the right one counts one, with its details", async () => {
+    const secret = await create({ url: uniqueUrl("secret-count"), password: "open sesame" });
+    const browser = { "user-agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0", accept: "text/html" };
+    expect((await sys.request("GET", `/${secret}`, undefined, { headers: browser })).status).toBe(200);
+    const form = (password: string) => sys.request("POST", `/${secret}`, undefined, { headers: { ...browser, "content-type": "application/x-www-form-urlencoded" }, raw: new URLSearchParams({ password }).toString(), peer: "10.77.2.1" });
+    expect((await form("wrong")).status).toBe(401);
+    expect((await form("open sesame")).status).toBe(302);
+    await sys.composed.clickFlusher.flush();
+    const stats = (await (await sys.request("GET", `/api/links/${secret}/stats`, undefined, { headers: keyed() })).json()) as { total: number; humans: number; bots: number };
+    expect([stats.total, stats.humans, stats.bots]).toEqual([1, 1, 0]);
   });
 
   test("a password needs an API key; a POST without a usable password is a clear 4xx", async () => {

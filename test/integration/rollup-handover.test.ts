@@ -62,6 +62,7 @@ test("a thread that holds maxLinks links hands the rollups over ahead of the int
     enricher: new ClickEnricher({ workerFile: ANALYTICS_WORKER_FILE, threads: 1, geoFile: null, agentCacheSize: 100, trustedProxies: [] }),
     salt: null,
     listening: () => false,
+    onCounted: () => {},
     onClicks: () => {},
     streamMax: 0,
     intervalMs: 600_000,

@@ -163,6 +163,9 @@ test("property: a log drained and used again gives back each flush's clicks as s
       logAll(log, second);
       const two = log.drain();
       expect([unpack(one), unpack(two)]).toEqual([asLogged(first), asLogged(second)]);
+      // The log counts each flush's clicks per code, for the click counter.
+      const perCode = (clicks: typeof first) => clicks.reduce((m, c) => m.set(c.code, (m.get(c.code) ?? 0) + 1), new Map<string, number>());
+      expect([one.perCode, two.perCode]).toEqual([perCode(first), perCode(second)]);
       expect(two.values.length).toBeLessThanOrEqual(new Set(second.flatMap((c) => [c.code, c.owner, c.peer, c.forwarded, c.agent, c.referrer, c.language])).size);
     }),
     { numRuns: 300 },

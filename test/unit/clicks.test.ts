@@ -13,6 +13,15 @@ describe("ClickCounter", () => {
     expect(c.counted).toBe(5);
   });
 
+  test("clicks counted elsewhere (the click log's drain) join the same counts and total", () => {
+    const c = new ClickCounter();
+    c.record("a");
+    c.add("a", 4);
+    c.add("b", 2);
+    expect(c.drain()).toEqual(new Map([["a", 5], ["b", 2]]));
+    expect(c.counted).toBe(7);
+  });
+
   test("property: past maxRecent the top list keeps exactly the most clicked (ties cut to size), and what it reports is the true top", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 30 }), fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 120 }), (maxRecent, clicks) => {

@@ -13,7 +13,7 @@ import type { EnrichedClick } from "./click-rollup";
  * counted, as unenriched). Enriched clicks go to the live stream while someone listens.
  *
  * @example
- *   const analytics = new ClickAnalytics({ log, enricher, salt: (now) => salts.of(now), listening: () => bus.wanted, onClicks });
+ *   const analytics = new ClickAnalytics({ log, enricher, salt: (now) => salts.of(now), listening: () => bus.wanted, onCounted, onClicks });
  *   const perShard = await analytics.take(Date.now(), router.current.write);
  */
 export class ClickAnalytics {
@@ -33,6 +33,8 @@ export class ClickAnalytics {
       /** The day's visitor salt; null when unique visitors are off. */
       salt: ((now: number) => Promise<string>) | null;
       listening: () => boolean;
+      /** The clicks the log counted since its last drain, per code (they are counted there, not per redirect). */
+      onCounted: (perCode: ReadonlyMap<string, number>) => void;
       onClicks: (clicks: EnrichedClick[]) => void;
       /** Most enriched clicks streamed per flush. */
       streamMax: number;
@@ -73,6 +75,7 @@ export class ClickAnalytics {
     const facts = this.deps.log.drain(streamed);
     const count = facts.count;
     if (count === 0) return;
+    this.deps.onCounted(facts.perCode);
     try {
       const salt = this.deps.salt ? await this.deps.salt(now) : null;
       const { audience, sample, links } = await this.deps.enricher.enrich(facts, salt, streamed);

@@ -1,5 +1,6 @@
 /**
- * Clicks counted on the redirect path: one Map increment, no clock read, no I/O. The flusher
+ * Clicks counted on the redirect path: one Map increment, no clock read, no I/O (with click
+ * analytics on, the click log counts them instead and hands them over at each drain). The flusher
  * takes the counts every interval (`drain`) and stamps them with the hour of the flush, so a
  * click is filed at most one flush interval late (an hour boundary can shift a click by that).
  * It also keeps the figures the dashboard shows: clicks per second and the top links.
@@ -20,8 +21,13 @@ export class ClickCounter {
   constructor(private readonly options: { topSize: number; maxRecent: number } = { topSize: 10, maxRecent: 10_000 }) {}
 
   record(code: string): void {
-    this.pending.set(code, (this.pending.get(code) ?? 0) + 1);
-    this.total++;
+    this.add(code, 1);
+  }
+
+  /** `n` clicks on `code` at once: those the click log counted since its last drain. */
+  add(code: string, n: number): void {
+    this.pending.set(code, (this.pending.get(code) ?? 0) + n);
+    this.total += n;
   }
 
   /** Everything counted since the last drain; the counter starts again from empty. */

@@ -10,15 +10,20 @@ import type { ClickCounter } from "../modules/clicks/click-counter";
 import { VisitorSalts } from "../storage/visitor-salt";
 import { ANALYTICS_WORKER_FILE, COUNTRY_DB_FILE } from "./paths";
 
+/** Most enriched clicks streamed per flush; only they keep their link's owner in the log. */
+const STREAM_MAX = 500;
+
+/** The log of raw click facts the redirect appends to; null when ANALYTICS_ENABLED=false. */
+export function clickLogFrom(config: Config): ClickLog | null {
+  return config.ANALYTICS_ENABLED ? new ClickLog(config.ANALYTICS_BUFFER, STREAM_MAX) : null;
+}
+
 /**
- * Click analytics from config: the raw-fact log the redirect appends to, and its flush-side half.
- * The log also counts the clicks (handed to `clicks` at each drain) in place of a map increment
- * per redirect. Null when ANALYTICS_ENABLED=false.
+ * Click analytics over `log`: the recorder the redirect calls, and the flush-side half. The log
+ * also counts the clicks (handed to `clicks` at each drain) in place of a map increment per
+ * redirect.
  */
-export function analyticsFrom(config: Config, deps: { shards: ShardSet; bus: EventBus; events: EventFactory; clicks: ClickCounter; peerAddress: (request: Request) => string | undefined; logger: Logger }) {
-  if (!config.ANALYTICS_ENABLED) return null;
-  const STREAM_MAX = 500;
-  const log = new ClickLog(config.ANALYTICS_BUFFER, STREAM_MAX);
+export function analyticsFrom(config: Config, log: ClickLog, deps: { shards: ShardSet; bus: EventBus; events: EventFactory; clicks: ClickCounter; peerAddress: (request: Request) => string | undefined; logger: Logger }) {
   const salts = new VisitorSalts(deps.shards.at(0).redis);
   const analytics = new ClickAnalytics({
     log,

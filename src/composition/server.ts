@@ -40,7 +40,7 @@ import { EVENTS_CHANNEL, INSTANCE_FIGURES_KEY } from "../storage/redis-keys";
 import { RingRouter } from "../topology/ring-router";
 import { TopologyAgent } from "../topology/topology-agent";
 import { DASHBOARD_PREFIX, httpApp } from "./app";
-import { analyticsFrom } from "./analytics";
+import { analyticsFrom, clickLogFrom } from "./analytics";
 import { rateLimitsFrom } from "./rate-limits";
 import { linkObserver } from "./link-observer";
 import { connectServerShards } from "./server-shards";
@@ -79,13 +79,14 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   const bus = new EventBus({ node, channel: EVENTS_CHANNEL, flushMs: config.EVENT_FLUSH_MS, maxPending: 50_000, feedSize: config.EVENT_FEED_SIZE, publisher: redis.publisher, subscriber: redis.events, local: hub, onDrop: () => {} });
   hub.onTopicHeld = (topic, held) => bus.setTopicHeld(topic, held);
   const cacheMetrics = new CacheMetrics(shards.count);
-  const clicks = new ClickCounter();
+  const clickLog = clickLogFrom(config);
+  const clicks = new ClickCounter({ logged: () => clickLog?.pending ?? 0 });
   const events = new EventFactory(node);
   const notFound = new NotFoundCounter();
   const observer = linkObserver({ cache: cacheMetrics, notFound, bus, events });
   const hot = new HotLinks({ maxEntries: config.HOT_CACHE_SIZE, maxBytes: config.HOT_CACHE_MAX_BYTES, ttlMs: config.HOT_CACHE_TTL_MS });
   const invalidation = new InvalidationBus({ publisher: redis.publisher, subscriber: redis.control, drop: (codes) => hot.drop(codes), clear: () => hot.clear() });
-  const analytics = analyticsFrom(config, { shards, bus, events, clicks, peerAddress, logger });
+  const analytics = clickLog ? analyticsFrom(config, clickLog, { shards, bus, events, clicks, peerAddress, logger }) : null;
   const clickFlusher = new ClickFlusher({ counter: clicks, shards, router, instance: node, intervalMs: config.CLICK_FLUSH_MS, maxQueued: 600, logger, rollups: analytics ? (now, ring, last) => analytics.analytics.take(now, ring, last) : undefined, retentionDays: config.ANALYTICS_RETENTION_DAYS, hourlyDays: config.ANALYTICS_HOURLY_DAYS });
 
   const topology = new TopologyAgent({

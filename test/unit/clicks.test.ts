@@ -13,9 +13,12 @@ describe("ClickCounter", () => {
     expect(c.counted).toBe(5);
   });
 
-  test("clicks counted elsewhere (the click log's drain) join the same counts and total", () => {
-    const c = new ClickCounter();
+  test("clicks the click log holds are counted at once, and join the same counts when it hands them over", () => {
+    let logged = 6;
+    const c = new ClickCounter({ logged: () => logged });
     c.record("a");
+    expect(c.counted).toBe(7);
+    logged = 0;
     c.add("a", 4);
     c.add("b", 2);
     expect(c.drain()).toEqual(new Map([["a", 5], ["b", 2]]));

@@ -167,6 +167,11 @@ export class ClickLog {
     return packed;
   }
 
+  /** Clicks logged since the last drain: counted, not yet handed to the click counter. */
+  get pending(): number {
+    return this.size;
+  }
+
   /** Clicks whose details were dropped because the log was full (their count was kept). */
   get unenriched(): number {
     return this.dropped;

@@ -18,7 +18,17 @@ export class ClickCounter {
   private lastRateTotal = 0;
   private rate = 0;
 
-  constructor(private readonly options: { topSize: number; maxRecent: number } = { topSize: 10, maxRecent: 10_000 }) {}
+  /** `logged`: clicks the click log holds, counted but not yet handed over (`add`): they are in `counted` at once. */
+  private readonly topSize: number;
+  private readonly maxRecent: number;
+  private readonly logged: () => number;
+
+  /** `logged`: clicks the click log holds, counted but not yet handed over (`add`): they are in `counted` at once. */
+  constructor(options: { topSize?: number; maxRecent?: number; logged?: () => number } = {}) {
+    this.topSize = options.topSize ?? 10;
+    this.maxRecent = options.maxRecent ?? 10_000;
+    this.logged = options.logged ?? (() => 0);
+  }
 
   record(code: string): void {
     this.add(code, 1);
@@ -40,20 +50,21 @@ export class ClickCounter {
 
   /** Clicks counted by this instance since it started. */
   get counted(): number {
-    return this.total;
+    return this.total + this.logged();
   }
 
   /** Clicks per second over the time since the previous call; `now` in ms. Also ages the top list. */
   tick(now: number): void {
-    if (this.lastRateAt > 0 && now > this.lastRateAt) this.rate = ((this.total - this.lastRateTotal) * 1000) / (now - this.lastRateAt);
+    const total = this.counted;
+    if (this.lastRateAt > 0 && now > this.lastRateAt) this.rate = ((total - this.lastRateTotal) * 1000) / (now - this.lastRateAt);
     this.lastRateAt = now;
-    this.lastRateTotal = this.total;
+    this.lastRateTotal = total;
     for (const [code, n] of this.recent) {
       const aged = n / 2;
       if (aged < 0.5) this.recent.delete(code);
       else this.recent.set(code, aged);
     }
-    if (this.recent.size > this.options.maxRecent) this.trimRecent(this.options.maxRecent);
+    if (this.recent.size > this.maxRecent) this.trimRecent(this.maxRecent);
   }
 
   /**
@@ -78,7 +89,7 @@ export class ClickCounter {
   }
 
   /** The codes with the most recent clicks, highest first. */
-  top(n = this.options.topSize): Array<{ code: string; clicks: number }> {
+  top(n = this.topSize): Array<{ code: string; clicks: number }> {
     return [...this.recent].sort((a, b) => b[1] - a[1]).slice(0, n).map(([code, clicks]) => ({ code, clicks: Math.round(clicks) }));
   }
 }

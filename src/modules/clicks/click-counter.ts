@@ -18,7 +18,6 @@ export class ClickCounter {
   private lastRateTotal = 0;
   private rate = 0;
 
-  /** `logged`: clicks the click log holds, counted but not yet handed over (`add`): they are in `counted` at once. */
   private readonly topSize: number;
   private readonly maxRecent: number;
   private readonly logged: () => number;

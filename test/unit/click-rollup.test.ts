@@ -154,15 +154,27 @@ function asLogged(clicks: readonly Click[]): ReturnType<typeof unpack> {
   };
 }
 
-test("property: a log drained and used again gives back each flush's clicks as sent (its values are numbered again)", () => {
+test("property: a log drained and used again gives back each flush's clicks as sent (its values are numbered again); a drain not released is never written over, a released one is written into again", () => {
   fc.assert(
-    fc.property(fc.array(click, { maxLength: 40 }), fc.array(click, { maxLength: 40 }), (first, second) => {
+    fc.property(fc.array(click, { maxLength: 40 }), fc.array(click, { maxLength: 40 }), fc.array(click, { minLength: 1, maxLength: 40 }), (first, second, third) => {
       const log = new ClickLog(100);
       logAll(log, first);
       const one = log.drain();
       logAll(log, second);
       const two = log.drain();
       expect([unpack(one), unpack(two)]).toEqual([asLogged(first), asLogged(second)]);
+      log.release(one);
+      const held = unpack(two);
+      logAll(log, third);
+      const three = log.drain();
+      // Two held at once (the worker still reading one) never share memory.
+      expect(unpack(two)).toEqual(held);
+      expect(unpack(three)).toEqual(asLogged(third));
+      logAll(log, first);
+      const four = log.drain();
+      expect(unpack(two)).toEqual(held);
+      expect(unpack(four)).toEqual(asLogged(first));
+      if (second.length > 0) expect([three.ids.buffer, four.ids.buffer]).not.toContain(two.ids.buffer);
       // The log counts each flush's clicks per code, for the click counter.
       const perCode = (clicks: typeof first) => clicks.reduce((m, c) => m.set(c.code, (m.get(c.code) ?? 0) + 1), new Map<string, number>());
       expect([one.perCode, two.perCode]).toEqual([perCode(first), perCode(second)]);
@@ -170,6 +182,20 @@ test("property: a log drained and used again gives back each flush's clicks as s
     }),
     { numRuns: 300 },
   );
+});
+
+test("a log whose drains are released after each flush writes into two buffers, flush after flush", () => {
+  const log = new ClickLog(10_000);
+  const buffers = new Set<ArrayBufferLike>();
+  for (let flush = 0; flush < 10; flush++) {
+    for (let i = 0; i < 5000; i++) log.append(`c${i % 7}`, null, "127.0.0.1", new Headers({ "user-agent": "UA" }), 0);
+    const packed = log.drain();
+    expect(packed.count).toBe(5000);
+    expect(packed.perCode.get("c0")).toBe(715);
+    buffers.add(packed.ids.buffer);
+    log.release(packed);
+  }
+  expect(buffers.size).toBe(2);
 });
 
 test("property: for any clicks, each dimension's values sum to the link's clicks, humans + bots = clicks, visitors <= humans, and the log keeps at most its capacity", () => {

@@ -87,6 +87,9 @@ export class ClickAnalytics {
     } catch (error) {
       this.deps.log.lost(count);
       this.deps.onError(error as Error);
+    } finally {
+      // The worker's task has ended, read or failed: nothing reads the drain's buffers now.
+      this.deps.log.release(facts);
     }
   }
 

@@ -60,10 +60,9 @@ export class ClickEnricher {
 
   enrich(facts: PackedFacts, salt: string | null, sample: number): Promise<EnrichedBatch> {
     const pool = this.pools[this.next++ % this.pools.length]!;
-    // The id buffers move to the worker (transferred, not copied); only the distinct strings are cloned.
+    // The ids and flags are shared memory, read where they are; only the distinct strings are cloned.
     const { count, values, ids, flags } = facts;
-    const task = { kind: "enrich", facts: { count, values, ids, flags }, salt, trustedProxies: [...this.options.trustedProxies], sample };
-    return pool.run(task, { transferList: [facts.ids.buffer, facts.flags.buffer] as never });
+    return pool.run({ kind: "enrich", facts: { count, values, ids, flags }, salt, trustedProxies: [...this.options.trustedProxies], sample });
   }
 
   /**

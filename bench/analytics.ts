@@ -1,10 +1,11 @@
 #!/usr/bin/env bun
 /**
- * What click analytics costs, same run: `bun bench/analytics.ts [--seconds S (2)] [--rounds R (16)]`.
+ * What click analytics costs, same run:
+ * `bun bench/analytics.ts [--seconds S (2)] [--rounds R (16)] [--design turns|together|both (both)]`.
  * One throwaway cluster; the floor (Bun.serve + Redis GET + 302), then, as shipped (rate limiting
  * on) and with rate limiting off, Shorten with analytics off and on side by side (and, as the
- * run's noise band, two servers both with analytics off), loaded in turn
- * by wrk over 1,000 hot codes with a realistic mix of user agents (browsers, phones, crawlers,
+ * run's noise band, two servers both with analytics off), loaded in turn (`turns`) and, as
+ * shipped, both at once (`together`), by wrk over 1,000 hot codes with a realistic mix of user agents (browsers, phones, crawlers,
  * preview fetchers), referrers, languages and forwarded addresses, a dashboard WebSocket client
  * connected to each server. Then one analytics worker thread alone: clicks enriched per
  * second, as a multiple of the app's redirect rate, and the rollup rows a second of clicks at that
@@ -25,8 +26,14 @@ import { createLinks, writeCodesFile } from "./lib/seed";
 import { mixedLoad, type Sample } from "./lib/mixed-load";
 import { parseProm } from "./lib/backend-metrics";
 import { median } from "./lib/load-result";
+import { loadedAtOnce, LOAD_CPU, SERVER_CPU } from "./lib/loaded-at-once";
 
 const SECONDS = numberFlag(Bun.argv, "seconds", 2);
+/** `turns`: the servers of a pair loaded one after the other; `together`: both at once; `both` (default). */
+const DESIGN = Bun.argv.includes("--design") ? Bun.argv[Bun.argv.indexOf("--design") + 1]! : "both";
+if (!["turns", "together", "both"].includes(DESIGN)) throw new Error(`--design: turns, together or both, not ${DESIGN}`);
+/** Slices per round when both servers of a pair are loaded at once. */
+const SLICES = 3;
 const ROUNDS = numberFlag(Bun.argv, "rounds", 16);
 const UNLIMITED_ROUNDS = Math.max(2, Math.round(ROUNDS / 2));
 const NAME = `analytics-${process.pid}`;
@@ -162,6 +169,59 @@ async function slots(label: string, x: Record<string, string>, y: Record<string,
   return { rounds, unenriched: dropped };
 }
 
+/** One analytics-on server alone, rate limiting off: the app's redirect rate the worker thread is measured against. */
+async function soloRate(codesFile: string): Promise<number> {
+  const server = await app({}, 1, 60);
+  try {
+    await mixedLoad("solo warm-up", server.url, null, codesFile, WARM_UP_S);
+    const runs: number[] = [];
+    for (let round = 0; round < 3; round++) runs.push((await mixedLoad("solo", server.url, server.pid, codesFile, SECONDS)).rps);
+    return median(runs);
+  } finally {
+    await server.stop();
+  }
+}
+
+const geometricMean = (xs: readonly number[]) => Math.exp(xs.reduce((n, x) => n + Math.log(x), 0) / xs.length);
+
+/**
+ * Servers `a` and `b` (their env on top of `base`) loaded at the same moment, each by its own
+ * wrk, on a fresh pair every round, with the slots swapped for half the rounds. Loaded in turn,
+ * a slice that meets one of this host's slow spells (a redirect's main-thread CPU moved from 28
+ * to 44 µs between slices of one round) makes that round's ratio; loaded together, the spell
+ * lands on both. The two main threads share one core (SERVER_CPU) at the same nice, so they get
+ * equal time and the one whose redirect costs more serves fewer: the ratio of redirects served
+ * is the inverse ratio of their cost. The main-thread CPU per redirect is measured too, as the
+ * cost ratio itself.
+ */
+async function together(label: string, base: Record<string, string>, a: Record<string, string>, b: Record<string, string>, codesFile: string, count = ROUNDS) {
+  const half = async (name: string, x: Record<string, string>, y: Record<string, string>, rounds: number) => {
+    let dropped = 0;
+    const timing = { codesFile, rounds, warmUpS: WARM_UP_S, settleMs: SETTLE_MS, seconds: SECONDS, slices: SLICES };
+    const measured = await loadedAtOnce(name, () => app(x, 1, 60), () => app(y, 2, 61), timing, async (one, two) => {
+      // The settle after the slices let the last flush's details reach the worker: what was dropped is counted by now.
+      const enriching = [x, y].map((env, i) => (env.ANALYTICS_ENABLED === "false" ? 0 : unenriched(i === 0 ? one.url : two.url)));
+      dropped += (await Promise.all(enriching)).reduce((n: number, m) => n + m, 0);
+    });
+    return { rounds: measured, unenriched: dropped };
+  };
+  const first = await half(label, { ...base, ...a }, { ...base, ...b }, Math.ceil(count / 2));
+  const second = await half(`${label} (slots swapped)`, { ...base, ...b }, { ...base, ...a }, Math.floor(count / 2));
+  const rounds = [...first.rounds.map((r) => ({ off: r.one, on: r.two })), ...second.rounds.map((r) => ({ off: r.two, on: r.one }))];
+  const ratios = rounds.map((r) => r.on.rps / r.off.rps);
+  const costs = rounds.map((r) => r.off.mainUs / r.on.mainUs);
+  const inSlot = (part: typeof first, on: "one" | "two") => geometricMean(part.rounds.map((r) => (on === "two" ? r.two.rps / r.one.rps : r.one.rps / r.two.rps)));
+  return {
+    ratio: median(ratios),
+    spread: `quartiles ${quantile(ratios, 0.25).toFixed(3)}–${quantile(ratios, 0.75).toFixed(3)}, range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`,
+    cost: median(costs),
+    halves: `${inSlot(first, "two").toFixed(3)} / ${inSlot(second, "one").toFixed(3)}`,
+    offUs: median(rounds.map((r) => r.off.mainUs)),
+    onUs: median(rounds.map((r) => r.on.mainUs)),
+    unenriched: first.unenriched + second.unenriched,
+  };
+}
+
 try {
   const seed = await startServer({ ...env, INSTANCE_ID: "59" });
   const made = await createLinks(seed.url, Array.from({ length: 1000 }, (_, i) => `https://bench.example/an/${process.pid}/${i}`));
@@ -181,11 +241,14 @@ try {
   const floor = median(floorRuns);
   // As shipped: rate limiting on (budgets above the load, so nothing is refused).
   const OFF = { ANALYTICS_ENABLED: "false" };
-  const shipped = await pair("rate limiting on (as shipped)", LIMITS, OFF, {}, codesFile);
-  const control = await pair("A/A: as shipped, analytics off in both", LIMITS, OFF, OFF, codesFile);
+  const turns = DESIGN !== "together";
+  const shipped = turns ? await pair("rate limiting on (as shipped)", LIMITS, OFF, {}, codesFile) : null;
+  const control = turns ? await pair("A/A: as shipped, analytics off in both", LIMITS, OFF, OFF, codesFile) : null;
   // Half the rounds: analytics costs several times the noise band there (0.71–0.80 in past runs), and the time goes to the shipped pair.
-  const unlimited = await pair("rate limiting off", {}, OFF, {}, codesFile, UNLIMITED_ROUNDS);
-  const on = unlimited.on;
+  const unlimited = turns ? await pair("rate limiting off", {}, OFF, {}, codesFile, UNLIMITED_ROUNDS) : null;
+  const atOnce = DESIGN !== "turns" ? await together("as shipped, both loaded at once", LIMITS, OFF, {}, codesFile) : null;
+  const controlAtOnce = DESIGN !== "turns" ? await together("A/A: as shipped, analytics off in both, loaded at once", LIMITS, OFF, OFF, codesFile) : null;
+  const on = unlimited?.on ?? (await soloRate(codesFile));
   // One worker thread alone, fed what a second at the app's rate would log.
   const perSecond = Math.max(1000, Math.round(on));
   const enricher = new ClickEnricher({ workerFile: ANALYTICS_WORKER_FILE, threads: 1, geoFile: COUNTRY_DB_FILE, agentCacheSize: 10_000, trustedProxies: ["127.0.0.1"] });
@@ -210,22 +273,41 @@ try {
   const rows = perShard.reduce((n, { columns: c }) => n + c.links + c.dimRows + (c.visitorRows > 0 ? new Set(c.visitorCodes.split(",")).size : 0), 0);
   await enricher.close();
 
-  const row = (name: string, p: typeof shipped) => [
+  const row = (name: string, p: NonNullable<typeof shipped>) => [
     `| ${name}, ANALYTICS_ENABLED=false | ${Math.round(p.off).toLocaleString("en")} | ${p.offUs.toFixed(1)} | ${p.offAllUs.toFixed(1)} | ${p.offMachineUs.toFixed(1)} | ${(p.off / floor).toFixed(2)} of the floor |`,
     `| ${name}, analytics on | ${Math.round(p.on).toLocaleString("en")} | ${p.onUs.toFixed(1)} | ${p.onAllUs.toFixed(1)} | ${p.onMachineUs.toFixed(1)} | **${p.ratio.toFixed(3)}** of analytics off (${p.spread}); quiet slices ${p.quiet.toFixed(3)}; ${(p.on / floor).toFixed(2)} of the floor; ${p.unenriched} clicks unenriched |`,
   ];
+  const atOnceRow = (name: string, p: NonNullable<typeof atOnce>) =>
+    `| ${name} | **${p.ratio.toFixed(3)}** (${p.spread}) | ${p.cost.toFixed(3)} | ${p.halves} | ${p.offUs.toFixed(1)} → ${p.onUs.toFixed(1)} | ${p.unenriched} |`;
   const report = [
     "# Click analytics: what it costs",
     "",
-    `${new Date().toISOString()}: a 3-shard cluster (fsync off); the floor alone, then per configuration Shorten with analytics off and on side by side, loaded in turn (order flipping each round), a fresh pair of servers every round, wrk -t1 -c64 for ${SECONDS} s over 1,000 hot codes with 8 header mixes per code (browsers on desktop, phone and tablet, Slackbot, Googlebot; referrers; languages; forwarded addresses of 7 countries through a trusted proxy), a dashboard WebSocket client on each server, ${ROUNDS} rounds (rate limiting off: ${UNLIMITED_ROUNDS}), each server warmed up for ${WARM_UP_S} s first. Figures are medians over the rounds; the quiet-slice ratio divides the two servers' lower-quartile main-thread µs; the A/A row compares two servers both with analytics off, the same way, so its distance from 1.00 is this run's noise; µs is CPU per redirect: the server's main thread, all its threads (the analytics worker's too), and the whole machine's busy time (wrk, PostgreSQL and Redis too).`,
+    `${new Date().toISOString()}: a 3-shard cluster (fsync off), wrk -t1 -c64 per server for ${SECONDS} s slices over 1,000 hot codes with 8 header mixes per code (browsers on desktop, phone and tablet, Slackbot, Googlebot; referrers; languages; forwarded addresses of 7 countries through a trusted proxy), a dashboard WebSocket client on each server, a fresh pair of servers every round, each warmed up for ${WARM_UP_S} s first, the slots swapped for half the rounds.`,
     "",
-    "| server | redirects/s (median) | main thread µs/redirect | all threads µs/redirect | machine µs/redirect | ratio (median of the rounds' ratios) |",
-    "| --- | --- | --- | --- | --- | --- |",
-    `| floor (Bun.serve + Redis GET + 302) | ${Math.round(floor).toLocaleString("en")} | | | | 1.00 |`,
-    ...row("Shorten as shipped (rate limiting on)", shipped),
-    ...row("Shorten, rate limiting off", unlimited),
-    `| A/A control: as shipped, analytics off in both slots | ${Math.round(control.on).toLocaleString("en")} | ${control.onUs.toFixed(1)} | ${control.onAllUs.toFixed(1)} | ${control.onMachineUs.toFixed(1)} | **${control.ratio.toFixed(3)}** (${control.spread}); quiet slices ${control.quiet.toFixed(3)}: the run's noise band |`,
-    "",
+    ...(shipped && control && unlimited
+      ? [
+          `**Loaded in turn** (order flipping each round), ${ROUNDS} rounds (rate limiting off: ${UNLIMITED_ROUNDS}), after the floor alone. Figures are medians over the rounds; the quiet-slice ratio divides the two servers' lower-quartile main-thread µs; the A/A row compares two servers both with analytics off, the same way, so its distance from 1.00 is this run's noise; µs is CPU per redirect: the server's main thread, all its threads (the analytics worker's too), and the whole machine's busy time (wrk, PostgreSQL and Redis too).`,
+          "",
+          "| server | redirects/s (median) | main thread µs/redirect | all threads µs/redirect | machine µs/redirect | ratio (median of the rounds' ratios) |",
+          "| --- | --- | --- | --- | --- | --- |",
+          `| floor (Bun.serve + Redis GET + 302) | ${Math.round(floor).toLocaleString("en")} | | | | 1.00 |`,
+          ...row("Shorten as shipped (rate limiting on)", shipped),
+          ...row("Shorten, rate limiting off", unlimited),
+          `| A/A control: as shipped, analytics off in both slots | ${Math.round(control.on).toLocaleString("en")} | ${control.onUs.toFixed(1)} | ${control.onAllUs.toFixed(1)} | ${control.onMachineUs.toFixed(1)} | **${control.ratio.toFixed(3)}** (${control.spread}); quiet slices ${control.quiet.toFixed(3)}: the run's noise band |`,
+          "",
+        ]
+      : [`The floor alone: ${Math.round(floor).toLocaleString("en")} redirects/s.`, ""]),
+    ...(atOnce && controlAtOnce
+      ? [
+          `**Loaded at once** (each server its own wrk, ${SLICES} slices a round), ${ROUNDS} rounds: the two servers' main threads share CPU ${SERVER_CPU} and both wrk processes CPU ${LOAD_CPU} (taskset), so the ratio of redirects served is the inverse ratio of what a redirect costs; the cost ratio divides the main threads' CPU per redirect (off / on). Halves: the geometric mean of the rounds' ratios with analytics in slot 2, then in slot 1.`,
+          "",
+          "| pair | redirects served, on / off (median of the rounds) | main-thread cost, off / on | halves | main µs off → on | clicks unenriched |",
+          "| --- | --- | --- | --- | --- | --- |",
+          atOnceRow("as shipped (rate limiting on)", atOnce),
+          atOnceRow("A/A control: analytics off in both", controlAtOnce),
+          "",
+        ]
+      : []),
     `One analytics worker thread: ${Math.round(enrichPerSecond).toLocaleString("en")} clicks/s enriched (batches of ${perSecond.toLocaleString("en")}, every click a new visitor), **${(enrichPerSecond / on).toFixed(1)}x** the app's redirect rate. A second of clicks at that rate over 1,000 links writes ${rows.toLocaleString("en")} rollup rows (link, dimension and sketch rows), ${Math.round(rows / 3).toLocaleString("en")} per shard per flush.`,
   ].join("\n");
   const file = join(REPO_ROOT, "bench/results", `${new Date().toISOString().replace(/[:.]/g, "-").replace(/Z$/, "")}-analytics.md`);

@@ -24,6 +24,8 @@ export interface WrkRun {
   connections: number;
   threads?: number;
   durationS: number;
+  /** The CPUs wrk may run on (`taskset -c`), to keep it off the core of the servers it loads. */
+  cpus?: string;
 }
 
 /**
@@ -35,7 +37,7 @@ export interface WrkRun {
  */
 export async function runWrk(run: WrkRun): Promise<LoadResult> {
   const threads = Math.min(run.threads ?? 1, run.connections);
-  const cmd = ["wrk", `-t${threads}`, `-c${run.connections}`, `-d${run.durationS}s`, "--timeout", "5s", "-s", join(WRK_DIR, `${run.script}.lua`), `${run.url}/`];
+  const cmd = [...(run.cpus === undefined ? [] : ["taskset", "-c", run.cpus]), "wrk", `-t${threads}`, `-c${run.connections}`, `-d${run.durationS}s`, "--timeout", "5s", "-s", join(WRK_DIR, `${run.script}.lua`), `${run.url}/`];
   const child = startChild(`wrk ${run.label}`, cmd, { env: { BENCH_WRK_DIR: WRK_DIR, ...run.env } });
   const code = await child.done;
   const out = lastJsonLine<WrkJson>(child.stdout());

@@ -51,10 +51,12 @@ export function upHaShard(state: ClusterState, shard: number, migrate: ((url: st
   const writable = new Promise<void>((resolve) => (markWritable = resolve));
   const done = (async () => {
     const formation = formationOf(shard);
-    await query(monitorAdminUrl(state), async (sql) => {
-      const [known] = await sql`select 1 from pgautofailover.formation where formationid = ${formation}`;
-      if (!known) await sql`select * from pgautofailover.create_formation(${formation}, 'pgsql', 'shorten', true, 0)`;
-    });
+    await whileStarting(`the monitor :${state.monitor!.port}`, () =>
+      query(monitorAdminUrl(state), async (sql) => {
+        const [known] = await sql`select 1 from pgautofailover.formation where formationid = ${formation}`;
+        if (!known) await sql`select * from pgautofailover.create_formation(${formation}, 'pgsql', 'shorten', true, 0)`;
+      }),
+    );
     const a = findNode(state, shard, "primary");
     const b = findNode(state, shard, "replica");
     const newShard = isNewShard(state, shard);
@@ -70,7 +72,7 @@ export function upHaShard(state: ClusterState, shard: number, migrate: ((url: st
       throw new Error(`shard ${shard}: no node of the pair took writes within 60 s; logs under ${nodesDirOf(state)}\n${await whyNoWriter(state, shard, [a, b])}`);
     }
     if (migrate) {
-      const applied = await migrate(writer);
+      const applied = await whileStarting(`shard ${shard}'s primary`, () => migrate(writer));
       if (applied.length > 0) log(`shard ${shard}: applied ${applied.join(", ")}`);
     }
     markWritable();
@@ -207,6 +209,31 @@ async function tuneKeeper(state: ClusterState, node: NodeState): Promise<void> {
 }
 
 /** Runs `fn` on a one-connection client; false (not thrown) when the node cannot be reached. */
+/** What a PostgreSQL answers while it starts, or restarts under its keeper: ask again. */
+const STARTING = new Set(["57P03", "57P01", "ECONNREFUSED", "ECONNRESET", "CONNECT_TIMEOUT"]);
+
+/**
+ * `step` again, for up to 30 s, while the node it talks to is starting: refused connections
+ * (`query` says false) and "the database system is starting up". Right after a whole cluster
+ * was stopped and brought up, a monitor or keeper that answered a moment ago can restart its
+ * PostgreSQL once under its supervisor. Any other error fails at once.
+ */
+async function whileStarting<T>(what: string, step: () => Promise<T | false>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    let error: unknown = null;
+    try {
+      const done = await step();
+      if (done !== false) return done;
+    } catch (caught) {
+      if (!STARTING.has((caught as { code?: string }).code ?? "")) throw caught;
+      error = caught;
+    }
+    if (Date.now() >= deadline) throw new Error(`${what} was still starting after 30 s${error ? `: ${(error as Error).message}` : ""}`);
+    await Bun.sleep(250);
+  }
+}
+
 async function query(url: string, fn: (sql: postgres.Sql) => Promise<unknown>): Promise<boolean> {
   const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
   try {

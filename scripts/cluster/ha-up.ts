@@ -208,7 +208,6 @@ async function tuneKeeper(state: ClusterState, node: NodeState): Promise<void> {
   await runOk(autoctl(state, ["config", "set", "--pgdata", node.dataDir, "timeout.network_partition_timeout", String(NETWORK_PARTITION_TIMEOUT_S)]));
 }
 
-/** Runs `fn` on a one-connection client; false (not thrown) when the node cannot be reached. */
 /** What a PostgreSQL answers while it starts, or restarts under its keeper: ask again. */
 const STARTING = new Set(["57P03", "57P01", "ECONNREFUSED", "ECONNRESET", "CONNECT_TIMEOUT"]);
 
@@ -234,6 +233,7 @@ async function whileStarting<T>(what: string, step: () => Promise<T | false>): P
   }
 }
 
+/** Runs `fn` on a one-connection client; false (not thrown) when the node cannot be reached. */
 async function query(url: string, fn: (sql: postgres.Sql) => Promise<unknown>): Promise<boolean> {
   const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
   try {

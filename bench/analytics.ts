@@ -100,6 +100,12 @@ async function unenriched(url: string): Promise<number> {
   return parseProm(await res.text()).get('shorten_clicks{state="unenriched"}') ?? Number.NaN;
 }
 
+/** The clicks both servers of a pair dropped the details of; a server with analytics off drops none. */
+async function unenrichedOfPair(envs: ReadonlyArray<Record<string, string>>, urls: readonly string[]): Promise<number> {
+  const counts = await Promise.all(envs.map((env, i) => (env.ANALYTICS_ENABLED === "false" ? 0 : unenriched(urls[i]!))));
+  return counts.reduce((n, m) => n + m, 0);
+}
+
 /**
  * Servers `a` and `b` (their env on top of `base`) side by side, loaded in turn in short slices
  * (the order flips every round) so that each round's two figures share the machine's state of the
@@ -159,8 +165,7 @@ async function slots(label: string, x: Record<string, string>, y: Record<string,
       rounds.push(r);
       console.log(`${label} round ${round + 1}: slot 1 ${Math.round(r.one.rps)}/s (${r.one.mainUs.toFixed(1)} µs, all threads ${r.one.allUs.toFixed(1)}, machine ${r.one.machineUs.toFixed(1)}), slot 2 ${Math.round(r.two.rps)}/s (${r.two.mainUs.toFixed(1)} µs, all threads ${r.two.allUs.toFixed(1)}, machine ${r.two.machineUs.toFixed(1)}), ratio ${(r.two.rps / r.one.rps).toFixed(3)}`);
       // The settle above let the last flush's details reach the worker: what was dropped is counted by now.
-      const enriching = [x, y].map((env, i) => (env.ANALYTICS_ENABLED === "false" ? 0 : unenriched(i === 0 ? one.url : two.url)));
-      dropped += (await Promise.all(enriching)).reduce((n: number, m) => n + m, 0);
+      dropped += await unenrichedOfPair([x, y], [one.url, two.url]);
     } finally {
       await two.stop();
       await one.stop();
@@ -200,8 +205,7 @@ async function together(label: string, base: Record<string, string>, a: Record<s
     const timing = { codesFile, rounds, warmUpS: WARM_UP_S, settleMs: SETTLE_MS, seconds: SECONDS, slices: SLICES };
     const measured = await loadedAtOnce(name, () => app(x, 1, 60), () => app(y, 2, 61), timing, async (one, two) => {
       // The settle after the slices let the last flush's details reach the worker: what was dropped is counted by now.
-      const enriching = [x, y].map((env, i) => (env.ANALYTICS_ENABLED === "false" ? 0 : unenriched(i === 0 ? one.url : two.url)));
-      dropped += (await Promise.all(enriching)).reduce((n: number, m) => n + m, 0);
+      dropped += await unenrichedOfPair([x, y], [one.url, two.url]);
     });
     return { rounds: measured, unenriched: dropped };
   };

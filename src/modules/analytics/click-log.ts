@@ -70,8 +70,14 @@ export class ClickLog {
    */
   private readonly codes: string[] = [];
   private readonly owners: Array<string | null> = [];
-  /** Per field and slot: the value last seen there, and its id (see `recentId`). */
-  private recent: Array<string | undefined> = new Array(RECENT_FIELDS * RECENT_SLOTS);
+  /**
+   * Per field and slot: the value last seen there, and its id (see `recentId`). One array for the
+   * log's life, emptied by writing `undefined`. A fresh `new Array(n)` at each drain is an array
+   * no store has shaped yet (JSC's "undecided" kind), read before any write after every drain,
+   * which likely cost the slot reads their fast path: kept as one array, the recorder cost
+   * 0.09 and 0.20 µs a redirect less (two runs, paired half-second slices in a Bun.serve harness under wrk).
+   */
+  private readonly recent: Array<string | undefined> = new Array<string | undefined>(RECENT_FIELDS * RECENT_SLOTS).fill(undefined);
   private readonly recentIds = new Int32Array(RECENT_FIELDS * RECENT_SLOTS);
 
   /** `ownersKept`: how many clicks of a flush keep their link's owner (the live stream's sample); by default every one. */
@@ -184,7 +190,7 @@ export class ClickLog {
     this.values = [];
     this.size = 0;
     // Ids are numbered again from the next click on.
-    this.recent = new Array(RECENT_FIELDS * RECENT_SLOTS);
+    this.recent.fill(undefined);
     return packed;
   }
 

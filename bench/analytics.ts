@@ -25,7 +25,7 @@ import { BUN, startChild, waitHttp } from "./lib/proc";
 import { createLinks, writeCodesFile } from "./lib/seed";
 import { mixedLoad, type Sample } from "./lib/mixed-load";
 import { parseProm } from "./lib/backend-metrics";
-import { median } from "./lib/load-result";
+import { median, quantile } from "./lib/load-result";
 import { loadedAtOnce, LOAD_CPU, SERVER_CPU } from "./lib/loaded-at-once";
 
 const SECONDS = numberFlag(Bun.argv, "seconds", 2);
@@ -86,13 +86,6 @@ async function app(extra: Record<string, string>, busNode: number, id: number): 
   };
 }
 
-
-const quantile = (xs: readonly number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const at = (s.length - 1) * q;
-  const lo = Math.floor(at);
-  return s[lo]! + (s[Math.ceil(at)]! - s[lo]!) * (at - lo);
-};
 
 /** Clicks whose details the server dropped (log full or the pool failed): analytics that shed work would flatter its ratio. */
 async function unenriched(url: string): Promise<number> {

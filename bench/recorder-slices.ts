@@ -20,18 +20,18 @@ import { ClickCounter } from "../src/modules/clicks/click-counter";
 import { clientIp } from "../src/http/client-ip";
 import { freePort } from "../harness/server-process";
 import { numberFlag } from "./lib/args";
+import { quantile } from "./lib/load-result";
 import { BUN, startChild, waitHttp } from "./lib/proc";
 import { writeCodesFile } from "./lib/seed";
 import { runWrk } from "./lib/wrk";
 
 const WAYS = ["counter", "recorder", "recorder (A/A)"] as const;
 
+/** The links the server answers and wrk asks for: 200 codes, 7 owners. */
+const LINKS = Array.from({ length: 200 }, (_, i) => ({ code: `rs${i.toString(36).padStart(5, "0")}`, owner: `owner${i % 7}`, longUrl: `https://bench.example/${i}` }));
+
 function serve(port: number, sliceMs: number): void {
-  const links = new Map<string, { code: string; owner: string; url: string }>();
-  for (let i = 0; i < 200; i++) {
-    const code = `rs${i.toString(36).padStart(5, "0")}`;
-    links.set(code, { code, owner: `owner${i % 7}`, url: `https://bench.example/${i}` });
-  }
+  const links = new Map(LINKS.map((link) => [link.code, link]));
   const counter = new ClickCounter();
   const logs = [new ClickLog(1_000_000, 500), new ClickLog(1_000_000, 500)];
   let server: ReturnType<typeof Bun.serve> | null = null;
@@ -54,7 +54,7 @@ function serve(port: number, sliceMs: number): void {
       const outcome = { code: link.code, owner: link.owner };
       if (way === 0) counter.record(link.code);
       else recorders[way - 1]!(outcome, request, client, request.method, url);
-      return new Response(null, { status: 302, headers: { location: link.url } });
+      return new Response(null, { status: 302, headers: { location: link.longUrl } });
     },
   });
   const mainNs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, "utf8").split(" ")[0]);
@@ -106,9 +106,7 @@ interface SlicesResult {
 }
 
 function quartiles(values: number[]): Quartiles {
-  const s = [...values].sort((a, b) => a - b);
-  const at = (p: number) => s[Math.floor(p * (s.length - 1))] ?? Number.NaN;
-  return { q1: at(0.25), median: at(0.5), q3: at(0.75) };
+  return { q1: quantile(values, 0.25), median: quantile(values, 0.5), q3: quantile(values, 0.75) };
 }
 
 if (import.meta.main) {
@@ -123,8 +121,7 @@ if (import.meta.main) {
     try {
       const url = `http://127.0.0.1:${port}`;
       await waitHttp(`${url}/result`);
-      const codes = Array.from({ length: 200 }, (_, i) => ({ code: `rs${i.toString(36).padStart(5, "0")}`, longUrl: `https://bench.example/${i}`, hot: true, shard: 0 }));
-      const codesFile = writeCodesFile(join(dir, "codes.txt"), codes);
+      const codesFile = writeCodesFile(join(dir, "codes.txt"), LINKS.map((link) => ({ ...link, hot: true, shard: 0 })));
       const load = await runWrk({ label: "recorder slices", url, script: "redirects", env: { CODES_FILE: codesFile, HOT_SHARE: "1", MIX_HEADERS: "1", COUNT_HEADERS: "0" }, connections: 64, durationS: seconds, cpus: "1" });
       const r = (await (await fetch(`${url}/result`)).json()) as SlicesResult;
       const fmt = (q: Quartiles) => `${q.median.toFixed(3)} (quartiles ${q.q1.toFixed(3)} to ${q.q3.toFixed(3)})`;

@@ -50,6 +50,15 @@ export function median(values: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** The `q` quantile of `values` (0.25: the lower quartile), interpolated between the two nearest. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const at = (s.length - 1) * q;
+  const lo = Math.floor(at);
+  return s[lo]! + (s[Math.ceil(at)]! - s[lo]!) * (at - lo);
+}
+
 /** The run whose rps is the median (for odd counts; the lower middle otherwise), so its latencies belong to one real run. */
 export function medianRun(runs: readonly LoadResult[]): LoadResult {
   const s = [...runs].sort((a, b) => a.rps - b.rps);

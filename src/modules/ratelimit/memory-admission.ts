@@ -25,10 +25,11 @@ interface ClientBucket {
  * Redis of the client's shard (one script call per shard and interval, carrying every client)
  * and takes back the cluster's total, so N instances converge on one budget.
  *
- * Over-admission is bounded: an instance decides on the cluster's spending as of its last sync,
- * so between syncs each other instance can admit at most what its own view still allowed — at
- * most one burst per instance for a client it has not seen lately, and one interval's refill
- * otherwise. A 404's surcharge is charged the same way (force: into debt, see gcraStep).
+ * Over-admission is bounded: an instance decides on the cluster's spending as of the last sync
+ * in which it owed that client something (a bucket with nothing owed is not sent, so it learns
+ * nothing of what the others spend since), so each instance can admit at most what its own view
+ * still allowed: at most one burst per instance. A 404's surcharge is charged the same way
+ * (force: into debt, see gcraStep).
  *
  * While a client's shard cannot be reached, `whenRedisDown` decides as for every other budget:
  * `memory` keeps deciding here (the limit holds per instance), `allow` admits, `deny` refuses.

@@ -5,6 +5,7 @@
  * tears the cluster down (wiping it), and prints `N passed, N failed` as the very last line.
  * Extra arguments go to bun test:  npm test -- test/integration
  */
+import { failureReports, parseSummary } from "./test-report";
 import { clusterDir, clusterDown, clusterEnvVars, clusterUpOnFreePorts, nodePort, readState, REPO_ROOT } from "./cluster/index";
 
 const SHARDS = 3;
@@ -40,7 +41,11 @@ async function runBunTest(): Promise<{ passed: number; failed: number; ok: boole
   const output: string[] = [];
   await Promise.all([tee(child.stdout as ReadableStream<Uint8Array>, process.stdout, output), tee(child.stderr as ReadableStream<Uint8Array>, process.stderr, output)]);
   const code = await child.exited;
-  const { passed, failed } = parseSummary(output.join(""));
+  const text = output.join("");
+  const { passed, failed } = parseSummary(text);
+  const reports = failureReports(text);
+  // A CI log is often read from its tail only, where bun test lists failures by name alone.
+  if (reports.length > 0) console.error(`\nfailures, with what they printed:\n\n${reports.join("\n\n")}\n`);
   return { passed, failed, ok: code === 0 && failed === 0 };
 }
 
@@ -51,16 +56,6 @@ async function tee(stream: ReadableStream<Uint8Array>, out: NodeJS.WriteStream, 
     out.write(chunk);
     sink.push(decoder.decode(chunk, { stream: true }));
   }
-}
-
-/** bun test ends with lines like " 12 pass" and " 1 fail"; the last of each counts. */
-export function parseSummary(text: string): { passed: number; failed: number } {
-  const plain = text.replace(/\x1b\[[0-9;]*m/g, "");
-  const last = (word: string) => {
-    const all = [...plain.matchAll(new RegExp(`^\\s*(\\d+) ${word}\\s*$`, "gm"))];
-    return all.length > 0 ? Number(all[all.length - 1]![1]) : 0;
-  };
-  return { passed: last("pass"), failed: last("fail") };
 }
 
 let result = { passed: 0, failed: 0, ok: false };

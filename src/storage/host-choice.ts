@@ -26,6 +26,9 @@ export type Want = "writer" | "reader";
 /** A burst of failures under load is one round of questions. */
 export const ASK_EVERY_MS = 2000;
 
+/** Rounds of questions a choice takes at most when no host that answered will do. */
+const ANSWER_ROUNDS = 3;
+
 const TAKES_WRITES = `not pg_is_in_recovery() and current_setting('transaction_read_only') = 'off'
      and (current_setting('synchronous_standby_names') = ''
           or exists (select 1 from pg_stat_replication where sync_state in ('sync', 'quorum')))`;
@@ -101,13 +104,26 @@ export class HostChoice {
     await Promise.allSettled([...this.asks.values()].map((sql) => sql.end({ timeout: 1 })));
   }
 
+  /**
+   * Asks again, up to ANSWER_ROUNDS rounds, while no host that answered will do and some host did
+   * not answer: a host's first question also opens its connection, which on a busy machine can
+   * take longer than a call's timeout, and until a host is picked the pool holds the first one
+   * named, which may be a demoted primary whose writes never commit.
+   */
   private async choose(): Promise<void> {
-    const states = await Promise.all(this.hosts.map((h) => this.stateOf(h)));
-    const first = (test: (s: HostState) => boolean) => this.hosts.find((_, i) => states[i] !== null && test(states[i]!));
-    const pick = this.want === "writer" ? first((s) => s.fit) : (first((s) => s.standby) ?? first((s) => s.fit));
-    if (pick === undefined || pick === this.current) return;
-    this.current = pick;
-    this.onChange(this.url);
+    for (let round = 1; ; round++) {
+      const states = await Promise.all(this.hosts.map((h) => this.stateOf(h)));
+      const first = (test: (s: HostState) => boolean) => this.hosts.find((_, i) => states[i] !== null && test(states[i]!));
+      const pick = this.want === "writer" ? first((s) => s.fit) : (first((s) => s.standby) ?? first((s) => s.fit));
+      if (pick === undefined) {
+        if (round < ANSWER_ROUNDS && states.includes(null)) continue;
+        return;
+      }
+      if (pick === this.current) return;
+      this.current = pick;
+      this.onChange(this.url);
+      return;
+    }
   }
 
   /** Any failure to answer in time is no state. */

@@ -3,13 +3,14 @@
  * real primary and its streaming replica: the writer's pool holds the host that takes writes and
  * the reader's the standby, whatever order the hosts are listed in, after its connections are
  * dropped too (postgres.js' own multi-host handling moved them to the next host, the standby),
- * and with one host not answering at all.
+ * with one host not answering at all, and with the host that takes writes slow to answer at first.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { hostsOf } from "../../src/config";
 import { closePgNode, createPgNode, pgCall, settledClient, type PgNode } from "../../src/storage/nodes";
 import { clusterConfig } from "../../harness/system";
+import { startDelayProxy } from "../../harness/delay-proxy";
 
 const config = clusterConfig();
 const tuning = { timeoutMs: 1000, retries: 1, breakAfter: 5, halfOpenAfterMs: 300 };
@@ -73,6 +74,21 @@ describe("a pair's node holds the right host", () => {
     const writer = node("primary", [deadHost, primaryHost]);
     await settledClient(writer);
     expect(await answers(writer, 10)).toEqual(["primary"]);
+  });
+
+  test("a writer whose primary answers its first question late (a connection opened on a busy machine) still settles on it, not on the first host named", async () => {
+    const proxy = await startDelayProxy(Number(primaryHost.split(":")[1]));
+    try {
+      // Held longer than a call's timeout, so the first round of questions goes unanswered by the primary.
+      proxy.delayMs = 700;
+      setTimeout(() => (proxy.delayMs = 0), 550);
+      const writer = createPgNode("slow-primary-pair", "primary", pairUrl([standbyHost, `127.0.0.1:${proxy.port}`], "read-write"), { ...tuning, timeoutMs: 500 }, 2, 0);
+      opened.push(writer);
+      await settledClient(writer);
+      expect(await answers(writer, 10)).toEqual(["primary"]);
+    } finally {
+      proxy.stop();
+    }
   });
 
   test("a writer given only standbys is refused as read-only (the node's fault, not the statement's) and never hangs", async () => {

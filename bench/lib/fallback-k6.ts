@@ -26,10 +26,14 @@ export async function k6Phases(ctx: Ctx, phases: readonly Phase[], codesFile: st
   const actionMs: Record<string, number> = {};
   let offset = 0;
   for (const p of phases) {
-    const at = startAt + offset * 1000 + 500;
+    const start = startAt + offset * 1000;
     offset += p.seconds;
+    if (p.before) {
+      await Bun.sleep(Math.max(0, start - Date.now()));
+      await p.before();
+    }
     if (!p.action) continue;
-    await Bun.sleep(Math.max(0, at - Date.now()));
+    await Bun.sleep(Math.max(0, start + 500 - Date.now()));
     const t = performance.now();
     await p.action();
     actionMs[p.name] = performance.now() - t;

@@ -71,7 +71,6 @@ const envSchema = z.object({
   ANALYTICS_WORKERS: int(1, 16).default(1),
   ANALYTICS_BUFFER: int(1, 10_000_000).default(200_000),
   ANALYTICS_FLUSH_MS: int(0, 600_000).default(60_000),
-  ANALYTICS_ENRICH_MS: int(0, 600_000).default(5000),
   ANALYTICS_RETENTION_DAYS: int(1, 36_500).default(400),
   ANALYTICS_HOURLY_DAYS: int(1, 36_500).default(31),
   ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),

@@ -38,7 +38,6 @@ export function analyticsFrom(config: Config, log: ClickLog, deps: { shards: Sha
     },
     streamMax: STREAM_MAX,
     intervalMs: config.ANALYTICS_FLUSH_MS,
-    enrichMs: config.ANALYTICS_ENRICH_MS,
     // ~2 KB a link on the worker (a dozen values and a few visitors, measured): its rollups stay near 100 MB however long the tail.
     maxLinks: 50_000,
     onError: (error) => deps.logger.warn("click enrichment failed; those clicks stay counted, without details", { error: error.message }),

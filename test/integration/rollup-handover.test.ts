@@ -66,7 +66,6 @@ test("a thread that holds maxLinks links hands the rollups over ahead of the int
     onClicks: () => {},
     streamMax: 0,
     intervalMs: 600_000,
-    enrichMs: 0,
     maxLinks: 50,
     onError: (error) => errors.push(error),
   });
@@ -88,57 +87,6 @@ test("a thread that holds maxLinks links hands the rollups over ahead of the int
     const last = await analytics.take(t0 + 4000, ring, true);
     expect(last.reduce((n, s) => n + s.columns.links, 0)).toBe(1);
     expect(analytics.figures).toEqual({ enriched: 62, unenriched: 0 });
-    expect(errors).toEqual([]);
-  } finally {
-    await analytics.close();
-  }
-});
-
-test("between enrichments a flush takes only the counts; the facts go to the worker every enrichMs, when the log is half full, and before a hand-over", async () => {
-  const log = new ClickLog(40);
-  const counted: number[] = [];
-  const errors: Error[] = [];
-  const analytics = new ClickAnalytics({
-    log,
-    enricher: new ClickEnricher({ workerFile: ANALYTICS_WORKER_FILE, threads: 1, geoFile: null, agentCacheSize: 100, trustedProxies: [] }),
-    salt: null,
-    listening: () => false,
-    onCounted: (perCode) => counted.push([...perCode.values()].reduce((a, b) => a + b, 0)),
-    onClicks: () => {},
-    streamMax: 0,
-    intervalMs: 60_000,
-    enrichMs: 5000,
-    maxLinks: 10_000,
-    onError: (error) => errors.push(error),
-  });
-  try {
-    const ring = new HashRing([0, 1]);
-    const clicks = (n: number) => {
-      for (let i = 0; i < n; i++) log.append(`c${i % 3}`, null, "10.0.0.1", new Headers({ "user-agent": "curl/8.0" }), 0);
-    };
-    const t0 = 1_000_000;
-    // The first flush opens the interval.
-    expect(await analytics.take(t0, ring)).toEqual([]);
-    // Flushes within enrichMs: counted at once, enriched later.
-    clicks(4);
-    await analytics.take(t0 + 1000, ring);
-    clicks(5);
-    await analytics.take(t0 + 2000, ring);
-    expect(counted).toEqual([4, 5]);
-    expect([analytics.figures.enriched, log.held, log.pending]).toEqual([0, 9, 0]);
-    // enrichMs after the last enrichment: everything held goes to the worker.
-    await analytics.take(t0 + 5000, ring);
-    expect([analytics.figures.enriched, log.held]).toEqual([9, 0]);
-    // Half the log's capacity (20 of 40) held: enriched without waiting for enrichMs.
-    clicks(20);
-    await analytics.take(t0 + 6000, ring);
-    expect([analytics.figures.enriched, log.held]).toEqual([29, 0]);
-    // A hand-over takes every click logged until then, enriched first.
-    clicks(3);
-    const handed = await analytics.take(t0 + 60_000, ring);
-    expect(handed.reduce((n, s) => n + s.columns.links, 0)).toBe(3);
-    expect(analytics.figures).toEqual({ enriched: 32, unenriched: 0 });
-    expect(counted.reduce((a, b) => a + b, 0)).toBe(32);
     expect(errors).toEqual([]);
   } finally {
     await analytics.close();

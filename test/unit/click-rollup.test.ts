@@ -184,30 +184,6 @@ test("property: a log drained and used again gives back each flush's clicks as s
   );
 });
 
-test("property: counts taken between drains (the flushes between enrichments) add up to each click once, and the drain after them gives back every fact as sent", () => {
-  fc.assert(
-    fc.property(fc.array(fc.array(click, { maxLength: 30 }), { minLength: 1, maxLength: 5 }), (parts) => {
-      const log = new ClickLog(1000);
-      const counted = new Map<string, number>();
-      const add = (perCode: ReadonlyMap<string, number>) => perCode.forEach((n, code) => counted.set(code, (counted.get(code) ?? 0) + n));
-      for (const part of parts) {
-        logAll(log, part);
-        expect(log.pending).toBe(part.length);
-        add(log.count());
-        expect(log.pending).toBe(0);
-      }
-      const all = parts.flat();
-      expect(log.held).toBe(all.length);
-      const drained = log.drain();
-      add(drained.perCode);
-      expect(unpack(drained)).toEqual(asLogged(all));
-      expect(counted).toEqual(all.reduce((m, c) => m.set(c.code, (m.get(c.code) ?? 0) + 1), new Map<string, number>()));
-      expect([log.pending, log.held]).toEqual([0, 0]);
-    }),
-    { numRuns: 300 },
-  );
-});
-
 test("a log whose drains are released after each flush writes into two buffers, flush after flush", () => {
   const log = new ClickLog(10_000);
   const buffers = new Set<ArrayBufferLike>();

@@ -5,15 +5,10 @@ import type { ClickLog } from "./click-log";
 import type { EnrichedClick } from "./click-rollup";
 
 /**
- * Each click flush's analytics: takes the clicks counted since the last flush, for the click
- * counter; every `enrichMs` (sooner when the log is half full) hands the raw facts logged since
- * to the worker threads, to enrich them and add them up where the interval's rollups are kept;
- * every `intervalMs` (and on the last flush, or as soon as a thread holds `maxLinks` links) has
- * them hand the rollups over, split by shard, to the click flusher, to store beside the counts.
- * The facts go to the threads in batches of several flushes because each hand-off costs the
- * request thread more than its few milliseconds of its own: sent every second, enrichment
- * took about 1.4 % of cached redirects' throughput, against about 0.4 % sent every fifth
- * second (docs/analytics.md, "What it costs").
+ * Each click flush's analytics: takes the raw facts logged since the last flush and has the
+ * worker threads enrich them and add them up where the interval's rollups are kept; every
+ * `intervalMs` (and on the last flush, or as soon as a thread holds `maxLinks` links) has them
+ * hand the rollups over, split by shard, to the click flusher, to store beside the counts.
  * Clicks a thread fails on, or loses with its rollups, are lost as details only (they stay
  * counted, as unenriched). Enriched clicks go to the live stream while someone listens.
  *
@@ -26,7 +21,6 @@ export class ClickAnalytics {
   /** Clicks enriched since the last hand-over: what it should hold. */
   private pendingClicks = 0;
   private handedAt = 0;
-  private enrichedAt = 0;
   /** The most links a thread reported holding since the last hand-over. */
   private fullest = 0;
   /** Humans, bots and top values since this instance started, for the operator dashboard. */
@@ -47,11 +41,6 @@ export class ClickAnalytics {
       /** ANALYTICS_FLUSH_MS: how often the added-up rollups go to the shards. */
       intervalMs: number;
       /**
-       * ANALYTICS_ENRICH_MS: how often the logged facts go to the worker threads (sooner when the
-       * log is half full, and before every hand-over). In between, a flush only takes the counts.
-       */
-      enrichMs: number;
-      /**
        * Links a thread may hold before the rollups go to the shards ahead of the interval: the
        * interval's rollups grow with the distinct links clicked in it, so this bounds the
        * worker's memory when a long tail of links is clicked within one interval.
@@ -63,16 +52,8 @@ export class ClickAnalytics {
 
   /** `ring`: the ring the counts of this flush are routed by. `last`: the final flush (a stop), which takes everything pending. */
   async take(now: number, ring: HashRing, last = false): Promise<ShardRollups[]> {
-    const { log } = this.deps;
-    const handOverDue = () => last || now - this.handedAt >= this.deps.intervalMs || this.fullest >= this.deps.maxLinks;
-    if (!handOverDue() && now - this.enrichedAt < this.deps.enrichMs && log.held < log.limit / 2) {
-      const perCode = log.count();
-      if (perCode.size > 0) this.deps.onCounted(perCode);
-      return [];
-    }
-    this.enrichedAt = now;
     await this.enrichLogged(now);
-    if (!handOverDue()) return [];
+    if (!last && now - this.handedAt < this.deps.intervalMs && this.fullest < this.deps.maxLinks) return [];
     this.handedAt = now;
     this.fullest = 0;
     if (this.pendingClicks === 0) return [];

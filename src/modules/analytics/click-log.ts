@@ -62,8 +62,6 @@ export class ClickLog {
   /** The drain's clicks per value id, kept from drain to drain (zero between drains). */
   private perId = new Uint32Array(0);
   private size = 0;
-  /** Clicks whose code is numbered and counted already (`count`); the drain takes the rest. */
-  private numbered = 0;
   private dropped = 0;
   /**
    * Per click: the link's code, and for the first `ownersKept` clicks its owner, numbered at the
@@ -156,36 +154,7 @@ export class ClickLog {
   }
 
   /**
-   * The clicks per code logged since the last count or drain, for the click counter; their facts
-   * stay in the log for the next drain. The codes are numbered here, so the drain does not number
-   * them again.
-   */
-  count(): Map<string, number> {
-    const from = this.numbered;
-    const to = this.size;
-    const perCode = new Map<string, number>();
-    if (from === to) return perCode;
-    const ids = this.ids;
-    if (this.perId.length < this.values.length + to - from) this.perId = new Uint32Array(2 * (this.values.length + to - from));
-    // Clicks per value id, counted in the loop that numbers the codes: a typed-array increment a click.
-    const clicks = this.perId;
-    const clicked: number[] = [];
-    for (let i = from, at = from * FIELDS; i < to; i++, at += FIELDS) {
-      const id = this.idOf(this.codes[i]!);
-      ids[at] = id;
-      if (clicks[id] === 0) clicked.push(id);
-      clicks[id]!++;
-    }
-    for (const id of clicked) {
-      perCode.set(this.values[id]!, clicks[id]!);
-      clicks[id] = 0;
-    }
-    this.numbered = to;
-    return perCode;
-  }
-
-  /**
-   * Every fact since the last drain, and the clicks per code not yet counted (`count`); the log starts again from empty.
+   * Every fact since the last drain, and the clicks per code; the log starts again from empty.
    * `owners`: how many of the first clicks keep their link's owner (the live stream's sample,
    * which goes to the owner's topic); the rollups do not keep owners, so the rest are left out (-1).
    * The ids and flags handed out are the log's own buffers: give them back with `release` once
@@ -195,7 +164,21 @@ export class ClickLog {
     const count = this.size;
     if (count === 0) return { count, values: [], ids: new Int32Array(0), flags: new Uint8Array(0), perCode: new Map() };
     const ids = this.ids;
-    const perCode = this.count();
+    if (this.perId.length < this.values.length + count) this.perId = new Uint32Array(2 * (this.values.length + count));
+    // Clicks per value id, counted in the loop that numbers the codes: a typed-array increment a click.
+    const clicks = this.perId;
+    const clicked: number[] = [];
+    for (let i = 0, at = 0; i < count; i++, at += FIELDS) {
+      const id = this.idOf(this.codes[i]!);
+      ids[at] = id;
+      if (clicks[id] === 0) clicked.push(id);
+      clicks[id]!++;
+    }
+    const perCode = new Map<string, number>();
+    for (const id of clicked) {
+      perCode.set(this.values[id]!, clicks[id]!);
+      clicks[id] = 0;
+    }
     const kept = Math.min(count, owners, this.ownersKept);
     for (let i = 0, at = 1; i < count; i++, at += FIELDS) ids[at] = i < kept ? this.idOf(this.owners[i]!) : -1;
     const packed = { count, values: this.values, ids: ids.subarray(0, count * FIELDS), flags: this.flags.subarray(0, count), perCode };
@@ -206,7 +189,6 @@ export class ClickLog {
     this.index = new Map();
     this.values = [];
     this.size = 0;
-    this.numbered = 0;
     // Ids are numbered again from the next click on.
     this.recent.fill(undefined);
     return packed;
@@ -218,19 +200,9 @@ export class ClickLog {
     if (flags.buffer !== this.flags.buffer && flags.length >= this.flags.length) this.spare = { ids: new Int32Array(packed.ids.buffer), flags };
   }
 
-  /** Clicks logged since the last count or drain: counted, not yet handed to the click counter. */
+  /** Clicks logged since the last drain: counted, not yet handed to the click counter. */
   get pending(): number {
-    return this.size - this.numbered;
-  }
-
-  /** Clicks whose facts wait for the next drain. */
-  get held(): number {
     return this.size;
-  }
-
-  /** The most clicks the log holds between drains. */
-  get limit(): number {
-    return this.capacity;
   }
 
   /** Clicks whose details were dropped because the log was full (their count was kept). */

@@ -115,8 +115,14 @@ export async function stopKeeper(state: ClusterState, node: NodeState, mode: "ki
     if (await waitForExit(group, 20_000)) return;
   }
   const postmaster = pgPidFromFile(node);
-  if (group !== null) signal(-group, "SIGKILL");
+  // Frozen first, the keeper restarts nothing and the postmaster forks nothing; its children are
+  // found while it is still their parent. Killed first, the postmaster's children (each in a
+  // session of its own, out of reach of the group's signal) were re-parented before the scan
+  // and missed, and one still attached to the old shared memory kept the node's next start from
+  // starting (a CI run: `pg_ctl start` "could not start server").
+  if (group !== null) signal(-group, "SIGSTOP");
   const family = postmaster === null ? [] : signalServer(postmaster, "SIGKILL");
+  if (group !== null) signal(-group, "SIGKILL");
   if (group !== null) await waitForExit(group, 5000);
   // A start right after (outside the engine, or the keeper's) needs every old child gone: PostgreSQL
   // refuses to start while any process is still attached to the previous server's shared memory.

@@ -171,6 +171,9 @@ export async function stopPostgres(pgBin: string, node: NodeState, pid: number, 
  * setsid, so a process-group signal would reach the postmaster alone. Returns the PIDs signalled.
  */
 export function signalServer(pid: number, sig: NodeJS.Signals): number[] {
+  // Stopped during the scan, the postmaster forks no child the scan would miss (a backend for a
+  // connection arriving just then would outlive a SIGKILL, attached to the old shared memory).
+  if (sig === "SIGKILL" || sig === "SIGSTOP") signal(pid, "SIGSTOP");
   // Scan before signalling: a killed postmaster's children are re-parented and the scan would miss them.
   const family = [pid, ...childrenOf(pid)];
   for (const p of family) signal(p, sig); // postmaster first, so it stops forking new children

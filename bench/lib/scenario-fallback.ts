@@ -76,6 +76,7 @@ export async function fallbackScenario(ctx: Ctx): Promise<ScenarioReport> {
       // phase's reads of them fall back from its start.
       before: async () => {
         await invalidate(stack.shards[0]!.redis, codes.filter((x) => x.shard === AFFECTED).map((x) => x.code));
+        // The instances read the message off their sockets before the connection drops under them.
         await Bun.sleep(100);
         await stopNode(stack.state(), AFFECTED, "redis", "kill");
       },

@@ -81,7 +81,8 @@ if (import.meta.main) {
     const env = clusterEnvVars(readState(join(ROOT, ".cluster", name)));
     const port = await freePort();
     const cmd = [BUN, ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []), "src/main.ts"];
-    const app = startChild("profiled app", cmd, { env: { ...env, ...INSTANCE_ENV, HOST: "127.0.0.1", PORT: String(port), ...extraEnv } });
+    // Public observability, as the other benches run it: --ws subscribes without a key.
+    const app = startChild("profiled app", cmd, { env: { ...env, ...INSTANCE_ENV, HOST: "127.0.0.1", PORT: String(port), OBSERVABILITY_PUBLIC: "true", ...extraEnv } });
     const url = `http://127.0.0.1:${port}`;
     await waitHttp(`${url}/health/ready`);
     const made = await createLinks(url, Array.from({ length: 200 }, (_, i) => `https://bench.example/prof/${process.pid}/${i}`));

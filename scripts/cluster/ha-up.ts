@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
 import { autoctl, currentPrimary, engineEvents, formationOf, isKeeperOf, keeperCreated, keeperFolders, keeperName, monitorUrl, MONITOR_SETTINGS, NETWORK_PARTITION_TIMEOUT_S, startKeeper, waitForStates } from "./ha-engine";
@@ -6,7 +6,7 @@ import { runOk } from "./exec";
 import { TAKES_WRITES_SQL } from "../../src/storage/host-choice";
 import { ensurePooler } from "./monitor-pooler";
 import { copyFreshDataDir, isInitialised } from "./postgres-node";
-import { portFree, waitUntil } from "./proc";
+import { logTail, portFree, waitUntil } from "./proc";
 import { findNode, hostOf, writeState, type ClusterState, type NodeState } from "./state";
 
 /**
@@ -103,8 +103,7 @@ export function upHaShard(state: ClusterState, shard: number, migrate: ((url: st
 
 /** For the error of a pair that took no writes (a test's cluster is wiped after): the monitor's last word on it and its keepers' logs. */
 async function whyNoWriter(state: ClusterState, shard: number, nodes: readonly NodeState[]): Promise<string> {
-  const tail = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trimEnd().split("\n").slice(-12).join("\n") : "(no log)");
-  return [`monitor events, newest first:`, ...(await engineEvents(state, 10, shard)).map((e) => `  ${e}`), ...nodes.map((n) => `${keeperName(n)} log:\n${tail(n.logFile)}`)].join("\n");
+  return [`monitor events, newest first:`, ...(await engineEvents(state, 10, shard)).map((e) => `  ${e}`), ...nodes.map((n) => `${keeperName(n)} log:\n${logTail(n.logFile, 12)}`)].join("\n");
 }
 
 /** Neither node of the shard was ever created (its first node may already hold the template's copy). */

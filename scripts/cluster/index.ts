@@ -7,5 +7,5 @@ export { clusterEnvVars, envLines } from "./env-file";
 export { clusterStatus, formatStatus } from "./status";
 export { currentPrimary, engineEvents, engineNodes, waitForStates, keeperName, monitorUrl, type EngineNode } from "./ha-engine";
 export { clusterDir, nodePort, DEFAULTS, REPO_ROOT, type ClusterOptions, type Role } from "./options";
-export { portFree } from "./proc";
+export { logTail, portFree } from "./proc";
 export { clusterUpOnFreePorts } from "./free-range";

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
-import { clusterDir, clusterDown, clusterEnvVars, engineEvents, clusterUp, clusterUpOnFreePorts, currentPrimary, engineNodes, findNode, keeperName, readState, REPO_ROOT, startNode, stopNode, waitForStates, type ClusterState, type Role } from "../../scripts/cluster/index";
+import { clusterDir, clusterDown, clusterEnvVars, engineEvents, clusterUp, clusterUpOnFreePorts, currentPrimary, engineNodes, findNode, keeperName, logTail, readState, REPO_ROOT, startNode, stopNode, waitForStates, type ClusterState, type Role } from "../../scripts/cluster/index";
 import { eventually, startServer, type ServerProcess } from "../../harness/server-process";
 import { asPgUser, runOk } from "../../scripts/cluster/exec";
 import { splitUrls } from "../../src/config";
@@ -61,13 +61,11 @@ async function unresolved(acks: readonly Ack[]): Promise<string[]> {
   return wrong;
 }
 
-const tail = (file: string) => readFileSync(file, "utf8").split("\n").slice(-15).join("\n");
-
 /** For a failure message: the end of the newest file the node's logging collector wrote (where a failed start says why). */
 function serverLog(dataDir: string): string {
   const dir = join(dataDir, "log");
   const files = existsSync(dir) ? readdirSync(dir).sort() : [];
-  return files.length === 0 ? `no file in ${dir}` : `${files.at(-1)}:\n${tail(join(dir, files.at(-1)!))}`;
+  return files.length === 0 ? `no file in ${dir}` : `${files.at(-1)}:\n${logTail(join(dir, files.at(-1)!), 15)}`;
 }
 
 /** The place whose node is primary, once the monitor has settled the pair (a rejoined standby may still be catching up). */
@@ -242,7 +240,7 @@ describe("automatic failover under pg_auto_failover", () => {
     // What pg_autoctl's surviving "start/stop postgres" child did in the field: the demoted node's
     // PostgreSQL up again with no keeper, writable, still waiting for a synchronous standby.
     const pgCtl = [join(state.binaries.pgBin, "pg_ctl"), "-D", zombie.dataDir, "-l", join(zombie.dir, "outside-the-engine.log"), "-w", "-t", "30"];
-    await runOk(asPgUser([...pgCtl, "start"]), { hint: () => `outside-the-engine.log:\n${tail(join(zombie.dir, "outside-the-engine.log"))}\n${serverLog(zombie.dataDir)}` });
+    await runOk(asPgUser([...pgCtl, "start"]), { hint: () => `outside-the-engine.log:\n${logTail(join(zombie.dir, "outside-the-engine.log"), 15)}\n${serverLog(zombie.dataDir)}` });
     let second: ServerProcess | null = null;
     try {
       const direct = postgres(zombie.url, { max: 1, onnotice: () => {} });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 /**
  * What click analytics costs, same run:
- * `bun bench/analytics.ts [--seconds S (2)] [--rounds R (16)] [--design turns|together|both (both)]`.
+ * `bun bench/analytics.ts [--seconds S (2)] [--rounds R (16)] [--design turns|together|both (both)] [--reads-floor]`.
  * One throwaway cluster; the floor (Bun.serve + Redis GET + 302), then, as shipped (rate limiting
  * on) and with rate limiting off, Shorten with analytics off and on side by side (and, as the
  * run's noise band, two servers both with analytics off), loaded in turn (`turns`) and, as
@@ -9,7 +9,9 @@
  * preview fetchers), referrers, languages and forwarded addresses, a dashboard WebSocket client
  * connected to each server. Then one analytics worker thread alone: clicks enriched per
  * second, as a multiple of the app's redirect rate, and the rollup rows a second of clicks at that
- * rate writes per shard. Writes bench/results/<stamp>-analytics.md.
+ * rate writes per shard. Writes bench/results/<stamp>-analytics.md. `--reads-floor` adds a pair
+ * loaded at once: analytics off against bench/lib/header-reads-server.ts, analytics on with a
+ * recorder that only reads the three headers analytics records (the least an exact record costs).
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -30,6 +32,8 @@ import { loadedAtOnce, LOAD_CPU, SERVER_CPU } from "./lib/loaded-at-once";
 
 const SECONDS = numberFlag(Bun.argv, "seconds", 2);
 /** `turns`: the servers of a pair loaded one after the other; `together`: both at once; `both` (default). */
+const READS_FLOOR = Bun.argv.includes("--reads-floor");
+const READS_ENTRY = "bench/lib/header-reads-server.ts";
 const DESIGN = Bun.argv.includes("--design") ? Bun.argv[Bun.argv.indexOf("--design") + 1]! : "both";
 if (!["turns", "together", "both"].includes(DESIGN)) throw new Error(`--design: turns, together or both, not ${DESIGN}`);
 /** Slices per round when both servers of a pair are loaded at once. */
@@ -72,8 +76,8 @@ interface Running {
  * gets its own Redis for the event bus: an instance relays every other instance's events to its
  * subscribers, and the idle one would otherwise work for the loaded one.
  */
-async function app(extra: Record<string, string>, busNode: number, id: number): Promise<Running> {
-  const server: ServerProcess = await startServer({ ...env, ...extra, INSTANCE_ID: String(id), EVENT_BUS_REDIS: redisNodes[busNode % redisNodes.length]! });
+async function app(extra: Record<string, string>, busNode: number, id: number, entry?: string): Promise<Running> {
+  const server: ServerProcess = await startServer({ ...env, ...extra, INSTANCE_ID: String(id), EVENT_BUS_REDIS: redisNodes[busNode % redisNodes.length]! }, { entry });
   const ws = startChild("dashboard ws client", [BUN, "bench/lib/ws-client.ts", "--url", `${server.url.replace("http", "ws")}/ws`, "--topics", DASHBOARD_TOPICS]);
   await Bun.sleep(500);
   return {
@@ -190,20 +194,20 @@ const geometricMean = (xs: readonly number[]) => Math.exp(xs.reduce((n, x) => n 
  * lands on both. The two main threads share one core (SERVER_CPU) at the same nice, so they get
  * equal time and the one whose redirect costs more serves fewer: the ratio of redirects served
  * is the inverse ratio of their cost. The main-thread CPU per redirect is measured too, as the
- * cost ratio itself.
+ * cost ratio itself. `entries`: a server's entry file other than src/main.ts.
  */
-async function together(label: string, base: Record<string, string>, a: Record<string, string>, b: Record<string, string>, codesFile: string, count = ROUNDS) {
-  const half = async (name: string, x: Record<string, string>, y: Record<string, string>, rounds: number) => {
+async function together(label: string, base: Record<string, string>, a: Record<string, string>, b: Record<string, string>, codesFile: string, count = ROUNDS, entries: { a?: string; b?: string } = {}) {
+  const half = async (name: string, x: Record<string, string>, y: Record<string, string>, rounds: number, entryX?: string, entryY?: string) => {
     let dropped = 0;
     const timing = { codesFile, rounds, warmUpS: WARM_UP_S, settleMs: SETTLE_MS, seconds: SECONDS, slices: SLICES };
-    const measured = await loadedAtOnce(name, () => app(x, 1, 60), () => app(y, 2, 61), timing, async (one, two) => {
+    const measured = await loadedAtOnce(name, () => app(x, 1, 60, entryX), () => app(y, 2, 61, entryY), timing, async (one, two) => {
       // The settle after the slices let the last flush's details reach the worker: what was dropped is counted by now.
       dropped += await unenrichedOfPair([x, y], [one.url, two.url]);
     });
     return { rounds: measured, unenriched: dropped };
   };
-  const first = await half(label, { ...base, ...a }, { ...base, ...b }, Math.ceil(count / 2));
-  const second = await half(`${label} (slots swapped)`, { ...base, ...b }, { ...base, ...a }, Math.floor(count / 2));
+  const first = await half(label, { ...base, ...a }, { ...base, ...b }, Math.ceil(count / 2), entries.a, entries.b);
+  const second = await half(`${label} (slots swapped)`, { ...base, ...b }, { ...base, ...a }, Math.floor(count / 2), entries.b, entries.a);
   const rounds = [...first.rounds.map((r) => ({ off: r.one, on: r.two })), ...second.rounds.map((r) => ({ off: r.two, on: r.one }))];
   const ratios = rounds.map((r) => r.on.rps / r.off.rps);
   const costs = rounds.map((r) => r.off.mainUs / r.on.mainUs);
@@ -245,6 +249,7 @@ try {
   const unlimited = turns ? await pair("rate limiting off", {}, OFF, {}, codesFile, UNLIMITED_ROUNDS) : null;
   const atOnce = DESIGN !== "turns" ? await together("as shipped, both loaded at once", LIMITS, OFF, {}, codesFile) : null;
   const controlAtOnce = DESIGN !== "turns" ? await together("A/A: as shipped, analytics off in both, loaded at once", LIMITS, OFF, OFF, codesFile) : null;
+  const readsFloor = READS_FLOOR && DESIGN !== "turns" ? await together("header reads only, loaded at once", LIMITS, OFF, {}, codesFile, ROUNDS, { b: READS_ENTRY }) : null;
   const on = unlimited?.on ?? (await soloRate(codesFile));
   // One worker thread alone, fed what a second at the app's rate would log.
   const perSecond = Math.max(1000, Math.round(on));
@@ -302,6 +307,7 @@ try {
           "| --- | --- | --- | --- | --- | --- |",
           atOnceRow("as shipped (rate limiting on)", atOnce),
           atOnceRow("A/A control: analytics off in both", controlAtOnce),
+          ...(readsFloor ? [atOnceRow(`the floor: analytics on, its recorder only reading the three headers (${READS_ENTRY})`, readsFloor)] : []),
           "",
         ]
       : []),

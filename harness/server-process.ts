@@ -40,14 +40,15 @@ export interface ServerProcess {
 }
 
 /**
- * Starts `bun src/main.ts` as a real process on a free port and waits until /health/ready says
- * 200. `env` is added to the cluster env the test runner provides.
+ * Starts `bun src/main.ts` (or `options.entry`, a benchmark's variant of it) as a real process on
+ * a free port and waits until /health/ready says 200. `env` is added to the cluster env the test
+ * runner provides.
  *
  * @example const s = await startServer({ INSTANCE_ID: "1" }); await fetch(`${s.url}/health/live`); await s.stop();
  */
-export async function startServer(env: Record<string, string> = {}, options: { waitReady?: boolean; port?: number } = {}): Promise<ServerProcess> {
+export async function startServer(env: Record<string, string> = {}, options: { waitReady?: boolean; port?: number; entry?: string } = {}): Promise<ServerProcess> {
   for (let attempt = 1; ; attempt++) {
-    const server = spawnServer(env, options.port ?? (await freePort()));
+    const server = spawnServer(env, options.port ?? (await freePort()), options.entry ?? "src/main.ts");
     if (!(options.waitReady ?? true)) return server;
     try {
       await waitReady(server);
@@ -60,10 +61,10 @@ export async function startServer(env: Record<string, string> = {}, options: { w
   }
 }
 
-function spawnServer(env: Record<string, string>, port: number): ServerProcess {
+function spawnServer(env: Record<string, string>, port: number, entry: string): ServerProcess {
   let out = "";
   const proc = spawn({
-    cmd: [BUN, "src/main.ts"],
+    cmd: [BUN, entry],
     cwd: ROOT,
     // Observability is open unless the caller closes it (the access tests do): most tests and benches watch the stream.
     env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "warn", OBSERVABILITY_PUBLIC: "true", ...env },

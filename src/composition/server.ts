@@ -22,7 +22,7 @@ import { KeyRing } from "../modules/keys/key-ring";
 import { ClaimRepair } from "../modules/links/claim-repair";
 import { HotLinks } from "../modules/links/hot-links";
 import { LinkManager } from "../modules/links/link-manager";
-import { directCode } from "../modules/links/redirect-route";
+import { directCode, type RedirectDeps } from "../modules/links/redirect-route";
 import { composeRedirects, linkReaderFrom } from "./redirects";
 import { linksFrom } from "./links";
 import { BULK_BODY_BYTES } from "../modules/links/schema";
@@ -47,12 +47,22 @@ import { connectServerShards } from "./server-shards";
 import { MIGRATIONS_DIR, WORKER_FILE } from "./paths";
 import { busClients } from "./redis-clients";
 
+export interface ComposeOptions {
+  /** The client address a request stands for (in-process tests); by default the socket's peer. */
+  peerAddress?: (request: Request) => string | undefined;
+  /**
+   * Replaces analytics' click recorder, analytics staying on; `counter` is the click counter
+   * analytics off counts with. Benchmarks only: bench/lib/header-reads-server.ts.
+   */
+  clickRecorder?: (counter: ClickCounter) => NonNullable<RedirectDeps["onServed"]>;
+}
+
 /**
- * The composition root: the only place that turns config into objects and wires them. main.ts
- * calls it with the parsed env; tests call it with a config of their own (and, in process, with
- * the client address a request stands for). Every object is made before anything refers to it.
+ * The composition root: the only place that turns config into objects and wires them.
+ * run-server.ts calls it with the parsed env; tests call it with a config of their own (and, in
+ * process, with the client address a request stands for). Every object is made before anything refers to it.
  */
-export async function compose(config: Config, logger: Logger, options: { peerAddress?: (request: Request) => string | undefined } = {}) {
+export async function compose(config: Config, logger: Logger, options: ComposeOptions = {}) {
   const node = `instance-${config.INSTANCE_ID}`;
   const tracing = startTracing({ endpoint: config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, ratio: config.OTEL_TRACES_SAMPLER_ARG, service: "shorten", instance: node });
   const shards = connectServerShards(config, tracing);
@@ -111,7 +121,7 @@ export async function compose(config: Config, logger: Logger, options: { peerAdd
   const access = new AccessControl({ keys, adminToken: config.ADMIN_TOKEN, observabilityPublic: config.OBSERVABILITY_PUBLIC });
   const stats = new ClickStats({ shards, router });
   const manager = new LinkManager({ shards, router, links, invalidation, observer, clicksOf: (code) => stats.total(code), cacheTtlSeconds: config.CACHE_TTL_SECONDS, logger });
-  const { redirect, unlock, anonymousDaily, count } = composeRedirects(config, { reader, admission, clientKey, shards, router, onServed: analytics?.onServed ?? ((outcome) => clicks.record(outcome.code)) });
+  const { redirect, unlock, anonymousDaily, count } = composeRedirects(config, { reader, admission, clientKey, shards, router, onServed: (analytics && options.clickRecorder?.(clicks)) ?? analytics?.onServed ?? ((outcome) => clicks.record(outcome.code)) });
   const gateway = new WsGateway({
     hub,
     limits: new ClientLimits({ maxSockets: config.WS_MAX_PER_CLIENT, messagesPerSecond: config.WS_MESSAGES_PER_SEC }),

@@ -52,7 +52,8 @@ export interface ComposeOptions {
   peerAddress?: (request: Request) => string | undefined;
   /**
    * Replaces analytics' click recorder, analytics staying on; `counter` is the click counter
-   * analytics off counts with. Benchmarks only: bench/lib/header-reads-server.ts.
+   * analytics off counts with (clicks the recorder does not count are not counted). Benchmarks
+   * only: bench/lib/header-reads-server.ts.
    */
   clickRecorder?: (counter: ClickCounter) => NonNullable<RedirectDeps["onServed"]>;
 }

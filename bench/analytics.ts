@@ -32,9 +32,9 @@ import { median, quantile } from "./lib/load-result";
 import { loadedAtOnce, LOAD_CPU, SERVER_CPU } from "./lib/loaded-at-once";
 
 const SECONDS = numberFlag(Bun.argv, "seconds", 2);
-/** `turns`: the servers of a pair loaded one after the other; `together`: both at once; `both` (default). */
 const READS_FLOOR = Bun.argv.includes("--reads-floor");
 const READS_ENTRY = "bench/lib/header-reads-server.ts";
+/** `turns`: the servers of a pair loaded one after the other; `together`: both at once; `both` (default). */
 const DESIGN = Bun.argv.includes("--design") ? Bun.argv[Bun.argv.indexOf("--design") + 1]! : "both";
 if (!["turns", "together", "both"].includes(DESIGN)) throw new Error(`--design: turns, together or both, not ${DESIGN}`);
 /** Slices per round when both servers of a pair are loaded at once. */

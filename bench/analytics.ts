@@ -195,9 +195,9 @@ const geometricMean = (xs: readonly number[]) => Math.exp(xs.reduce((n, x) => n 
  * lands on both. The two main threads share one core (SERVER_CPU) at the same nice, so they get
  * equal time and the one whose redirect costs more serves fewer: the ratio of redirects served
  * is the inverse ratio of their cost. The main-thread CPU per redirect is measured too, as the
- * cost ratio itself. `entries`: a server's entry file other than src/main.ts.
+ * cost ratio itself. `entryB`: server b's entry file, when not src/main.ts.
  */
-async function together(label: string, base: Record<string, string>, a: Record<string, string>, b: Record<string, string>, codesFile: string, count = ROUNDS, entries: { a?: string; b?: string } = {}) {
+async function together(label: string, base: Record<string, string>, a: Record<string, string>, b: Record<string, string>, codesFile: string, count = ROUNDS, entryB?: string) {
   const half = async (name: string, x: Record<string, string>, y: Record<string, string>, rounds: number, entryX?: string, entryY?: string) => {
     let dropped = 0;
     const timing = { codesFile, rounds, warmUpS: WARM_UP_S, settleMs: SETTLE_MS, seconds: SECONDS, slices: SLICES };
@@ -207,8 +207,8 @@ async function together(label: string, base: Record<string, string>, a: Record<s
     });
     return { rounds: measured, unenriched: dropped };
   };
-  const first = await half(label, { ...base, ...a }, { ...base, ...b }, Math.ceil(count / 2), entries.a, entries.b);
-  const second = await half(`${label} (slots swapped)`, { ...base, ...b }, { ...base, ...a }, Math.floor(count / 2), entries.b, entries.a);
+  const first = await half(label, { ...base, ...a }, { ...base, ...b }, Math.ceil(count / 2), undefined, entryB);
+  const second = await half(`${label} (slots swapped)`, { ...base, ...b }, { ...base, ...a }, Math.floor(count / 2), entryB);
   const rounds = [...first.rounds.map((r) => ({ off: r.one, on: r.two })), ...second.rounds.map((r) => ({ off: r.two, on: r.one }))];
   const ratios = rounds.map((r) => r.on.rps / r.off.rps);
   const costs = rounds.map((r) => r.off.mainUs / r.on.mainUs);
@@ -250,7 +250,7 @@ try {
   const unlimited = turns ? await pair("rate limiting off", {}, OFF, {}, codesFile, UNLIMITED_ROUNDS) : null;
   const atOnce = DESIGN !== "turns" ? await together("as shipped, both loaded at once", LIMITS, OFF, {}, codesFile) : null;
   const controlAtOnce = DESIGN !== "turns" ? await together("A/A: as shipped, analytics off in both, loaded at once", LIMITS, OFF, OFF, codesFile) : null;
-  const readsFloor = READS_FLOOR && DESIGN !== "turns" ? await together("header reads only, loaded at once", LIMITS, OFF, {}, codesFile, ROUNDS, { b: READS_ENTRY }) : null;
+  const readsFloor = READS_FLOOR && DESIGN !== "turns" ? await together("header reads only, loaded at once", LIMITS, OFF, {}, codesFile, ROUNDS, READS_ENTRY) : null;
   const on = unlimited?.on ?? (await soloRate(codesFile));
   // One worker thread alone, fed what a second at the app's rate would log.
   const perSecond = Math.max(1000, Math.round(on));

@@ -13,7 +13,7 @@ import { runServer } from "../../src/composition/run-server";
 let read = 0;
 
 await runServer({
-  clickRecorder: () => (_outcome, request) => {
+  clickRecorder: (_outcome, request) => {
     const headers = request.headers;
     read ^= (headers.get("user-agent")?.length ?? 0) ^ (headers.get("referer")?.length ?? 0) ^ (headers.get("accept-language")?.length ?? 0);
   },

@@ -51,10 +51,11 @@ export interface ComposeOptions {
   /** The client address a request stands for (in-process tests); by default the socket's peer. */
   peerAddress?: (request: Request) => string | undefined;
   /**
-   * Replaces analytics' click recorder while analytics is on; the clicks it does not log are
-   * neither logged nor counted. Benchmarks only: bench/lib/header-reads-server.ts.
+   * Replaces analytics' click recorder while analytics is on, given the click counter analytics
+   * off counts with (the clicks it neither logs nor counts there go uncounted). Benchmarks only:
+   * bench/lib/header-reads-server.ts.
    */
-  clickRecorder?: NonNullable<RedirectDeps["onServed"]>;
+  clickRecorder?: (counter: ClickCounter) => NonNullable<RedirectDeps["onServed"]>;
 }
 
 /**
@@ -121,7 +122,7 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
   const access = new AccessControl({ keys, adminToken: config.ADMIN_TOKEN, observabilityPublic: config.OBSERVABILITY_PUBLIC });
   const stats = new ClickStats({ shards, router });
   const manager = new LinkManager({ shards, router, links, invalidation, observer, clicksOf: (code) => stats.total(code), cacheTtlSeconds: config.CACHE_TTL_SECONDS, logger });
-  const { redirect, unlock, anonymousDaily, count } = composeRedirects(config, { reader, admission, clientKey, shards, router, onServed: analytics ? (options.clickRecorder ?? analytics.onServed) : (outcome) => clicks.record(outcome.code) });
+  const { redirect, unlock, anonymousDaily, count } = composeRedirects(config, { reader, admission, clientKey, shards, router, onServed: analytics ? (options.clickRecorder?.(clicks) ?? analytics.onServed) : (outcome) => clicks.record(outcome.code) });
   const gateway = new WsGateway({
     hub,
     limits: new ClientLimits({ maxSockets: config.WS_MAX_PER_CLIENT, messagesPerSecond: config.WS_MESSAGES_PER_SEC }),
